@@ -1,0 +1,117 @@
+/**
+ * Base class of every error dspu raises. Each subclass carries a stable `code` that callers can switch on
+ * without `instanceof` (which breaks when two copies of dspu are loaded).
+ */
+export class ResilienceError extends Error {
+  /** A stable machine-readable identifier, e.g. `ERR_TIMEOUT`. */
+  readonly code: string;
+
+  constructor(message: string, code = 'ERR_RESILIENCE', options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * Invalid configuration: raised at construction or decoration time, never at first call. The message names
+ * the option, the value received and the rule it broke; `problems` lists each one when there are several.
+ */
+export class ConfigError extends ResilienceError {
+  /** One line per problem, each naming the option (or path), the rule and the value received. */
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(
+      list.length === 1
+        ? list[0]
+        : `${list.length} configuration problems:\n  ${list.join('\n  ')}`,
+      'ERR_CONFIG',
+    );
+    this.problems = list;
+  }
+
+  /** Builds the one-problem error `option: expected <rule>, got <value>`. */
+  static invalid(option: string, rule: string, value: unknown): ConfigError {
+    return new ConfigError(`${option}: expected ${rule}, got ${describeValue(value)}`);
+  }
+}
+
+/** Rejected because the circuit is open (or half-open with every trial slot taken). */
+export class CircuitBreakerError extends ResilienceError {
+  /** The breaker state that rejected the call: `'open'` or `'half_open'`. */
+  readonly state: string;
+  /** Milliseconds until the breaker will let a trial call through (0 when unknown or now). */
+  readonly retryAfter: number;
+
+  constructor(state: string, retryAfter: number, message?: string) {
+    super(
+      message ?? `Circuit is ${state}; retry after ${Math.ceil(retryAfter)} ms`,
+      'ERR_CIRCUIT_OPEN',
+    );
+    this.state = state;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** The operation did not settle within its time budget. */
+export class TimeoutError extends ResilienceError {
+  /** The time budget that was exceeded, in milliseconds. */
+  readonly timeout: number;
+
+  constructor(timeout: number, message?: string) {
+    super(message ?? `Operation timed out after ${timeout} ms`, 'ERR_TIMEOUT');
+    this.timeout = timeout;
+  }
+}
+
+/** A rate limiter refused: the wait for tokens would have exceeded `maxWait`. */
+export class RateLimitExceededError extends ResilienceError {
+  /** Milliseconds the caller would have had to wait for the tokens. */
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number, message?: string) {
+    super(
+      message ?? `Rate limit exceeded; tokens available in ${Math.ceil(retryAfter)} ms`,
+      'ERR_RATE_LIMITED',
+    );
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** A concurrency limiter refused: its queue was full or the wait for a permit exceeded `maxWait`. */
+export class ConcurrencyLimitError extends ResilienceError {
+  constructor(message: string) {
+    super(message, 'ERR_CONCURRENCY_LIMIT');
+  }
+}
+
+/** The sync/async bridge could not run a function on a worker. */
+export class BridgeError extends ResilienceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_BRIDGE', options);
+  }
+}
+
+/** Renders a value for an error message: strings quoted, long values shortened, never throws. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint' ||
+    value == null
+  ) {
+    return String(value);
+  }
+  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

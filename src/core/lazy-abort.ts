@@ -1,0 +1,55 @@
+/**
+ * An abort that costs nothing until someone asks for its `AbortSignal`. Creating an `AbortController` costs
+ * about 3 µs and a listener another 1.8 µs (Node 20), against 55 ns for an awaited call, so the happy path of
+ * every policy must not create one. The controller is made on first access to {@link LazyAbort.signal}, already
+ * aborted if the abort came first, and linked then to the parent so an outer abort reaches it.
+ */
+export class LazyAbort {
+  private controller: AbortController | undefined;
+  private unlinkParent: (() => void) | undefined;
+  private abortedWith: { reason: unknown } | undefined;
+
+  /** @param parent - an outer abort (lazy or real) whose abort also aborts this one */
+  constructor(readonly parent?: LazyAbort | AbortSignal) {}
+
+  /** True once this abort or any ancestor has been aborted. */
+  get aborted(): boolean {
+    return this.abortedWith !== undefined || (this.parent !== undefined && this.parent.aborted);
+  }
+
+  /** The abort reason, once {@link LazyAbort.aborted} is true (an ancestor's reason when it aborted first). */
+  get reason(): unknown {
+    if (this.abortedWith) return this.abortedWith.reason;
+    return this.parent?.reason as unknown;
+  }
+
+  /** The `AbortSignal`, created on first access. */
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const controller = (this.controller = new AbortController());
+    if (this.aborted) controller.abort(this.reason);
+    else if (this.parent) {
+      const parentSignal = this.parent instanceof LazyAbort ? this.parent.signal : this.parent;
+      const onAbort = () => this.abort(parentSignal.reason);
+      parentSignal.addEventListener('abort', onAbort, { once: true });
+      this.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
+    }
+    return controller.signal;
+  }
+
+  /** Aborts with `reason` (first call wins) and detaches from the parent. */
+  abort(reason: unknown): void {
+    if (this.abortedWith) return;
+    this.abortedWith = { reason };
+    this.release();
+    this.controller?.abort(reason);
+  }
+
+  /** Stops listening to the parent: call when the work is over so a long-lived parent signal does not leak listeners. */
+  release(): void {
+    if (this.unlinkParent) {
+      this.unlinkParent();
+      this.unlinkParent = undefined;
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import { ConfigError, describeValue } from './errors.js';
+import { toMs } from './duration.js';
+
+/**
+ * Collects every problem of an options object before anything is built, so a user sees all mistakes at once.
+ * Each problem reads `path: expected <rule>, got <value>`.
+ */
+export class OptionsChecker {
+  readonly problems: string[] = [];
+  private readonly source: Record<string, unknown>;
+
+  /**
+   * @param options - what the user passed (anything: it is checked to be a plain object)
+   * @param prefix - prepended to option names in messages (`'circuitBreaker.payments.'`), empty for constructors
+   */
+  constructor(
+    options: unknown,
+    private readonly prefix = '',
+  ) {
+    if (options === undefined) this.source = {};
+    else if (isPlainObject(options)) this.source = options;
+    else {
+      this.source = {};
+      this.problems.push(
+        `${prefix.replace(/\.$/, '') || 'options'}: expected an options object, got ${describeValue(options)}`,
+      );
+    }
+  }
+
+  /** The raw value of `key` (own properties only: `__proto__` tricks never reach the engines). */
+  raw(key: string): unknown {
+    return Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+  }
+
+  /** Records a problem for `key`. */
+  fail(key: string, rule: string, value: unknown = this.raw(key)): void {
+    this.problems.push(`${this.prefix}${key}: expected ${rule}, got ${describeValue(value)}`);
+  }
+
+  /** Rejects keys outside `known`: a typo (`maxAtempts`) must not silently fall back to a default. */
+  onlyKnown(known: readonly string[]): this {
+    for (const key of Reflect.ownKeys(this.source)) {
+      if (typeof key !== 'string' || !known.includes(key)) {
+        this.problems.push(
+          `${this.prefix}${String(key)}: unknown option (known: ${known.join(', ')})`,
+        );
+      }
+    }
+    return this;
+  }
+
+  /** A duration in ms, or `fallback` when absent. */
+  duration(key: string, fallback: number): number {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    try {
+      return toMs(value, this.prefix + key);
+    } catch (error) {
+      this.problems.push((error as ConfigError).message);
+      return fallback;
+    }
+  }
+
+  /** An integer in [min, max] (Infinity allowed when `max` is Infinity), or `fallback` when absent. */
+  integer(key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    const ok =
+      typeof value === 'number' &&
+      value >= min &&
+      value <= max &&
+      (Number.isInteger(value) || value === Infinity);
+    if (ok) return value;
+    this.fail(
+      key,
+      max === Infinity ? `an integer >= ${min} (or Infinity)` : `an integer from ${min} to ${max}`,
+    );
+    return fallback;
+  }
+
+  /** A finite number > 0 (or >= min when given inclusive), or `fallback` when absent. */
+  positiveNumber(key: string, fallback: number): number {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
+    this.fail(key, 'a finite number greater than 0');
+    return fallback;
+  }
+
+  /** A function, or undefined when absent. */
+  fn<F extends (...args: never[]) => unknown>(key: string): F | undefined {
+    const value = this.raw(key);
+    if (value === undefined || typeof value === 'function') return value as F | undefined;
+    this.fail(key, 'a function');
+    return undefined;
+  }
+
+  /** One of `choices`, or `fallback` when absent. */
+  oneOf<T>(key: string, choices: readonly T[], fallback: T): T {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    if (choices.includes(value as T)) return value as T;
+    this.fail(key, `one of ${choices.map((c) => describeValue(c)).join(', ')}`);
+    return fallback;
+  }
+
+  /** An array of error classes (constructors), or undefined when absent. */
+  errorClasses(key: string): ErrorClassList | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every((c) => typeof c === 'function')) {
+      return [...(value as ErrorClassList)];
+    }
+    this.fail(key, 'an array of error classes');
+    return undefined;
+  }
+
+  /** An `AbortSignal`, or undefined when absent. */
+  signal(key: string): AbortSignal | undefined {
+    const value = this.raw(key);
+    if (value === undefined || value instanceof AbortSignal) return value;
+    this.fail(key, 'an AbortSignal');
+    return undefined;
+  }
+
+  /** Throws one `ConfigError` listing every problem recorded, if any. */
+  throwIfInvalid(): void {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  }
+}
+
+type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
+
+/** True for `{}`-like objects (not arrays, class instances, or null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}

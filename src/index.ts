@@ -1,0 +1,23 @@
+/**
+ * dspu: resilience patterns for async TypeScript.
+ * @packageDocumentation
+ */
+export {
+  ResilienceError,
+  ConfigError,
+  CircuitBreakerError,
+  TimeoutError,
+  RateLimitExceededError,
+  ConcurrencyLimitError,
+  BridgeError,
+} from './core/errors.js';
+export { type Duration, toMs } from './core/duration.js';
+export {
+  currentSignal,
+  currentAttempt,
+  enableAsyncContext,
+  isAsyncContextEnabled,
+} from './core/context.js';
+export { EventEmitter, type Listener, type Unsubscribe, type AnyEvent } from './core/events.js';
+export * from './patterns/retry/index.js';
+export * from './patterns/timeout/index.js';

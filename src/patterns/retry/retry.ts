@@ -1,0 +1,185 @@
+import { activeContext, runInContext, type CallContext } from '../../core/context.js';
+import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
+import { EventEmitter } from '../../core/events.js';
+import { LazyAbort } from '../../core/lazy-abort.js';
+import { sleep, toError } from '../../core/sleep.js';
+import { OptionsChecker } from '../../core/validate.js';
+import { applyJitter, backoffDelay } from './backoff.js';
+import {
+  resolveRetryOptions,
+  type ErrorClass,
+  type ResolvedRetryOptions,
+  type RetryOptions,
+} from './retry.options.js';
+
+/** Events of a {@link RetryPolicy}. */
+export interface RetryEvents {
+  /** A try failed and another is scheduled after `delay` ms. */
+  retry: { attempt: number; delay: number; error: unknown };
+  /** Tries ran out (or the error was not retryable after retries): the last error or value is passed on. */
+  giveUp: { attempts: number; error: unknown };
+  /** The call succeeded after `attempts` tries (emitted only when `attempts > 1`). */
+  success: { attempts: number };
+  /** An `onRetry` callback threw or rejected; the retry went on. */
+  callbackError: { error: unknown };
+}
+
+/** Per-call options of {@link RetryPolicy.execute}. */
+export interface RetryCallOptions {
+  /** Ends the retry loop at once when aborted (also during a wait), rejecting with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The retry engine: calls a function until it succeeds, tries run out, or an error is not retryable.
+ * `retry()` and `@Retry` are built on it.
+ *
+ * @example
+ * ```ts
+ * const policy = new RetryPolicy({ maxAttempts: 5, baseDelay: '200ms' });
+ * const body = await policy.execute(() => fetchJson(url));
+ * ```
+ */
+export class RetryPolicy {
+  /** The resolved options (durations in ms, defaults applied). */
+  readonly options: ResolvedRetryOptions;
+  /** Typed events: `retry`, `giveUp`, `success`, `callbackError`. */
+  readonly events = new EventEmitter<RetryEvents>();
+
+  /** @throws ConfigError naming each invalid option */
+  constructor(options: RetryOptions<never> = {}) {
+    const checker = new OptionsChecker(options);
+    this.options = resolveRetryOptions(checker);
+    checker.throwIfInvalid();
+  }
+
+  /** Calls `fn` with retries. Resolves with its value or rejects with its last error, unchanged. */
+  execute<T>(fn: () => T | PromiseLike<T>, options?: RetryCallOptions): Promise<T> {
+    return this.executeWith(invokeThunk<T>, fn, options?.signal);
+  }
+
+  /**
+   * Calls `fn(arg)` with retries; the pipeline uses this form so a call costs no closure.
+   * @internal
+   */
+  async executeWith<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const outer = activeContext();
+    const abort: AbortSignal | LazyAbort | undefined = signal ?? outer?.cancellation;
+    const { maxAttempts, retryOnResult } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      if (abort?.aborted) throw toError(abort.reason);
+      const context: CallContext = { cancellation: outer?.cancellation, attempt };
+      let error: unknown;
+      try {
+        const value = await runInContext(context, fn, arg);
+        if (retryOnResult === undefined || attempt >= maxAttempts || !retryOnResult(value)) {
+          if (attempt > 1 && this.events.has('success'))
+            this.events.emit('success', { attempts: attempt });
+          return value;
+        }
+      } catch (caught) {
+        if (attempt >= maxAttempts || !this.isRetryable(caught)) {
+          if (attempt > 1 && this.events.has('giveUp'))
+            this.events.emit('giveUp', { attempts: attempt, error: caught });
+          throw caught;
+        }
+        error = caught;
+      }
+      const delay = this.delayFor(attempt, error);
+      await this.notify(attempt, error);
+      if (this.events.has('retry')) this.events.emit('retry', { attempt, delay, error });
+      await sleep(delay, abort);
+    }
+  }
+
+  /** Whether `error` may be retried under these options. */
+  isRetryable(error: unknown): boolean {
+    const { exceptions, retryIf } = this.options;
+    // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
+    const special =
+      error instanceof CircuitBreakerError
+        ? CircuitBreakerError
+        : error instanceof ConfigError
+          ? ConfigError
+          : undefined;
+    if (special && !exceptions?.some((c) => isSameOrSubclass(c, special) && error instanceof c))
+      return false;
+    if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
+    return retryIf === undefined || retryIf(error) === true;
+  }
+
+  /** The wait before try `attempt + 1` after `error` (undefined for a failed result). */
+  delayFor(attempt: number, error: unknown): number {
+    const custom = this.options.delay?.(attempt, error);
+    let delay =
+      typeof custom === 'number' && custom >= 0
+        ? Math.min(custom, this.options.maxDelay)
+        : applyJitter(backoffDelay(this.options, attempt), this.options.jitter);
+    // A server that says when to come back is honoured even past maxDelay.
+    const retryAfter = (error as { retryAfter?: unknown } | null)?.retryAfter;
+    if (typeof retryAfter === 'number' && retryAfter > delay) delay = retryAfter;
+    return delay;
+  }
+
+  private async notify(attempt: number, error: unknown): Promise<void> {
+    const { onRetry } = this.options;
+    if (!onRetry) return;
+    try {
+      await onRetry(attempt, error);
+    } catch (callbackError) {
+      // The original error matters more than a broken logging callback: keep retrying, but say so.
+      this.events.emit('callbackError', { error: callbackError });
+    }
+  }
+}
+
+function isSameOrSubclass(candidate: ErrorClass, base: ErrorClass): boolean {
+  return candidate === base || candidate.prototype instanceof base;
+}
+
+function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
+  return fn();
+}
+
+/** A function with the same parameters as `F`, returning a promise of its awaited result. */
+export type Retried<F extends (...args: never[]) => unknown> = (
+  this: ThisParameterType<F>,
+  ...args: Parameters<F>
+) => Promise<Awaited<ReturnType<F>>>;
+
+/**
+ * Wraps `fn` so each call is retried per `options`. The wrapper keeps `fn`'s parameters and `this`.
+ *
+ * @example
+ * ```ts
+ * const fetchData = retry(async (url: string) => http.get(url), { maxAttempts: 3 });
+ * await fetchData('https://example.com');
+ * ```
+ * @throws ConfigError at once when an option is invalid
+ */
+export function retry<F extends (...args: never[]) => unknown>(
+  fn: F,
+  options: RetryOptions<Awaited<ReturnType<F>>> | RetryPolicy = {},
+): Retried<F> {
+  if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
+  const policy = options instanceof RetryPolicy ? options : new RetryPolicy(options);
+  return function retried(this: ThisParameterType<F>, ...args: Parameters<F>) {
+    return policy.executeWith(applyCall<F>, { fn, self: this, args });
+  };
+}
+
+interface BoundCall<F extends (...args: never[]) => unknown> {
+  fn: F;
+  self: unknown;
+  args: Parameters<F>;
+}
+
+function applyCall<F extends (...args: never[]) => unknown>(
+  call: BoundCall<F>,
+): Awaited<ReturnType<F>> {
+  return call.fn.apply(call.self, call.args) as Awaited<ReturnType<F>>;
+}

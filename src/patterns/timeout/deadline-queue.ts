@@ -1,0 +1,97 @@
+import { now, type TimerHandle } from '../../core/clock.js';
+
+/** An entry of a {@link DeadlineQueue}: something that expires at `expiresAt` unless removed first. */
+export interface DeadlineEntry {
+  expiresAt: number;
+  /** Links of the queue's doubly linked list (owned by the queue). */
+  previous: DeadlineEntry | undefined;
+  next: DeadlineEntry | undefined;
+  queued: boolean;
+  /** Called once when the deadline passes while the entry is still queued. */
+  expire(): void;
+}
+
+/*
+ * One timer per duration, not one per call. Calls with the same duration expire in arrival order, so a FIFO
+ * needs a timer only for its head. An empty queue keeps its timer but unrefs it (so it never holds the process
+ * open); the next call refs it again, which is cheaper than a setTimeout/clearTimeout pair per call. When the
+ * timer fires it expires what is due and re-arms itself for the new head.
+ */
+class DeadlineQueue {
+  private head: DeadlineEntry | undefined;
+  private tail: DeadlineEntry | undefined;
+  private timer: TimerHandle | undefined;
+  // The setTimeout that made `timer`: a test may install fake timers after the first call.
+  private timerApi: typeof globalThis.setTimeout | undefined;
+  private clearApi: typeof globalThis.clearTimeout | undefined;
+  private refed = false;
+
+  constructor(private readonly onEmptyFire: () => void) {}
+
+  add(entry: DeadlineEntry): void {
+    entry.queued = true;
+    entry.previous = this.tail;
+    entry.next = undefined;
+    if (this.tail) this.tail.next = entry;
+    else this.head = entry;
+    this.tail = entry;
+    if (this.timer === undefined || this.timerApi !== globalThis.setTimeout)
+      this.arm(entry.expiresAt - now());
+    else if (!this.refed) {
+      (this.timer as { ref?: () => void }).ref?.();
+      this.refed = true;
+    }
+  }
+
+  remove(entry: DeadlineEntry): void {
+    if (!entry.queued) return;
+    entry.queued = false;
+    const { previous, next } = entry;
+    if (previous) previous.next = next;
+    else this.head = next;
+    if (next) next.previous = previous;
+    else this.tail = previous;
+    entry.previous = entry.next = undefined;
+    if (this.head === undefined && this.refed) {
+      (this.timer as { unref?: () => void }).unref?.();
+      this.refed = false;
+    }
+  }
+
+  private arm(delay: number): void {
+    if (this.timer !== undefined) this.clearApi!(this.timer);
+    this.timerApi = globalThis.setTimeout;
+    this.clearApi = globalThis.clearTimeout;
+    this.timer = this.timerApi(this.fire, Math.max(1, delay));
+    this.refed = true;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    const time = now();
+    while (this.head !== undefined && this.head.expiresAt <= time) {
+      const due = this.head;
+      this.remove(due);
+      due.expire();
+    }
+    if (this.head !== undefined) this.arm(this.head.expiresAt - time);
+    else this.onEmptyFire();
+  };
+}
+
+const queues = new Map<number, DeadlineQueue>();
+
+/** Schedules `entry` to expire at `entry.expiresAt`; all entries of the same `duration` share one timer. */
+export function addDeadline(duration: number, entry: DeadlineEntry): void {
+  let queue = queues.get(duration);
+  if (queue === undefined) {
+    queue = new DeadlineQueue(() => queues.delete(duration));
+    queues.set(duration, queue);
+  }
+  queue.add(entry);
+}
+
+/** Removes `entry` (no-op if it already expired or was removed). */
+export function removeDeadline(duration: number, entry: DeadlineEntry): void {
+  if (entry.queued) queues.get(duration)?.remove(entry);
+}

@@ -1,0 +1,241 @@
+import { now } from '../../core/clock.js';
+import { activeContext, runInContext, type CallContext } from '../../core/context.js';
+import { type Duration, toMs } from '../../core/duration.js';
+import { ConfigError, TimeoutError } from '../../core/errors.js';
+import { EventEmitter } from '../../core/events.js';
+import { LazyAbort } from '../../core/lazy-abort.js';
+import { toError } from '../../core/sleep.js';
+import { OptionsChecker } from '../../core/validate.js';
+import { addDeadline, removeDeadline, type DeadlineEntry } from './deadline-queue.js';
+
+/** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
+export type TimeoutWork<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | PromiseLike<T>;
+
+/** Options of {@link Timeout}. */
+export interface TimeoutOptions {
+  /** The time budget. */
+  timeout: Duration;
+}
+
+/** Per-call options of {@link runWithTimeout} and {@link Timeout.run}. */
+export interface TimeoutCallOptions {
+  /** An outer signal: when it aborts, the call's signal aborts and the call rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/** Events of a {@link Timeout}. */
+export interface TimeoutEvents {
+  /** A call exceeded its budget. */
+  timeout: { timeout: number };
+}
+
+/*
+ * One object per call serves as the call's lazy abort, its context (for currentSignal()) and its entry in the
+ * shared deadline queue: no AbortController, no Error and no timer on the happy path.
+ */
+class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
+  expiresAt: number;
+  previous: DeadlineEntry | undefined = undefined;
+  next: DeadlineEntry | undefined = undefined;
+  queued = false;
+  settled = false;
+  resolve!: (value: T | PromiseLike<T>) => void;
+  reject!: (reason: unknown) => void;
+
+  constructor(
+    readonly owner: Timeout,
+    readonly attempt: number,
+    parent: LazyAbort | AbortSignal | undefined,
+  ) {
+    super(parent);
+    this.expiresAt = now() + owner.timeout;
+  }
+
+  /** Detaches from a caller's signal, when one was given. */
+  unlinkCaller: (() => void) | undefined = undefined;
+
+  get cancellation(): LazyAbort {
+    return this;
+  }
+
+  expire(): void {
+    if (this.settled) return;
+    const error = new TimeoutError(this.owner.timeout);
+    this.finish();
+    this.reject(error);
+    this.abort(error);
+    if (this.owner.events.has('timeout'))
+      this.owner.events.emit('timeout', { timeout: this.owner.timeout });
+  }
+
+  finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    removeDeadline(this.owner.timeout, this);
+    this.release();
+    this.unlinkCaller?.();
+    return true;
+  }
+
+  readonly onValue = (value: T): void => {
+    if (this.finish()) this.resolve(value);
+  };
+
+  readonly onError = (error: unknown): void => {
+    if (this.finish()) this.reject(error);
+  };
+}
+
+/**
+ * A time budget for async work. At the deadline the returned promise rejects with {@link TimeoutError} and the
+ * call's signal aborts with that error as its reason; the work's late result or error is absorbed.
+ * Cancellation is cooperative: pass the signal on (`fetch(url, { signal })`) or read `currentSignal()`.
+ *
+ * @example
+ * ```ts
+ * const budget = new Timeout('10s');
+ * await budget.run(async (signal) => {
+ *   await fetch(url, { signal });
+ *   await runWithShield(() => criticalCleanup()); // not aborted at the deadline
+ * });
+ * ```
+ */
+export class Timeout {
+  /** The budget in milliseconds. */
+  readonly timeout: number;
+  /** Typed events: `timeout`. */
+  readonly events = new EventEmitter<TimeoutEvents>();
+
+  /** @throws ConfigError when the duration is invalid */
+  constructor(timeout: Duration | TimeoutOptions) {
+    if (typeof timeout === 'object' && timeout !== null) {
+      const checker = new OptionsChecker(timeout).onlyKnown(['timeout']);
+      if (checker.raw('timeout') === undefined) checker.fail('timeout', 'a duration');
+      this.timeout = checker.duration('timeout', 0);
+      checker.throwIfInvalid();
+    } else {
+      this.timeout = toMs(timeout, 'timeout');
+    }
+  }
+
+  /** Runs `work` within the budget. A function receives the call's `AbortSignal` (created only if it takes one). */
+  run<T>(work: TimeoutWork<T>, options?: TimeoutCallOptions): Promise<T> {
+    if (typeof work === 'function') {
+      // A function that declares no parameter never sees the signal: don't pay for a controller it won't read.
+      return this.executeWith(
+        work.length === 0 ? callWithoutSignal<T> : callWithSignal<T>,
+        work,
+        options?.signal,
+      );
+    }
+    if (!isThenable(work))
+      return Promise.reject(ConfigError.invalid('work', 'a function or a promise', work));
+    return this.executeWith(returnPromise<T>, work, options?.signal);
+  }
+
+  /**
+   * Runs `fn(arg)` within the budget, with the call's context current while `fn` starts.
+   * @internal
+   */
+  executeWith<A, T>(
+    fn: (arg: A, abort: LazyAbort) => T | PromiseLike<T>,
+    arg: A,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const outer = activeContext();
+    const parent = signal ?? outer?.cancellation;
+    if (parent?.aborted) return Promise.reject(toError(parent.reason));
+    const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent);
+    const promise = new Promise<T>((resolve, reject) => {
+      deadline.resolve = resolve;
+      deadline.reject = reject;
+    });
+    if (signal) linkCallerSignal(deadline, signal);
+    addDeadline(this.timeout, deadline);
+    let result: T | PromiseLike<T>;
+    try {
+      result = runInContext(deadline, runWithAbort<A, T>, { fn, arg, deadline });
+    } catch (error) {
+      deadline.onError(error);
+      return promise;
+    }
+    if (isThenable(result)) result.then(deadline.onValue, deadline.onError);
+    else deadline.onValue(result);
+    return promise;
+  }
+}
+
+interface AbortableCall<A, T> {
+  fn: (arg: A, abort: LazyAbort) => T | PromiseLike<T>;
+  arg: A;
+  deadline: Deadline<T>;
+}
+
+function runWithAbort<A, T>(call: AbortableCall<A, T>): T | PromiseLike<T> {
+  return call.fn(call.arg, call.deadline);
+}
+
+function callWithSignal<T>(
+  work: (signal: AbortSignal) => T | PromiseLike<T>,
+  abort: LazyAbort,
+): T | PromiseLike<T> {
+  return work(abort.signal);
+}
+
+function callWithoutSignal<T>(
+  work: (signal: AbortSignal) => T | PromiseLike<T>,
+): T | PromiseLike<T> {
+  return (work as () => T | PromiseLike<T>)();
+}
+
+function returnPromise<T>(work: PromiseLike<T>): PromiseLike<T> {
+  return work;
+}
+
+// A caller's own signal ends the call at once: the caller has stopped waiting.
+function linkCallerSignal<T>(deadline: Deadline<T>, signal: AbortSignal): void {
+  const onAbort = () => {
+    const reason = toError(signal.reason);
+    if (deadline.finish()) deadline.reject(reason);
+    deadline.abort(reason);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  deadline.unlinkCaller = () => signal.removeEventListener('abort', onAbort);
+}
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<T>).then === 'function'
+  );
+}
+
+/**
+ * Runs `work` with a time budget: rejects with {@link TimeoutError} at the deadline and aborts the signal
+ * handed to `work`. Accepts a function `(signal) => …` or an already running promise.
+ *
+ * @example
+ * ```ts
+ * const res = await runWithTimeout((signal) => fetch(url, { signal }), '5s');
+ * ```
+ * @throws ConfigError (synchronously) when the duration is invalid
+ */
+export function runWithTimeout<T>(
+  work: TimeoutWork<T>,
+  timeout: Duration,
+  options?: TimeoutCallOptions,
+): Promise<T> {
+  return timeoutFor(toMs(timeout, 'timeout')).run(work, options);
+}
+
+// runWithTimeout needs a Timeout per duration; reusing them keeps the call free of allocations.
+const timeoutsByDuration = new Map<number, Timeout>();
+function timeoutFor(ms: number): Timeout {
+  let timeout = timeoutsByDuration.get(ms);
+  if (timeout === undefined) {
+    timeout = new Timeout(ms);
+    if (timeoutsByDuration.size < 256) timeoutsByDuration.set(ms, timeout);
+  }
+  return timeout;
+}
