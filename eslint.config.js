@@ -48,6 +48,17 @@ export default tseslint.config(
     },
   },
   {
+    // Compiled by its own tsconfig (TC39 decorators, no experimentalDecorators).
+    files: ['test/fixtures/tc39/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: './tsconfig.tc39.json',
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
     files: ['**/*.cjs', '**/*.mjs', '*.js'],
     ...tseslint.configs.disableTypeChecked,
     rules: {

@@ -68,6 +68,7 @@ class DeadlineQueue {
 
   private readonly fire = (): void => {
     this.timer = undefined;
+    this.refed = false;
     const time = now();
     while (this.head !== undefined && this.head.expiresAt <= time) {
       const due = this.head;
