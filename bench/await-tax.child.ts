@@ -1,0 +1,49 @@
+/*
+ * Child process of await-tax.bench: measures the cost of a bare `await` in a process set up one of three
+ * ways, then prints `{"mode":…,"nsPerAwait":…}` as its last line. Nothing is imported statically beyond the
+ * dependency-free harness, so mode "none" really has nothing else loaded.
+ *
+ * Modes: none (nothing else imported), dspu (dspu imported and its retry and timeout paths exercised,
+ * including a timeout that fires and a signal that is read), als (one AsyncLocalStorage.run(), for contrast).
+ */
+import { bareAsyncCall, measure } from './harness.js';
+
+type Mode = 'none' | 'dspu' | 'als';
+
+const fast = async (): Promise<number> => 1;
+
+async function exerciseDspu(): Promise<void> {
+  const dspu = await import('../src/index.js');
+  const retried = dspu.retry(fast, { maxAttempts: 3 });
+  const budget = new dspu.Timeout(5000);
+  for (let i = 0; i < 50_000; i++) {
+    await retried();
+    await dspu.runWithTimeout(() => fast(), 5000);
+    await budget.run(() => fast());
+  }
+  // The less travelled paths too: a signal asked for, a timeout that fires, a retry that waits.
+  for (let i = 0; i < 1_000; i++) await budget.run(async (signal) => signal.aborted);
+  await dspu.runWithTimeout(() => new Promise<never>(() => {}), 5).catch((error: unknown) => error);
+  let failures = 0;
+  await dspu.retry(
+    async () => {
+      if (failures++ === 0) throw new Error('first try fails');
+      return 1;
+    },
+    { baseDelay: 1 },
+  )();
+}
+
+async function prepare(mode: Mode): Promise<void> {
+  if (mode === 'dspu') await exerciseDspu();
+  if (mode === 'als') {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    new AsyncLocalStorage<number>().run(1, () => {});
+  }
+}
+
+const mode = process.argv[2] as Mode;
+if (!['none', 'dspu', 'als'].includes(mode)) throw new Error(`unknown mode "${mode}"`);
+await prepare(mode);
+const { nsPerCall } = await measure('bare await', bareAsyncCall, { repeats: 7, sampleMs: 40 });
+console.log(JSON.stringify({ mode, nsPerAwait: nsPerCall }));
