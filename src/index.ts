@@ -21,3 +21,6 @@ export {
 export { EventEmitter, type Listener, type Unsubscribe, type AnyEvent } from './core/events.js';
 export * from './patterns/retry/index.js';
 export * from './patterns/timeout/index.js';
+export * from './patterns/rate-limit/index.js';
+export * from './patterns/circuit-breaker/index.js';
+export * from './patterns/fallback/index.js';

@@ -1,0 +1,6 @@
+export { CircuitBreaker, type CircuitBreakerEvents } from './circuit-breaker.js';
+export {
+  type CircuitBreakerOptions,
+  type ResolvedCircuitBreakerOptions,
+} from './circuit-breaker.options.js';
+export { CircuitState, type CircuitSnapshot } from './circuit-state.js';

@@ -1,0 +1,357 @@
+import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js';
+import { activeContext, runInContext } from '../../core/context.js';
+import { toMs } from '../../core/duration.js';
+import { RateLimitExceededError, ResilienceError } from '../../core/errors.js';
+import { EventEmitter } from '../../core/events.js';
+import { LazyAbort } from '../../core/lazy-abort.js';
+import { toError } from '../../core/sleep.js';
+import { OptionsChecker } from '../../core/validate.js';
+import {
+  checkTokens,
+  resolveRateLimiterOptions,
+  type RateLimitCallOptions,
+  type RateLimiterOptions,
+  type ResolvedRateLimiterOptions,
+} from './rate-limiter.options.js';
+import {
+  MemoryTokenBucketStore,
+  type TakeResult,
+  type TokenBucketSpec,
+  type TokenBucketStore,
+} from './token-bucket-store.js';
+
+/** Events of a {@link RateLimiter}. */
+export interface RateLimiterEvents {
+  /** A call has to wait `waitMs` (estimated) for its tokens and joins the queue. */
+  throttled: { tokens: number; waitMs: number };
+  /** A call was refused: its wait would exceed `maxWait`, or `tryAcquire` found too few tokens. */
+  rejected: { tokens: number; retryAfter: number };
+}
+
+/** A queued request for tokens: a node of the limiter's doubly linked FIFO. */
+interface Waiter {
+  readonly tokens: number;
+  previous: Waiter | undefined;
+  next: Waiter | undefined;
+  queued: boolean;
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const TRUE: Promise<boolean> = Promise.resolve(true);
+const FALSE: Promise<boolean> = Promise.resolve(false);
+
+/**
+ * A token bucket: `rate` tokens per `per`, bursts up to `capacity`, starting full and refilling continuously.
+ * Waiters are served first come, first served (a 5-token request is never starved by later 1-token ones) from
+ * a linked queue with one timer for the whole queue, armed for the head.
+ *
+ * @example
+ * ```ts
+ * const limiter = new RateLimiter({ rate: 10, per: '1s' });
+ * await limiter.run(() => api.get('/data'));                 // waits for 1 token, then calls
+ * await limiter.run(() => api.bulkUpload(), { tokens: 5 });  // weighted
+ * if (await limiter.tryAcquire()) refreshCache();            // never waits
+ * ```
+ */
+export class RateLimiter {
+  /** The resolved options (`per` in ms, defaults applied). */
+  readonly options: ResolvedRateLimiterOptions;
+  /** Where the bucket lives. */
+  readonly store: TokenBucketStore;
+  /** Typed events: `throttled`, `rejected`. */
+  readonly events = new EventEmitter<RateLimiterEvents>();
+
+  private readonly bucket: TokenBucketSpec;
+  private head: Waiter | undefined = undefined;
+  private tail: Waiter | undefined = undefined;
+  private waiters = 0;
+  private queuedTokens = 0;
+  // When the head's tokens will be there: the base of every later waiter's wait estimate.
+  private headReadyAt = 0;
+  private timer: TimerHandle | undefined = undefined;
+  // An asynchronous store is answering for the head; nothing else may take meanwhile.
+  private taking = false;
+
+  /** @throws ConfigError naming each invalid option */
+  constructor(options: RateLimiterOptions) {
+    const checker = new OptionsChecker(options);
+    this.options = resolveRateLimiterOptions(checker);
+    checker.throwIfInvalid();
+    const { rate, per, capacity } = this.options;
+    this.bucket = Object.freeze({ capacity, msPerToken: per / rate });
+    this.store = options.store ?? new MemoryTokenBucketStore();
+  }
+
+  /**
+   * Tokens in the bucket now (fractional while refilling).
+   * @throws ResilienceError when the store cannot tell synchronously (a shared store): ask the store itself
+   */
+  get available(): number {
+    if (!this.store.peek)
+      throw new ResilienceError(
+        'RateLimiter.available needs a store that can peek synchronously (such as the in-memory store)',
+        'ERR_NOT_SUPPORTED',
+      );
+    return this.store.peek(now(), this.bucket);
+  }
+
+  /** How many calls are queued waiting for tokens. */
+  get pending(): number {
+    return this.waiters;
+  }
+
+  /**
+   * Waits for the tokens (1 by default), then calls `fn` and passes its result on.
+   * Rejects with `ConfigError` at once for an impossible token count, `RateLimitExceededError` when the wait
+   * would exceed `maxWait`, or the signal's reason when it aborts while waiting.
+   */
+  run<T>(fn: () => T | PromiseLike<T>, options?: RateLimitCallOptions): Promise<T> {
+    return this.executeWith(invokeThunk<T>, fn, options);
+  }
+
+  /**
+   * Like {@link RateLimiter.run} with `fn(arg)`; the pipeline uses this form so a call costs no closure.
+   * @internal
+   */
+  executeWith<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    options?: RateLimitCallOptions,
+  ): Promise<T> {
+    const outer = activeContext();
+    const waiting = this.admit(
+      options?.tokens ?? 1,
+      options?.maxWait,
+      options?.signal ?? outer?.cancellation,
+    );
+    if (waiting === undefined) return invoke(fn, arg);
+    // Called from a timer, the caller's synchronous context is gone: restore it for currentSignal().
+    return waiting.then(() => (outer ? runInContext(outer, fn, arg) : fn(arg)));
+  }
+
+  /**
+   * Waits until `tokens` (default 1) are taken from the bucket. Options `maxWait` and `signal` as for
+   * {@link RateLimiter.run}.
+   */
+  acquire(tokens = 1, options?: Omit<RateLimitCallOptions, 'tokens'>): Promise<void> {
+    return (
+      this.admit(tokens, options?.maxWait, options?.signal ?? activeContext()?.cancellation) ??
+      RESOLVED
+    );
+  }
+
+  /**
+   * Takes `tokens` (default 1) if the bucket holds them now and nobody is queued ahead; never waits and
+   * never consumes anything when it answers false.
+   */
+  tryAcquire(tokens = 1): Promise<boolean> {
+    const invalid = checkTokens(tokens, this.options.capacity);
+    if (invalid) return Promise.reject(invalid);
+    if (this.head !== undefined || this.taking) {
+      this.refused(tokens, undefined);
+      return FALSE;
+    }
+    const result = this.store.take(tokens, now(), this.bucket);
+    if (isThenable(result))
+      return Promise.resolve(result).then((r) => r.granted || this.refused(tokens, r.waitMs));
+    if (result.granted) return TRUE;
+    this.refused(tokens, result.waitMs);
+    return FALSE;
+  }
+
+  /** Takes the tokens now (undefined), or returns a promise that settles when the call may go on. */
+  private admit(
+    tokens: number,
+    rawMaxWait: RateLimitCallOptions['maxWait'],
+    abort: AbortSignal | LazyAbort | undefined,
+  ): Promise<void> | undefined {
+    const invalid = checkTokens(tokens, this.options.capacity);
+    if (invalid) return Promise.reject(invalid);
+    let maxWait: number | undefined;
+    if (rawMaxWait !== undefined) {
+      try {
+        maxWait = toMs(rawMaxWait, 'maxWait');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (abort?.aborted) return Promise.reject(toError(abort.reason));
+    if (this.head !== undefined || this.taking)
+      return this.enqueue(tokens, undefined, maxWait, abort);
+    const result = this.store.take(tokens, now(), this.bucket);
+    if (!isThenable(result))
+      return result.granted ? undefined : this.enqueue(tokens, result.waitMs, maxWait, abort);
+    return Promise.resolve(result).then((r) =>
+      r.granted ? undefined : this.enqueue(tokens, r.waitMs, maxWait, abort),
+    );
+  }
+
+  /** Joins the queue, or refuses at once when the wait would exceed `maxWait`. */
+  private enqueue(
+    tokens: number,
+    ownWait: number | undefined,
+    maxWait: number | undefined,
+    abort: AbortSignal | LazyAbort | undefined,
+  ): Promise<void> {
+    const wait = this.estimateWait(tokens, ownWait);
+    if (maxWait !== undefined && wait > maxWait) {
+      if (this.events.has('rejected')) this.events.emit('rejected', { tokens, retryAfter: wait });
+      return Promise.reject(new RateLimitExceededError(wait));
+    }
+    if (this.events.has('throttled')) this.events.emit('throttled', { tokens, waitMs: wait });
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        tokens,
+        previous: this.tail,
+        next: undefined,
+        queued: true,
+        resolve,
+        reject,
+        signal: undefined,
+        onAbort: undefined,
+      };
+      if (this.tail) this.tail.next = waiter;
+      else this.head = waiter;
+      this.tail = waiter;
+      this.waiters++;
+      this.queuedTokens += tokens;
+      if (abort) {
+        const signal = abort instanceof LazyAbort ? abort.signal : abort;
+        waiter.signal = signal;
+        waiter.onAbort = () => this.leave(waiter);
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (this.head === waiter && !this.taking) {
+        if (ownWait === undefined) this.pump();
+        else {
+          this.headReadyAt = now() + ownWait;
+          this.arm(ownWait);
+        }
+      }
+    });
+  }
+
+  /**
+   * The wait of a newcomer: its own refusal's wait when the queue is empty; otherwise the head's wait plus
+   * the time to refill every token queued behind the head and its own (the bucket is empty while anyone waits).
+   */
+  private estimateWait(tokens: number, ownWait: number | undefined): number {
+    const { head } = this;
+    const { msPerToken } = this.bucket;
+    if (head === undefined) return ownWait ?? Math.ceil(tokens * msPerToken);
+    const headWait = Math.max(0, this.headReadyAt - now());
+    return Math.ceil(headWait + (this.queuedTokens - head.tokens + tokens) * msPerToken - 1e-6);
+  }
+
+  /** Serves the queue from the head: grants while the store grants, then arms the one timer. */
+  private readonly pump = (): void => {
+    this.timer = undefined;
+    for (let head = this.head; head !== undefined && !this.taking; head = this.head) {
+      let result: TakeResult | PromiseLike<TakeResult>;
+      try {
+        result = this.store.take(head.tokens, now(), this.bucket);
+      } catch (error) {
+        this.unlink(head);
+        head.reject(error);
+        continue;
+      }
+      if (isThenable(result)) {
+        this.taking = true;
+        const waiter = head;
+        result.then(
+          (r) => this.afterTake(waiter, r, undefined),
+          (error: unknown) => this.afterTake(waiter, undefined, error),
+        );
+        return;
+      }
+      if (!this.serve(head, result)) return;
+    }
+  };
+
+  private serve(head: Waiter, result: TakeResult): boolean {
+    if (result.granted) {
+      this.unlink(head);
+      head.resolve();
+      return true;
+    }
+    this.headReadyAt = now() + result.waitMs;
+    this.arm(result.waitMs);
+    return false;
+  }
+
+  private afterTake(head: Waiter, result: TakeResult | undefined, error: unknown): void {
+    this.taking = false;
+    // A head that left meanwhile loses what was taken for it: the bucket errs on the side of admitting less.
+    if (head.queued) {
+      if (result === undefined) {
+        this.unlink(head);
+        head.reject(toError(error));
+      } else if (!this.serve(head, result)) return;
+    }
+    if (this.timer === undefined) this.pump();
+  }
+
+  /** An aborted waiter leaves at once, wherever it stands in the queue. */
+  private leave(waiter: Waiter): void {
+    if (!waiter.queued) return;
+    const wasHead = waiter === this.head;
+    this.unlink(waiter);
+    waiter.reject(toError(waiter.signal!.reason));
+    if (wasHead && !this.taking) {
+      this.disarm();
+      // The new head may need fewer tokens than the bucket already holds.
+      this.pump();
+    }
+  }
+
+  private unlink(waiter: Waiter): void {
+    waiter.queued = false;
+    const { previous, next } = waiter;
+    if (previous) previous.next = next;
+    else this.head = next;
+    if (next) next.previous = previous;
+    else this.tail = previous;
+    waiter.previous = waiter.next = undefined;
+    this.waiters--;
+    this.queuedTokens -= waiter.tokens;
+    if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+  }
+
+  private arm(ms: number): void {
+    this.disarm();
+    this.timer = setTimer(this.pump, Math.max(1, ms));
+  }
+
+  private disarm(): void {
+    if (this.timer === undefined) return;
+    clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private refused(tokens: number, waitMs: number | undefined): false {
+    if (this.events.has('rejected'))
+      this.events.emit('rejected', { tokens, retryAfter: this.estimateWait(tokens, waitMs) });
+    return false;
+  }
+}
+
+function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
+  return fn();
+}
+
+function invoke<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+  try {
+    const result = fn(arg);
+    return result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === 'function';
+}
