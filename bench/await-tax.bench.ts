@@ -23,7 +23,10 @@ const rounds = 5;
 const limit = 1.2;
 
 async function measureIn(mode: string): Promise<number> {
-  const { stdout } = await run(process.execPath, [childScript, mode]);
+  const { stdout } = await run(process.execPath, [childScript, mode]).catch((error: unknown) => {
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    throw new Error(`the "${mode}" child process failed:\n${stderr}`);
+  });
   const lastLine = stdout.trim().split('\n').at(-1) ?? '';
   return (JSON.parse(lastLine) as { nsPerAwait: number }).nsPerAwait;
 }

@@ -5,6 +5,7 @@
  *
  * Modes: none (nothing else imported), dspu (dspu imported and its retry and timeout paths exercised,
  * including a timeout that fires and a signal that is read), als (one AsyncLocalStorage.run(), for contrast).
+ * Modes none and als run an equivalent amount of plain async work instead of dspu's.
  */
 import { bareAsyncCall, measure } from './harness.js';
 
@@ -34,12 +35,28 @@ async function exerciseDspu(): Promise<void> {
   )();
 }
 
+// The same amount of async work without dspu, so that every mode measures a process with a similar history
+// (grown heap, compiled promise builtins) and differs only in what was imported and run.
+async function exercisePlainCode(): Promise<void> {
+  const wrapped = async (): Promise<number> => await fast();
+  const settled = (): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      fast().then(resolve, reject);
+    });
+  for (let i = 0; i < 50_000; i++) {
+    await wrapped();
+    await settled();
+    await settled();
+  }
+}
+
 async function prepare(mode: Mode): Promise<void> {
-  if (mode === 'dspu') await exerciseDspu();
   if (mode === 'als') {
     const { AsyncLocalStorage } = await import('node:async_hooks');
     new AsyncLocalStorage<number>().run(1, () => {});
   }
+  if (mode === 'dspu') await exerciseDspu();
+  else await exercisePlainCode();
 }
 
 const mode = process.argv[2] as Mode;
