@@ -20,7 +20,18 @@ export {
 } from './core/context.js';
 export { EventEmitter, type Listener, type Unsubscribe, type AnyEvent } from './core/events.js';
 export * from './patterns/retry/index.js';
-export * from './patterns/timeout/index.js';
+export {
+  runWithTimeout,
+  runWithShield,
+  drainShielded,
+  shieldedCount,
+  type TimeoutWork,
+  type TimeoutOptions,
+  type TimeoutCallOptions,
+  type TimeoutEvents,
+} from './patterns/timeout/index.js';
 export * from './patterns/rate-limit/index.js';
 export * from './patterns/circuit-breaker/index.js';
 export * from './patterns/fallback/index.js';
+export * from './decorators/index.js';
+export * from './registry/index.js';

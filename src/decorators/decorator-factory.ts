@@ -1,0 +1,121 @@
+import { ConfigError } from '../core/errors.js';
+import type { PolicyKind } from '../registry/policy-kind.js';
+import { recordOrder, recordPolicy, type PolicyDescriptor, type RecordTarget } from './metadata.js';
+import { isWoven, weave } from './weaver.js';
+
+type AnyFunction = (...args: unknown[]) => unknown;
+type AnyClass = abstract new (...args: never[]) => unknown;
+type AsyncMethod = (...args: never[]) => PromiseLike<unknown>;
+
+/**
+ * A dspu decorator, usable on a method or a class, under TypeScript's `experimentalDecorators` and under TC39
+ * standard decorators alike. Only methods that return a promise can carry one: anything else fails to compile.
+ */
+export interface ResilienceDecorator {
+  /** Legacy (experimentalDecorators) method decorator. */
+  <T extends AsyncMethod>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): void;
+  /** TC39 method decorator. */
+  <This, Args extends unknown[], R extends PromiseLike<unknown>>(
+    method: (this: This, ...args: Args) => R,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
+  ): void;
+  /** Legacy class decorator. */
+  <C extends AnyClass>(target: C): void;
+  /** TC39 class decorator. */
+  <C extends AnyClass>(target: C, context: ClassDecoratorContext<C>): void;
+}
+
+/** What a decorator does with its target: record something, through whichever dialect applies it. */
+type Recorder = (target: RecordTarget) => void;
+
+/** Makes a decorator that records one policy. */
+export function policyDecorator(descriptor: PolicyDescriptor): ResilienceDecorator {
+  return decorator((target) => recordPolicy(target, descriptor));
+}
+
+/** Makes a decorator that records a composition order. */
+export function orderDecorator(order: readonly PolicyKind[]): ResilienceDecorator {
+  return decorator((target) => recordOrder(target, order));
+}
+
+function decorator(record: Recorder): ResilienceDecorator {
+  return function applyDecorator(target: unknown, key?: unknown, descriptor?: unknown): unknown {
+    if (isTc39Context(key)) return applyTc39(record, target, key);
+    if (typeof target === 'function' && key === undefined)
+      return applyLegacyClass(record, target as AnyClass);
+    if (descriptor !== undefined && (typeof key === 'string' || typeof key === 'symbol')) {
+      return applyLegacyMethod(record, target as object, key, descriptor as PropertyDescriptor);
+    }
+    throw new ConfigError('dspu decorators apply to methods and classes only');
+  };
+}
+
+function applyLegacyMethod(
+  record: Recorder,
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor,
+): PropertyDescriptor {
+  if (typeof descriptor.value !== 'function') {
+    throw new ConfigError(
+      `${String(key)}: dspu decorators apply to methods, not accessors or fields`,
+    );
+  }
+  record({ dialect: 'legacy', holder: target, method: key });
+  if (!isWoven(descriptor.value)) {
+    const declaringClass = (typeof target === 'function' ? target : target.constructor) as AnyClass;
+    descriptor.value = weave(descriptor.value as AnyFunction, key, { declaringClass });
+  }
+  return descriptor;
+}
+
+function applyLegacyClass(record: Recorder, Class: AnyClass): void {
+  record({ dialect: 'legacy', holder: Class, method: undefined });
+  weaveAsyncMethods(Class, { declaringClass: Class });
+}
+
+function applyTc39(record: Recorder, value: unknown, context: DecoratorContext): unknown {
+  const metadata = context.metadata as object;
+  if (context.kind === 'class') {
+    record({ dialect: 'tc39', metadata, method: undefined });
+    weaveAsyncMethods(value as AnyClass, { metadata });
+    return undefined;
+  }
+  if (context.kind !== 'method')
+    throw new ConfigError(
+      `${String(context.name)}: dspu decorators apply to methods and classes only`,
+    );
+  record({ dialect: 'tc39', metadata, method: context.name });
+  return isWoven(value) ? value : weave(value as AnyFunction, context.name, { metadata });
+}
+
+// A class-level policy covers the async methods the class declares; inherited ones keep their own class's.
+function weaveAsyncMethods(
+  Class: AnyClass,
+  where: { declaringClass?: AnyClass; metadata?: object },
+): void {
+  const prototype = Class.prototype as object;
+  for (const key of Reflect.ownKeys(prototype)) {
+    if (key === 'constructor') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, key)!;
+    const method = descriptor.value as unknown;
+    if (typeof method !== 'function' || isWoven(method) || !isAsyncFunction(method)) continue;
+    Object.defineProperty(prototype, key, {
+      ...descriptor,
+      value: weave(method as AnyFunction, key, where),
+    });
+  }
+}
+
+function isAsyncFunction(fn: unknown): boolean {
+  const name = (fn as { constructor?: { name?: string } }).constructor?.name;
+  return name === 'AsyncFunction' || name === 'AsyncGeneratorFunction';
+}
+
+function isTc39Context(value: unknown): value is DecoratorContext {
+  return typeof value === 'object' && value !== null && 'kind' in value && 'name' in value;
+}

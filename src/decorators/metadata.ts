@@ -1,0 +1,115 @@
+import 'reflect-metadata';
+import type { PolicyKind } from '../registry/policy-kind.js';
+
+/*
+ * Node 20 lacks Symbol.metadata, which TC39 decorators need for `context.metadata`. TypeScript's emitted code
+ * reads it when each class is defined, so it must exist as soon as dspu's decorators are imported.
+ */
+(Symbol as { metadata?: symbol }).metadata ??= Symbol.for('Symbol.metadata');
+
+/** The reflect-metadata key under which dspu records policies. */
+export const POLICIES_KEY = Symbol.for('dspu:policies');
+/** The reflect-metadata key of an order override recorded by `@Resilient({ order })`. */
+export const ORDER_KEY = Symbol.for('dspu:order');
+
+/** Where a decorator's policy comes from: inline options, a registry name, or an existing engine instance. */
+export type PolicySource =
+  | { readonly type: 'options'; readonly value: unknown }
+  | { readonly type: 'name'; readonly value: string }
+  | { readonly type: 'instance'; readonly value: object };
+
+/** What a decorator records: one policy of one kind, plus per-call options (e.g. rate-limit tokens). */
+export interface PolicyDescriptor {
+  readonly kind: PolicyKind;
+  readonly source: PolicySource;
+  readonly call?: Readonly<Record<string, unknown>>;
+}
+
+/** Policies and order recorded at one level (a method, or a class). */
+export interface LevelRecords {
+  readonly policies: readonly PolicyDescriptor[];
+  readonly order: readonly PolicyKind[] | undefined;
+}
+
+/**
+ * Where a decorator records. Legacy (experimentalDecorators) decorators see the prototype and constructor, so
+ * they record through reflect-metadata on (prototype, method) and on the constructor. TC39 decorators only see
+ * `context.metadata`, an object per class: they record there under the same keys.
+ */
+export type RecordTarget =
+  | {
+      readonly dialect: 'legacy';
+      readonly holder: object;
+      readonly method: string | symbol | undefined;
+    }
+  | {
+      readonly dialect: 'tc39';
+      readonly metadata: object;
+      readonly method: string | symbol | undefined;
+    };
+
+type Tc39Records = Map<
+  string | symbol | typeof CLASS_LEVEL,
+  { policies: PolicyDescriptor[]; order?: readonly PolicyKind[] }
+>;
+const CLASS_LEVEL = Symbol('class');
+
+function tc39Records(metadata: object): Tc39Records {
+  const store = metadata as Record<symbol, Tc39Records | undefined>;
+  if (!Object.hasOwn(store, POLICIES_KEY)) {
+    Object.defineProperty(store, POLICIES_KEY, { value: new Map(), enumerable: false });
+  }
+  return store[POLICIES_KEY]!;
+}
+
+function read(target: RecordTarget): {
+  policies: PolicyDescriptor[];
+  order?: readonly PolicyKind[];
+} {
+  if (target.dialect === 'tc39') {
+    const records = tc39Records(target.metadata);
+    const key = target.method ?? CLASS_LEVEL;
+    let level = records.get(key);
+    if (!level) records.set(key, (level = { policies: [] }));
+    return level;
+  }
+  const { holder, method } = target;
+  let policies = Reflect.getOwnMetadata(POLICIES_KEY, holder, method as string) as
+    PolicyDescriptor[] | undefined;
+  if (!policies) Reflect.defineMetadata(POLICIES_KEY, (policies = []), holder, method as string);
+  const order = Reflect.getOwnMetadata(ORDER_KEY, holder, method as string) as
+    readonly PolicyKind[] | undefined;
+  return { policies, order };
+}
+
+/** Records a policy. The decorator nearest the method (applied first) wins over another of the same kind. */
+export function recordPolicy(target: RecordTarget, descriptor: PolicyDescriptor): void {
+  const { policies } = read(target);
+  if (!policies.some((p) => p.kind === descriptor.kind)) policies.push(descriptor);
+}
+
+/** Records an order override for a method or a class. */
+export function recordOrder(target: RecordTarget, order: readonly PolicyKind[]): void {
+  if (target.dialect === 'tc39') read(target).order = order;
+  else Reflect.defineMetadata(ORDER_KEY, order, target.holder, target.method as string);
+}
+
+type AnyClass = abstract new (...args: never[]) => unknown;
+
+/** The records a class declares itself (not inherited), for a method or (method undefined) at class level. */
+export function readOwnRecords(Class: AnyClass, method: string | symbol | undefined): LevelRecords {
+  const holder = method === undefined ? Class : (Class.prototype as object);
+  const policies = Reflect.getOwnMetadata(POLICIES_KEY, holder, method as string) as
+    PolicyDescriptor[] | undefined;
+  const order = Reflect.getOwnMetadata(ORDER_KEY, holder, method as string) as
+    readonly PolicyKind[] | undefined;
+  if (policies || order) return { policies: policies ?? [], order };
+  const metadata = (Class as unknown as Record<symbol, object | null | undefined>)[
+    Symbol.metadata as symbol
+  ];
+  if (metadata && Object.hasOwn(metadata, POLICIES_KEY)) {
+    const level = tc39Records(metadata).get(method ?? CLASS_LEVEL);
+    if (level) return { policies: level.policies, order: level.order };
+  }
+  return { policies: [], order: undefined };
+}

@@ -1,0 +1,40 @@
+import type { ResilienceRegistry } from '../registry/registry.js';
+import { effectivePolicies } from './introspection.js';
+import { stageFor, type Invocation, type Stage } from './stages.js';
+
+type AnyFunction = (...args: unknown[]) => unknown;
+type AnyClass = abstract new (...args: never[]) => unknown;
+
+/** A method's composed policies for one registry, built once and run on every call. */
+export interface Pipeline {
+  /** The registry version it was built for: a reconfigured registry makes the weaver rebuild it. */
+  readonly version: number;
+  run(target: unknown, args: unknown[]): unknown;
+}
+
+/**
+ * Composes the engines of a method's policies, outermost first, into one chain of stages. Each stage is a
+ * closure made here, once; a call allocates only its {@link Invocation}.
+ */
+export function buildPipeline(
+  site: object,
+  Class: AnyClass,
+  method: string | symbol,
+  original: AnyFunction,
+  registry: ResilienceRegistry,
+): Pipeline {
+  const version = registry.version;
+  const label = `${Class.name}.${String(method)}`;
+  const policies = effectivePolicies(Class, method, registry.order);
+  let next: Stage = (invocation: Invocation) => original.apply(invocation.target, invocation.args);
+  for (let i = policies.length - 1; i >= 0; i--) {
+    const policy = policies[i];
+    const engine = registry.resolvePolicy(policy.kind, policy.source, label, site);
+    next = stageFor(policy, engine, next);
+  }
+  const entry = next;
+  return {
+    version,
+    run: (target, args) => entry({ target, args }),
+  };
+}

@@ -1,0 +1,57 @@
+import { type Duration, toMs } from '../core/duration.js';
+import { Timeout as TimeoutEngine } from '../patterns/timeout/index.js';
+import { callableClass } from './callable-class.js';
+import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
+import type { PolicySource } from './metadata.js';
+import { sourceOf } from './source.js';
+
+/**
+ * Bounds each call of the decorated method by a time budget (DESIGN 1.4). Inside the method,
+ * `currentSignal()` aborts at the deadline.
+ *
+ * @param policy - a duration (`'2s'`, `2000`), `{ timeout }`, a registry name, or a Timeout instance
+ */
+function timeoutDecorator(
+  policy: number | string | { timeout: Duration } | TimeoutEngine,
+): ResilienceDecorator {
+  return policyDecorator({ kind: 'timeout', source: timeoutSource(policy) });
+}
+
+function timeoutSource(policy: unknown): PolicySource {
+  if (typeof policy === 'number' || (typeof policy === 'string' && isDuration(policy))) {
+    toMs(policy, 'timeout');
+    return { type: 'options', value: policy };
+  }
+  return sourceOf(
+    policy,
+    TimeoutEngine,
+    (options) => new TimeoutEngine(options as { timeout: Duration }),
+  );
+}
+
+function isDuration(text: string): boolean {
+  try {
+    toMs(text, 'timeout');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A time budget: `new Timeout('10s').run(fn)` as a class, `@Timeout('2s')` as a decorator — one export, so
+ * `instanceof Timeout` holds for instances made either way.
+ *
+ * @example
+ * ```ts
+ * await new Timeout('10s').run(async (signal) => fetch(url, { signal }));
+ *
+ * class Svc {
+ *   @Timeout('2s')
+ *   async slow() { await fetch(url, { signal: currentSignal() }); }
+ * }
+ * ```
+ */
+export const Timeout = callableClass(TimeoutEngine, timeoutDecorator);
+/** An instance of {@link Timeout}. */
+export type Timeout = TimeoutEngine;

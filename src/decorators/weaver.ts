@@ -1,0 +1,131 @@
+import type { ResilienceRegistry } from '../registry/registry.js';
+import { registryOf } from '../registry/binding.js';
+import { buildPipeline, type Pipeline } from './pipeline.js';
+
+type AnyFunction = (...args: unknown[]) => unknown;
+type AnyClass = abstract new (...args: never[]) => unknown;
+
+/** What the weaver keeps per woven method: the original and its pipelines (one per registry). */
+interface WovenMethod {
+  readonly original: AnyFunction;
+  readonly name: string | symbol;
+  /** Known at decoration time in the legacy dialect; found on first call for TC39 decorators. */
+  declaringClass: AnyClass | undefined;
+  /** The TC39 `context.metadata` of the declaring class, used to find it from an instance. */
+  readonly metadata: object | undefined;
+  pipelines: WeakMap<ResilienceRegistry, Pipeline>;
+}
+
+const wovenMethods = new WeakMap<AnyFunction, WovenMethod>();
+
+/** True when `fn` is a wrapper made by {@link weave}. */
+export function isWoven(fn: unknown): boolean {
+  return typeof fn === 'function' && wovenMethods.has(fn as AnyFunction);
+}
+
+/**
+ * Wraps `original` once. The wrapper builds the method's pipeline on first call (per registry, rebuilt when the
+ * registry is reconfigured) and from then on only runs it: no metadata look-ups per call. It keeps the original's
+ * `name` and `length`, and the metadata other decorators (NestJS routes, Swagger) defined on the original.
+ */
+export function weave(
+  original: AnyFunction,
+  name: string | symbol,
+  where: { declaringClass?: AnyClass; metadata?: object },
+): AnyFunction {
+  const state: WovenMethod = {
+    original,
+    name,
+    declaringClass: where.declaringClass,
+    metadata: where.metadata,
+    pipelines: new WeakMap(),
+  };
+  const woven = function (this: unknown, ...args: unknown[]): unknown {
+    const registry = registryOf(this);
+    let pipeline = state.pipelines.get(registry);
+    if (pipeline === undefined || pipeline.version !== registry.version) {
+      try {
+        pipeline = buildPipeline(
+          state,
+          findDeclaringClass(state, this),
+          state.name,
+          state.original,
+          registry,
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      state.pipelines.set(registry, pipeline);
+    }
+    return pipeline.run(this, args);
+  };
+  Object.defineProperty(woven, 'name', { value: original.name, configurable: true });
+  Object.defineProperty(woven, 'length', { value: original.length, configurable: true });
+  for (const key of Reflect.getOwnMetadataKeys(original)) {
+    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), woven);
+  }
+  wovenMethods.set(woven, state);
+  return woven;
+}
+
+/**
+ * Builds the pipelines of every woven method of `instance` for its registry now, instead of on first call, so
+ * configuration mistakes (unknown names) surface at bootstrap. Returns the problems found, one per method.
+ */
+export function prepareInstance(instance: object): { method: string; error: Error }[] {
+  const problems: { method: string; error: Error }[] = [];
+  const registry = registryOf(instance);
+  const seen = new Set<string | symbol>();
+  for (
+    let proto = Object.getPrototypeOf(instance) as object | null;
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
+    for (const key of Reflect.ownKeys(proto)) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      const state =
+        descriptor && typeof descriptor.value === 'function'
+          ? wovenMethods.get(descriptor.value as AnyFunction)
+          : undefined;
+      if (!state) continue;
+      try {
+        const pipeline = buildPipeline(
+          state,
+          findDeclaringClass(state, instance),
+          state.name,
+          state.original,
+          registry,
+        );
+        state.pipelines.set(registry, pipeline);
+      } catch (error) {
+        problems.push({ method: String(key), error: error as Error });
+      }
+    }
+  }
+  return problems;
+}
+
+// The class that declared the method: the pipeline's inline engines are per (declaring class, method).
+function findDeclaringClass(state: WovenMethod, self: unknown): AnyClass {
+  if (state.declaringClass) return state.declaringClass;
+  for (
+    let holder = self as object | null;
+    holder;
+    holder = Object.getPrototypeOf(holder) as object | null
+  ) {
+    const Class = (typeof holder === 'function' ? holder : holder.constructor) as
+      AnyClass | undefined;
+    const metadata =
+      Class && Object.hasOwn(Class, Symbol.metadata)
+        ? (Class as unknown as Record<symbol, unknown>)[Symbol.metadata as symbol]
+        : undefined;
+    if (Class && state.metadata !== undefined && metadata === state.metadata) {
+      return (state.declaringClass = Class);
+    }
+  }
+  throw new Error(
+    `dspu: cannot find the class declaring ${String(state.name)}; call it on an instance of that class`,
+  );
+}

@@ -1,0 +1,4 @@
+export { ResilienceRegistry, type RegistryEvents, type EventSource } from './registry.js';
+export { registry, bindRegistry } from './binding.js';
+export type { ResilienceConfig, NamedEntries } from './registry.config.js';
+export { DEFAULT_ORDER, type PolicyKind } from './policy-kind.js';

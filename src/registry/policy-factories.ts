@@ -1,0 +1,47 @@
+import { ConfigError } from '../core/errors.js';
+import { RetryPolicy } from '../patterns/retry/index.js';
+import { Timeout } from '../patterns/timeout/index.js';
+import type { PolicyKind } from './policy-kind.js';
+
+/** How the registry makes, recognises and merges the engines of one policy kind. */
+export interface PolicyFactory {
+  /** The engine class, to recognise instances passed to decorators. */
+  readonly engine: abstract new (...args: never[]) => object;
+  /** Makes an engine from options (already merged over the kind's defaults); throws ConfigError. */
+  create(options: unknown, previous?: object): object;
+  /** Merges an entry over the kind's defaults. */
+  merge(defaults: unknown, entry: unknown): unknown;
+}
+
+function mergeObjects(defaults: unknown, entry: unknown): unknown {
+  if (defaults === undefined) return entry;
+  if (entry === undefined) return defaults;
+  if (isObject(defaults) && isObject(entry)) return { ...defaults, ...entry };
+  return entry;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// A timeout entry is a duration, or { timeout }; it merges as a whole.
+function mergeTimeout(defaults: unknown, entry: unknown): unknown {
+  return entry ?? defaults;
+}
+
+/** The factories of every policy kind. */
+export const POLICY_FACTORIES: Readonly<Partial<Record<PolicyKind, PolicyFactory>>> = {
+  retry: {
+    engine: RetryPolicy,
+    create: (options) => new RetryPolicy(options as never),
+    merge: mergeObjects,
+  },
+  timeout: {
+    engine: Timeout,
+    create: (options) => {
+      if (options === undefined) throw ConfigError.invalid('timeout', 'a duration', options);
+      return new Timeout(options as never);
+    },
+    merge: mergeTimeout,
+  },
+};

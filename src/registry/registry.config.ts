@@ -1,0 +1,91 @@
+import { describeValue } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import type { Duration } from '../core/duration.js';
+import { isPlainObject } from '../core/validate.js';
+import type { RetryOptions } from '../patterns/retry/index.js';
+import type { TimeoutOptions } from '../patterns/timeout/index.js';
+import { POLICY_FACTORIES } from './policy-factories.js';
+import { orderProblem, type PolicyKind } from './policy-kind.js';
+
+/** Entries of one kind: `defaults` (merged under every entry) and one entry per name. */
+export type NamedEntries<T> = { readonly defaults?: T } & {
+  readonly [name: string]: T | undefined;
+};
+
+/** What `registry.configure()` accepts: plain objects, as they come from JSON. */
+export interface ResilienceConfig {
+  readonly retry?: NamedEntries<RetryOptions>;
+  readonly timeout?: NamedEntries<Duration | TimeoutOptions>;
+  /** The order policies compose in, outermost first, for every method resolved through this registry. */
+  readonly order?: readonly PolicyKind[];
+}
+
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A configuration checked in full: every kind's entries, and the order. */
+export interface ParsedConfig {
+  readonly kinds: Map<PolicyKind, Map<string, unknown>>;
+  readonly order: readonly PolicyKind[] | undefined;
+}
+
+/**
+ * Checks a whole configuration and lists every problem by path in one ConfigError. Each entry is checked by
+ * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own.
+ */
+export function validateConfig(config: unknown): ParsedConfig {
+  if (!isPlainObject(config)) throw ConfigError.invalid('config', 'an object', config);
+  const problems: string[] = [];
+  const kinds = new Map<PolicyKind, Map<string, unknown>>();
+  const known = [...Object.keys(POLICY_FACTORIES), 'order'];
+  let order: readonly PolicyKind[] | undefined;
+  for (const key of Reflect.ownKeys(config)) {
+    const value = (config as Record<PropertyKey, unknown>)[key];
+    if (key === 'order') {
+      const problem = orderProblem(value);
+      if (problem) problems.push(`order: ${problem}`);
+      else order = [...(value as PolicyKind[])];
+      continue;
+    }
+    const factory = typeof key === 'string' ? POLICY_FACTORIES[key as PolicyKind] : undefined;
+    if (!factory) {
+      problems.push(`${String(key)}: unknown policy kind (known: ${known.join(', ')})`);
+      continue;
+    }
+    if (!isPlainObject(value)) {
+      problems.push(
+        `${String(key)}: expected an object of named entries, got ${describeValue(value)}`,
+      );
+      continue;
+    }
+    const kind = key as PolicyKind;
+    const entries = new Map<string, unknown>();
+    const defaults = Object.hasOwn(value, 'defaults') ? value.defaults : undefined;
+    for (const name of Reflect.ownKeys(value)) {
+      if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
+        problems.push(`${kind}.${String(name)}: this name is not allowed`);
+        continue;
+      }
+      const entry = value[name];
+      const merged = name === 'defaults' ? entry : factory.merge(defaults, entry);
+      try {
+        if (name !== 'defaults' || entry !== undefined) factory.create(merged);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        // A defaults entry may be partial (a timeout default alone is fine); its problems show on the names.
+        if (name === 'defaults' && kind === 'timeout' && entry === undefined) continue;
+        problems.push(...error.problems.map((problem) => joinPath(kind, name, problem)));
+      }
+      entries.set(name, entry);
+    }
+    kinds.set(kind, entries);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { kinds, order };
+}
+
+// `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.
+function joinPath(kind: PolicyKind, name: string, problem: string): string {
+  if (kind === 'timeout' && problem.startsWith('timeout: '))
+    return `timeout.${name}: ${problem.slice(9)}`;
+  return `${kind}.${name}.${problem}`;
+}
