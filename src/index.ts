@@ -35,3 +35,4 @@ export * from './patterns/circuit-breaker/index.js';
 export * from './patterns/fallback/index.js';
 export * from './decorators/index.js';
 export * from './registry/index.js';
+export * from './bridge/index.js';

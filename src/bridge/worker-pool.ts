@@ -1,0 +1,258 @@
+import { availableParallelism } from 'node:os';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { BridgeError } from '../core/errors.js';
+import { OptionsChecker, isPlainObject } from '../core/validate.js';
+import { cloneFailure } from './clone.js';
+import { crashError, toCallerError, type Reply } from './remote-error.js';
+import { toTarget, type ModuleFunction, type Target } from './target.js';
+import { WORKER_SOURCE } from './worker-source.js';
+
+/** Options of {@link WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** Most worker threads alive at once (default: available parallelism − 1, at least 1). */
+  size?: number;
+  /**
+   * Heap and stack limits of each worker (Node's `resourceLimits`). A worker that exceeds them is replaced,
+   * and the call it was running rejects with a `BridgeError`.
+   */
+  resourceLimits?: ResourceLimits;
+}
+
+interface Job {
+  readonly target: Target;
+  readonly args: unknown[];
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (error: Error) => void;
+  next: Job | undefined;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  /** Keys this worker has loaded: their definitions need not be sent again. */
+  readonly known: Set<number>;
+  job: Job | undefined;
+  /** The error that is about to end this worker (from its `error` event), or why the pool stopped it. */
+  failure: Error | undefined;
+  stopping: boolean;
+}
+
+/** The default pool size: leave one core to the event loop of the main thread. */
+export function defaultPoolSize(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+/**
+ * A bounded pool of worker threads that runs functions off the event loop. Workers start when work arrives
+ * and are reused; calls beyond the pool's size wait in a FIFO queue. An idle worker never keeps the process
+ * alive, and a worker that crashes (`process.exit`, an uncaught error, a resource limit) rejects the call it
+ * was running with a `BridgeError` and is replaced.
+ *
+ * Most code uses the shared pool through {@link syncToAsync} and {@link runInExecutor}; create one for
+ * work that needs its own size or limits.
+ *
+ * @example
+ * ```ts
+ * const pool = new WorkerPool({ size: 2 });
+ * const sum = await pool.run((n: number) => { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }, 1e7);
+ * await pool.close();
+ * ```
+ */
+export class WorkerPool {
+  /** Most worker threads alive at once. */
+  readonly size: number;
+  private readonly resourceLimits: ResourceLimits | undefined;
+  private readonly slots = new Set<Slot>();
+  private readonly idle: Slot[] = [];
+  private head: Job | undefined = undefined;
+  private tail: Job | undefined = undefined;
+  private queued = 0;
+  private closed = false;
+
+  /** @throws ConfigError when `size` is not a positive integer or an option is unknown. */
+  constructor(options?: WorkerPoolOptions) {
+    const check = new OptionsChecker(options).onlyKnown(['size', 'resourceLimits']);
+    this.size = check.integer('size', defaultPoolSize(), 1, 1024);
+    const limits = check.raw('resourceLimits');
+    if (limits !== undefined && !isPlainObject(limits)) {
+      check.fail('resourceLimits', 'an object of worker resource limits');
+    }
+    check.throwIfInvalid();
+    this.resourceLimits = limits as ResourceLimits | undefined;
+  }
+
+  /** Worker threads alive now, busy or idle. */
+  get threads(): number {
+    return this.slots.size;
+  }
+
+  /** Calls running on a worker now. */
+  get active(): number {
+    return this.slots.size - this.idle.length;
+  }
+
+  /** Calls waiting for a free worker. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /**
+   * Runs `fn(...args)` on a worker and resolves with its result (awaited there when it is a promise).
+   *
+   * @param fn - a self-contained function (sent as source) or a `{ module, export }` reference
+   * @param args - arguments, copied to the worker by structured clone
+   * @throws BridgeError when an argument cannot be copied, the function uses a captured variable, the worker
+   *   crashes, or the pool is closed; an error thrown by `fn` is rethrown with its class and message
+   */
+  run<A extends unknown[], R>(
+    fn: ((...args: A) => R) | ModuleFunction,
+    ...args: A
+  ): Promise<Awaited<R>> {
+    let target: Target;
+    try {
+      target = toTarget(fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.call(target, args) as Promise<Awaited<R>>;
+  }
+
+  /** Runs a prepared target; the public entry points all end here. @internal */
+  async call(target: Target, args: unknown[]): Promise<unknown> {
+    let reply: Reply;
+    try {
+      reply = await this.dispatch(target, args);
+    } catch (error) {
+      // Made in an event handler: give it the frames of whoever awaited this call.
+      Error.captureStackTrace(error as Error);
+      throw error;
+    }
+    if (reply.ok) return reply.value;
+    throw toCallerError(reply.error, target);
+  }
+
+  /**
+   * Stops every worker. Queued calls and calls still running reject with a `BridgeError`; later calls too.
+   * Not needed for the process to exit: idle workers never hold it open.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (let job = this.dequeue(); job !== undefined; job = this.dequeue()) {
+      job.reject(
+        new BridgeError(`The worker pool was closed before ${job.target.label} could start.`),
+      );
+    }
+    const stopping: Promise<number>[] = [];
+    for (const slot of this.slots) {
+      slot.stopping = true;
+      stopping.push(slot.worker.terminate());
+    }
+    await Promise.all(stopping);
+  }
+
+  /** Same as {@link WorkerPool.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private dispatch(target: Target, args: unknown[]): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      if (this.closed) {
+        reject(new BridgeError(`The worker pool is closed: ${target.label} cannot run.`));
+        return;
+      }
+      const job: Job = { target, args, resolve, reject, next: undefined };
+      const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.spawn() : undefined);
+      if (slot === undefined) this.enqueue(job);
+      else this.start(slot, job);
+    });
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: this.resourceLimits });
+    const slot: Slot = {
+      worker,
+      known: new Set(),
+      job: undefined,
+      failure: undefined,
+      stopping: false,
+    };
+    worker.on('message', (reply: Reply) => this.onReply(slot, reply));
+    worker.on('error', (error: Error) => (slot.failure = error));
+    worker.on('exit', (code: number) => this.onExit(slot, code));
+    this.slots.add(slot);
+    return slot;
+  }
+
+  private start(slot: Slot, job: Job): void {
+    const { key, definition } = job.target;
+    const message = slot.known.has(key)
+      ? { key, args: job.args }
+      : { key, definition, args: job.args };
+    try {
+      slot.worker.postMessage(message);
+    } catch (error) {
+      job.reject(cloneFailure(job.target, job.args, error));
+      this.release(slot);
+      return;
+    }
+    slot.job = job;
+    // Busy: someone awaits this call, so the process must live until it settles.
+    slot.worker.ref();
+  }
+
+  private onReply(slot: Slot, reply: Reply): void {
+    const job = slot.job;
+    if (job === undefined) return;
+    slot.job = undefined;
+    if (reply.loaded === true) slot.known.add(job.target.key);
+    job.resolve(reply);
+    this.release(slot);
+  }
+
+  private release(slot: Slot): void {
+    const next = this.dequeue();
+    if (next !== undefined) {
+      this.start(slot, next);
+      return;
+    }
+    slot.worker.unref();
+    this.idle.push(slot);
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    this.slots.delete(slot);
+    const at = this.idle.indexOf(slot);
+    if (at !== -1) this.idle.splice(at, 1);
+    const job = slot.job;
+    slot.job = undefined;
+    if (job !== undefined) {
+      const detail = slot.stopping
+        ? 'was stopped because the pool was closed'
+        : slot.failure !== undefined
+          ? `crashed (${slot.failure.message}); a new worker takes its place`
+          : `exited with code ${code}; a new worker takes its place`;
+      job.reject(crashError(job.target, detail, slot.failure));
+    }
+    // Work queued behind the lost worker gets a new one.
+    while (this.head !== undefined && this.slots.size < this.size && !this.closed) {
+      this.start(this.spawn(), this.dequeue()!);
+    }
+  }
+
+  private enqueue(job: Job): void {
+    if (this.tail === undefined) this.head = job;
+    else this.tail.next = job;
+    this.tail = job;
+    this.queued++;
+  }
+
+  private dequeue(): Job | undefined {
+    const job = this.head;
+    if (job === undefined) return undefined;
+    this.head = job.next;
+    if (this.head === undefined) this.tail = undefined;
+    job.next = undefined;
+    this.queued--;
+    return job;
+  }
+}

@@ -1,0 +1,192 @@
+/*
+ * The program every bridge worker runs, as source for `new Worker(source, { eval: true })`. Kept as a string
+ * rather than a worker file so that no path has to be resolved in either build (ESM or CommonJS), and so that
+ * its `import()` stays a real dynamic import: the CommonJS build would turn one written in TypeScript into
+ * `require()`, which cannot load ES modules on Node 20.
+ *
+ * Protocol. Main → worker: `{ key, definition?, args }`; the definition comes with the first call of a key on
+ * this worker. Worker → main: `{ ok: true, value, loaded: true }` or `{ ok: false, error, loaded? }`, where
+ * `error` is an error payload (see remote-error.ts) and `loaded` tells the main thread that the key is cached.
+ * Pool workers reply on `parentPort`. The synchronous worker (`workerData.sync`) replies on its own port, then
+ * sets `state[0]` to 1 and notifies the blocked caller; on exit it sets `state[0]` to 2 and `state[1]` to the
+ * exit code, so a caller never waits on a worker that is gone.
+ */
+export const WORKER_SOURCE = String.raw`'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const BUILT_IN_ERRORS = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError'];
+const loaded = new Map();
+
+class BridgeFailure extends Error {}
+
+// The sourceURL names the function's frames in stack traces: "at heavy (dspu-bridge/function-3:1:40)".
+function compile(source, key) {
+  const sourceUrl = '\n//# sourceURL=dspu-bridge/function-' + key;
+  try {
+    return (0, eval)('"use strict";(' + source + '\n)' + sourceUrl);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // A method prints without the function keyword ("heavy(n) { ... }"): it parses as an object member.
+    let holder;
+    try {
+      holder = (0, eval)('"use strict";({' + source + '\n})' + sourceUrl);
+    } catch {
+      throw new BridgeFailure('its source does not compile on the worker: ' + error.message);
+    }
+    const keys = Reflect.ownKeys(holder);
+    const method = keys.length === 1 ? Object.getOwnPropertyDescriptor(holder, keys[0]).value : undefined;
+    if (typeof method !== 'function') throw new BridgeFailure('getters and setters cannot run on a worker');
+    return method;
+  }
+}
+
+async function importExport(definition) {
+  const namespace = await import(definition.module);
+  let fn = namespace[definition.export];
+  // A CommonJS module's exports may only be reachable through its default export.
+  if (typeof fn !== 'function' && namespace.default != null) fn = namespace.default[definition.export];
+  if (typeof fn !== 'function') {
+    const names = Object.keys(namespace).join(', ') || 'none';
+    throw new BridgeFailure(definition.module + ' has no exported function "' + definition.export + '" (its exports: ' + names + ')');
+  }
+  return fn;
+}
+
+function canClone(value) {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function thrownPayload(value) {
+  return { thrown: canClone(value) ? value : String(value) };
+}
+
+// Frames below the first one of this program are the bridge's machinery, not the user's code.
+function ownFrames(stack) {
+  const lines = stack.split('\n');
+  const end = lines.findIndex((line) => line.includes('[worker eval]'));
+  return (end === -1 ? lines : lines.slice(0, end)).join('\n');
+}
+
+function errorPayload(error, depth) {
+  if (error instanceof BridgeFailure) return { bridge: true, message: error.message };
+  if (!(error instanceof Error)) return thrownPayload(error);
+  let base = 'Error';
+  for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const ctor = Object.hasOwn(proto, 'constructor') ? proto.constructor : undefined;
+    if (ctor !== undefined && BUILT_IN_ERRORS.includes(ctor.name) && globalThis[ctor.name] === ctor) {
+      base = ctor.name;
+      break;
+    }
+  }
+  const payload = {
+    name: String(error.name),
+    message: String(error.message),
+    stack: typeof error.stack === 'string' ? ownFrames(error.stack) : '',
+    base,
+    props: {},
+  };
+  for (const key of Object.keys(error)) {
+    if (['name', 'message', 'stack', 'cause', 'errors'].includes(key)) continue;
+    if (canClone(error[key])) payload.props[key] = error[key];
+  }
+  if (depth < 4 && 'cause' in error) {
+    payload.cause = error.cause instanceof Error ? errorPayload(error.cause, depth + 1) : thrownPayload(error.cause);
+  }
+  if (depth < 4 && base === 'AggregateError' && Array.isArray(error.errors)) {
+    payload.errors = error.errors.map((inner) => errorPayload(inner, depth + 1));
+  }
+  return payload;
+}
+
+function invoke(fn, args, reply) {
+  let result;
+  try {
+    result = Reflect.apply(fn, undefined, args);
+  } catch (error) {
+    return reply({ ok: false, error: errorPayload(error, 0), loaded: true });
+  }
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+    Promise.resolve(result).then(
+      (value) => reply({ ok: true, value, loaded: true }),
+      (error) => reply({ ok: false, error: errorPayload(error, 0), loaded: true }),
+    );
+  } else {
+    reply({ ok: true, value: result, loaded: true });
+  }
+}
+
+function run(job, reply) {
+  const cached = loaded.get(job.key);
+  if (cached !== undefined) return invoke(cached, job.args, reply);
+  const definition = job.definition;
+  if (definition === undefined) {
+    return reply({ ok: false, error: { bridge: true, message: 'the worker lost the function (internal error)' } });
+  }
+  const ready = (fn) => {
+    loaded.set(job.key, fn);
+    invoke(fn, job.args, reply);
+  };
+  const failed = (error) => reply({ ok: false, error: errorPayload(error, 0) });
+  if ('source' in definition) {
+    let fn;
+    try {
+      fn = compile(definition.source, job.key);
+    } catch (error) {
+      return failed(error);
+    }
+    return ready(fn);
+  }
+  importExport(definition).then(ready, failed);
+}
+
+function send(port, message) {
+  try {
+    port.postMessage(message);
+  } catch (error) {
+    const what = message.ok ? 'its result' : 'its error';
+    port.postMessage({
+      ok: false,
+      loaded: message.loaded,
+      error: { bridge: true, message: 'The function ran, but ' + what + ' cannot be sent back from the worker: ' + error.message },
+    });
+  }
+}
+
+if (workerData && workerData.sync) {
+  const { port, state } = workerData.sync;
+  const flag = new Int32Array(state);
+  let busy = false;
+  const settle = (value) => {
+    Atomics.store(flag, 0, value);
+    Atomics.notify(flag, 0);
+  };
+  process.on('exit', (code) => {
+    Atomics.store(flag, 1, code);
+    settle(2);
+  });
+  // An error nobody awaited (a throwing timer) leaves the worker in an unknown state: report it and go.
+  process.on('uncaughtException', (error) => {
+    if (busy) {
+      busy = false;
+      send(port, { ok: false, crashed: true, error: errorPayload(error, 0) });
+      settle(1);
+    }
+    process.exit(1);
+  });
+  parentPort.on('message', (job) => {
+    busy = true;
+    run(job, (message) => {
+      if (!busy) return;
+      busy = false;
+      send(port, message);
+      settle(1);
+    });
+  });
+} else {
+  parentPort.on('message', (job) => run(job, (message) => send(parentPort, message)));
+}
+`;

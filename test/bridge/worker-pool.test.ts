@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { availableParallelism } from 'node:os';
+import { BridgeError, ConfigError, WorkerPool } from '../../src/index.js';
+
+const threadId = async (): Promise<number> => (await import('node:worker_threads')).threadId;
+
+const sleepThen = async (ms: number, value: number): Promise<number> => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return value;
+};
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('WorkerPool', () => {
+  const pools: WorkerPool[] = [];
+  const pool = (size: number, options: object = {}): WorkerPool => {
+    const created = new WorkerPool({ size, ...options });
+    pools.push(created);
+    return created;
+  };
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.close()));
+  });
+
+  it('sizes itself to the available parallelism minus one, at least 1, by default', () => {
+    expect(new WorkerPool().size).to.equal(Math.max(1, availableParallelism() - 1));
+  });
+
+  it('starts no thread before the first call', () => {
+    expect(pool(2).threads).to.equal(0);
+  });
+
+  it('reuses its worker for later calls', async () => {
+    const single = pool(1);
+    const ids = [
+      await single.run(threadId),
+      await single.run(threadId),
+      await single.run(threadId),
+    ];
+    expect(new Set(ids).size).to.equal(1);
+    expect(single.threads).to.equal(1);
+  });
+
+  it('never runs more threads than its size, queueing the rest', async () => {
+    const two = pool(2);
+    const calls = [1, 2, 3, 4, 5].map((n) => two.run(sleepThen, 30, n));
+    expect(two.active).to.equal(2);
+    expect(two.pending).to.equal(3);
+    expect(await Promise.all(calls)).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(two.threads).to.equal(2);
+    expect(two.pending).to.equal(0);
+  });
+
+  it('starts queued calls in arrival order', async () => {
+    const single = pool(1);
+    const finished: number[] = [];
+    await Promise.all(
+      [1, 2, 3, 4].map((n) => single.run(sleepThen, 5, n).then((value) => finished.push(value))),
+    );
+    expect(finished).to.deep.equal([1, 2, 3, 4]);
+  });
+
+  it('rejects the call of a worker that exits, and runs later and queued calls on a new one', async () => {
+    const single = pool(1);
+    const first = await single.run(threadId);
+    const crashed = single.run(() => process.exit(7));
+    const queued = single.run(threadId);
+    const error = await rejection(crashed);
+    expect(error).to.be.instanceOf(BridgeError);
+    expect(error.message).to.include('exited with code 7');
+    const replacement = await queued;
+    expect(replacement).to.not.equal(first);
+    expect(await single.run(sleepThen, 0, 9)).to.equal(9);
+  });
+
+  it('rejects the call of a worker killed by an uncaught error, with that error as the cause', async () => {
+    const single = pool(1);
+    const error = await rejection(
+      single.run(
+        () =>
+          new Promise(() => {
+            setTimeout(() => {
+              throw new Error('late failure');
+            }, 5);
+          }),
+      ),
+    );
+    expect(error).to.be.instanceOf(BridgeError);
+    expect(error.message).to.include('late failure');
+    expect((error.cause as Error).message).to.equal('late failure');
+    expect(await single.run(sleepThen, 0, 1)).to.equal(1);
+  });
+
+  it('rejects the call of a worker that runs out of memory, and replaces it', async () => {
+    const limited = pool(1, { resourceLimits: { maxOldGenerationSizeMb: 16 } });
+    const error = await rejection(
+      limited.run(() => {
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array<number>(100_000).fill(1));
+      }),
+    );
+    expect(error).to.be.instanceOf(BridgeError);
+    expect(error.message).to.match(/memory/i);
+    expect(await limited.run(sleepThen, 0, 2)).to.equal(2);
+  });
+
+  it('rejects running, queued and later calls once closed', async () => {
+    const single = pool(1);
+    const running = rejection(single.run(sleepThen, 1000, 1));
+    const queued = rejection(single.run(sleepThen, 0, 2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await single.close();
+    expect((await running).message).to.include('stopped because the pool was closed');
+    expect((await queued).message).to.include('closed before');
+    expect((await rejection(single.run(sleepThen, 0, 3))).message).to.include('closed');
+    expect(single.threads).to.equal(0);
+  });
+
+  it('refuses a size that is not a positive integer, and unknown options', () => {
+    expect(() => new WorkerPool({ size: 0 })).to.throw(ConfigError, /size: expected an integer/);
+    expect(() => new WorkerPool({ size: 1.5 })).to.throw(ConfigError);
+    expect(() => new WorkerPool({ sise: 2 } as never)).to.throw(ConfigError, /unknown option/);
+  });
+});
