@@ -149,7 +149,8 @@ export class RateLimiter {
    * never consumes anything when it answers false.
    */
   tryAcquire(tokens = 1): Promise<boolean> {
-    const invalid = checkTokens(tokens, this.options.capacity);
+    // One token always fits: capacity is at least 1.
+    const invalid = tokens === 1 ? undefined : checkTokens(tokens, this.options.capacity);
     if (invalid) return Promise.reject(invalid);
     if (this.head !== undefined || this.taking) {
       this.refused(tokens, undefined);
@@ -169,7 +170,8 @@ export class RateLimiter {
     rawMaxWait: RateLimitCallOptions['maxWait'],
     abort: AbortSignal | LazyAbort | undefined,
   ): Promise<void> | undefined {
-    const invalid = checkTokens(tokens, this.options.capacity);
+    // One token always fits: capacity is at least 1.
+    const invalid = tokens === 1 ? undefined : checkTokens(tokens, this.options.capacity);
     if (invalid) return Promise.reject(invalid);
     let maxWait: number | undefined;
     if (rawMaxWait !== undefined) {
