@@ -33,6 +33,7 @@ export {
 export * from './patterns/rate-limit/index.js';
 export * from './patterns/circuit-breaker/index.js';
 export * from './patterns/fallback/index.js';
+export * from './patterns/concurrency/index.js';
 export * from './decorators/index.js';
 export * from './registry/index.js';
 export * from './bridge/index.js';

@@ -1,0 +1,15 @@
+export { gatherWithLimit, type Task, type TaskResult, type Tasks } from './gather.js';
+export { mapWithLimit, type LimitedMapper } from './map-with-limit.js';
+export {
+  ConcurrencyLimiter,
+  type ConcurrencyCallOptions,
+  type ConcurrencyLimiterEvents,
+  type Permit,
+} from './concurrency-limiter.js';
+export {
+  type GatherOptions,
+  type MapWithLimitOptions,
+  type ConcurrencyLimiterOptions,
+  type ResolvedConcurrencyLimiterOptions,
+} from './concurrency.options.js';
+export { type ItemSource } from './limited-run.js';

@@ -1,0 +1,318 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { expect } from 'chai';
+import {
+  ConcurrencyLimitError,
+  ConcurrencyLimiter,
+  ConfigError,
+  TimeoutError,
+  currentSignal,
+  runWithTimeout,
+} from '../../../src/index.js';
+import { observe, useFakeClock } from '../../support/fake-clock.js';
+import { Probe, countAbortControllers } from './probe.js';
+
+describe('ConcurrencyLimiter', () => {
+  const time = useFakeClock();
+
+  it('runs at most `limit` calls at once and starts the others in arrival order', async () => {
+    const limiter = new ConcurrencyLimiter({ limit: 2 });
+    const probe = new Probe();
+    const calls = [30, 10, 20, 5, 5, 5].map((ms, id) =>
+      observe(limiter.run(() => probe.work(id, ms))),
+    );
+    await time.clock.tickAsync(0);
+    expect(limiter.active).to.equal(2);
+    expect(limiter.pending).to.equal(4);
+    await time.clock.tickAsync(200);
+    expect(calls.map((c) => c.value)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(probe.started).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(probe.peak).to.equal(2);
+    expect(limiter.active).to.equal(0);
+    expect(limiter.pending).to.equal(0);
+  });
+
+  it('accepts a bare number as the limit', () => {
+    expect(new ConcurrencyLimiter(3).limit).to.equal(3);
+  });
+
+  it('releases the permit when the call rejects or throws synchronously', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const boom = new Error('boom');
+    const failed = observe(limiter.run(() => Promise.reject(boom)));
+    const thrown = observe(
+      limiter.run(() => {
+        throw boom;
+      }),
+    );
+    const ok = observe(limiter.run(async () => 'ok'));
+    await time.clock.tickAsync(0);
+    expect(failed.error).to.equal(boom);
+    expect(thrown.error).to.equal(boom);
+    expect(ok.value).to.equal('ok');
+    expect(limiter.active).to.equal(0);
+  });
+
+  it('sets no timer and creates no AbortController when a permit is free', async () => {
+    const limiter = new ConcurrencyLimiter({ limit: 2, maxWait: '1s' });
+    const controllers = countAbortControllers();
+    try {
+      const call = limiter.run(async () => {
+        expect(time.clock.countTimers()).to.equal(0);
+        return 1;
+      });
+      expect(await call).to.equal(1);
+      expect(controllers.count).to.equal(0);
+    } finally {
+      controllers.restore();
+    }
+  });
+
+  describe('queue limit', () => {
+    it('rejects at once with ConcurrencyLimitError beyond maxQueue', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxQueue: 1 });
+      const rejected: unknown[] = [];
+      limiter.events.on('rejected', (event) => rejected.push(event));
+      void limiter.run(() => new Promise((resolve) => setTimeout(resolve, 100)));
+      const queued = observe(limiter.run(async () => 'queued'));
+      const refused = observe(limiter.run(async () => 'refused'));
+      await time.clock.tickAsync(0);
+      expect(refused.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect((refused.error as ConcurrencyLimitError).code).to.equal('ERR_CONCURRENCY_LIMIT');
+      expect(rejected).to.deep.equal([{ reason: 'queueFull', pending: 1 }]);
+      await time.clock.tickAsync(100);
+      expect(queued.value).to.equal('queued');
+    });
+
+    it('queues nothing with maxQueue 0', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxQueue: 0 });
+      void limiter.run(() => new Promise((resolve) => setTimeout(resolve, 10)));
+      const refused = observe(limiter.run(async () => 1));
+      await time.clock.tickAsync(0);
+      expect(refused.error).to.be.instanceOf(ConcurrencyLimitError);
+    });
+
+    it('emits queued with the number of waiters', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const queued: number[] = [];
+      limiter.events.on('queued', ({ pending }) => queued.push(pending));
+      for (let i = 0; i < 3; i++) void limiter.run(async () => i);
+      await time.clock.tickAsync(0);
+      expect(queued).to.deep.equal([1, 2]);
+    });
+  });
+
+  describe('wait limit', () => {
+    it('rejects a call that waits longer than maxWait with ConcurrencyLimitError', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: '50ms' });
+      const events: unknown[] = [];
+      limiter.events.on('rejected', (event) => events.push(event));
+      void limiter.run(() => new Promise((resolve) => setTimeout(resolve, 100)));
+      const waiting = observe(limiter.run(async () => 1));
+      await time.clock.tickAsync(49);
+      expect(waiting.settled).to.equal(false);
+      await time.clock.tickAsync(1);
+      expect(waiting.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect(limiter.pending).to.equal(0);
+      expect(events).to.deep.equal([{ reason: 'maxWait', pending: 0 }]);
+    });
+
+    it('serves a whole queue of waiters with one timer, expiring them in arrival order', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 100 });
+      void limiter.run(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+      const timersBefore = time.clock.countTimers();
+      const waiters = [];
+      for (let i = 0; i < 50; i++) {
+        waiters.push(observe(limiter.run(async () => i)));
+        await time.clock.tickAsync(1);
+      }
+      expect(time.clock.countTimers() - timersBefore).to.equal(1);
+      await time.clock.tickAsync(51);
+      expect(waiters.filter((w) => w.settled)).to.have.length(2);
+      await time.clock.tickAsync(100);
+      expect(waiters.every((w) => w.error instanceof ConcurrencyLimitError)).to.equal(true);
+    });
+
+    it('refuses at once with maxWait 0 when no permit is free', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 0 });
+      void limiter.run(() => new Promise((resolve) => setTimeout(resolve, 10)));
+      const refused = observe(limiter.run(async () => 1));
+      await time.clock.tickAsync(0);
+      expect(refused.error).to.be.instanceOf(ConcurrencyLimitError);
+    });
+  });
+
+  describe('abort while queued', () => {
+    it('leaves the queue at once and rejects with the signal’s reason', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const controller = new AbortController();
+      const reason = new Error('gave up');
+      const probe = new Probe();
+      void limiter.run(() => probe.work(0, 100));
+      const aborted = observe(limiter.run(() => probe.work(1, 10), { signal: controller.signal }));
+      const next = observe(limiter.run(() => probe.work(2, 10)));
+      await time.clock.tickAsync(10);
+      controller.abort(reason);
+      await time.clock.tickAsync(0);
+      expect(aborted.error).to.equal(reason);
+      expect(limiter.pending).to.equal(1);
+      await time.clock.tickAsync(200);
+      expect(next.value).to.equal(2);
+      expect(probe.started).to.deep.equal([0, 2]);
+    });
+
+    it('rejects at once, without running, when the signal is already aborted', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const probe = new Probe();
+      const call = observe(limiter.run(() => probe.work(0, 1), { signal: AbortSignal.abort() }));
+      await time.clock.tickAsync(10);
+      expect(call.error).to.be.instanceOf(Error);
+      expect(probe.started).to.deep.equal([]);
+    });
+
+    it('does not start a queued call whose enclosing timeout has expired', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const probe = new Probe();
+      void limiter.run(() => probe.work(0, 100));
+      const timed = observe(runWithTimeout(() => limiter.run(() => probe.work(1, 10)), 50));
+      await time.clock.tickAsync(200);
+      expect(timed.error).to.be.instanceOf(TimeoutError);
+      expect(probe.started).to.deep.equal([0]);
+      expect(limiter.pending).to.equal(0);
+    });
+  });
+
+  describe('context', () => {
+    it('keeps the caller’s AsyncLocalStorage context inside a queued call', async () => {
+      const storage = new AsyncLocalStorage<string>();
+      const limiter = new ConcurrencyLimiter(1);
+      const seen: (string | undefined)[] = [];
+      const work = async () => {
+        seen.push(storage.getStore());
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        seen.push(storage.getStore());
+      };
+      const calls = ['first', 'second', 'third'].map((name) =>
+        observe(storage.run(name, () => limiter.run(work))),
+      );
+      await time.clock.tickAsync(100);
+      expect(calls.every((c) => c.settled && !c.error)).to.equal(true);
+      expect(seen).to.deep.equal(['first', 'first', 'second', 'second', 'third', 'third']);
+    });
+
+    it('gives a queued call the caller’s policy signal through currentSignal()', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      void limiter.run(() => new Promise((resolve) => setTimeout(resolve, 10)));
+      let inner: AbortSignal | undefined;
+      const timed = observe(
+        runWithTimeout(
+          () =>
+            limiter.run(async () => {
+              inner = currentSignal();
+              await new Promise((resolve) => setTimeout(resolve, 1000));
+            }),
+          100,
+        ),
+      );
+      await time.clock.tickAsync(100);
+      expect(timed.error).to.be.instanceOf(TimeoutError);
+      expect(inner!.reason).to.be.instanceOf(TimeoutError);
+    });
+  });
+
+  describe('acquire', () => {
+    it('returns a permit that frees its slot once, however often it is released', async () => {
+      const limiter = new ConcurrencyLimiter(2);
+      const first = await limiter.acquire();
+      const second = await limiter.acquire();
+      const third = observe(limiter.acquire());
+      await time.clock.tickAsync(0);
+      expect(third.settled).to.equal(false);
+      first.release();
+      first.release();
+      await time.clock.tickAsync(0);
+      expect(third.value).to.not.equal(undefined);
+      expect(limiter.active).to.equal(2);
+      second.release();
+      third.value!.release();
+      expect(limiter.active).to.equal(0);
+    });
+
+    it('releases with `using` and `await using`', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      {
+        using permit = await limiter.acquire();
+        expect(limiter.active).to.equal(1);
+        void permit;
+      }
+      expect(limiter.active).to.equal(0);
+      {
+        await using permit = await limiter.acquire();
+        expect(limiter.active).to.equal(1);
+        void permit;
+      }
+      expect(limiter.active).to.equal(0);
+    });
+
+    it('honours maxWait and the signal while waiting', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 30 });
+      const held = await limiter.acquire();
+      const timedOut = observe(limiter.acquire());
+      const controller = new AbortController();
+      const aborted = observe(limiter.acquire({ signal: controller.signal }));
+      controller.abort(new Error('no'));
+      await time.clock.tickAsync(30);
+      expect(timedOut.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect((aborted.error as Error).message).to.equal('no');
+      held.release();
+      expect(limiter.active).to.equal(0);
+    });
+  });
+
+  it('keeps FIFO order through 20,000 waiters with every other one aborted', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const order: number[] = [];
+    const controllers: AbortController[] = [];
+    const calls: Promise<unknown>[] = [];
+    const gate = await limiter.acquire();
+    for (let i = 0; i < 20_000; i++) {
+      const controller = new AbortController();
+      controllers.push(controller);
+      calls.push(limiter.run(async () => order.push(i), { signal: controller.signal }));
+    }
+    for (let i = 1; i < 20_000; i += 2) controllers[i].abort(new Error('skip'));
+    expect(limiter.pending).to.equal(10_000);
+    gate.release();
+    await Promise.allSettled(calls);
+    expect(order).to.have.length(10_000);
+    expect(order.every((value, index) => value === index * 2)).to.equal(true);
+  });
+
+  describe('bad options', () => {
+    for (const limit of [0, NaN, 2.5, undefined, '3']) {
+      it(`throws ConfigError for limit ${typeof limit === 'string' ? `'${limit}'` : String(limit)}`, () => {
+        expect(() => new ConcurrencyLimiter({ limit } as never)).to.throw(ConfigError, /limit/);
+      });
+    }
+
+    it('lists every problem at once: negative queue, bad wait, unknown option', () => {
+      try {
+        new ConcurrencyLimiter({ limit: 1, maxQueue: -1, maxWait: 'soon', max: 3 } as never);
+        expect.fail('should have thrown');
+      } catch (error) {
+        const { problems } = error as ConfigError;
+        expect(problems).to.have.length(3);
+        expect(problems.join('\n'))
+          .to.match(/maxQueue/)
+          .and.match(/maxWait/)
+          .and.match(/max:/);
+      }
+    });
+
+    it('rejects run() of something that is not a function with ConfigError', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const call = observe(limiter.run(42 as never));
+      await time.clock.tickAsync(0);
+      expect(call.error).to.be.instanceOf(ConfigError);
+    });
+  });
+});

@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import { ConfigError, currentSignal, mapWithLimit } from '../../../src/index.js';
+import { observe, useFakeClock } from '../../support/fake-clock.js';
+import { Probe, countedAsyncTasks } from './probe.js';
+
+/** Collects what an async iterable yields. */
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const value of iterable) out.push(value);
+  return out;
+}
+
+describe('mapWithLimit', () => {
+  const time = useFakeClock();
+
+  it('yields results in input order while at most `limit` calls run', async () => {
+    const probe = new Probe();
+    const durations = [40, 10, 30, 5, 20, 15, 25];
+    const result = observe(
+      collect(
+        mapWithLimit(
+          durations.map((ms, id) => ({ ms, id })),
+          ({ ms, id }) => probe.work(id, ms),
+          { limit: 3 },
+        ),
+      ),
+    );
+    await time.clock.tickAsync(500);
+    expect(result.value).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
+    expect(probe.peak).to.equal(3);
+  });
+
+  it('maps sync iterables and async generators alike', async () => {
+    const double = async (n: number) => n * 2;
+    const fromSet = observe(collect(mapWithLimit(new Set([1, 2, 3]), double, { limit: 2 })));
+    const counter = { pulled: 0 };
+    const fromAsync = observe(
+      collect(mapWithLimit(countedAsyncTasks([4, 5], counter), double, { limit: 2 })),
+    );
+    await time.clock.tickAsync(0);
+    expect(fromSet.value).to.deep.equal([2, 4, 6]);
+    expect(fromAsync.value).to.deep.equal([8, 10]);
+  });
+
+  it('starts nothing before the consumer asks for the first result', async () => {
+    const probe = new Probe();
+    const stream = mapWithLimit([1, 2, 3], (n) => probe.work(n, 10), { limit: 2 });
+    await time.clock.tickAsync(50);
+    expect(probe.started).to.deep.equal([]);
+    const first = observe(stream.next());
+    await time.clock.tickAsync(10);
+    expect(first.value).to.deep.equal({ value: 1, done: false });
+  });
+
+  it('keeps at most `limit` results started but not yet consumed (bounded memory)', async () => {
+    let pulled = 0;
+    let consumed = 0;
+    let maxAhead = 0;
+    function* source(): Generator<number> {
+      for (let i = 0; i < 100; i++) {
+        pulled++;
+        maxAhead = Math.max(maxAhead, pulled - consumed);
+        yield i;
+      }
+    }
+    const stream = mapWithLimit(source(), async (n) => n, { limit: 4 });
+    const first = observe(stream.next());
+    await time.clock.tickAsync(100); // the consumer is slow: nothing more is taken meanwhile
+    expect(first.value).to.deep.equal({ value: 0, done: false });
+    expect(pulled).to.equal(5);
+    consumed = 1;
+    const rest = observe(
+      (async () => {
+        for await (const _ of stream) {
+          consumed++;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      })(),
+    );
+    await time.clock.tickAsync(1000);
+    expect(rest.settled).to.equal(true);
+    expect(consumed).to.equal(100);
+    expect(maxAhead).to.be.at.most(5);
+  });
+
+  it('passes the run’s signal to a mapper that declares it, and to currentSignal()', async () => {
+    const boom = new Error('boom');
+    const signals: AbortSignal[] = [];
+    const stream = mapWithLimit(
+      [100, 10],
+      async (ms, signal) => {
+        signals.push(signal, currentSignal());
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        if (ms === 10) throw boom;
+        return ms;
+      },
+      { limit: 2 },
+    );
+    const result = observe(collect(stream));
+    await time.clock.tickAsync(10);
+    expect(result.error).to.equal(boom);
+    expect(signals).to.have.length(4);
+    for (const signal of signals) expect(signal.reason).to.equal(boom);
+  });
+
+  it('fails fast: throws the first error and starts nothing after it', async () => {
+    const probe = new Probe();
+    const boom = new Error('boom');
+    const stream = mapWithLimit(
+      [0, 1, 2, 3, 4, 5],
+      (id) => probe.work(id, id === 1 ? 5 : 20, id === 1 ? boom : undefined),
+      { limit: 2 },
+    );
+    const result = observe(collect(stream));
+    await time.clock.tickAsync(200);
+    expect(result.error).to.equal(boom);
+    expect(probe.started).to.deep.equal([0, 1]);
+  });
+
+  it('stops the work and closes the source when the consumer breaks out', async () => {
+    const counter = { pulled: 0, closed: false };
+    const signals: AbortSignal[] = [];
+    const stream = mapWithLimit(
+      countedAsyncTasks([1, 2, 3, 4, 5, 6, 7, 8], counter),
+      async (n, signal) => {
+        signals.push(signal);
+        await new Promise((resolve) => setTimeout(resolve, n === 1 ? 1 : 100));
+        return n;
+      },
+      { limit: 3 },
+    );
+    const seen: number[] = [];
+    const loop = observe(
+      (async () => {
+        for await (const n of stream) {
+          seen.push(n);
+          break;
+        }
+      })(),
+    );
+    await time.clock.tickAsync(1);
+    expect(loop.settled).to.equal(true);
+    expect(seen).to.deep.equal([1]);
+    expect(counter.closed).to.equal(true);
+    expect(signals.at(-1)!.aborted).to.equal(true);
+    expect((signals.at(-1)!.reason as Error).name).to.equal('AbortError');
+  });
+
+  it('ends with the outer signal’s reason when it aborts', async () => {
+    const controller = new AbortController();
+    const probe = new Probe();
+    const result = observe(
+      collect(
+        mapWithLimit([1, 2, 3], (n) => probe.work(n, 50), {
+          limit: 1,
+          signal: controller.signal,
+        }),
+      ),
+    );
+    await time.clock.tickAsync(10);
+    controller.abort(new Error('stop'));
+    await time.clock.tickAsync(100);
+    expect((result.error as Error).message).to.equal('stop');
+    expect(probe.started).to.deep.equal([1]);
+  });
+
+  it('throws ConfigError at the call, not at the first iteration', () => {
+    expect(() => mapWithLimit([1], async (n) => n, { limit: 0 })).to.throw(ConfigError, /limit/);
+    expect(() => mapWithLimit([1], 'f' as never, { limit: 1 })).to.throw(ConfigError, /fn/);
+    expect(() => mapWithLimit({} as never, async (n) => n, { limit: 1 })).to.throw(
+      ConfigError,
+      /source/,
+    );
+  });
+});
