@@ -47,6 +47,7 @@ export function toCallerError(payload: ErrorPayload, target: Target): Error {
       'A function sent to a worker thread must be self-contained (no captured variables): ' +
         `${target.label} uses "${captured}", which is not defined on the worker. Only the source of the ` +
         'function is sent, never the variables it captures. ' +
+        inserted(captured) +
         'Pass the value as an argument, or export the function from a module and use the module form ' +
         "{ module: new URL('./math.js', import.meta.url), export: 'heavy' }.",
       { cause: rebuild(payload, 1) },
@@ -66,6 +67,14 @@ export function crashError(target: Target, detail: string, cause?: unknown): Bri
     `The worker thread running ${target.label} ${detail}.`,
     cause === undefined ? undefined : { cause },
   );
+}
+
+// Down-levelled async functions call `__awaiter`, Babel's `_asyncToGenerator`, istanbul counts with `cov_…`.
+function inserted(name: string): string {
+  return /^(_|cov_)/.test(name)
+    ? `"${name}" looks like a helper that a compiler or coverage tool inserted: compile for ES2017 or ` +
+        'later, or use the module form. '
+    : '';
 }
 
 // A source-form function reading a name the worker lacks is, nearly always, a captured variable.

@@ -109,6 +109,16 @@ describe('asyncToSync and runAsync', () => {
     expect(runAsync(delayed, 0, 'still fine')).to.equal('still fine');
   });
 
+  it('throws a BridgeError, not a hang, where SharedArrayBuffer is unavailable', () => {
+    const original = globalThis.SharedArrayBuffer;
+    Reflect.deleteProperty(globalThis, 'SharedArrayBuffer');
+    try {
+      expect(() => runAsync(delayed, 0, 'x')).to.throw(BridgeError, /SharedArrayBuffer/);
+    } finally {
+      globalThis.SharedArrayBuffer = original;
+    }
+  });
+
   it('refuses a timeout that is not a positive duration', () => {
     expect(() => asyncToSync(delayed, { timeout: 'soon' as never })).to.throw(ConfigError);
     expect(() => asyncToSync(delayed, { timeout: 0 })).to.throw(ConfigError, /greater than 0/);

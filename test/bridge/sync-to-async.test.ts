@@ -170,6 +170,15 @@ describe('syncToAsync and runInExecutor', () => {
     expect(error.cause).to.be.instanceOf(ReferenceError);
   });
 
+  it('points at the compiler when the missing name looks like an inserted helper', async () => {
+    const __awaiter = (n: number): number => n;
+    const error = await rejection(runInExecutor((n: number) => __awaiter(n), 1));
+    expect(error).to.be.instanceOf(BridgeError);
+    expect(error.message).to.include(
+      'looks like a helper that a compiler or coverage tool inserted',
+    );
+  });
+
   it('runs methods written in shorthand, async ones included', async () => {
     const calculator = {
       double(n: number) {
