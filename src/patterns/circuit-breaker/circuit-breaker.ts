@@ -1,5 +1,5 @@
 import { now } from '../../core/clock.js';
-import { CircuitBreakerError } from '../../core/errors.js';
+import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { OptionsChecker } from '../../core/validate.js';
 import {
@@ -76,6 +76,8 @@ export class CircuitBreaker {
    * with {@link CircuitBreakerError} while the circuit is open.
    */
   protect<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    if (typeof fn !== 'function')
+      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
     return this.executeWith(invokeThunk<T>, fn);
   }
 

@@ -1,7 +1,7 @@
 import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { toMs } from '../../core/duration.js';
-import { RateLimitExceededError, ResilienceError } from '../../core/errors.js';
+import { ConfigError, RateLimitExceededError, ResilienceError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
@@ -19,6 +19,7 @@ import {
   type TokenBucketSpec,
   type TokenBucketStore,
 } from './token-bucket-store.js';
+import { WaiterQueue, type Waiter } from './waiter-queue.js';
 
 /** Events of a {@link RateLimiter}. */
 export interface RateLimiterEvents {
@@ -26,18 +27,6 @@ export interface RateLimiterEvents {
   throttled: { tokens: number; waitMs: number };
   /** A call was refused: its wait would exceed `maxWait`, or `tryAcquire` found too few tokens. */
   rejected: { tokens: number; retryAfter: number };
-}
-
-/** A queued request for tokens: a node of the limiter's doubly linked FIFO. */
-interface Waiter {
-  readonly tokens: number;
-  previous: Waiter | undefined;
-  next: Waiter | undefined;
-  queued: boolean;
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -66,10 +55,7 @@ export class RateLimiter {
   readonly events = new EventEmitter<RateLimiterEvents>();
 
   private readonly bucket: TokenBucketSpec;
-  private head: Waiter | undefined = undefined;
-  private tail: Waiter | undefined = undefined;
-  private waiters = 0;
-  private queuedTokens = 0;
+  private readonly queue = new WaiterQueue();
   // When the head's tokens will be there: the base of every later waiter's wait estimate.
   private headReadyAt = 0;
   private timer: TimerHandle | undefined = undefined;
@@ -101,7 +87,7 @@ export class RateLimiter {
 
   /** How many calls are queued waiting for tokens. */
   get pending(): number {
-    return this.waiters;
+    return this.queue.size;
   }
 
   /**
@@ -110,6 +96,8 @@ export class RateLimiter {
    * would exceed `maxWait`, or the signal's reason when it aborts while waiting.
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: RateLimitCallOptions): Promise<T> {
+    if (typeof fn !== 'function')
+      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
     return this.executeWith(invokeThunk<T>, fn, options);
   }
 
@@ -152,7 +140,7 @@ export class RateLimiter {
     // One token always fits: capacity is at least 1.
     const invalid = tokens === 1 ? undefined : checkTokens(tokens, this.options.capacity);
     if (invalid) return Promise.reject(invalid);
-    if (this.head !== undefined || this.taking) {
+    if (this.queue.head !== undefined || this.taking) {
       this.refused(tokens, undefined);
       return FALSE;
     }
@@ -182,7 +170,7 @@ export class RateLimiter {
       }
     }
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
-    if (this.head !== undefined || this.taking)
+    if (this.queue.head !== undefined || this.taking)
       return this.enqueue(tokens, undefined, maxWait, abort);
     const result = this.store.take(tokens, now(), this.bucket);
     if (!isThenable(result))
@@ -206,28 +194,14 @@ export class RateLimiter {
     }
     if (this.events.has('throttled')) this.events.emit('throttled', { tokens, waitMs: wait });
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        tokens,
-        previous: this.tail,
-        next: undefined,
-        queued: true,
-        resolve,
-        reject,
-        signal: undefined,
-        onAbort: undefined,
-      };
-      if (this.tail) this.tail.next = waiter;
-      else this.head = waiter;
-      this.tail = waiter;
-      this.waiters++;
-      this.queuedTokens += tokens;
+      const waiter = this.queue.push(tokens, resolve, reject);
       if (abort) {
         const signal = abort instanceof LazyAbort ? abort.signal : abort;
         waiter.signal = signal;
         waiter.onAbort = () => this.leave(waiter);
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      if (this.head === waiter && !this.taking) {
+      if (this.queue.head === waiter && !this.taking) {
         if (ownWait === undefined) this.pump();
         else {
           this.headReadyAt = now() + ownWait;
@@ -242,23 +216,23 @@ export class RateLimiter {
    * the time to refill every token queued behind the head and its own (the bucket is empty while anyone waits).
    */
   private estimateWait(tokens: number, ownWait: number | undefined): number {
-    const { head } = this;
+    const { head } = this.queue;
     const { msPerToken } = this.bucket;
     if (head === undefined) return ownWait ?? Math.ceil(tokens * msPerToken);
     const headWait = Math.max(0, this.headReadyAt - now());
-    return Math.ceil(headWait + (this.queuedTokens - head.tokens + tokens) * msPerToken - 1e-6);
+    return Math.ceil(headWait + (this.queue.tokens - head.tokens + tokens) * msPerToken - 1e-6);
   }
 
   /** Serves the queue from the head: grants while the store grants, then arms the one timer. */
   private readonly pump = (): void => {
     this.timer = undefined;
-    for (let head = this.head; head !== undefined && !this.taking; head = this.head) {
+    for (let head = this.queue.head; head !== undefined && !this.taking; head = this.queue.head) {
       let result: TakeResult | PromiseLike<TakeResult>;
       try {
         result = this.store.take(head.tokens, now(), this.bucket);
       } catch (error) {
-        this.unlink(head);
-        head.reject(error);
+        this.queue.remove(head);
+        head.reject(toError(error));
         continue;
       }
       if (isThenable(result)) {
@@ -276,7 +250,7 @@ export class RateLimiter {
 
   private serve(head: Waiter, result: TakeResult): boolean {
     if (result.granted) {
-      this.unlink(head);
+      this.queue.remove(head);
       head.resolve();
       return true;
     }
@@ -290,7 +264,7 @@ export class RateLimiter {
     // A head that left meanwhile loses what was taken for it: the bucket errs on the side of admitting less.
     if (head.queued) {
       if (result === undefined) {
-        this.unlink(head);
+        this.queue.remove(head);
         head.reject(toError(error));
       } else if (!this.serve(head, result)) return;
     }
@@ -300,27 +274,14 @@ export class RateLimiter {
   /** An aborted waiter leaves at once, wherever it stands in the queue. */
   private leave(waiter: Waiter): void {
     if (!waiter.queued) return;
-    const wasHead = waiter === this.head;
-    this.unlink(waiter);
+    const wasHead = waiter === this.queue.head;
+    this.queue.remove(waiter);
     waiter.reject(toError(waiter.signal!.reason));
     if (wasHead && !this.taking) {
       this.disarm();
       // The new head may need fewer tokens than the bucket already holds.
       this.pump();
     }
-  }
-
-  private unlink(waiter: Waiter): void {
-    waiter.queued = false;
-    const { previous, next } = waiter;
-    if (previous) previous.next = next;
-    else this.head = next;
-    if (next) next.previous = previous;
-    else this.tail = previous;
-    waiter.previous = waiter.next = undefined;
-    this.waiters--;
-    this.queuedTokens -= waiter.tokens;
-    if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
   }
 
   private arm(ms: number): void {

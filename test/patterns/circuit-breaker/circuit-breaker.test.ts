@@ -371,7 +371,38 @@ describe('CircuitBreaker', () => {
     });
   });
 
+  describe('ignored errors and broken predicates', () => {
+    it('emits `ignored` for an error outside `exceptions`, in any state', async () => {
+      const breaker = new CircuitBreaker({ exceptions: [NetworkError] });
+      const seen: unknown[] = [];
+      breaker.events.on('ignored', (event) => seen.push(event));
+      const notFound = new NotFoundError('404');
+      await settle(breaker, () => Promise.reject(notFound));
+      expect(seen).to.deep.equal([{ state: 'closed', error: notFound }]);
+    });
+
+    it('treats a value as a success when isFailureResult throws, reporting a callbackError', async () => {
+      const broken = new Error('predicate bug');
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        isFailureResult: () => {
+          throw broken;
+        },
+      });
+      const reported: unknown[] = [];
+      breaker.events.on('callbackError', ({ error }) => reported.push(error));
+      expect(await breaker.protect(succeed)).to.equal('ok');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(reported).to.deep.equal([broken]);
+    });
+  });
+
   describe('validation', () => {
+    it('rejects protect() of something that is not a function with ConfigError', async () => {
+      const error = await settle(new CircuitBreaker(), 'call me' as never);
+      expect(error).to.be.instanceOf(ConfigError);
+    });
+
     it('rejects invalid options at construction, naming each option, rule and value', () => {
       const make = (options: unknown) => () => new CircuitBreaker(options as never);
       expect(make({ failureThreshold: 0 })).to.throw(

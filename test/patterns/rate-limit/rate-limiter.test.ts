@@ -409,6 +409,12 @@ describe('RateLimiter', () => {
       expect(fn.callCount).to.equal(0);
     });
 
+    it('rejects run() of something that is not a function with ConfigError', async () => {
+      const result = observe(limiter().run('call me' as never));
+      await time.clock.tickAsync(0);
+      expect(result.error).to.be.instanceOf(ConfigError);
+    });
+
     it('rejects an invalid maxWait with ConfigError', async () => {
       const result = observe(limiter().acquire(1, { maxWait: '5 seconds' as never }));
       await time.clock.tickAsync(0);
