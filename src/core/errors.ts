@@ -108,6 +108,9 @@ export function describeValue(value: unknown): string {
   }
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  if (proto && proto !== Object.prototype && proto.constructor?.name)
+    return `a ${proto.constructor.name} instance`;
   try {
     const text = JSON.stringify(value);
     return text.length > 60 ? `${text.slice(0, 57)}...` : text;

@@ -1,5 +1,9 @@
 export { Retry } from './retry.decorator.js';
 export { Timeout } from './timeout.decorator.js';
+export { CircuitBreaker } from './circuit-breaker.decorator.js';
+export { RateLimited, type RateLimitedCallOptions } from './rate-limited.decorator.js';
+export { Concurrency } from './concurrency.decorator.js';
+export { Fallback, type FallbackTarget } from './fallback.decorator.js';
 export { Resilient, type ResilientOptions } from './resilient.decorator.js';
 export type { ResilienceDecorator } from './decorator-factory.js';
 export { getResiliencePolicies, type PolicyInfo } from './introspection.js';

@@ -1,4 +1,11 @@
 import { ConfigError } from '../core/errors.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../patterns/circuit-breaker/index.js';
+import {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+} from '../patterns/concurrency/index.js';
+import { FallbackPolicy, type FallbackOptions } from '../patterns/fallback/index.js';
+import { RateLimiter, type RateLimiterOptions } from '../patterns/rate-limit/index.js';
 import { RetryPolicy } from '../patterns/retry/index.js';
 import { Timeout } from '../patterns/timeout/index.js';
 import type { PolicyKind } from './policy-kind.js';
@@ -35,6 +42,38 @@ export const POLICY_FACTORIES: Readonly<Partial<Record<PolicyKind, PolicyFactory
     engine: RetryPolicy,
     create: (options) => new RetryPolicy(options as never),
     merge: mergeObjects,
+  },
+  circuitBreaker: {
+    engine: CircuitBreaker,
+    // A reconfigured breaker keeps its state: an open circuit stays open under new thresholds.
+    create: (options, previous) =>
+      new CircuitBreaker(
+        previous instanceof CircuitBreaker
+          ? { ...(options as CircuitBreakerOptions), initialState: previous.toJSON() }
+          : (options as CircuitBreakerOptions),
+      ),
+    merge: mergeObjects,
+  },
+  rateLimiter: {
+    engine: RateLimiter,
+    create: (options) => new RateLimiter(options as RateLimiterOptions),
+    merge: mergeObjects,
+  },
+  concurrency: {
+    engine: ConcurrencyLimiter,
+    create: (options) => new ConcurrencyLimiter(options as ConcurrencyLimiterOptions),
+    merge: mergeObjects,
+  },
+  fallback: {
+    engine: FallbackPolicy,
+    create: (options) => {
+      const { handler, options: fallbackOptions } = options as {
+        handler: never;
+        options: FallbackOptions;
+      };
+      return new FallbackPolicy(handler, fallbackOptions);
+    },
+    merge: (_defaults, entry) => entry,
   },
   timeout: {
     engine: Timeout,

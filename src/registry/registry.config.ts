@@ -2,6 +2,9 @@ import { describeValue } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
 import { isPlainObject } from '../core/validate.js';
+import type { ConcurrencyLimiterOptions } from '../patterns/concurrency/index.js';
+import type { CircuitBreakerOptions } from '../patterns/circuit-breaker/index.js';
+import type { RateLimiterOptions } from '../patterns/rate-limit/index.js';
 import type { RetryOptions } from '../patterns/retry/index.js';
 import type { TimeoutOptions } from '../patterns/timeout/index.js';
 import { POLICY_FACTORIES } from './policy-factories.js';
@@ -15,10 +18,22 @@ export type NamedEntries<T> = { readonly defaults?: T } & {
 /** What `registry.configure()` accepts: plain objects, as they come from JSON. */
 export interface ResilienceConfig {
   readonly retry?: NamedEntries<RetryOptions>;
+  readonly circuitBreaker?: NamedEntries<CircuitBreakerOptions>;
+  readonly rateLimiter?: NamedEntries<RateLimiterOptions>;
   readonly timeout?: NamedEntries<Duration | TimeoutOptions>;
+  readonly concurrency?: NamedEntries<ConcurrencyLimiterOptions>;
   /** The order policies compose in, outermost first, for every method resolved through this registry. */
   readonly order?: readonly PolicyKind[];
 }
+
+/** The kinds that can be configured by name (a fallback is always inline: it needs a handler). */
+const CONFIGURABLE_KINDS: readonly PolicyKind[] = [
+  'retry',
+  'circuitBreaker',
+  'rateLimiter',
+  'timeout',
+  'concurrency',
+];
 
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -36,7 +51,7 @@ export function validateConfig(config: unknown): ParsedConfig {
   if (!isPlainObject(config)) throw ConfigError.invalid('config', 'an object', config);
   const problems: string[] = [];
   const kinds = new Map<PolicyKind, Map<string, unknown>>();
-  const known = [...Object.keys(POLICY_FACTORIES), 'order'];
+  const known = [...CONFIGURABLE_KINDS, 'order'];
   let order: readonly PolicyKind[] | undefined;
   for (const key of Reflect.ownKeys(config)) {
     const value = (config as Record<PropertyKey, unknown>)[key];
@@ -46,7 +61,9 @@ export function validateConfig(config: unknown): ParsedConfig {
       else order = [...(value as PolicyKind[])];
       continue;
     }
-    const factory = typeof key === 'string' ? POLICY_FACTORIES[key as PolicyKind] : undefined;
+    const factory = CONFIGURABLE_KINDS.includes(key as PolicyKind)
+      ? POLICY_FACTORIES[key as PolicyKind]
+      : undefined;
     if (!factory) {
       problems.push(`${String(key)}: unknown policy kind (known: ${known.join(', ')})`);
       continue;

@@ -1,5 +1,12 @@
 import { ConfigError, describeValue } from '../core/errors.js';
 import { EventEmitter, type AnyEvent, type Listener, type Unsubscribe } from '../core/events.js';
+import type { CircuitBreaker, CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
+import type {
+  ConcurrencyLimiter,
+  ConcurrencyLimiterEvents,
+} from '../patterns/concurrency/index.js';
+import type { FallbackEvents } from '../patterns/fallback/index.js';
+import type { RateLimiter, RateLimiterEvents } from '../patterns/rate-limit/index.js';
 import type { RetryEvents, RetryPolicy } from '../patterns/retry/index.js';
 import type { Timeout, TimeoutEvents } from '../patterns/timeout/index.js';
 import type { PolicySource } from '../decorators/metadata.js';
@@ -21,7 +28,13 @@ type Merge<A, B> = {
 };
 
 /** Every event the registry re-emits, by type, with its payload plus `kind` and `name`. */
-export type RegistryEvents = Merge<Sourced<RetryEvents>, Sourced<TimeoutEvents>>;
+export type RegistryEvents = Merge<
+  Merge<
+    Merge<Sourced<RetryEvents>, Sourced<TimeoutEvents>>,
+    Merge<Sourced<CircuitBreakerEvents>, Sourced<RateLimiterEvents>>
+  >,
+  Merge<Sourced<FallbackEvents>, Sourced<ConcurrencyLimiterEvents>>
+>;
 
 interface Managed {
   readonly kind: PolicyKind;
@@ -94,6 +107,21 @@ export class ResilienceRegistry {
   /** The retry policy configured under `name`. @throws ConfigError listing known names when unknown */
   retry(name: string): RetryPolicy {
     return this.get('retry', name) as RetryPolicy;
+  }
+
+  /** The circuit breaker configured under `name`. @throws ConfigError listing known names when unknown */
+  circuitBreaker(name: string): CircuitBreaker {
+    return this.get('circuitBreaker', name) as CircuitBreaker;
+  }
+
+  /** The rate limiter configured under `name`. @throws ConfigError listing known names when unknown */
+  rateLimiter(name: string): RateLimiter {
+    return this.get('rateLimiter', name) as RateLimiter;
+  }
+
+  /** The concurrency limiter configured under `name`. @throws ConfigError listing known names when unknown */
+  concurrency(name: string): ConcurrencyLimiter {
+    return this.get('concurrency', name) as ConcurrencyLimiter;
   }
 
   /** The timeout configured under `name`. @throws ConfigError listing known names when unknown */

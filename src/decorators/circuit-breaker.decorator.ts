@@ -1,0 +1,38 @@
+import {
+  CircuitBreaker as CircuitBreakerEngine,
+  type CircuitBreakerOptions,
+} from '../patterns/circuit-breaker/index.js';
+import { callableClass } from './callable-class.js';
+import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
+import { sourceOf } from './source.js';
+
+function circuitBreakerDecorator(
+  policy: CircuitBreakerOptions | string | CircuitBreakerEngine = {},
+): ResilienceDecorator {
+  const source = sourceOf(
+    policy,
+    CircuitBreakerEngine,
+    (options) => new CircuitBreakerEngine(options as CircuitBreakerOptions),
+  );
+  return policyDecorator({ kind: 'circuitBreaker', source });
+}
+
+/**
+ * A circuit breaker: `new CircuitBreaker(options)` as a class, `@CircuitBreaker(options | name | instance)` as a
+ * decorator — one export, so `instanceof CircuitBreaker` holds either way. Inline options give one breaker per
+ * class and method, shared by all instances; a name shares the registry's breaker; an instance shares itself.
+ *
+ * @example
+ * ```ts
+ * const breaker = new CircuitBreaker({ failureThreshold: 5, timeout: '60s' });
+ * await breaker.protect(() => externalApi.call());
+ *
+ * class Payments {
+ *   @CircuitBreaker('payments')
+ *   async pay() {}
+ * }
+ * ```
+ */
+export const CircuitBreaker = callableClass(CircuitBreakerEngine, circuitBreakerDecorator);
+/** An instance of {@link CircuitBreaker}. */
+export type CircuitBreaker = CircuitBreakerEngine;

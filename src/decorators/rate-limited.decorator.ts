@@ -1,0 +1,55 @@
+import { OptionsChecker } from '../core/validate.js';
+import {
+  RateLimiter,
+  type RateLimitCallOptions,
+  type RateLimiterOptions,
+} from '../patterns/rate-limit/index.js';
+import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
+import { sourceOf } from './source.js';
+
+/** Per-call options of `@RateLimited`: what each call of the method costs and how long it may wait. */
+export type RateLimitedCallOptions = Pick<RateLimitCallOptions, 'tokens' | 'maxWait'>;
+
+/**
+ * Makes each call of the decorated method wait for tokens from a token bucket (DESIGN 1.2). A call that the
+ * circuit breaker rejects spends no token (the breaker composes outside).
+ *
+ * @param policy - inline limiter options, a registry name, or a {@link RateLimiter} instance
+ * @param call - `tokens` each call costs (default 1) and `maxWait`
+ * @example
+ * ```ts
+ * class Api {
+ *   @RateLimited({ rate: 10, per: '1s' })
+ *   async call() {}
+ *
+ *   @RateLimited('github', { tokens: 5 })
+ *   async bulk() {}
+ * }
+ * ```
+ */
+export function RateLimited(
+  policy: RateLimiterOptions | string | RateLimiter,
+  call?: RateLimitedCallOptions,
+): ResilienceDecorator {
+  const source = sourceOf(
+    policy,
+    RateLimiter,
+    (options) => new RateLimiter(options as RateLimiterOptions),
+  );
+  return policyDecorator({ kind: 'rateLimiter', source, call: checkCallOptions(call) });
+}
+
+function checkCallOptions(call: unknown): RateLimitedCallOptions | undefined {
+  if (call === undefined) return undefined;
+  const checker = new OptionsChecker(call).onlyKnown(['tokens', 'maxWait']);
+  const raw = checker.raw('tokens');
+  if (raw !== undefined && !(typeof raw === 'number' && raw > 0 && Number.isFinite(raw))) {
+    checker.fail('tokens', 'a number greater than 0');
+  }
+  const maxWait = checker.raw('maxWait') === undefined ? undefined : checker.duration('maxWait', 0);
+  checker.throwIfInvalid();
+  return {
+    ...(raw === undefined ? {} : { tokens: raw as number }),
+    ...(maxWait === undefined ? {} : { maxWait }),
+  };
+}

@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** Type-checks one fixture with the project's options and returns its error messages. */
+function typeErrors(fixture: string, experimentalDecorators: boolean): string[] {
+  const file = `${root}test/fixtures/compile-fail/${fixture}`;
+  const program = ts.createProgram([file], {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts', 'lib.esnext.decorators.d.ts'],
+    types: ['node'],
+    strict: true,
+    experimentalDecorators,
+    emitDecoratorMetadata: experimentalDecorators,
+    skipLibCheck: true,
+    noEmit: true,
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file?.fileName === file)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe('decorators: compile-time checks', function () {
+  this.timeout(60_000);
+
+  it('rejects a decorator on a method that does not return a promise (experimentalDecorators)', () => {
+    const errors = typeErrors('sync-method.fail.ts', true);
+    expect(errors).to.have.length(2);
+    expect(errors.join('\n')).to.match(/PromiseLike|Promise/);
+  });
+
+  it('rejects a decorator on a method that does not return a promise (TC39 decorators)', () => {
+    const errors = typeErrors('sync-method-tc39.fail.ts', false);
+    expect(errors).to.have.length(1);
+  });
+});
