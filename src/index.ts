@@ -31,9 +31,15 @@ export {
   type TimeoutEvents,
 } from './patterns/timeout/index.js';
 export * from './patterns/rate-limit/index.js';
-export * from './patterns/circuit-breaker/index.js';
+export {
+  CircuitState,
+  type CircuitBreakerEvents,
+  type CircuitBreakerOptions,
+  type ResolvedCircuitBreakerOptions,
+  type CircuitSnapshot,
+} from './patterns/circuit-breaker/index.js';
 export * from './patterns/fallback/index.js';
 export * from './patterns/concurrency/index.js';
+export * from './bridge/index.js';
 export * from './decorators/index.js';
 export * from './registry/index.js';
-export * from './bridge/index.js';
