@@ -29,7 +29,7 @@ const piscina = new Piscina<number, number>({
 
 // The floor: one worker that echoes n + 1, one pending call at a time.
 const echo = new Worker(
-  "require('node:worker_threads').parentPort.on('message', (n) => require('node:worker_threads').parentPort.postMessage(n + 1));",
+  "const { parentPort } = require('node:worker_threads'); parentPort.on('message', (n) => parentPort.postMessage(n + 1));",
   { eval: true },
 );
 let settle: ((value: number) => void) | undefined;

@@ -90,8 +90,7 @@ export function callSync(target: Target, args: unknown[], timeout: number): unkn
   }
   // No spurious wake-ups: only the worker notifies, after its reply is on the port or as it exits.
   Atomics.wait(entry.state, 0, RUNNING, timeout);
-  const reply = receiveMessageOnPort(entry.port)?.message as
-    (Reply & { crashed?: boolean }) | undefined;
+  const reply = receiveMessageOnPort(entry.port)?.message as Reply | undefined;
   if (reply !== undefined) {
     if (reply.loaded === true) entry.known.add(key);
     if (reply.ok) return reply.value;

@@ -31,8 +31,9 @@ interface Slot {
   /** Keys this worker has loaded: their definitions need not be sent again. */
   readonly known: Set<number>;
   job: Job | undefined;
-  /** The error that is about to end this worker (from its `error` event), or why the pool stopped it. */
+  /** The error that is ending this worker (its `error` event), given as the cause to the call it ran. */
   failure: Error | undefined;
+  /** Set by close(): the exit that follows is not a crash. */
   stopping: boolean;
 }
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import sinon from 'sinon';
 import {
   BridgeError,
   ConfigError,
@@ -54,6 +55,15 @@ describe('syncToAsync and runInExecutor', () => {
     });
     expect(await calc(1000)).to.equal(332_833_500);
     expect(await runInExecutor(async (a: number, b: string) => `${b}${a}`, 7, 'x')).to.equal('x7');
+  });
+
+  it('works while sinon fake timers are installed', async () => {
+    const clock = sinon.useFakeTimers();
+    try {
+      expect(await runInExecutor((n: number) => n + 1, 1)).to.equal(2);
+    } finally {
+      clock.restore();
+    }
   });
 
   it('keeps the event loop responsive while a 400 ms computation runs', async () => {
