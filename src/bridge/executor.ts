@@ -1,7 +1,7 @@
 import { OptionsChecker } from '../core/validate.js';
 import { closeSyncWorker } from './sync-bridge.js';
 import { toTarget, type ModuleFunction } from './target.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, runTarget } from './worker-pool.js';
 
 /** Options of {@link syncToAsync}. */
 export interface SyncToAsyncOptions {
@@ -48,7 +48,7 @@ export function syncToAsync<A extends unknown[], R>(
   const target = toTarget(fn);
   const chosen = pool as WorkerPool | undefined;
   const wrapped = (...args: A): Promise<Awaited<R>> =>
-    (chosen ?? sharedPool()).call(target, args) as Promise<Awaited<R>>;
+    (chosen ?? sharedPool())[runTarget](target, args) as Promise<Awaited<R>>;
   const name = typeof fn === 'function' ? fn.name : (fn.export ?? 'default');
   Object.defineProperty(wrapped, 'name', { value: name, configurable: true });
   return wrapped;

@@ -37,6 +37,9 @@ interface Slot {
   stopping: boolean;
 }
 
+/** Runs a prepared target on a pool: how syncToAsync reaches a pool without a public method. */
+export const runTarget = Symbol('runTarget');
+
 /** The default pool size: leave one core to the event loop of the main thread. */
 export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism() - 1);
@@ -114,11 +117,11 @@ export class WorkerPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.call(target, args) as Promise<Awaited<R>>;
+    return this[runTarget](target, args) as Promise<Awaited<R>>;
   }
 
   /** Runs a prepared target; the public entry points all end here. @internal */
-  async call(target: Target, args: unknown[]): Promise<unknown> {
+  async [runTarget](target: Target, args: unknown[]): Promise<unknown> {
     let reply: Reply;
     try {
       reply = await this.dispatch(target, args);
