@@ -16,7 +16,9 @@ import { WORKER_SOURCE } from './worker-source.js';
 export interface AsyncToSyncOptions {
   /**
    * Longest time a call may block. Past it the worker is stopped and the call throws a `BridgeError`
-   * (default: no limit). Set one for work that may never settle: only a limit ends such a wait.
+   * (default: no limit). Set one for work that may never settle, or that may exhaust the worker's memory: a
+   * worker killed that way cannot wake the blocked caller, only a limit ends such a wait. The first call's
+   * time includes starting the worker (tens of milliseconds).
    */
   timeout?: Duration;
 }

@@ -11,6 +11,7 @@
  * sets `state[0]` to 1 and notifies the blocked caller; on exit it sets `state[0]` to 2 and `state[1]` to the
  * exit code, so a caller never waits on a worker that is gone.
  */
+/** Source of the bridge worker program, for `new Worker(WORKER_SOURCE, { eval: true })`. */
 export const WORKER_SOURCE = String.raw`'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const BUILT_IN_ERRORS = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError'];
