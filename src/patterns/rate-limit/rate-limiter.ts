@@ -1,6 +1,6 @@
 import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { toMs } from '../../core/duration.js';
+import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
 import { ConfigError, RateLimitExceededError, ResilienceError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
@@ -286,7 +286,8 @@ export class RateLimiter {
 
   private arm(ms: number): void {
     this.disarm();
-    this.timer = setTimer(this.pump, Math.max(1, ms));
+    // Past MAX_DURATION_MS Node fires after 1 ms instead: wake up early and re-arm rather than spin.
+    this.timer = setTimer(this.pump, Math.min(MAX_DURATION_MS, Math.max(1, ms)));
   }
 
   private disarm(): void {

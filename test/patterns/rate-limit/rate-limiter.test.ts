@@ -230,6 +230,20 @@ describe('RateLimiter', () => {
       expect(time.clock.countTimers()).to.equal(1);
     });
 
+    it('arms no timer beyond what setTimeout can honour when the wait is longer than 24.8 days', async () => {
+      const limiter = new RateLimiter({ rate: 1, per: '1h', capacity: 1_000 });
+      await limiter.acquire(1_000);
+      const setTimeoutSpy = sinon.spy(globalThis, 'setTimeout');
+      const result = observe(limiter.acquire(1_000));
+      await time.clock.tickAsync(2 ** 31);
+      expect(setTimeoutSpy.args.every(([, ms]) => (ms ?? 0) <= 2 ** 31 - 1)).to.equal(true);
+      expect(setTimeoutSpy.callCount).to.be.at.most(2);
+      setTimeoutSpy.restore();
+      expect(result.settled).to.equal(false);
+      await time.clock.tickAsync(1_000 * 3_600_000);
+      expect(result.settled).to.equal(true);
+    });
+
     it('clears its timer once the queue is empty', async () => {
       const limiter = new RateLimiter({ rate: 10 });
       const grants = acquireMany(limiter, 30);
