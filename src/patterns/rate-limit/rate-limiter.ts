@@ -146,7 +146,10 @@ export class RateLimiter {
     }
     const result = this.store.take(tokens, now(), this.bucket);
     if (isThenable(result))
-      return Promise.resolve(result).then((r) => r.granted || this.refused(tokens, r.waitMs));
+      return Promise.resolve(result).then(
+        (r) => r.granted || this.refused(tokens, r.waitMs),
+        rejectAsError,
+      );
     if (result.granted) return TRUE;
     this.refused(tokens, result.waitMs);
     return FALSE;
@@ -175,8 +178,9 @@ export class RateLimiter {
     const result = this.store.take(tokens, now(), this.bucket);
     if (!isThenable(result))
       return result.granted ? undefined : this.enqueue(tokens, result.waitMs, maxWait, abort);
-    return Promise.resolve(result).then((r) =>
-      r.granted ? undefined : this.enqueue(tokens, r.waitMs, maxWait, abort),
+    return Promise.resolve(result).then(
+      (r) => (r.granted ? undefined : this.enqueue(tokens, r.waitMs, maxWait, abort)),
+      rejectAsError,
     );
   }
 
@@ -314,6 +318,11 @@ function invoke<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+// A store that fails with a non-Error must not make dspu reject with one.
+function rejectAsError(reason: unknown): never {
+  throw toError(reason);
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

@@ -165,6 +165,20 @@ describe('RateLimiter', () => {
       expect(time.clock.countTimers()).to.equal(0);
     });
 
+    it('creates no AbortController and no timer when tokens are available, even with a signal', async () => {
+      const limiter = new RateLimiter({ rate: 10 });
+      const signal = new AbortController().signal;
+      const created = sinon.spy(globalThis, 'AbortController');
+      try {
+        await limiter.run(() => 1, { signal });
+        await limiter.acquire(2, { signal, maxWait: 100 });
+        expect(created.callCount).to.equal(0);
+        expect(time.clock.countTimers()).to.equal(0);
+      } finally {
+        created.restore();
+      }
+    });
+
     it('calls the function only once its tokens are granted', async () => {
       const limiter = new RateLimiter({ rate: 10 });
       await limiter.acquire(10);
@@ -393,6 +407,15 @@ describe('RateLimiter', () => {
       expect(countIn(grants, 0, 1)).to.equal(10);
       expect(grants).to.have.length(25);
       expect(store.calls).to.be.greaterThan(0);
+    });
+
+    it('rejects with an Error when a store fails with something else', async () => {
+      const store: TokenBucketStore = { take: () => Promise.reject('redis down') };
+      const limiter = new RateLimiter({ rate: 10, store });
+      const result = observe(limiter.acquire());
+      await time.clock.tickAsync(0);
+      expect(result.error).to.be.instanceOf(Error);
+      expect((result.error as Error).message).to.include('redis down');
     });
 
     it('says clearly that `available` needs a store that can peek synchronously', () => {
