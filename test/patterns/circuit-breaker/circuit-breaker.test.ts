@@ -397,6 +397,22 @@ describe('CircuitBreaker', () => {
     });
   });
 
+  describe('as a plain class', () => {
+    it('keeps working when wrapped in a Proxy, as the decorator factory will wrap it', async () => {
+      const Wrapped = new Proxy(CircuitBreaker, {
+        apply: () => 'decorator',
+      }) as typeof CircuitBreaker & ((options: unknown) => string);
+      const breaker = new Wrapped({ failureThreshold: 1 });
+      expect(breaker).to.be.instanceOf(CircuitBreaker);
+      expect(Wrapped({})).to.equal('decorator');
+      await settle(breaker, fail);
+      const proxied = new Proxy(breaker, {});
+      expect(proxied.state).to.equal(CircuitState.OPEN);
+      await proxied.reset();
+      expect(await proxied.protect(succeed)).to.equal('ok');
+    });
+  });
+
   describe('validation', () => {
     it('rejects protect() of something that is not a function with ConfigError', async () => {
       const error = await settle(new CircuitBreaker(), 'call me' as never);
