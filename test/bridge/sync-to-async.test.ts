@@ -207,6 +207,11 @@ describe('syncToAsync and runInExecutor', () => {
     expect(() => syncToAsync(spin.bind(null))).to.throw(BridgeError, /native or bound/);
   });
 
+  it('refuses a class at once with a BridgeError', () => {
+    class Calculator {}
+    expect(() => syncToAsync(Calculator as never)).to.throw(BridgeError, /class Calculator/);
+  });
+
   it('refuses anything that is neither a function nor a module reference with a ConfigError', () => {
     expect(() => syncToAsync(42 as never)).to.throw(ConfigError, /fn: expected/);
     expect(() => syncToAsync({ module: './math.js', export: 'heavy' })).to.throw(
