@@ -5,7 +5,7 @@ import { ConcurrencyLimitError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker } from '../../core/validate.js';
-import { addDeadline, removeDeadline, type DeadlineEntry } from '../timeout/deadline-queue.js';
+import { DeadlineQueue, type DeadlineEntry } from '../timeout/deadline-queue.js';
 import {
   resolveConcurrencyLimiterOptions,
   type ConcurrencyLimiterOptions,
@@ -112,6 +112,8 @@ export class ConcurrencyLimiter {
   private head: Waiter | undefined;
   private tail: Waiter | undefined;
   private queueLength = 0;
+  // Waiters share one maxWait, so they expire in arrival order under one timer.
+  private readonly deadlines = new DeadlineQueue();
 
   /**
    * @param options - the limiter options, or just the limit
@@ -233,7 +235,7 @@ export class ConcurrencyLimiter {
     this.queueLength++;
     if (maxWait !== Infinity) {
       waiter.expiresAt = now() + maxWait;
-      addDeadline(maxWait, waiter);
+      this.deadlines.add(waiter);
     }
     if (signal) {
       const onAbort = () => this.leave(waiter, toError(signal.reason));
@@ -253,7 +255,7 @@ export class ConcurrencyLimiter {
     else this.tail = older;
     waiter.older = waiter.newer = undefined;
     this.queueLength--;
-    if (waiter.queued) removeDeadline(this.options.maxWait, waiter);
+    this.deadlines.remove(waiter);
     waiter.unlinkSignal?.();
   }
 

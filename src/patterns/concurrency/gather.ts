@@ -1,5 +1,5 @@
 import { ConfigError } from '../../core/errors.js';
-import type { LazyAbort } from '../../core/lazy-abort.js';
+import { currentSignal } from '../../core/context.js';
 import {
   describeBadTask,
   resolveGatherOptions,
@@ -33,16 +33,9 @@ class GatherRun<T> extends LimitedRun<Task<T>, T> {
     signal: AbortSignal | undefined,
     private readonly settle: boolean,
   ) {
-    super(tasks, startTask, limit, signal);
+    // An array was checked up front; a lazy source is checked item by item.
+    super(tasks, startTask, limit, signal, Infinity, Array.isArray(tasks) ? undefined : badTask);
     this.results = Array.isArray(tasks) ? new Array<Outcome<T>>(tasks.length) : [];
-  }
-
-  protected hasRoom(): boolean {
-    return true;
-  }
-
-  protected override invalid(task: Task<T>, index: number): Error | undefined {
-    return typeof task === 'function' ? undefined : new ConfigError(describeBadTask(index, task));
   }
 
   protected onValue(index: number, value: T): void {
@@ -63,9 +56,14 @@ class GatherRun<T> extends LimitedRun<Task<T>, T> {
   }
 }
 
+function badTask(task: unknown, index: number): Error {
+  return new ConfigError(describeBadTask(index, task));
+}
+
 // Decided per task: a thunk that declares no parameter never reads the signal, so it must not create one.
-function startTask<T>(task: Task<T>, abort: LazyAbort): T | PromiseLike<T> {
-  return task.length === 0 ? (task as () => T | PromiseLike<T>)() : task(abort.signal);
+// Tasks start with the run as the current context: currentSignal() is the run's shared signal.
+function startTask<T>(task: Task<T>): T | PromiseLike<T> {
+  return task.length === 0 ? (task as () => T | PromiseLike<T>)() : task(currentSignal());
 }
 
 /**

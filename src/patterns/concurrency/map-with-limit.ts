@@ -1,3 +1,4 @@
+import { currentSignal } from '../../core/context.js';
 import { ConfigError } from '../../core/errors.js';
 import { resolveMapOptions, type MapWithLimitOptions } from './concurrency.options.js';
 import { LimitedRun, isItemSource, type ItemSource, type ItemStarter } from './limited-run.js';
@@ -14,7 +15,6 @@ const EMPTY: unique symbol = Symbol('empty slot');
  */
 class StreamRun<I, R> extends LimitedRun<I, R> {
   private readonly slots: (R | typeof EMPTY)[];
-  private taken = 0;
   private finished = false;
   private failure: { error: unknown } | undefined;
   private wake: (() => void) | undefined;
@@ -25,12 +25,8 @@ class StreamRun<I, R> extends LimitedRun<I, R> {
     limit: number,
     signal?: AbortSignal,
   ) {
-    super(source, start, limit, signal);
+    super(source, start, limit, signal, limit, undefined);
     this.slots = new Array<R | typeof EMPTY>(limit).fill(EMPTY);
-  }
-
-  protected hasRoom(): boolean {
-    return this.started - this.taken < this.limit;
   }
 
   protected onValue(index: number, value: R): void {
@@ -67,8 +63,7 @@ class StreamRun<I, R> extends LimitedRun<I, R> {
         const value = this.slots[slot];
         if (value !== EMPTY) {
           this.slots[slot] = EMPTY;
-          this.taken++;
-          this.fill(); // keep tasks running while the consumer handles this result
+          this.tookOne(); // lets a worker start the next task while the consumer handles this result
           yield value;
         } else if (this.finished) {
           return;
@@ -116,10 +111,9 @@ export function mapWithLimit<I, R>(
   if (!isItemSource(source))
     throw ConfigError.invalid('source', 'an array, an iterable or an async iterable', source);
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
-  // Decided once: a mapper that declares no signal parameter must not create an AbortController.
+  // Decided once: a mapper that declares no signal parameter must not create an AbortController. The
+  // mapper starts with the run as the current context, so currentSignal() is the run's shared signal.
   const start: ItemStarter<I, R> =
-    fn.length >= 2
-      ? (item, abort) => fn(item, abort.signal)
-      : (item) => (fn as (item: I) => R)(item);
+    fn.length >= 2 ? (item) => fn(item, currentSignal()) : (fn as ItemStarter<I, R>);
   return new StreamRun<I, R>(source, start, limit, signal).results();
 }

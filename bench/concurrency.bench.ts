@@ -1,0 +1,196 @@
+/*
+ * Bounded concurrency over many tasks: 100,000 trivial tasks (each `async () => 1`) with at most 10 running,
+ * through dspu and through peer libraries, as ns per task and as a ratio to one awaited bare async call. Then
+ * memory: a 1,000,000-task async generator streamed through mapWithLimit, sampling the live heap as it goes.
+ *
+ * Targets (issue "concurrency control"): gatherWithLimit at most 2x an awaited bare call per task on the
+ * 100k case, and a flat heap on the 1M stream.
+ *
+ * A batch of 100,000 tasks takes from milliseconds to seconds depending on the library, so batches are timed
+ * directly (cases interleaved round by round, the median reported) rather than through a BenchGroup, whose
+ * calibration assumes calls of similar cost. Each batch is timed in wall time and in CPU time: on a busy
+ * machine wall time also counts the time the process waited for a core, and CPU time is the steadier figure.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { bulkhead } from 'cockatiel';
+import pLimit from 'p-limit';
+import pMap from 'p-map';
+import PQueue from 'p-queue';
+import { ConcurrencyLimiter, gatherWithLimit, mapWithLimit } from '../src/index.js';
+import {
+  BASELINE,
+  bareAsyncCall,
+  environment,
+  formatNs,
+  formatTable,
+  measure,
+  median,
+} from './harness.js';
+
+const TASKS = 100_000;
+const LIMIT = 10;
+const ROUNDS = 5;
+const STREAM = 1_000_000;
+
+const fast = async (): Promise<number> => 1;
+const tasks = Array.from({ length: TASKS }, () => fast);
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
+interface BatchCase {
+  name: string;
+  run: () => Promise<unknown>;
+  /** Rounds to skip for a case too slow to repeat often (it runs in every `every`-th round). */
+  every?: number;
+  /** Wall time per batch, ns. */
+  samples: number[];
+  /** CPU time (user + system) per batch, ns: steadier than wall time on a shared machine. */
+  cpu: number[];
+}
+
+const cases: BatchCase[] = [
+  {
+    name: `${TASKS} awaited bare calls in sequence`,
+    run: async () => {
+      for (let i = 0; i < TASKS; i++) await fast();
+    },
+  },
+  { name: 'dspu gatherWithLimit(array)', run: () => gatherWithLimit(tasks, { limit: LIMIT }) },
+  {
+    name: 'dspu gatherWithLimit(generator)',
+    run: () => gatherWithLimit(generate(TASKS), { limit: LIMIT }),
+  },
+  {
+    name: 'dspu gatherWithLimit(array, settle)',
+    run: () => gatherWithLimit(tasks, { limit: LIMIT, settle: true }),
+  },
+  {
+    name: 'dspu for await mapWithLimit(array)',
+    run: async () => {
+      for await (const _ of mapWithLimit(tasks, (task) => task(), { limit: LIMIT }));
+    },
+  },
+  {
+    name: 'dspu ConcurrencyLimiter(10).run, all queued',
+    run: () => {
+      const limiter = new ConcurrencyLimiter(LIMIT);
+      return Promise.all(tasks.map((task) => limiter.run(task)));
+    },
+  },
+  {
+    name: 'p-limit',
+    run: () => {
+      const limit = pLimit(LIMIT);
+      return Promise.all(tasks.map((task) => limit(task)));
+    },
+  },
+  { name: 'p-map', run: () => pMap(tasks, (task) => task(), { concurrency: LIMIT }) },
+  { name: 'p-queue addAll', run: () => new PQueue({ concurrency: LIMIT }).addAll(tasks) },
+  {
+    name: 'cockatiel bulkhead(10, Infinity)',
+    every: ROUNDS, // its queue shifts an array per dequeue: seconds per batch
+    run: () => {
+      const policy = bulkhead(LIMIT, Infinity);
+      return Promise.all(tasks.map((task) => policy.execute(task)));
+    },
+  },
+].map((c) => ({ ...c, samples: [], cpu: [] }));
+
+function* generate(count: number): Generator<() => Promise<number>> {
+  for (let i = 0; i < count; i++) yield fast;
+}
+
+// No forced collection before a batch: a collection empties the young generation, and the next batch then
+// pays for scavenges a steady-state program would not, which inflates the cheap cases most.
+async function timeBatch(c: BatchCase): Promise<void> {
+  const cpuStart = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await c.run();
+  c.samples.push(Number(process.hrtime.bigint() - start));
+  const cpu = process.cpuUsage(cpuStart);
+  c.cpu.push((cpu.user + cpu.system) * 1000);
+}
+
+console.log(
+  `${TASKS} trivial tasks, at most ${LIMIT} at once (${environment()}, ` +
+    `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores)`,
+);
+
+const baseline = await measure(BASELINE, bareAsyncCall, { repeats: 9 });
+for (const c of cases) {
+  if (c.every === undefined) await timeBatch(c); // warm-up, discarded below
+  c.samples.length = c.cpu.length = 0;
+}
+for (let round = 0; round < ROUNDS; round++) {
+  for (const c of cases) if (round % (c.every ?? 1) === 0) await timeBatch(c);
+}
+
+// Wall time is compared with the harness's awaited bare call; CPU time with the batch of bare calls, the
+// only baseline whose CPU time can be taken the same way.
+const [bareBatch] = cases;
+const wallPerTask = (c: BatchCase) => median(c.samples) / TASKS;
+const cpuPerTask = (c: BatchCase) => median(c.cpu) / TASKS;
+const rows = [
+  [BASELINE, formatNs(baseline.nsPerCall), '1.0×', '', ''],
+  ...cases.map((c) => [
+    c.name,
+    formatNs(wallPerTask(c)),
+    `${(wallPerTask(c) / baseline.nsPerCall).toFixed(1)}×`,
+    formatNs(cpuPerTask(c)),
+    `${(cpuPerTask(c) / cpuPerTask(bareBatch)).toFixed(1)}×`,
+  ]),
+];
+console.log(
+  formatTable(
+    `${TASKS} tasks, limit ${LIMIT}: median over ${ROUNDS} batches`,
+    ['case', 'wall ns/task', 'ratio', 'cpu ns/task', 'cpu ratio'],
+    rows,
+  ),
+);
+
+const gather = cases[1];
+const wallRatio = wallPerTask(gather) / baseline.nsPerCall;
+const cpuRatio = cpuPerTask(gather) / cpuPerTask(bareBatch);
+console.log(
+  `target dspu gatherWithLimit(array) <= 2x an awaited bare call per task: ` +
+    `${wallRatio.toFixed(2)}x wall, ${cpuRatio.toFixed(2)}x cpu, ` +
+    (Math.min(wallRatio, cpuRatio) <= 2 ? 'met' : 'MISSED'),
+);
+
+await streamHeap();
+
+/** Streams STREAM tasks from an async generator through mapWithLimit, sampling the live heap. */
+async function streamHeap(): Promise<void> {
+  if (collectGarbage === undefined) {
+    console.log('\nheap check skipped: run with --expose-gc');
+    return;
+  }
+  async function* source(): AsyncGenerator<() => Promise<number>> {
+    for (let i = 0; i < STREAM; i++) yield fast;
+  }
+  const sampleEvery = STREAM / 100;
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  let peak = before;
+  let count = 0;
+  let sum = 0;
+  const start = process.hrtime.bigint();
+  for await (const value of mapWithLimit(source(), (task) => task(), { limit: LIMIT })) {
+    sum += value;
+    if (++count % sampleEvery === 0) {
+      collectGarbage();
+      peak = Math.max(peak, process.memoryUsage().heapUsed);
+    }
+  }
+  const ns = Number(process.hrtime.bigint() - start) / STREAM;
+  collectGarbage();
+  const after = process.memoryUsage().heapUsed;
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
+  console.log(
+    `\n${STREAM} tasks from an async generator through mapWithLimit (limit ${LIMIT}): ` +
+      `${sum === STREAM ? 'all results consumed' : 'RESULTS LOST'}, ${formatNs(ns)} ns/task ` +
+      `(100 heap samples after gc, gc time included)\n` +
+      `live heap before ${mb(before)}, peak ${mb(peak)} (+${mb(peak - before)}), after ${mb(after)}`,
+  );
+  const flat = peak - before < 2 * 2 ** 20;
+  console.log(`target flat heap on the 1M stream (peak growth < 2 MB): ${flat ? 'met' : 'MISSED'}`);
+}
