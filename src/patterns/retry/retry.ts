@@ -62,37 +62,66 @@ export class RetryPolicy {
    * Calls `fn(arg)` with retries; the pipeline uses this form so a call costs no closure.
    * @internal
    */
-  async executeWith<A, T>(
-    fn: (arg: A) => T | PromiseLike<T>,
-    arg: A,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
     const outer = activeContext();
     const abort: AbortSignal | LazyAbort | undefined = signal ?? outer?.cancellation;
+    if (abort?.aborted) return Promise.reject(toError(abort.reason));
+    if (this.options.retryOnResult !== undefined)
+      return this.loop(fn, arg, abort, outer, 1, undefined);
+    // The first try runs without an async function: the happy path is one `then` on the caller's promise.
+    let first: T | PromiseLike<T>;
+    try {
+      first = runInContext(contextFor(outer, 1), fn, arg);
+    } catch (error) {
+      return this.loop(fn, arg, abort, outer, 1, { error });
+    }
+    return Promise.resolve(first).then(undefined, (error: unknown) =>
+      this.loop(fn, arg, abort, outer, 1, { error }),
+    );
+  }
+
+  /**
+   * Runs try `attempt` (unless its `failure` is already known) and every try after it, waiting between them.
+   */
+  private async loop<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    abort: AbortSignal | LazyAbort | undefined,
+    outer: CallContext | undefined,
+    attempt: number,
+    failure: Failure<T> | undefined,
+  ): Promise<T> {
     const { maxAttempts, retryOnResult } = this.options;
-    for (let attempt = 1; ; attempt++) {
-      if (abort?.aborted) throw toError(abort.reason);
-      const context: CallContext = { cancellation: outer?.cancellation, attempt };
-      let error: unknown;
-      try {
-        const value = await runInContext(context, fn, arg);
-        if (retryOnResult === undefined || attempt >= maxAttempts || !retryOnResult(value)) {
-          if (attempt > 1 && this.events.has('success'))
-            this.events.emit('success', { attempts: attempt });
-          return value;
+    for (; ; attempt++) {
+      if (failure === undefined) {
+        if (abort?.aborted) throw toError(abort.reason);
+        try {
+          const value = await runInContext(contextFor(outer, attempt), fn, arg);
+          if (retryOnResult === undefined || !retryOnResult(value)) {
+            if (attempt > 1 && this.events.has('success'))
+              this.events.emit('success', { attempts: attempt });
+            return value;
+          }
+          failure = { value };
+        } catch (error) {
+          failure = { error };
         }
-      } catch (caught) {
-        if (attempt >= maxAttempts || !this.isRetryable(caught)) {
-          if (attempt > 1 && this.events.has('giveUp'))
-            this.events.emit('giveUp', { attempts: attempt, error: caught });
-          throw caught;
-        }
-        error = caught;
       }
+      if ('error' in failure) {
+        if (attempt >= maxAttempts || !this.isRetryable(failure.error)) {
+          if (attempt > 1 && this.events.has('giveUp'))
+            this.events.emit('giveUp', { attempts: attempt, error: failure.error });
+          throw failure.error;
+        }
+      } else if (attempt >= maxAttempts) {
+        return failure.value;
+      }
+      const error = 'error' in failure ? failure.error : undefined;
       const delay = this.delayFor(attempt, error);
       await this.notify(attempt, error);
       if (this.events.has('retry')) this.events.emit('retry', { attempt, delay, error });
       await sleep(delay, abort);
+      failure = undefined;
     }
   }
 
@@ -135,6 +164,17 @@ export class RetryPolicy {
       this.events.emit('callbackError', { error: callbackError });
     }
   }
+}
+
+/** How a try failed: with an error, or with a value `retryOnResult` refused. */
+type Failure<T> = { readonly error: unknown } | { readonly value: T };
+
+// The context of a first try outside any policy, shared: the happy path allocates none.
+const FIRST_TRY: CallContext = Object.freeze({ cancellation: undefined, attempt: 1 });
+
+function contextFor(outer: CallContext | undefined, attempt: number): CallContext {
+  if (outer === undefined && attempt === 1) return FIRST_TRY;
+  return { cancellation: outer?.cancellation, attempt };
 }
 
 function isSameOrSubclass(candidate: ErrorClass, base: ErrorClass): boolean {

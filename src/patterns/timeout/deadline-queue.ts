@@ -11,13 +11,13 @@ export interface DeadlineEntry {
   expire(): void;
 }
 
-/*
- * One timer per duration, not one per call. Calls with the same duration expire in arrival order, so a FIFO
- * needs a timer only for its head. An empty queue keeps its timer but unrefs it (so it never holds the process
- * open); the next call refs it again, which is cheaper than a setTimeout/clearTimeout pair per call. When the
- * timer fires it expires what is due and re-arms itself for the new head.
+/**
+ * Deadlines of one duration, sharing one timer. Calls with the same duration expire in arrival order, so the
+ * FIFO needs a timer only for its head. An empty queue keeps its timer but unrefs it (so it never holds the
+ * process open); the next call refs it again, which is cheaper than a setTimeout/clearTimeout pair per call.
+ * When the timer fires it expires what is due and re-arms itself for the new head.
  */
-class DeadlineQueue {
+export class DeadlineQueue {
   private head: DeadlineEntry | undefined;
   private tail: DeadlineEntry | undefined;
   private timer: TimerHandle | undefined;
@@ -26,8 +26,7 @@ class DeadlineQueue {
   private clearApi: typeof globalThis.clearTimeout | undefined;
   private refed = false;
 
-  constructor(private readonly onEmptyFire: () => void) {}
-
+  /** Queues `entry`, which must expire no earlier than every entry already queued. */
   add(entry: DeadlineEntry): void {
     entry.queued = true;
     entry.previous = this.tail;
@@ -35,14 +34,15 @@ class DeadlineQueue {
     if (this.tail) this.tail.next = entry;
     else this.head = entry;
     this.tail = entry;
-    if (this.timer === undefined || this.timerApi !== globalThis.setTimeout)
+    if (this.timer === undefined || this.timerApi !== globalThis.setTimeout) {
       this.arm(entry.expiresAt - now());
-    else if (!this.refed) {
+    } else if (!this.refed) {
       (this.timer as { ref?: () => void }).ref?.();
       this.refed = true;
     }
   }
 
+  /** Removes `entry` (no-op if it already expired or was removed). */
   remove(entry: DeadlineEntry): void {
     if (!entry.queued) return;
     entry.queued = false;
@@ -76,23 +76,5 @@ class DeadlineQueue {
       due.expire();
     }
     if (this.head !== undefined) this.arm(this.head.expiresAt - time);
-    else this.onEmptyFire();
   };
-}
-
-const queues = new Map<number, DeadlineQueue>();
-
-/** Schedules `entry` to expire at `entry.expiresAt`; all entries of the same `duration` share one timer. */
-export function addDeadline(duration: number, entry: DeadlineEntry): void {
-  let queue = queues.get(duration);
-  if (queue === undefined) {
-    queue = new DeadlineQueue(() => queues.delete(duration));
-    queues.set(duration, queue);
-  }
-  queue.add(entry);
-}
-
-/** Removes `entry` (no-op if it already expired or was removed). */
-export function removeDeadline(duration: number, entry: DeadlineEntry): void {
-  if (entry.queued) queues.get(duration)?.remove(entry);
 }

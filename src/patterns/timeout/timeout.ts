@@ -6,7 +6,7 @@ import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker } from '../../core/validate.js';
-import { addDeadline, removeDeadline, type DeadlineEntry } from './deadline-queue.js';
+import { DeadlineQueue, type DeadlineEntry } from './deadline-queue.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
 export type TimeoutWork<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | PromiseLike<T>;
@@ -30,29 +30,33 @@ export interface TimeoutEvents {
 }
 
 /*
- * One object per call serves as the call's lazy abort, its context (for currentSignal()) and its entry in the
- * shared deadline queue: no AbortController, no Error and no timer on the happy path.
+ * One object per call serves as the call's lazy abort, its context (for currentSignal()), its entry in the
+ * shared deadline queue and the holder of what to run: no AbortController, no Error, no timer and no closure
+ * beyond the two settle callbacks on the happy path.
  */
-class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
-  expiresAt: number;
+class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
+  readonly expiresAt: number;
   previous: DeadlineEntry | undefined = undefined;
   next: DeadlineEntry | undefined = undefined;
   queued = false;
   settled = false;
-  resolve!: (value: T | PromiseLike<T>) => void;
-  reject!: (reason: unknown) => void;
+  readonly resolve: (value: T | PromiseLike<T>) => void;
+  readonly reject: (reason: unknown) => void;
+  /** Detaches from a caller's signal, when one was given. */
+  unlinkCaller: (() => void) | undefined = undefined;
 
   constructor(
     readonly owner: Timeout,
     readonly attempt: number,
     parent: LazyAbort | AbortSignal | undefined,
+    readonly fn: (arg: A, abort: LazyAbort) => T | PromiseLike<T>,
+    readonly arg: A,
   ) {
     super(parent);
     this.expiresAt = now() + owner.timeout;
+    this.resolve = capturedResolve as (value: T | PromiseLike<T>) => void;
+    this.reject = capturedReject!;
   }
-
-  /** Detaches from a caller's signal, when one was given. */
-  unlinkCaller: (() => void) | undefined = undefined;
 
   get cancellation(): LazyAbort {
     return this;
@@ -71,19 +75,39 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   finish(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    removeDeadline(this.owner.timeout, this);
+    this.owner.deadlines.remove(this);
     this.release();
     this.unlinkCaller?.();
     return true;
   }
 
-  readonly onValue = (value: T): void => {
+  onValue(value: T): void {
     if (this.finish()) this.resolve(value);
-  };
+  }
 
-  readonly onError = (error: unknown): void => {
+  onError(error: unknown): void {
     if (this.finish()) this.reject(error);
-  };
+  }
+}
+
+/*
+ * `new Promise(executor)` with a shared executor: the resolvers are parked here and picked up by the Deadline
+ * constructed right after, so a call allocates no executor closure.
+ */
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+function captureResolvers(
+  resolve: (value: unknown) => void,
+  reject: (reason: unknown) => void,
+): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+type PromiseExecutor<T> = ConstructorParameters<typeof Promise<T>>[0];
+
+function startDeadline<A, T>(deadline: Deadline<A, T>): T | PromiseLike<T> {
+  return deadline.fn(deadline.arg, deadline);
 }
 
 /**
@@ -105,6 +129,11 @@ export class Timeout {
   readonly timeout: number;
   /** Typed events: `timeout`. */
   readonly events = new EventEmitter<TimeoutEvents>();
+  /**
+   * The calls in flight, expiring in arrival order under one shared timer.
+   * @internal
+   */
+  readonly deadlines = new DeadlineQueue();
 
   /** @throws ConfigError when the duration is invalid */
   constructor(timeout: Duration | TimeoutOptions) {
@@ -145,34 +174,25 @@ export class Timeout {
     const outer = activeContext();
     const parent = signal ?? outer?.cancellation;
     if (parent?.aborted) return Promise.reject(toError(parent.reason));
-    const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent);
-    const promise = new Promise<T>((resolve, reject) => {
-      deadline.resolve = resolve;
-      deadline.reject = reject;
-    });
+    const promise = new Promise<T>(captureResolvers as PromiseExecutor<T>);
+    const deadline = new Deadline<A, T>(this, outer?.attempt ?? 1, parent, fn, arg);
     if (signal) linkCallerSignal(deadline, signal);
-    addDeadline(this.timeout, deadline);
+    this.deadlines.add(deadline);
     let result: T | PromiseLike<T>;
     try {
-      result = runInContext(deadline, runWithAbort<A, T>, { fn, arg, deadline });
+      result = runInContext(deadline, startDeadline<A, T>, deadline);
     } catch (error) {
       deadline.onError(error);
       return promise;
     }
-    if (isThenable(result)) result.then(deadline.onValue, deadline.onError);
-    else deadline.onValue(result);
+    if (isThenable(result)) {
+      result.then(
+        (value) => deadline.onValue(value),
+        (error: unknown) => deadline.onError(error),
+      );
+    } else deadline.onValue(result);
     return promise;
   }
-}
-
-interface AbortableCall<A, T> {
-  fn: (arg: A, abort: LazyAbort) => T | PromiseLike<T>;
-  arg: A;
-  deadline: Deadline<T>;
-}
-
-function runWithAbort<A, T>(call: AbortableCall<A, T>): T | PromiseLike<T> {
-  return call.fn(call.arg, call.deadline);
 }
 
 function callWithSignal<T>(
@@ -193,7 +213,7 @@ function returnPromise<T>(work: PromiseLike<T>): PromiseLike<T> {
 }
 
 // A caller's own signal ends the call at once: the caller has stopped waiting.
-function linkCallerSignal<T>(deadline: Deadline<T>, signal: AbortSignal): void {
+function linkCallerSignal<A, T>(deadline: Deadline<A, T>, signal: AbortSignal): void {
   const onAbort = () => {
     const reason = toError(signal.reason);
     if (deadline.finish()) deadline.reject(reason);
