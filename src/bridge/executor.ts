@@ -1,3 +1,4 @@
+import { type Duration } from '../core/duration.js';
 import { OptionsChecker } from '../core/validate.js';
 import { closeSyncWorker } from './sync-bridge.js';
 import { toTarget, type ModuleFunction } from './target.js';
@@ -7,6 +8,12 @@ import { WorkerPool, runTarget } from './worker-pool.js';
 export interface SyncToAsyncOptions {
   /** The pool to run on (default: the shared pool, sized to the machine). */
   pool?: WorkerPool;
+  /**
+   * Longest time a call may run on its worker (default: no limit). Past it the worker is stopped and
+   * replaced, and the call rejects with a `BridgeError`: unlike a `Timeout` around the call, this frees the
+   * thread of a runaway computation. Time spent waiting for a free worker does not count.
+   */
+  timeout?: Duration;
 }
 
 let shared: WorkerPool | undefined;
@@ -23,7 +30,8 @@ function sharedPool(): WorkerPool {
  * Arguments and the result are copied by structured clone.
  *
  * @param fn - a self-contained function, or `{ module, export }` naming an exported function
- * @param options - `pool`: run on this {@link WorkerPool} instead of the shared one
+ * @param options - `pool`: run on this {@link WorkerPool} instead of the shared one; `timeout`: stop a
+ *   call (and its worker) that runs longer
  * @returns a function with the same parameters that resolves with `fn`'s result
  * @throws BridgeError at once for native, bound or class functions; ConfigError for anything that is not
  *   a function or a module reference. Calls reject with `BridgeError` when an argument cannot be copied, the
@@ -41,14 +49,16 @@ export function syncToAsync<A extends unknown[], R>(
   fn: ((...args: A) => R) | ModuleFunction,
   options?: SyncToAsyncOptions,
 ): (...args: A) => Promise<Awaited<R>> {
-  const check = new OptionsChecker(options).onlyKnown(['pool']);
+  const check = new OptionsChecker(options).onlyKnown(['pool', 'timeout']);
   const pool = check.raw('pool');
   if (pool !== undefined && !(pool instanceof WorkerPool)) check.fail('pool', 'a WorkerPool');
+  const timeout = check.duration('timeout', Infinity);
+  if (timeout <= 0) check.fail('timeout', 'a duration greater than 0');
   check.throwIfInvalid();
   const target = toTarget(fn);
   const chosen = pool as WorkerPool | undefined;
   const wrapped = (...args: A): Promise<Awaited<R>> =>
-    (chosen ?? sharedPool())[runTarget](target, args) as Promise<Awaited<R>>;
+    (chosen ?? sharedPool())[runTarget](target, args, timeout) as Promise<Awaited<R>>;
   const name = typeof fn === 'function' ? fn.name : (fn.export ?? 'default');
   Object.defineProperty(wrapped, 'name', { value: name, configurable: true });
   return wrapped;

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { clearTimer, setTimer, unrefTimer, type TimerHandle } from '../core/clock.js';
 import { BridgeError } from '../core/errors.js';
 import { OptionsChecker, isPlainObject } from '../core/validate.js';
 import { cloneFailure } from './clone.js';
@@ -23,6 +24,9 @@ interface Job {
   readonly args: unknown[];
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: Error) => void;
+  /** Longest running time in ms (Infinity: none); the wait in the queue does not count. */
+  readonly timeout: number;
+  timer: TimerHandle | undefined;
   next: Job | undefined;
 }
 
@@ -35,6 +39,8 @@ interface Slot {
   failure: Error | undefined;
   /** Set by close(): the exit that follows is not a crash. */
   stopping: boolean;
+  /** Set when the pool stopped the worker because its call ran past its timeout. */
+  expired: boolean;
 }
 
 /** Runs a prepared target on a pool: how syncToAsync reaches a pool without a public method. */
@@ -121,10 +127,10 @@ export class WorkerPool {
   }
 
   /** Runs a prepared target; the public entry points all end here. @internal */
-  async [runTarget](target: Target, args: unknown[]): Promise<unknown> {
+  async [runTarget](target: Target, args: unknown[], timeout = Infinity): Promise<unknown> {
     let reply: Reply;
     try {
-      reply = await this.dispatch(target, args);
+      reply = await this.dispatch(target, args, timeout);
     } catch (error) {
       // Made in an event handler: give it the frames of whoever awaited this call.
       Error.captureStackTrace(error as Error);
@@ -158,13 +164,21 @@ export class WorkerPool {
     return this.close();
   }
 
-  private dispatch(target: Target, args: unknown[]): Promise<Reply> {
+  private dispatch(target: Target, args: unknown[], timeout: number): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       if (this.closed) {
         reject(new BridgeError(`The worker pool is closed: ${target.label} cannot run.`));
         return;
       }
-      const job: Job = { target, args, resolve, reject, next: undefined };
+      const job: Job = {
+        target,
+        args,
+        resolve,
+        reject,
+        timeout,
+        timer: undefined,
+        next: undefined,
+      };
       const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.spawn() : undefined);
       if (slot === undefined) this.enqueue(job);
       else this.start(slot, job);
@@ -179,6 +193,7 @@ export class WorkerPool {
       job: undefined,
       failure: undefined,
       stopping: false,
+      expired: false,
     };
     worker.on('message', (reply: Reply) => this.onReply(slot, reply));
     worker.on('error', (error: Error) => (slot.failure = error));
@@ -202,12 +217,22 @@ export class WorkerPool {
     slot.job = job;
     // Busy: someone awaits this call, so the process must live until it settles.
     slot.worker.ref();
+    if (job.timeout !== Infinity) {
+      // Running code cannot be interrupted: only stopping its thread ends it.
+      job.timer = setTimer(() => {
+        if (slot.job !== job) return;
+        slot.expired = true;
+        void slot.worker.terminate();
+      }, job.timeout);
+      unrefTimer(job.timer);
+    }
   }
 
   private onReply(slot: Slot, reply: Reply): void {
     const job = slot.job;
     if (job === undefined) return;
     slot.job = undefined;
+    if (job.timer !== undefined) clearTimer(job.timer);
     if (reply.loaded === true) slot.known.add(job.target.key);
     job.resolve(reply);
     this.release(slot);
@@ -230,11 +255,14 @@ export class WorkerPool {
     const job = slot.job;
     slot.job = undefined;
     if (job !== undefined) {
+      if (job.timer !== undefined) clearTimer(job.timer);
       const detail = slot.stopping
         ? 'was stopped because the pool was closed'
-        : slot.failure !== undefined
-          ? `crashed (${slot.failure.message}); a new worker takes its place`
-          : `exited with code ${code}; a new worker takes its place`;
+        : slot.expired
+          ? `was stopped: the call ran past its ${job.timeout} ms timeout; a new worker takes its place`
+          : slot.failure !== undefined
+            ? `crashed (${slot.failure.message}); a new worker takes its place`
+            : `exited with code ${code}; a new worker takes its place`;
       job.reject(crashError(job.target, detail, slot.failure));
     }
     // Work queued behind the lost worker gets a new one.

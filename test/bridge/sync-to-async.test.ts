@@ -180,6 +180,26 @@ describe('syncToAsync and runInExecutor', () => {
     expect(error.cause).to.be.instanceOf(ReferenceError);
   });
 
+  it('stops a call that runs past its timeout, freeing the thread for later calls', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    try {
+      const limited = syncToAsync(spin, { pool, timeout: 200 });
+      const started = performance.now();
+      const error = await rejection(limited(10_000));
+      expect(error).to.be.instanceOf(BridgeError);
+      expect(error.message).to.include('ran past its 200 ms timeout');
+      expect(performance.now() - started).to.be.below(2000);
+      expect(await limited(10)).to.equal(10);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses a timeout that is not a positive duration, and a pool that is not a WorkerPool', () => {
+    expect(() => syncToAsync(spin, { timeout: 0 })).to.throw(ConfigError, /greater than 0/);
+    expect(() => syncToAsync(spin, { pool: {} as never })).to.throw(ConfigError, /a WorkerPool/);
+  });
+
   it('points at the compiler when the missing name looks like an inserted helper', async () => {
     const __awaiter = (n: number): number => n;
     const error = await rejection(runInExecutor((n: number) => __awaiter(n), 1));
