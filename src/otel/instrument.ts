@@ -1,0 +1,182 @@
+import {
+  metrics,
+  ValueType,
+  type Attributes,
+  type Meter,
+  type ObservableResult,
+} from '@opentelemetry/api';
+import type { PolicyKind, ResilienceRegistry, Unsubscribe } from '../index.js';
+import { ATTRIBUTE, CIRCUIT_STATE_VALUE, METRIC, type Outcome } from './metric-names.js';
+
+/** Options of {@link instrument}. */
+export interface InstrumentOptions {
+  /** Where the instruments are created. Default: `metrics.getMeter('dspu')` from the global provider. */
+  readonly meter?: Meter;
+}
+
+// Bucket advice: retries rarely exceed a handful of tries; token waits span milliseconds to a minute.
+const ATTEMPT_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20];
+const WAIT_BUCKETS = [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
+
+/**
+ * Records OpenTelemetry metrics for every policy of `registry` (named ones, and the inline policies of
+ * decorated methods, named `Class.method`) until the returned function is called or disposed:
+ *
+ * - `dspu.calls` (counter, `{call}`): calls by `dspu.policy.kind`, `dspu.policy.name` and `dspu.outcome`
+ *   (`success`, `failure`, `rejected`, `timeout`, `fallback`). Each policy counts the outcomes it decides:
+ *   retries and circuit breakers every call, the others the calls they refuse, time out or answer for. A call
+ *   through a stack of policies is counted once by each; filter on `dspu.policy.kind`.
+ * - `dspu.retry.attempts` (histogram, `{attempt}`): tries per retried call, with its outcome.
+ * - `dspu.rate_limiter.wait.duration` (histogram, `ms`): for each call that had to queue for tokens, its wait
+ *   as estimated when it joined the queue (exact for the in-memory bucket unless a waiter ahead leaves).
+ * - `dspu.circuit_breaker.state` (observable gauge): 0 closed, 1 half-open, 2 open (isolated included), for
+ *   every configured breaker (read live at collection) and every inline breaker that has reported an event.
+ * - `dspu.circuit_breaker.transitions` (counter, `{transition}`): state changes, with
+ *   `dspu.circuit_breaker.from_state` and `dspu.circuit_breaker.to_state`.
+ *
+ * While the registry has no listener its engines build no event objects; instrumenting adds listeners, so
+ * calls then pay for their events (about a hundred nanoseconds each).
+ *
+ * @example
+ * ```ts
+ * import { metrics } from '@opentelemetry/api';
+ * import { registry } from 'dspu';
+ * import { instrument } from 'dspu/otel';
+ *
+ * const stop = instrument(registry, { meter: metrics.getMeter('checkout') });
+ * // ... at shutdown:
+ * stop();
+ * ```
+ */
+export function instrument(
+  registry: ResilienceRegistry,
+  options: InstrumentOptions = {},
+): Unsubscribe {
+  const meter = options.meter ?? metrics.getMeter('dspu');
+  const calls = meter.createCounter(METRIC.calls, {
+    description: 'Calls seen by a dspu policy, by outcome',
+    unit: '{call}',
+    valueType: ValueType.INT,
+  });
+  const attempts = meter.createHistogram(METRIC.retryAttempts, {
+    description: 'Tries per call made by a retry policy',
+    unit: '{attempt}',
+    valueType: ValueType.INT,
+    advice: { explicitBucketBoundaries: ATTEMPT_BUCKETS },
+  });
+  const wait = meter.createHistogram(METRIC.rateLimiterWait, {
+    description: 'Time a throttled call waits for rate-limiter tokens',
+    unit: 'ms',
+    advice: { explicitBucketBoundaries: WAIT_BUCKETS },
+  });
+  const transitions = meter.createCounter(METRIC.circuitBreakerTransitions, {
+    description: 'Circuit breaker state changes',
+    unit: '{transition}',
+    valueType: ValueType.INT,
+  });
+  const state = meter.createObservableGauge(METRIC.circuitBreakerState, {
+    description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+    valueType: ValueType.INT,
+  });
+
+  const attributes = new AttributeCache();
+  // Last state seen per breaker name: the only view of inline breakers, which the registry does not list.
+  const breakerStates = new Map<string, string>();
+  const count = (kind: PolicyKind, name: string, outcome: Outcome) =>
+    calls.add(1, attributes.get(kind, name, outcome));
+
+  const observeStates = (result: ObservableResult) => {
+    for (const name of registry.names('circuitBreaker')) {
+      try {
+        breakerStates.set(name, registry.circuitBreaker(name).state);
+      } catch {
+        // A name whose entry cannot build a breaker has no state to report.
+      }
+    }
+    for (const [name, current] of breakerStates) {
+      const value = CIRCUIT_STATE_VALUE[current];
+      if (value !== undefined) result.observe(value, attributes.get('circuitBreaker', name));
+    }
+  };
+  state.addCallback(observeStates);
+
+  const subscriptions: Unsubscribe[] = [
+    registry.on('success', (event) => {
+      count(event.kind, event.name, 'success');
+      if ('attempts' in event)
+        attempts.record(event.attempts, attributes.get(event.kind, event.name, 'success'));
+      else breakerStates.set(event.name, event.state);
+    }),
+    registry.on('giveUp', (event) => {
+      count(event.kind, event.name, 'failure');
+      attempts.record(event.attempts, attributes.get(event.kind, event.name, 'failure'));
+    }),
+    registry.on('failure', (event) => {
+      count(event.kind, event.name, 'failure');
+      breakerStates.set(event.name, event.state);
+    }),
+    registry.on('ignored', (event) => {
+      count(event.kind, event.name, 'failure');
+      breakerStates.set(event.name, event.state);
+    }),
+    registry.on('rejected', (event) => {
+      count(event.kind, event.name, 'rejected');
+      if ('state' in event) breakerStates.set(event.name, event.state);
+    }),
+    registry.on('timeout', (event) => count(event.kind, event.name, 'timeout')),
+    registry.on('fallback', (event) => count(event.kind, event.name, 'fallback')),
+    registry.on('throttled', (event) =>
+      wait.record(event.waitMs, attributes.get(event.kind, event.name)),
+    ),
+    registry.on('stateChange', (event) => {
+      breakerStates.set(event.name, event.to);
+      transitions.add(1, attributes.transition(event.name, event.from, event.to));
+    }),
+  ];
+
+  let active = true;
+  const stop = () => {
+    if (!active) return;
+    active = false;
+    for (const unsubscribe of subscriptions) unsubscribe();
+    state.removeCallback(observeStates);
+  };
+  return Object.assign(stop, { [Symbol.dispose]: stop });
+}
+
+/**
+ * Attribute sets are made once per (kind, name, outcome) and reused: exporters key their series on them, and
+ * recording then allocates nothing.
+ */
+class AttributeCache {
+  private readonly sets = new Map<string, Attributes>();
+
+  get(kind: PolicyKind, name: string, outcome?: Outcome): Attributes {
+    const key = `${kind}\u0000${name}\u0000${outcome ?? ''}`;
+    let set = this.sets.get(key);
+    if (set === undefined) {
+      set = Object.freeze({
+        [ATTRIBUTE.kind]: kind,
+        [ATTRIBUTE.name]: name,
+        ...(outcome === undefined ? {} : { [ATTRIBUTE.outcome]: outcome }),
+      });
+      this.sets.set(key, set);
+    }
+    return set;
+  }
+
+  transition(name: string, from: string, to: string): Attributes {
+    const key = `circuitBreaker\u0000${name}\u0000${from}\u0000${to}`;
+    let set = this.sets.get(key);
+    if (set === undefined) {
+      set = Object.freeze({
+        [ATTRIBUTE.kind]: 'circuitBreaker',
+        [ATTRIBUTE.name]: name,
+        [ATTRIBUTE.fromState]: from,
+        [ATTRIBUTE.toState]: to,
+      });
+      this.sets.set(key, set);
+    }
+    return set;
+  }
+}
