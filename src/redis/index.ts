@@ -1,0 +1,33 @@
+/**
+ * dspu/redis: rate limits shared by every process of a fleet, kept in Redis (ioredis is a peer dependency).
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { RateLimiter } from 'dspu';
+ * import { redisStore } from 'dspu/redis';
+ *
+ * const redis = new Redis(process.env.REDIS_URL);
+ * const store = redisStore(redis, 'payments');
+ * store.events.on('fallback', ({ error }) => log.warn('payments limit is per process until Redis is back', error));
+ * const payments = new RateLimiter({ rate: 10, per: '1s', store });
+ * ```
+ * @packageDocumentation
+ */
+export {
+  RedisTokenBucketStore,
+  redisStore,
+  type RedisTakeResult,
+} from './redis-token-bucket-store.js';
+export {
+  RedisStoreError,
+  type RedisClient,
+  type RedisStoreEvents,
+  type RedisStoreOptions,
+  type StoreErrorMode,
+} from './redis-link.js';
+export {
+  withRedisStores,
+  type RedisAwareConfig,
+  type RedisRateLimiterEntry,
+} from './redis-config.js';

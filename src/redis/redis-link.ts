@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { ConfigError, EventEmitter, ResilienceError, toMs, type Duration } from '../index.js';
+
+/** A connected ioredis client: a single node (`Redis`) or a cluster (`Cluster`). */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * What a Redis-backed store does while Redis cannot answer:
+ * - `'local'`: an in-memory instance with the same options takes over (this process alone is limited);
+ * - `'fail-open'`: every call is let through, unlimited;
+ * - `'fail-closed'`: every call is refused with {@link RedisStoreError}.
+ */
+export type StoreErrorMode = 'local' | 'fail-open' | 'fail-closed';
+
+/** Options shared by every Redis-backed store. */
+export interface RedisStoreOptions {
+  /** How long one Redis command may take before it counts as failed. Default `'250ms'`. */
+  commandTimeout?: Duration;
+  /** What to do while Redis fails. Default `'local'`. */
+  onStoreError?: StoreErrorMode;
+  /** After a failure, how long the fallback serves before Redis is tried again. Default `'1s'`. */
+  retryInterval?: Duration;
+  /** First part of every key, inside the hash tag: `{<prefix>:<name>}:…`. Default `'dspu'`. */
+  prefix?: string;
+}
+
+/** Events of a Redis-backed store. */
+export interface RedisStoreEvents {
+  /** A command failed or timed out; `mode` says what happens to the call that needed it. */
+  storeError: { error: Error; mode: StoreErrorMode };
+  /** Redis stopped answering: calls follow `mode` until Redis is back. */
+  fallback: { mode: StoreErrorMode; error: Error };
+  /** Redis answered again after `downMs` of fallback: the shared state is used again. */
+  recovered: { downMs: number };
+}
+
+/** Redis could not answer in time (or at all); `cause` holds the client's error when there is one. */
+export class RedisStoreError extends ResilienceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_REDIS_STORE', options);
+  }
+}
+
+const MODES: readonly StoreErrorMode[] = ['local', 'fail-open', 'fail-closed'];
+// Statuses after a lost connection: a command sent now would sit in ioredis' offline queue and run late.
+const DOWN = new Set(['reconnecting', 'close', 'end']);
+const SAFE_PART = /^[^{}]+$/;
+
+/** A Lua script with its SHA1, so a call costs one EVALSHA round trip once the server has cached it. */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+/**
+ * The connection of a store: runs scripts with a timeout, tracks whether Redis is usable, and emits the
+ * fault events. One per store, so each store recovers on its own.
+ * @internal
+ */
+export class RedisLink {
+  readonly events = new EventEmitter<RedisStoreEvents>();
+  readonly mode: StoreErrorMode;
+  readonly timeoutMs: number;
+  readonly retryMs: number;
+  readonly prefix: string;
+  private downSince = 0;
+  private retryAt = 0;
+  private probing = false;
+
+  constructor(
+    readonly client: RedisClient,
+    options: RedisStoreOptions | undefined,
+    known: readonly string[] = [],
+  ) {
+    const o = options ?? {};
+    const problems: string[] = [];
+    for (const key of Object.keys(o))
+      if (!['commandTimeout', 'onStoreError', 'retryInterval', 'prefix', ...known].includes(key))
+        problems.push(`${key}: unknown option`);
+    if (typeof (client as { evalsha?: unknown } | null)?.evalsha !== 'function')
+      problems.push(ConfigError.invalid('client', 'an ioredis client', client).message);
+    const duration = (key: 'commandTimeout' | 'retryInterval', fallback: number) => {
+      try {
+        const ms = toMs(o[key] ?? fallback, key);
+        if (ms > 0) return ms;
+        problems.push(ConfigError.invalid(key, 'a duration greater than 0', o[key]).message);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+      return fallback;
+    };
+    this.timeoutMs = duration('commandTimeout', 250);
+    this.retryMs = duration('retryInterval', 1_000);
+    this.mode = o.onStoreError ?? 'local';
+    if (!MODES.includes(this.mode))
+      problems.push(ConfigError.invalid('onStoreError', MODES.join(' | '), o.onStoreError).message);
+    this.prefix = o.prefix ?? 'dspu';
+    if (typeof this.prefix !== 'string' || !SAFE_PART.test(this.prefix))
+      problems.push(
+        ConfigError.invalid('prefix', 'a non-empty string without { or }', o.prefix).message,
+      );
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+
+  /** The hash-tagged key of `name`: every key of one policy lands on the same Cluster slot. */
+  key(name: string, suffix: string): string {
+    return `{${this.prefix}:${name}}:${suffix}`;
+  }
+
+  /**
+   * True when the next call should go to Redis: it is healthy, or the retry interval has passed and this
+   * call becomes the one probe (the others keep using the fallback until it answers).
+   */
+  tryRedis(): boolean {
+    if (this.downSince === 0) return true;
+    if (this.probing || Date.now() < this.retryAt || DOWN.has(this.client.status)) return false;
+    this.probing = true;
+    return true;
+  }
+
+  /** Runs `script` with one round trip (EVALSHA, or EVAL when the server lost its cache), within the timeout. */
+  run(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    if (DOWN.has(this.client.status))
+      return Promise.reject(new RedisStoreError(`Redis connection is ${this.client.status}`));
+    const sent = this.client
+      .evalsha(script.sha, keys.length, ...keys, ...args)
+      .catch((error: unknown) =>
+        error instanceof Error && error.message.startsWith('NOSCRIPT')
+          ? this.client.eval(script.source, keys.length, ...keys, ...args)
+          : Promise.reject(error),
+      );
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new RedisStoreError(`Redis did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      // A command must never keep the process alive on its own.
+      timer.unref?.();
+      sent.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(
+            error instanceof RedisStoreError
+              ? error
+              : new RedisStoreError(`Redis command failed: ${describe(error)}`, { cause: error }),
+          );
+        },
+      );
+    });
+  }
+
+  /** Records an answer from Redis: ends a fallback period. */
+  succeeded(): void {
+    if (this.downSince === 0) return;
+    const downMs = Date.now() - this.downSince;
+    this.downSince = 0;
+    this.probing = false;
+    if (this.events.has('recovered')) this.events.emit('recovered', { downMs });
+  }
+
+  /** Records a failure: emits `storeError` (and `fallback` when Redis was healthy) and returns the Error. */
+  failed(reason: unknown): Error {
+    const error =
+      reason instanceof Error ? reason : new RedisStoreError(describe(reason), { cause: reason });
+    this.probing = false;
+    this.retryAt = Date.now() + this.retryMs;
+    if (this.events.has('storeError')) this.events.emit('storeError', { error, mode: this.mode });
+    if (this.downSince === 0) {
+      this.downSince = Date.now();
+      if (this.events.has('fallback')) this.events.emit('fallback', { mode: this.mode, error });
+    }
+    return error;
+  }
+
+  /** The error a `'fail-closed'` store rejects with while Redis is known to be down. */
+  unavailable(): RedisStoreError {
+    return new RedisStoreError('Redis is unavailable (onStoreError: fail-closed)');
+  }
+}
+
+/** Checks a policy name for use inside a hash tag. */
+export function checkName(name: unknown): string {
+  if (typeof name === 'string' && SAFE_PART.test(name)) return name;
+  throw ConfigError.invalid('name', 'a non-empty string without { or }', name);
+}
+
+function describe(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}

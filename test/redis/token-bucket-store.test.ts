@@ -1,0 +1,189 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import {
+  ConfigError,
+  RateLimiter,
+  ResilienceRegistry,
+  type TokenBucketSpec,
+} from '../../src/index.js';
+import { RedisTokenBucketStore, redisStore, withRedisStores } from '../../src/redis/index.js';
+import { RedisServer } from './redis-server.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` and counts the commands clients sent meanwhile (commands run by scripts excluded). */
+async function roundTrips(server: RedisServer, work: () => Promise<unknown>): Promise<string[]> {
+  const marker = server.client();
+  await marker.ping(); // connected (and its INFO ready check done) before anything is watched
+  const watcher = server.client();
+  const monitor = await watcher.monitor();
+  const seen: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') seen.push(args[0].toLowerCase());
+  });
+  try {
+    await work();
+    // MONITOR lines arrive after the replies: a PING through another client marks the end.
+    await marker.ping('end-of-work');
+    while (!seen.includes('ping')) await sleep(5);
+    return seen.slice(0, seen.indexOf('ping'));
+  } finally {
+    monitor.disconnect();
+    watcher.disconnect();
+    marker.disconnect();
+  }
+}
+
+describe('dspu/redis token bucket store', function () {
+  this.timeout(15_000);
+  let server: RedisServer;
+  let redis: Redis;
+  let admin: Redis;
+  let run = 0;
+  // Each test gets buckets of its own.
+  const name = (label: string) => `${label}-${++run}`;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    admin = server.client();
+  });
+
+  after(async () => {
+    redis.disconnect();
+    admin.disconnect();
+    await server.stop();
+  });
+
+  // 10 tokens, one per 100 ms: slow enough that refill during a test step is a fraction of a token.
+  const slow: TokenBucketSpec = { capacity: 10, msPerToken: 100 };
+
+  it('starts full and grants a burst of `capacity` tokens at once', async () => {
+    const store = redisStore(redis, name('burst'));
+    for (let i = 0; i < 10; i++) expect((await store.take(1, 0, slow)).granted).to.equal(true);
+    const refused = await store.take(1, 0, slow);
+    expect(refused.granted).to.equal(false);
+    expect(refused.waitMs).to.be.within(1, 100);
+  });
+
+  it('takes weighted requests and answers a refusal with the wait for exactly the missing tokens', async () => {
+    const store = redisStore(redis, name('weighted'));
+    expect((await store.take(7, 0, slow)).granted).to.equal(true);
+    const refused = await store.take(5, 0, slow);
+    expect(refused.granted).to.equal(false);
+    // Two tokens are missing (a little less, as the bucket refilled since the first take).
+    expect(refused.waitMs).to.be.within(150, 200);
+  });
+
+  it('never consumes anything when it refuses', async () => {
+    const store = redisStore(redis, name('refusal'));
+    await store.take(8, 0, slow);
+    const before = await admin.get(store.key);
+    expect((await store.take(5, 0, slow)).granted).to.equal(false);
+    expect(await admin.get(store.key)).to.equal(before);
+    expect((await store.take(2, 0, slow)).granted).to.equal(true);
+  });
+
+  it('grants once the caller has slept the wait it was told, with no polling in between', async () => {
+    const store = redisStore(redis, name('exact-wait'));
+    const fast: TokenBucketSpec = { capacity: 4, msPerToken: 20 };
+    await store.take(4, 0, fast);
+    const refused = await store.take(3, 0, fast);
+    expect(refused.waitMs).to.be.within(40, 60);
+    await sleep(refused.waitMs);
+    expect((await store.take(3, 0, fast)).granted).to.equal(true);
+  });
+
+  it('keeps time by Redis TIME and ignores the caller clock', async () => {
+    const store = redisStore(redis, name('clock'));
+    const granted = await store.take(10, Date.now() + 3_600_000, slow);
+    expect(granted.granted).to.equal(true);
+    // A caller clock an hour ahead would have refilled the bucket; Redis says it is empty.
+    expect((await store.take(1, Date.now() + 7_200_000, slow)).granted).to.equal(false);
+    const [seconds] = await admin.time();
+    expect(Math.abs(granted.at - Number(seconds) * 1000)).to.be.below(2_000);
+  });
+
+  it('keys the bucket with a hash tag so every key of a policy lands on one Cluster slot', () => {
+    expect(redisStore(redis, 'payments').key).to.equal('{dspu:payments}:bucket');
+    expect(redisStore(redis, 'payments', { prefix: 'shop' }).key).to.equal(
+      '{shop:payments}:bucket',
+    );
+  });
+
+  it('lets the key expire once the bucket would be full again', async () => {
+    const store = redisStore(redis, name('expiry'));
+    await store.take(3, 0, slow);
+    const ttl = await admin.pttl(store.key);
+    expect(ttl).to.be.within(1, 300);
+    await sleep(ttl + 20);
+    expect(await admin.exists(store.key)).to.equal(0);
+  });
+
+  it('costs one Redis command per take', async () => {
+    const store = redisStore(redis, name('round-trips'));
+    await store.take(1, 0, slow); // loads the script (EVALSHA, then EVAL) once
+    const sent = await roundTrips(server, async () => {
+      for (let i = 0; i < 20; i++) await store.take(1, 0, slow);
+    });
+    expect(sent).to.deep.equal(Array<string>(20).fill('evalsha'));
+  });
+
+  it('reloads the script with EVAL when the server has flushed its script cache', async () => {
+    const store = redisStore(redis, name('noscript'));
+    await store.take(1, 0, slow);
+    await admin.script('FLUSH');
+    expect((await store.take(1, 0, slow)).granted).to.equal(true);
+  });
+
+  it('shares one bucket between limiters of different clients using the same name', async () => {
+    const other = server.client();
+    try {
+      const shared = name('shared');
+      const a = new RateLimiter({ rate: 10, per: '10s', store: redisStore(redis, shared) });
+      const b = new RateLimiter({ rate: 10, per: '10s', store: redisStore(other, shared) });
+      await a.acquire(6);
+      expect(await b.tryAcquire(5)).to.equal(false);
+      expect(await b.tryAcquire(4)).to.equal(true);
+      expect(await a.tryAcquire(1)).to.equal(false);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('makes a queued RateLimiter call wait for the tokens in the shared bucket', async () => {
+    const limiter = new RateLimiter({ rate: 50, capacity: 2, store: redisStore(redis, name('q')) });
+    const started = Date.now();
+    await Promise.all([1, 2, 3, 4].map(() => limiter.acquire()));
+    // Two from the burst, then one every 20 ms.
+    expect(Date.now() - started).to.be.within(35, 200);
+  });
+
+  it('builds registry rate limiters with `store: "redis"` keyed by their names', async () => {
+    const config = {
+      rateLimiter: {
+        defaults: { store: 'redis' as const },
+        [name('reg')]: { rate: 3, per: '10s' },
+      },
+    } as const;
+    const [key] = Object.keys(config.rateLimiter).filter((k) => k !== 'defaults');
+    const one = new ResilienceRegistry().configure(withRedisStores(redis, config));
+    const two = new ResilienceRegistry().configure(withRedisStores(redis, config));
+    expect(one.rateLimiter(key).store).to.be.instanceOf(RedisTokenBucketStore);
+    await one.rateLimiter(key).acquire(3);
+    expect(await two.rateLimiter(key).tryAcquire()).to.equal(false);
+  });
+
+  it('throws a ConfigError naming each invalid option', () => {
+    const make = (options: object) => () => redisStore(redis, 'x', options);
+    expect(make({ commandTimeout: -1 })).to.throw(ConfigError, /commandTimeout/);
+    expect(make({ onStoreError: 'ignore' })).to.throw(ConfigError, /onStoreError.*"ignore"/);
+    expect(make({ prefix: '{a}' })).to.throw(ConfigError, /prefix/);
+    expect(make({ retries: 3 })).to.throw(ConfigError, /retries: unknown option/);
+    expect(() => redisStore(redis, '')).to.throw(ConfigError, /name/);
+    expect(() => redisStore({} as Redis, 'x')).to.throw(
+      ConfigError,
+      /client: expected an ioredis client/,
+    );
+  });
+});
