@@ -1,0 +1,178 @@
+import { expect } from 'chai';
+import {
+  CircuitBreaker,
+  CircuitState,
+  ConfigError,
+  ConcurrencyLimiter,
+  RateLimiter,
+  ResilienceRegistry,
+  RetryPolicy,
+  Timeout,
+} from '../../src/index.js';
+import { useFakeClock } from '../support/fake-clock.js';
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('ResilienceRegistry', () => {
+  const time = useFakeClock();
+
+  it('resolves each name to one shared instance, created on first use', () => {
+    const registry = new ResilienceRegistry({
+      retry: { payments: { maxAttempts: 5 } },
+      circuitBreaker: { payments: { failureThreshold: 5, timeout: '30s' } },
+      rateLimiter: { github: { rate: 5000, per: '1h' } },
+      timeout: { slow: '2s' },
+      concurrency: { db: { limit: 10 } },
+    });
+    expect(registry.retry('payments'))
+      .to.be.instanceOf(RetryPolicy)
+      .and.equal(registry.retry('payments'));
+    expect(registry.circuitBreaker('payments')).to.be.instanceOf(CircuitBreaker);
+    expect(registry.circuitBreaker('payments').options.timeout).to.equal(30_000);
+    expect(registry.rateLimiter('github')).to.be.instanceOf(RateLimiter);
+    expect(registry.timeout('slow')).to.be.instanceOf(Timeout);
+    expect(registry.timeout('slow').timeout).to.equal(2000);
+    expect(registry.concurrency('db')).to.be.instanceOf(ConcurrencyLimiter);
+  });
+
+  it('merges each entry over its kind’s defaults', () => {
+    const registry = new ResilienceRegistry({
+      retry: { defaults: { maxAttempts: 3, baseDelay: '100ms' }, payments: { maxAttempts: 5 } },
+    });
+    expect(registry.retry('payments').options).to.include({ maxAttempts: 5, baseDelay: 100 });
+  });
+
+  it('names the known entries when asked for an unknown one', () => {
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments: {}, github: {} } });
+    expect(() => registry.circuitBreaker('paymnts')).to.throw(
+      ConfigError,
+      'circuitBreaker "paymnts" is not configured; known: payments, github',
+    );
+  });
+
+  it('lists every problem of a configuration by path, and changes nothing', () => {
+    const registry = new ResilienceRegistry({ retry: { payments: { maxAttempts: 2 } } });
+    const problems = problemsOf(() =>
+      registry.configure({
+        retry: { payments: { maxAttempts: 0 } },
+        circuitBreaker: { payments: { timeout: '30' as never } },
+        timeout: { slow: 'soon' as never },
+        rateLimiter: { github: { rate: -1 } },
+        cache: {},
+      } as never),
+    );
+    expect(problems).to.include(
+      "circuitBreaker.payments.timeout: expected a duration (milliseconds, or a string like '250ms', '1s', '2m', '1h'), got \"30\"",
+    );
+    expect(
+      problems.some((p) => p.startsWith('retry.payments.maxAttempts: expected an integer')),
+    ).to.equal(true);
+    expect(problems.some((p) => p.startsWith('timeout.slow: expected a duration'))).to.equal(true);
+    expect(problems.some((p) => p.startsWith('rateLimiter.github.rate'))).to.equal(true);
+    expect(problems).to.include(
+      'cache: unknown policy kind (known: retry, circuitBreaker, rateLimiter, timeout, concurrency, order)',
+    );
+    expect(registry.retry('payments').options.maxAttempts).to.equal(2);
+  });
+
+  it('rejects unknown option keys: a typo must not fall back to a default', () => {
+    const problems = problemsOf(
+      () => new ResilienceRegistry({ retry: { api: { maxAtempts: 5 } as never } }),
+    );
+    expect(problems[0]).to.match(/^retry\.api\.maxAtempts: unknown option/);
+  });
+
+  it('rejects __proto__ and constructor as names without polluting any prototype', () => {
+    const config = JSON.parse(
+      '{"retry":{"__proto__":{"maxAttempts":1},"constructor":{}}}',
+    ) as object;
+    const problems = problemsOf(() => new ResilienceRegistry(config));
+    expect(problems).to.deep.equal([
+      'retry.__proto__: this name is not allowed',
+      'retry.constructor: this name is not allowed',
+    ]);
+    expect(({} as Record<string, unknown>).maxAttempts).to.equal(undefined);
+  });
+
+  it('validates the order', () => {
+    expect(
+      problemsOf(() => new ResilienceRegistry({ order: ['retry', 'retries'] as never }))[0],
+    ).to.match(/^order: expected policy kinds/);
+    expect(new ResilienceRegistry({ order: ['timeout', 'retry'] }).order).to.deep.equal([
+      'timeout',
+      'retry',
+    ]);
+  });
+
+  it('re-emits every engine event with its kind and name, to typed and wildcard listeners', async () => {
+    const registry = new ResilienceRegistry({
+      circuitBreaker: { payments: { failureThreshold: 1 } },
+    });
+    const changes: unknown[] = [];
+    const all: string[] = [];
+    registry.on('stateChange', ({ name, kind, from, to }) =>
+      changes.push({ name, kind, from, to }),
+    );
+    registry.on('*', (event) => all.push(`${event.kind}:${event.name}:${String(event.type)}`));
+    await registry
+      .circuitBreaker('payments')
+      .protect(() => Promise.reject(new Error('x')))
+      .catch(() => undefined);
+    expect(changes).to.deep.equal([
+      {
+        name: 'payments',
+        kind: 'circuitBreaker',
+        from: CircuitState.CLOSED,
+        to: CircuitState.OPEN,
+      },
+    ]);
+    expect(all).to.include('circuitBreaker:payments:stateChange');
+  });
+
+  it('subscribes to engines only while someone listens, so an unobserved engine builds no events', () => {
+    const registry = new ResilienceRegistry({ retry: { api: {} } });
+    const policy = registry.retry('api');
+    expect(policy.events.has('retry')).to.equal(false);
+    const off = registry.on('retry', () => undefined);
+    expect(policy.events.has('retry')).to.equal(true);
+    off();
+    expect(policy.events.has('retry')).to.equal(false);
+  });
+
+  it('keeps a breaker’s state when its name is reconfigured', async () => {
+    const registry = new ResilienceRegistry({
+      circuitBreaker: { payments: { failureThreshold: 1, timeout: '1m' } },
+    });
+    await registry
+      .circuitBreaker('payments')
+      .protect(() => Promise.reject(new Error('x')))
+      .catch(() => undefined);
+    registry.configure({ circuitBreaker: { payments: { failureThreshold: 3, timeout: '2m' } } });
+    const breaker = registry.circuitBreaker('payments');
+    expect(breaker.options.failureThreshold).to.equal(3);
+    expect(breaker.state).to.equal(CircuitState.OPEN);
+    await time.clock.tickAsync(60_000);
+    expect(breaker.state).to.equal(CircuitState.OPEN);
+  });
+
+  it('keeps two registries isolated: the same name is two instances', () => {
+    const a = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
+    const b = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
+    expect(a.circuitBreaker('payments')).not.to.equal(b.circuitBreaker('payments'));
+  });
+
+  it('lists configured names by kind', () => {
+    const registry = new ResilienceRegistry({ retry: { defaults: {}, a: {}, b: {} } });
+    expect(registry.names('retry')).to.deep.equal(['a', 'b']);
+    expect(registry.has('retry', 'a')).to.equal(true);
+    expect(registry.has('retry', 'defaults')).to.equal(false);
+  });
+});
