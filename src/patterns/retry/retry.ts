@@ -14,11 +14,18 @@ import {
 
 /** Events of a {@link RetryPolicy}. */
 export interface RetryEvents {
-  /** A try failed and another is scheduled after `delay` ms. */
+  /**
+   * Try `attempt` (1-based) failed and the next one is scheduled after `delay` ms. `error` is the try's error,
+   * undefined when `retryOnResult` refused its value.
+   */
   retry: { attempt: number; delay: number; error: unknown };
-  /** Tries ran out (or the error was not retryable after retries): the last error or value is passed on. */
-  giveUp: { attempts: number; error: unknown };
-  /** The call succeeded after `attempts` tries (emitted only when `attempts > 1`). */
+  /**
+   * The call failed after `attempts` tries: they ran out, or the error was not retryable (`attempts` may then
+   * be 1). The last error is rethrown; when `retryOnResult` still refused the last value, `error` is undefined
+   * and `value` is that value, which the call returns.
+   */
+  giveUp: { attempts: number; error: unknown; value?: unknown };
+  /** The call succeeded after `attempts` tries, 1 for a first-try success: one event per successful call. */
   success: { attempts: number };
   /** An `onRetry` callback threw or rejected; the retry went on. */
   callbackError: { error: unknown };
@@ -75,10 +82,17 @@ export class RetryPolicy {
     } catch (error) {
       return this.loop(fn, arg, abort, outer, 1, { error });
     }
-    return Promise.resolve(first).then(undefined, (error: unknown) =>
-      this.loop(fn, arg, abort, outer, 1, { error }),
+    return Promise.resolve(first).then(
+      this.events.has('success') ? (this.firstTrySuccess as (value: T) => T) : undefined,
+      (error: unknown) => this.loop(fn, arg, abort, outer, 1, { error }),
     );
   }
+
+  // Attached only while someone listens for `success`: otherwise the happy path stays one bare `then`.
+  private readonly firstTrySuccess = (value: unknown): unknown => {
+    if (this.events.has('success')) this.events.emit('success', { attempts: 1 });
+    return value;
+  };
 
   /**
    * Runs try `attempt` (unless its `failure` is already known) and every try after it, waiting between them.
@@ -98,8 +112,7 @@ export class RetryPolicy {
         try {
           const value = await runInContext(contextFor(outer, attempt), fn, arg);
           if (retryOnResult === undefined || !retryOnResult(value)) {
-            if (attempt > 1 && this.events.has('success'))
-              this.events.emit('success', { attempts: attempt });
+            if (this.events.has('success')) this.events.emit('success', { attempts: attempt });
             return value;
           }
           failure = { value };
@@ -109,11 +122,13 @@ export class RetryPolicy {
       }
       if ('error' in failure) {
         if (attempt >= maxAttempts || !this.isRetryable(failure.error)) {
-          if (attempt > 1 && this.events.has('giveUp'))
+          if (this.events.has('giveUp'))
             this.events.emit('giveUp', { attempts: attempt, error: failure.error });
           throw failure.error;
         }
       } else if (attempt >= maxAttempts) {
+        if (this.events.has('giveUp'))
+          this.events.emit('giveUp', { attempts: attempt, error: undefined, value: failure.value });
         return failure.value;
       }
       const error = 'error' in failure ? failure.error : undefined;
