@@ -3,6 +3,8 @@
  * through dspu and through peer libraries, as ns per task and as a ratio to one awaited bare async call. Then
  * memory: a 1,000,000-task async generator streamed through mapWithLimit, sampling the live heap as it goes.
  *
+ * Last, the happy path of ConcurrencyLimiter.run (a permit free) against its peers, one call at a time.
+ *
  * Targets (issue "concurrency control"): gatherWithLimit at most 2x an awaited bare call per task on the
  * 100k case, and a flat heap on the 1M stream.
  *
@@ -19,6 +21,7 @@ import PQueue from 'p-queue';
 import { ConcurrencyLimiter, gatherWithLimit, mapWithLimit } from '../src/index.js';
 import {
   BASELINE,
+  BenchGroup,
   bareAsyncCall,
   environment,
   formatNs,
@@ -156,7 +159,22 @@ console.log(
     (Math.min(wallRatio, cpuRatio) <= 2 ? 'met' : 'MISSED'),
 );
 
+await singleCalls();
 await streamHeap();
+
+/** One call at a time through a limiter that always has a permit free: the happy path of `run`. */
+async function singleCalls(): Promise<void> {
+  const limiter = new ConcurrencyLimiter(LIMIT);
+  const limit = pLimit(LIMIT);
+  const queue = new PQueue({ concurrency: LIMIT });
+  const policy = bulkhead(LIMIT, Infinity);
+  await new BenchGroup('one call at a time, a permit always free', { repeats: 9 })
+    .add('dspu limiter.run(fast)', () => limiter.run(fast))
+    .add('p-limit limit(fast)', () => limit(fast))
+    .add('p-queue queue.add(fast)', () => queue.add(fast))
+    .add('cockatiel bulkhead.execute(fast)', () => policy.execute(fast))
+    .run();
+}
 
 /** Streams STREAM tasks from an async generator through mapWithLimit, sampling the live heap. */
 async function streamHeap(): Promise<void> {

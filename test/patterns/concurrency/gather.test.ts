@@ -2,8 +2,10 @@ import { expect } from 'chai';
 import {
   ConfigError,
   TimeoutError,
+  currentAttempt,
   currentSignal,
   gatherWithLimit,
+  retry,
   runWithTimeout,
   type Task,
 } from '../../../src/index.js';
@@ -134,6 +136,41 @@ describe('gatherWithLimit', () => {
     expect(result.value).to.deep.equal(tasks.map((_, id) => id));
     expect(maxAhead).to.equal(4);
     expect(probe.peak).to.equal(4);
+  });
+
+  it('copes with a limit far above the number of tasks', async () => {
+    const sync = await gatherWithLimit([() => 1, () => 2], { limit: 1_000_000 });
+    const counter = { pulled: 0 };
+    const lazy = observe(
+      gatherWithLimit(countedAsyncTasks([() => 3, () => 4], counter), { limit: 1_000_000 }),
+    );
+    await time.clock.tickAsync(0);
+    expect(sync).to.deep.equal([1, 2]);
+    expect(lazy.value).to.deep.equal([3, 4]);
+  });
+
+  it('gives currentAttempt() of an enclosing retry to its tasks', async () => {
+    const attempts: number[] = [];
+    let calls = 0;
+    const retried = retry(
+      () => {
+        calls++;
+        return gatherWithLimit(
+          [
+            () => {
+              attempts.push(currentAttempt());
+              if (calls === 1) throw new Error('first try fails');
+            },
+          ],
+          { limit: 1 },
+        );
+      },
+      { baseDelay: 1 },
+    );
+    const result = observe(retried());
+    await time.clock.tickAsync(10);
+    expect(result.settled).to.equal(true);
+    expect(attempts).to.deep.equal([1, 2]);
   });
 
   describe('fail-fast', () => {

@@ -164,6 +164,19 @@ describe('mapWithLimit', () => {
     expect(probe.started).to.deep.equal([1]);
   });
 
+  it('leaves no listener on the outer signal when closed before its first read', async () => {
+    const controller = new AbortController();
+    let listeners = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    controller.signal.addEventListener = (...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    };
+    const stream = mapWithLimit([1, 2], async (n) => n, { limit: 1, signal: controller.signal });
+    await stream.return();
+    expect(listeners).to.equal(0);
+  });
+
   it('throws ConfigError at the call, not at the first iteration', () => {
     expect(() => mapWithLimit([1], async (n) => n, { limit: 0 })).to.throw(ConfigError, /limit/);
     expect(() => mapWithLimit([1], 'f' as never, { limit: 1 })).to.throw(ConfigError, /fn/);
