@@ -181,7 +181,7 @@ export class WorkerPool {
       };
       const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.spawn() : undefined);
       if (slot === undefined) this.enqueue(job);
-      else this.start(slot, job);
+      else if (!this.start(slot, job)) this.release(slot);
     });
   }
 
@@ -202,7 +202,8 @@ export class WorkerPool {
     return slot;
   }
 
-  private start(slot: Slot, job: Job): void {
+  /** Posts the job to the worker; false (the job rejected, the slot still free) when it cannot be sent. */
+  private start(slot: Slot, job: Job): boolean {
     const { key, definition } = job.target;
     const message = slot.known.has(key)
       ? { key, args: job.args }
@@ -211,8 +212,7 @@ export class WorkerPool {
       slot.worker.postMessage(message);
     } catch (error) {
       job.reject(cloneFailure(job.target, job.args, error));
-      this.release(slot);
-      return;
+      return false;
     }
     slot.job = job;
     // Busy: someone awaits this call, so the process must live until it settles.
@@ -226,6 +226,7 @@ export class WorkerPool {
       }, job.timeout);
       unrefTimer(job.timer);
     }
+    return true;
   }
 
   private onReply(slot: Slot, reply: Reply): void {
@@ -239,10 +240,8 @@ export class WorkerPool {
   }
 
   private release(slot: Slot): void {
-    const next = this.dequeue();
-    if (next !== undefined) {
-      this.start(slot, next);
-      return;
+    for (let next = this.dequeue(); next !== undefined; next = this.dequeue()) {
+      if (this.start(slot, next)) return;
     }
     slot.worker.unref();
     this.idle.push(slot);
@@ -267,7 +266,15 @@ export class WorkerPool {
     }
     // Work queued behind the lost worker gets a new one.
     while (this.head !== undefined && this.slots.size < this.size && !this.closed) {
-      this.start(this.spawn(), this.dequeue()!);
+      const next = this.dequeue()!;
+      let fresh: Slot;
+      try {
+        fresh = this.spawn();
+      } catch (error) {
+        next.reject(error as Error);
+        continue;
+      }
+      if (!this.start(fresh, next)) this.release(fresh);
     }
   }
 

@@ -67,6 +67,21 @@ describe('WorkerPool', () => {
     expect(finished).to.deep.equal([1, 2, 3, 4]);
   });
 
+  it('rejects a queued call whose arguments cannot be copied and goes on with the next one', async () => {
+    const single = pool(1);
+    const first = single.run(sleepThen, 30, 1);
+    const uncopyable = rejection(
+      single.run(
+        (_f: unknown) => 0,
+        () => 0,
+      ),
+    );
+    const third = single.run(sleepThen, 0, 3);
+    expect(await first).to.equal(1);
+    expect((await uncopyable).message).to.match(/^Argument 0 of/);
+    expect(await third).to.equal(3);
+  });
+
   it('rejects the call of a worker that exits, and runs later and queued calls on a new one', async () => {
     const single = pool(1);
     const first = await single.run(threadId);
