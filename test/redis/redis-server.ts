@@ -36,9 +36,16 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** A new client of this server; the caller quits it. */
+  /** A new client of this server (connection errors while it is stopped are expected); the caller quits it. */
   client(): Redis {
-    return new Redis(this.port, '127.0.0.1', { lazyConnect: false });
+    const client = new Redis(this.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    return client;
+  }
+
+  /** True while the server process runs. */
+  get running(): boolean {
+    return this.child !== undefined;
   }
 
   /** Starts the server (again) on its port. */
