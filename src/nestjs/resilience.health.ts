@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { CircuitState, ResilienceRegistry } from '../index.js';
+
+/** What {@link ResilienceHealthIndicator.isHealthy} reports under its key. */
+export interface CircuitBreakersHealth {
+  /** `'down'` when a reported breaker is open, else `'up'`. */
+  readonly status: 'up' | 'down';
+  /** The state of each reported breaker, by name: `'closed'`, `'open'` or `'half_open'`. */
+  readonly breakers: Readonly<Record<string, CircuitState>>;
+}
+
+/** Options of {@link ResilienceHealthIndicator.isHealthy}. */
+export interface CircuitBreakersHealthOptions {
+  /** The breakers to report, by registry name. Default: every configured breaker. */
+  readonly names?: readonly string[];
+}
+
+/**
+ * Reports the state of the registry's named circuit breakers in the shape `@nestjs/terminus` expects from a
+ * health indicator (`{ [key]: { status, ... } }`), without importing terminus: dspu/nestjs works whether or
+ * not it is installed. The result is `down` while any reported breaker is open; half-open counts as up, since
+ * trial calls are going through. An open breaker means a dependency is failing, not this process, so use it in
+ * a readiness check rather than a liveness one.
+ *
+ * @example
+ * ```ts
+ * @Controller('health')
+ * export class HealthController {
+ *   constructor(private health: HealthCheckService, private breakers: ResilienceHealthIndicator) {}
+ *   @Get('ready') @HealthCheck()
+ *   ready() { return this.health.check([() => this.breakers.isHealthy('circuitBreakers')]); }
+ * }
+ * ```
+ */
+@Injectable()
+export class ResilienceHealthIndicator {
+  /** @param registry - the module's registry, injected */
+  constructor(private readonly registry: ResilienceRegistry) {}
+
+  /**
+   * The breakers' states under `key`; terminus answers 503 with these details when the status is `down`.
+   * @throws ConfigError when `options.names` lists a breaker the registry does not know
+   */
+  isHealthy(
+    key = 'circuitBreakers',
+    options: CircuitBreakersHealthOptions = {},
+  ): Promise<Record<string, CircuitBreakersHealth>> {
+    try {
+      const breakers: Record<string, CircuitState> = {};
+      let open = false;
+      for (const name of options.names ?? this.registry.names('circuitBreaker')) {
+        const state = this.registry.circuitBreaker(name).state;
+        breakers[name] = state;
+        open ||= state === CircuitState.OPEN;
+      }
+      return Promise.resolve({ [key]: { status: open ? 'down' : 'up', breakers } });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type {
+  InjectionToken,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Type,
+} from '@nestjs/common';
+import { ConfigError, toMs, type Duration, type ResilienceConfig } from '../index.js';
+
+/** Settings of the module itself, beside the named policies. */
+export interface ResilienceRuntimeOptions {
+  /**
+   * How long shutdown waits for shielded work (`runWithShield`) to settle before it logs a warning and lets the
+   * application close anyway. Default: no limit, since shielded work is the work that must not be lost.
+   */
+  readonly drainTimeout?: Duration;
+}
+
+/** Settings that shape the module's providers, so they must be known before any factory runs. */
+export interface ResilienceStaticOptions {
+  /**
+   * Registers {@link ResilienceExceptionFilter} globally, mapping dspu errors to HTTP responses (open circuit →
+   * 503, rate limited → 429, timeout → 504, concurrency limit → 503). Default: false.
+   */
+  readonly http?: boolean;
+  /** Makes `ResilienceRegistry` injectable everywhere without importing the module again. Default: true. */
+  readonly global?: boolean;
+}
+
+/** What the options factory of `forRootAsync` returns: the named policies plus runtime settings. */
+export type ResilienceModuleConfig = ResilienceConfig & ResilienceRuntimeOptions;
+
+/** What `ResilienceModule.forRoot()` accepts: the registry's configuration plus the module's settings. */
+export type ResilienceModuleOptions = ResilienceModuleConfig & ResilienceStaticOptions;
+
+/** A class that provides the configuration to `forRootAsync({ useClass })` or `forRootAsync({ useExisting })`. */
+export interface ResilienceOptionsFactory {
+  /** Returns the named policies (and runtime settings) for the application's registry. */
+  createResilienceOptions(): ResilienceModuleConfig | Promise<ResilienceModuleConfig>;
+}
+
+/**
+ * What `ResilienceModule.forRootAsync()` accepts: exactly one of `useFactory`, `useClass`, `useExisting`,
+ * plus the static settings (`http`, `global`), which cannot come from the factory because they decide which
+ * providers exist.
+ */
+export interface ResilienceModuleAsyncOptions
+  extends Pick<ModuleMetadata, 'imports'>, ResilienceStaticOptions {
+  /** Returns the configuration; its parameters are the providers listed in `inject`. */
+  readonly useFactory?: (
+    ...args: never[]
+  ) => ResilienceModuleConfig | Promise<ResilienceModuleConfig>;
+  /** Providers passed to `useFactory`, e.g. `[ConfigService]`. */
+  readonly inject?: (InjectionToken | OptionalFactoryDependency)[];
+  /** A class the module instantiates to get the configuration. */
+  readonly useClass?: Type<ResilienceOptionsFactory>;
+  /** An existing provider (from `imports`) that gives the configuration. */
+  readonly useExisting?: InjectionToken<ResilienceOptionsFactory>;
+}
+
+const STATIC_KEYS = ['http', 'global'] as const;
+const RUNTIME_KEYS = ['drainTimeout'] as const;
+
+/** Checks the static settings; throws a ConfigError naming the option. */
+export function checkStaticOptions(options: ResilienceStaticOptions, where: string): void {
+  for (const key of STATIC_KEYS) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw ConfigError.invalid(`${where}.${key}`, 'a boolean', value);
+    }
+  }
+}
+
+/** The module's runtime settings and the registry's configuration, split apart and checked. */
+export interface SplitOptions {
+  readonly config: ResilienceConfig;
+  readonly drainTimeoutMs: number | undefined;
+}
+
+/**
+ * Separates the module's own keys from the registry configuration (which rejects unknown keys). `fromFactory`
+ * marks a configuration returned by `forRootAsync`'s factory, where static keys come too late to act on.
+ */
+export function splitOptions(options: unknown, fromFactory: boolean): SplitOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw ConfigError.invalid('ResilienceModule options', 'an object', options);
+  }
+  const rest: Record<string, unknown> = { ...(options as Record<string, unknown>) };
+  if (fromFactory) {
+    for (const key of STATIC_KEYS) {
+      if (key in rest) {
+        throw new ConfigError(
+          `${key}: set it on forRootAsync({ ${key} }) itself, not in the configuration its factory returns`,
+        );
+      }
+    }
+  }
+  for (const key of [...STATIC_KEYS, ...RUNTIME_KEYS]) delete rest[key];
+  const drainTimeout = (options as ResilienceRuntimeOptions).drainTimeout;
+  return {
+    config: rest,
+    drainTimeoutMs: drainTimeout === undefined ? undefined : toMs(drainTimeout, 'drainTimeout'),
+  };
+}
