@@ -4,7 +4,7 @@ import { activeContext, runInContext, type CallContext } from '../../core/contex
 import { ConcurrencyLimitError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { toError } from '../../core/sleep.js';
-import { OptionsChecker } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import { DeadlineQueue, type DeadlineEntry } from '../timeout/deadline-queue.js';
 import {
   resolveConcurrencyLimiterOptions,
@@ -35,6 +35,8 @@ export interface ConcurrencyLimiterEvents {
 
 type Work = (arg: never) => unknown;
 
+const CALL_OPTION_KEYS = ['signal'] as const;
+
 /*
  * A queued call. It sits in the limiter's FIFO (`older`/`newer`) and, when maxWait is set, in the shared
  * deadline queue (`previous`/`next`): every waiter of a limiter has the same maxWait, so they expire in arrival
@@ -51,8 +53,11 @@ class Waiter implements DeadlineEntry {
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
   unlinkSignal: (() => void) | undefined = undefined;
-  // The caller's async context (AsyncLocalStorage stores), restored when the permit comes: queued path only.
-  readonly resource = new AsyncResource('dspu.ConcurrencyLimiter');
+  /**
+   * The caller's async context (AsyncLocalStorage stores), restored when `fn` starts: queued path only. An
+   * `acquire()` needs none: its caller resumes in its own context when the permit promise resolves.
+   */
+  readonly resource: AsyncResource | undefined;
 
   constructor(
     private readonly onExpire: (waiter: Waiter) => void,
@@ -61,7 +66,9 @@ class Waiter implements DeadlineEntry {
     readonly arg: unknown,
     /** The caller's policy context (signal, attempt), current when `fn` starts. */
     readonly context: CallContext | undefined,
-  ) {}
+  ) {
+    this.resource = fn === undefined ? undefined : new AsyncResource('dspu.ConcurrencyLimiter');
+  }
 
   expire(): void {
     this.onExpire(this);
@@ -149,6 +156,10 @@ export class ConcurrencyLimiter {
   run<T>(fn: () => T | PromiseLike<T>, options?: ConcurrencyCallOptions): Promise<T> {
     if (typeof fn !== 'function')
       return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
     return this.executeWith(invokeThunk<T>, fn, options?.signal);
   }
 
@@ -173,6 +184,10 @@ export class ConcurrencyLimiter {
    * ```
    */
   acquire(options?: ConcurrencyCallOptions): Promise<Permit> {
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
     if (this.head === undefined && this.store.tryAcquire())
@@ -285,7 +300,7 @@ export class ConcurrencyLimiter {
       if (waiter.fn === undefined) {
         waiter.resolve(new HeldPermit(this.releasePermit));
       } else {
-        waiter.resolve(waiter.resource.runInAsyncScope(this.runGranted, undefined, waiter));
+        waiter.resolve(waiter.resource!.runInAsyncScope(this.runGranted, undefined, waiter));
       }
     }
   }

@@ -14,7 +14,8 @@ const EMPTY: unique symbol = Symbol('empty slot');
  * length and however slowly the consumer reads; a slow head task holds the others back (ordered output).
  */
 class StreamRun<I, R> extends LimitedRun<I, R> {
-  private readonly slots: (R | typeof EMPTY)[];
+  // Grown on demand up to `limit`: a huge limit (any positive integer is valid) must not allocate its ring.
+  private readonly slots: (R | typeof EMPTY)[] = [];
   private finished = false;
   private failure: { error: unknown } | undefined;
   private wake: (() => void) | undefined;
@@ -26,11 +27,12 @@ class StreamRun<I, R> extends LimitedRun<I, R> {
     signal?: AbortSignal,
   ) {
     super(source, start, limit, signal, limit, undefined);
-    this.slots = new Array<R | typeof EMPTY>(limit).fill(EMPTY);
   }
 
   protected onValue(index: number, value: R): void {
-    this.slots[index % this.limit] = value;
+    const slot = index % this.limit;
+    while (this.slots.length < slot) this.slots.push(EMPTY);
+    this.slots[slot] = value;
     if (index === this.taken) this.wakeConsumer();
   }
 
@@ -60,7 +62,7 @@ class StreamRun<I, R> extends LimitedRun<I, R> {
       for (;;) {
         if (this.failure) throw this.failure.error;
         const slot = this.taken % this.limit;
-        const value = this.slots[slot];
+        const value = slot < this.slots.length ? this.slots[slot] : EMPTY;
         if (value !== EMPTY) {
           this.slots[slot] = EMPTY;
           this.tookOne(); // lets a worker start the next task while the consumer handles this result
