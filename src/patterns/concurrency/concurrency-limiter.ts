@@ -11,18 +11,12 @@ import {
   type ConcurrencyLimiterOptions,
   type ResolvedConcurrencyLimiterOptions,
 } from './concurrency.options.js';
-import { LocalPermitStore, type PermitStore } from './permit-store.js';
+import { HeldPermit, LocalPermitStore, type Permit, type PermitStore } from './permit-store.js';
 
 /** Per-call options of {@link ConcurrencyLimiter.run} and {@link ConcurrencyLimiter.acquire}. */
 export interface ConcurrencyCallOptions {
   /** While the call waits for a permit, an abort removes it from the queue and rejects with the reason. */
   signal?: AbortSignal;
-}
-
-/** A permit of a {@link ConcurrencyLimiter}: give it back with `release()` or let `using` dispose of it. */
-export interface Permit extends Disposable, AsyncDisposable {
-  /** Gives the permit back (to the next waiter, if any). Releasing twice does nothing. */
-  release(): void;
 }
 
 /** Events of a {@link ConcurrencyLimiter}. */
@@ -72,27 +66,6 @@ class Waiter implements DeadlineEntry {
 
   expire(): void {
     this.onExpire(this);
-  }
-}
-
-class HeldPermit implements Permit {
-  private held = true;
-
-  constructor(private readonly giveBack: () => void) {}
-
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    this.giveBack();
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.release();
-    return Promise.resolve();
   }
 }
 

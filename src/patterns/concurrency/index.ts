@@ -4,8 +4,8 @@ export {
   ConcurrencyLimiter,
   type ConcurrencyCallOptions,
   type ConcurrencyLimiterEvents,
-  type Permit,
 } from './concurrency-limiter.js';
+export { type Permit } from './permit-store.js';
 export {
   type GatherOptions,
   type MapWithLimitOptions,

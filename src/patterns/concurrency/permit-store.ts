@@ -29,3 +29,31 @@ export class LocalPermitStore implements PermitStore {
     if (this.active > 0) this.active--;
   }
 }
+
+/** A permit of a `ConcurrencyLimiter`: give it back with `release()` or let `using` dispose of it. */
+export interface Permit extends Disposable, AsyncDisposable {
+  /** Gives the permit back (to the next waiter, if any). Releasing twice does nothing. */
+  release(): void;
+}
+
+/** The permit handed out by `acquire()`: releases once, however often it is released or disposed. @internal */
+export class HeldPermit implements Permit {
+  private held = true;
+
+  constructor(private readonly giveBack: () => void) {}
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.giveBack();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
+}

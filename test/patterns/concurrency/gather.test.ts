@@ -1,16 +1,13 @@
 import { expect } from 'chai';
 import {
-  ConfigError,
-  TimeoutError,
   currentAttempt,
   currentSignal,
   gatherWithLimit,
   retry,
-  runWithTimeout,
   type Task,
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
-import { Probe, countAbortControllers, countedAsyncTasks } from './probe.js';
+import { Probe, countedAsyncTasks } from './probe.js';
 
 const durations = [50, 10, 40, 20, 30, 5, 25, 15];
 
@@ -295,132 +292,6 @@ describe('gatherWithLimit', () => {
       });
       const results = await gatherWithLimit(tasks, { limit: 5, settle: true });
       expect(results.every((r) => r.status === 'rejected')).to.equal(true);
-    });
-  });
-
-  describe('cancellation', () => {
-    it('stops on an outer abort: nothing more starts, tasks are aborted, the reason rejects', async () => {
-      const probe = new Probe();
-      const controller = new AbortController();
-      const reason = new Error('caller gave up');
-      const tasks = [50, 50, 50, 50].map((ms, id) => probe.taskWithSignal(id, ms));
-      const result = observe(gatherWithLimit(tasks, { limit: 2, signal: controller.signal }));
-      await time.clock.tickAsync(10);
-      controller.abort(reason);
-      await time.clock.tickAsync(0);
-      expect(result.error).to.equal(reason);
-      expect(probe.signals.get(0)!.reason).to.equal(reason);
-      await time.clock.tickAsync(200);
-      expect(probe.started).to.deep.equal([0, 1]);
-    });
-
-    it('stops settle mode on an outer abort too', async () => {
-      const controller = new AbortController();
-      const probe = new Probe();
-      const result = observe(
-        gatherWithLimit(
-          [50, 50, 50].map((ms, id) => probe.task(id, ms)),
-          { limit: 1, settle: true, signal: controller.signal },
-        ),
-      );
-      await time.clock.tickAsync(60);
-      controller.abort(new Error('stop'));
-      await time.clock.tickAsync(0);
-      expect((result.error as Error).message).to.equal('stop');
-      expect(probe.started).to.deep.equal([0, 1]);
-    });
-
-    it('rejects at once, starting nothing, when the signal is already aborted', async () => {
-      const probe = new Probe();
-      const result = observe(
-        gatherWithLimit([probe.task(0, 10)], { limit: 1, signal: AbortSignal.abort() }),
-      );
-      await time.clock.tickAsync(0);
-      expect(result.error).to.be.instanceOf(Error);
-      expect(probe.started).to.deep.equal([]);
-    });
-
-    it('links the tasks’ signal to an enclosing timeout', async () => {
-      const probe = new Probe();
-      const result = observe(
-        runWithTimeout(
-          () =>
-            gatherWithLimit(
-              [1000, 1000].map((ms, id) => probe.taskWithSignal(id, ms)),
-              { limit: 1 },
-            ),
-          '100ms',
-        ),
-      );
-      await time.clock.tickAsync(100);
-      expect(result.error).to.be.instanceOf(TimeoutError);
-      expect(probe.signals.get(0)!.reason).to.be.instanceOf(TimeoutError);
-      await time.clock.tickAsync(2000);
-      expect(probe.started).to.deep.equal([0]);
-    });
-
-    it('creates no AbortController when no task declares a parameter or reads currentSignal()', async () => {
-      const counter = countAbortControllers();
-      try {
-        await gatherWithLimit(
-          Array.from({ length: 50 }, (_, i) => async () => i),
-          { limit: 5 },
-        );
-        expect(counter.count).to.equal(0);
-        await gatherWithLimit([(signal: AbortSignal) => signal.aborted, () => 1], { limit: 2 });
-        expect(counter.count).to.equal(1);
-      } finally {
-        counter.restore();
-      }
-    });
-  });
-
-  describe('bad input', () => {
-    const task = () => Promise.resolve(1);
-
-    for (const limit of [0, -1, 1.5, NaN, Infinity, '2', undefined]) {
-      it(`throws ConfigError for limit ${typeof limit === 'string' ? `'${limit}'` : String(limit)}`, () => {
-        expect(() => gatherWithLimit([task], { limit } as never)).to.throw(ConfigError, /limit/);
-      });
-    }
-
-    it('lists every problem of the options at once', () => {
-      try {
-        void gatherWithLimit([task], { limit: 0, settle: 'yes', signl: 1 } as never);
-        expect.fail('should have thrown');
-      } catch (error) {
-        expect((error as ConfigError).problems).to.have.length(3);
-      }
-    });
-
-    it('throws ConfigError for a non-function task in an array, starting none of the others', () => {
-      const probe = new Probe();
-      const tasks = [probe.task(0, 10), 42, probe.task(2, 10)] as never[];
-      expect(() => gatherWithLimit(tasks, { limit: 2 })).to.throw(ConfigError, /tasks\[1\]/);
-      expect(probe.started).to.deep.equal([]);
-    });
-
-    it('explains that a promise is not a task', () => {
-      const tasks = [Promise.resolve(1)] as never[];
-      expect(() => gatherWithLimit(tasks, { limit: 2 })).to.throw(ConfigError, /already running/);
-    });
-
-    it('rejects with ConfigError when a lazy source yields a non-function, starting nothing more', async () => {
-      const probe = new Probe();
-      function* source(): Generator<unknown> {
-        yield probe.task(0, 10);
-        yield 'not a task';
-        yield probe.task(2, 10);
-      }
-      const result = observe(gatherWithLimit(source() as Iterable<Task<number>>, { limit: 1 }));
-      await time.clock.tickAsync(100);
-      expect(result.error).to.be.instanceOf(ConfigError);
-      expect((result.error as Error).message).to.match(/tasks\[1\]/);
-      expect(probe.started).to.deep.equal([0]);
-    });
-
-    it('throws ConfigError when tasks is not iterable', () => {
-      expect(() => gatherWithLimit(42 as never, { limit: 1 })).to.throw(ConfigError, /tasks/);
     });
   });
 });
