@@ -43,6 +43,13 @@ interface Slot {
   expired: boolean;
 }
 
+const RESOURCE_LIMIT_KEYS = [
+  'maxYoungGenerationSizeMb',
+  'maxOldGenerationSizeMb',
+  'codeRangeSizeMb',
+  'stackSizeMb',
+] as const;
+
 /** Runs a prepared target on a pool: how syncToAsync reaches a pool without a public method. */
 export const runTarget = Symbol('runTarget');
 
@@ -85,6 +92,11 @@ export class WorkerPool {
     const limits = check.raw('resourceLimits');
     if (limits !== undefined && !isPlainObject(limits)) {
       check.fail('resourceLimits', 'an object of worker resource limits');
+    } else if (limits !== undefined) {
+      // Checked now: Node would refuse them only when the first worker starts, failing that call instead.
+      const inner = new OptionsChecker(limits, 'resourceLimits.').onlyKnown(RESOURCE_LIMIT_KEYS);
+      for (const key of RESOURCE_LIMIT_KEYS) inner.positiveNumber(key, 0);
+      check.problems.push(...inner.problems);
     }
     check.throwIfInvalid();
     this.resourceLimits = limits as ResourceLimits | undefined;

@@ -1,3 +1,5 @@
+import { ConfigError } from './errors.js';
+
 /** A listener of one event type. */
 export type Listener<T> = (event: T) => void;
 
@@ -21,6 +23,9 @@ export class EventEmitter<Events extends object> {
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): Unsubscribe;
   on(type: '*', listener: Listener<AnyEvent<Events>>): Unsubscribe;
   on(type: keyof Events | '*', listener: Listener<never>): Unsubscribe {
+    // Delivery swallows what a listener throws: a non-function would fail there unseen, on every event.
+    if (typeof listener !== 'function')
+      throw ConfigError.invalid('listener', 'a function', listener);
     const list = this.listeners.get(type);
     if (list) list.push(listener);
     else this.listeners.set(type, [listener]);

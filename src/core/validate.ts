@@ -129,6 +129,27 @@ export class OptionsChecker {
   }
 }
 
+/**
+ * Checks the per-call options of a `run`/`execute`/`acquire` method: absent, or a plain object with only
+ * `known` keys and, when present, an `AbortSignal` under `signal`. Returns the ConfigError, or undefined when
+ * they are fine. Cheap enough for every call that passes options; a call without them pays one comparison.
+ */
+export function callOptionsError(
+  options: unknown,
+  known: readonly string[],
+): ConfigError | undefined {
+  if (options === undefined) return undefined;
+  if (!isPlainObject(options)) return ConfigError.invalid('options', 'an options object', options);
+  for (const key in options) {
+    if (!known.includes(key))
+      return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
+  }
+  const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    return ConfigError.invalid('signal', 'an AbortSignal', signal);
+  return undefined;
+}
+
 type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
 
 /** True for `{}`-like objects (not arrays, class instances, or null). */

@@ -1,3 +1,4 @@
+import { ConfigError } from '../core/errors.js';
 import { readOwnRecords, type PolicyDescriptor } from './metadata.js';
 import { DEFAULT_ORDER, sortByOrder, type PolicyKind } from '../registry/policy-kind.js';
 
@@ -44,6 +45,10 @@ export interface PolicyInfo {
  * ```
  */
 export function getResiliencePolicies(Class: AnyClass, method: string | symbol): PolicyInfo[] {
+  if (typeof Class !== 'function' || !(Class.prototype instanceof Object))
+    throw ConfigError.invalid('Class', 'a class', Class);
+  if (typeof method !== 'string' && typeof method !== 'symbol')
+    throw ConfigError.invalid('method', 'a method name', method);
   let declaring: AnyClass | undefined = Class;
   while (declaring && !Object.hasOwn(declaring.prototype as object, method)) {
     declaring = Object.getPrototypeOf(declaring) as AnyClass | undefined;

@@ -4,6 +4,7 @@ import {
   type RateLimitCallOptions,
   type RateLimiterOptions,
 } from '../patterns/rate-limit/index.js';
+import { checkTokens } from '../patterns/rate-limit/rate-limiter.options.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
 import { sourceOf } from './source.js';
 
@@ -36,7 +37,20 @@ export function RateLimited(
     RateLimiter,
     (options) => new RateLimiter(options as RateLimiterOptions),
   );
-  return policyDecorator({ kind: 'rateLimiter', source, call: checkCallOptions(call) });
+  const checked = checkCallOptions(call);
+  // A cost above the bucket's capacity could never be paid: say so now when the capacity is known. (Inline
+  // options without `capacity` take the registry's defaults, and a name is resolved later: first call.)
+  const capacity =
+    policy instanceof RateLimiter
+      ? policy.options.capacity
+      : source.type === 'options' && typeof (policy as RateLimiterOptions).capacity === 'number'
+        ? (policy as RateLimiterOptions).capacity
+        : undefined;
+  if (checked?.tokens !== undefined && capacity !== undefined) {
+    const invalid = checkTokens(checked.tokens, capacity);
+    if (invalid) throw invalid;
+  }
+  return policyDecorator({ kind: 'rateLimiter', source, call: checked });
 }
 
 function checkCallOptions(call: unknown): RateLimitedCallOptions | undefined {

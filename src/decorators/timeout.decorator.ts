@@ -17,8 +17,15 @@ function timeoutDecorator(
   return policyDecorator({ kind: 'timeout', source: timeoutSource(policy) });
 }
 
+// A string that starts like a number ('3000', '2 s', '1.5min', '-1s') was meant as a duration, not as the
+// name of a registry policy: refuse it now rather than fail at first call with an unknown name.
+const LOOKS_LIKE_DURATION = /^\s*[+-]?(?:\d|\.\d)/;
+
 function timeoutSource(policy: unknown): PolicySource {
-  if (typeof policy === 'number' || (typeof policy === 'string' && isDuration(policy))) {
+  if (
+    typeof policy === 'number' ||
+    (typeof policy === 'string' && (isDuration(policy) || LOOKS_LIKE_DURATION.test(policy)))
+  ) {
     toMs(policy, 'timeout');
     return { type: 'options', value: policy };
   }

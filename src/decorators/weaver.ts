@@ -1,3 +1,4 @@
+import { ConfigError } from '../core/errors.js';
 import type { ResilienceRegistry } from '../registry/registry.js';
 import { registryOf } from '../registry/binding.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
@@ -73,6 +74,8 @@ export function weave(
  * configuration mistakes (unknown names) surface at bootstrap. Returns the problems found, one per method.
  */
 export function prepareInstance(instance: object): { method: string; error: Error }[] {
+  if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
+    throw ConfigError.invalid('instance', 'an object', instance);
   const problems: { method: string; error: Error }[] = [];
   const registry = registryOf(instance);
   const seen = new Set<string | symbol>();

@@ -1,3 +1,4 @@
+import { ConfigError } from '../core/errors.js';
 import { ResilienceRegistry } from './registry.js';
 
 const REGISTRY = Symbol.for('dspu:registry');
@@ -11,6 +12,10 @@ export const registry = new ResilienceRegistry();
  * provider; call it yourself to run two isolated configurations in one process.
  */
 export function bindRegistry<T extends object>(instance: T, target: ResilienceRegistry): T {
+  if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
+    throw ConfigError.invalid('instance', 'an object or a class', instance);
+  if (!(target instanceof ResilienceRegistry))
+    throw ConfigError.invalid('registry', 'a ResilienceRegistry', target);
   Object.defineProperty(instance, REGISTRY, {
     value: target,
     configurable: true,

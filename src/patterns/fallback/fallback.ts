@@ -55,6 +55,11 @@ export class FallbackPolicy<R = unknown> {
 
   /** Calls `fn`; on a matching error resolves with `handler(error, ...args)` instead. */
   execute<T>(fn: () => T | PromiseLike<T>, args: readonly unknown[] = NO_ARGS): Promise<T | R> {
+    // Checked here: the TypeError of calling a non-function would otherwise be answered by the handler.
+    if (typeof fn !== 'function')
+      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
+    if (!Array.isArray(args))
+      return Promise.reject(ConfigError.invalid('args', 'an array of arguments', args));
     return this.executeWith(invokeThunk<T>, fn, args);
   }
 

@@ -5,7 +5,7 @@ import { ConfigError, RateLimitExceededError, ResilienceError } from '../../core
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
-import { OptionsChecker } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import {
   checkTokens,
   resolveRateLimiterOptions,
@@ -30,6 +30,8 @@ export interface RateLimiterEvents {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const RUN_OPTION_KEYS = ['tokens', 'maxWait', 'signal'] as const;
+const ACQUIRE_OPTION_KEYS = ['maxWait', 'signal'] as const;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 const FALSE: Promise<boolean> = Promise.resolve(false);
 
@@ -98,6 +100,10 @@ export class RateLimiter {
   run<T>(fn: () => T | PromiseLike<T>, options?: RateLimitCallOptions): Promise<T> {
     if (typeof fn !== 'function')
       return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, RUN_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
     return this.executeWith(invokeThunk<T>, fn, options);
   }
 
@@ -111,8 +117,9 @@ export class RateLimiter {
     options?: RateLimitCallOptions,
   ): Promise<T> {
     const outer = activeContext();
+    const tokens = options?.tokens;
     const waiting = this.admit(
-      options?.tokens ?? 1,
+      tokens === undefined ? 1 : tokens,
       options?.maxWait,
       options?.signal ?? outer?.cancellation,
     );
@@ -126,6 +133,10 @@ export class RateLimiter {
    * {@link RateLimiter.run}.
    */
   acquire(tokens = 1, options?: Omit<RateLimitCallOptions, 'tokens'>): Promise<void> {
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, ACQUIRE_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
     return (
       this.admit(tokens, options?.maxWait, options?.signal ?? activeContext()?.cancellation) ??
       RESOLVED

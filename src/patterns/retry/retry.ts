@@ -3,7 +3,8 @@ import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { sleep, toError } from '../../core/sleep.js';
-import { OptionsChecker } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { MAX_DURATION_MS } from '../../core/duration.js';
 import { applyJitter, backoffDelay } from './backoff.js';
 import {
   resolveRetryOptions,
@@ -62,6 +63,11 @@ export class RetryPolicy {
 
   /** Calls `fn` with retries. Resolves with its value or rejects with its last error, unchanged. */
   execute<T>(fn: () => T | PromiseLike<T>, options?: RetryCallOptions): Promise<T> {
+    // Checked here, not retried: a TypeError from calling a non-function would be retried like any error.
+    if (typeof fn !== 'function')
+      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
+    const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+    if (invalid) return Promise.reject(invalid);
     return this.executeWith(invokeThunk<T>, fn, options?.signal);
   }
 
@@ -165,7 +171,9 @@ export class RetryPolicy {
         : applyJitter(backoffDelay(this.options, attempt), this.options.jitter);
     // A server that says when to come back is honoured even past maxDelay.
     const retryAfter = (error as { retryAfter?: unknown } | null)?.retryAfter;
-    if (typeof retryAfter === 'number' && retryAfter > delay) delay = retryAfter;
+    // Past the largest timer delay, setTimeout would fire after 1 ms: wait the longest it can instead.
+    if (typeof retryAfter === 'number' && retryAfter > delay)
+      delay = Math.min(retryAfter, MAX_DURATION_MS);
     return delay;
   }
 
@@ -176,10 +184,13 @@ export class RetryPolicy {
       await onRetry(attempt, error);
     } catch (callbackError) {
       // The original error matters more than a broken logging callback: keep retrying, but say so.
-      this.events.emit('callbackError', { error: callbackError });
+      if (this.events.has('callbackError'))
+        this.events.emit('callbackError', { error: callbackError });
     }
   }
 }
+
+const CALL_OPTION_KEYS = ['signal'] as const;
 
 /** How a try failed: with an error, or with a value `retryOnResult` refused. */
 type Failure<T> = { readonly error: unknown } | { readonly value: T };

@@ -1,6 +1,7 @@
 import { runInContext, type CallContext } from '../../core/context.js';
 import { ConfigError, TimeoutError } from '../../core/errors.js';
-import { type Duration, toMs } from '../../core/duration.js';
+import { type Duration } from '../../core/duration.js';
+import { OptionsChecker } from '../../core/validate.js';
 import { clearTimer, setTimer } from '../../core/clock.js';
 
 const shielded = new Set<PromiseLike<unknown>>();
@@ -50,7 +51,9 @@ export function shieldedCount(): number {
  * With `timeout`, rejects with {@link TimeoutError} if work is still running after it.
  */
 export async function drainShielded(options: { timeout?: Duration } = {}): Promise<void> {
-  const limit = options.timeout === undefined ? undefined : toMs(options.timeout, 'timeout');
+  const checker = new OptionsChecker(options).onlyKnown(['timeout']);
+  const limit = checker.raw('timeout') === undefined ? undefined : checker.duration('timeout', 0);
+  checker.throwIfInvalid();
   let timer: ReturnType<typeof setTimer> | undefined;
   const expired =
     limit === undefined

@@ -5,7 +5,7 @@ import { ConfigError, TimeoutError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
-import { OptionsChecker } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import { DeadlineQueue, type DeadlineEntry } from './deadline-queue.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
@@ -149,6 +149,10 @@ export class Timeout {
 
   /** Runs `work` within the budget. A function receives the call's `AbortSignal` (created only if it takes one). */
   run<T>(work: TimeoutWork<T>, options?: TimeoutCallOptions): Promise<T> {
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
     if (typeof work === 'function') {
       // A function that declares no parameter never sees the signal: don't pay for a controller it won't read.
       return this.executeWith(
@@ -194,6 +198,8 @@ export class Timeout {
     return promise;
   }
 }
+
+const CALL_OPTION_KEYS = ['signal'] as const;
 
 function callWithSignal<T>(
   work: (signal: AbortSignal) => T | PromiseLike<T>,

@@ -1,0 +1,1481 @@
+// Every public entry point, fed wrong types, NaN, Infinity, negatives, durations past the timer limit,
+// prototype tricks and malformed or very long duration strings, must answer with a ConfigError naming the
+// problem: thrown at once, or a promise that rejects at once. Never a hang, a crash, a silent default or
+// prototype pollution.
+import { expect } from 'chai';
+import sinon from 'sinon';
+import * as dspu from '../../src/index.js';
+import {
+  CircuitBreaker,
+  Concurrency,
+  ConcurrencyLimiter,
+  ConfigError,
+  EventEmitter,
+  Fallback,
+  FallbackPolicy,
+  RateLimited,
+  RateLimiter,
+  ResilienceRegistry,
+  Resilient,
+  Retry,
+  RetryPolicy,
+  Timeout,
+  WorkerPool,
+  asyncToSync,
+  bindRegistry,
+  drainShielded,
+  fallback,
+  gatherWithLimit,
+  getResiliencePolicies,
+  mapWithLimit,
+  prepareInstance,
+  registry,
+  retry,
+  runAsync,
+  runInExecutor,
+  runWithShield,
+  runWithTimeout,
+  syncToAsync,
+  toMs,
+} from '../../src/index.js';
+
+interface Case {
+  /** The export (or `export.method`) under test. */
+  readonly entry: string;
+  readonly label: string;
+  readonly call: () => unknown;
+  /** What the ConfigError's message must say: the option (or path) and the rule. */
+  readonly problem: RegExp;
+}
+
+const cases: Case[] = [];
+
+function bad(entry: string, label: string, call: () => unknown, problem: RegExp): void {
+  cases.push({ entry, label, call, problem });
+}
+
+/** A short, unique-enough rendering of a bad value for test titles. */
+function show(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 24 ? `${value.slice(0, 21)}...` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol') return value.toString();
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
+  if (value instanceof AbortController) return 'an AbortController';
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== Object.prototype && proto !== null)
+    return `a ${(proto.constructor as { name?: string } | undefined)?.name ?? 'custom'} object`;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return 'an object';
+  }
+}
+
+const noop = async () => 'ok';
+const MAX_TIMER = 2 ** 31 - 1;
+
+// Values that are not durations, whatever the option. (`undefined` is not here: optional durations default.)
+const NOT_DURATION_NUMBERS: readonly unknown[] = [
+  NaN,
+  Infinity,
+  -Infinity,
+  -1,
+  -0.5,
+  MAX_TIMER + 1,
+  2 ** 53,
+  1e300,
+  Number.MAX_VALUE,
+];
+const NOT_DURATION_STRINGS: readonly string[] = [
+  '',
+  'abc',
+  '1',
+  '30',
+  '1 s',
+  ' 1s',
+  '1s ',
+  '1S',
+  '1sec',
+  '2 minutes',
+  '-1s',
+  '+1s',
+  '1e3ms',
+  '.5s',
+  '1.s',
+  '1..5s',
+  '0x10ms',
+  '1sm',
+  '1d',
+  'Infinityms',
+  'NaNs',
+  '597h', // 2,149,200,000 ms: past the largest timer delay
+  '2147483648ms',
+  '35791.5m',
+  `${'9'.repeat(40)}ms`,
+];
+const NOT_DURATION_OTHERS: readonly unknown[] = [
+  null,
+  true,
+  10n,
+  Symbol('1s'),
+  new Number(5),
+  new String('1s'),
+  new Date(),
+];
+const NOT_DURATIONS = [...NOT_DURATION_NUMBERS, ...NOT_DURATION_STRINGS, ...NOT_DURATION_OTHERS];
+// What a decorator reads as a duration rather than a registry name: numbers, and strings that start like one.
+const NUMERIC_NOT_DURATIONS = [
+  ...NOT_DURATION_NUMBERS,
+  ...NOT_DURATION_STRINGS.filter((s) => /^\s*[+-]?(\d|\.\d)/.test(s)),
+];
+
+const NOT_OPTIONS: readonly unknown[] = [null, 'x', 5, true, [], new Map(), Object.create({})];
+const NOT_FUNCTIONS: readonly unknown[] = [null, 1, 'fn', true, {}, []];
+const NOT_ERROR_CLASSES: readonly unknown[] = [
+  null,
+  'Error',
+  Error,
+  {},
+  [1],
+  [Error, 'TypeError'],
+  [null],
+];
+const NOT_SIGNALS: readonly unknown[] = [
+  null,
+  'x',
+  1,
+  {},
+  { aborted: false, addEventListener() {} },
+  new AbortController(),
+];
+const NOT_CALL_OPTIONS: readonly unknown[] = [null, 'x', 5, true, [], new Map()];
+const NOT_POSITIVE_INTEGERS: readonly unknown[] = [
+  0,
+  -1,
+  1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  2 ** 53,
+  '3',
+  null,
+  true,
+];
+const NOT_POSITIVE_NUMBERS: readonly unknown[] = [
+  0,
+  -1,
+  NaN,
+  Infinity,
+  -Infinity,
+  '10',
+  null,
+  true,
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// core
+
+for (const value of NOT_DURATIONS)
+  bad('toMs', show(value), () => toMs(value, 'opt'), /^opt: expected a duration/);
+
+{
+  const emitter = new EventEmitter<{ tick: { n: number } }>();
+  for (const value of NOT_FUNCTIONS)
+    bad(
+      'EventEmitter.on',
+      `listener ${show(value)}`,
+      () => emitter.on('tick', value as never),
+      /^listener: expected a function/,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// retry
+
+const retryOptionCases: [string, readonly unknown[], RegExp][] = [
+  ['maxAttempts', NOT_POSITIVE_INTEGERS, /maxAttempts: expected an integer from 1/],
+  ['baseDelay', NOT_DURATIONS, /baseDelay: expected a duration/],
+  ['maxDelay', NOT_DURATIONS, /maxDelay: expected a duration/],
+  ['strategy', ['EXPONENTIAL', 'random', 1, null, ''], /strategy: expected one of/],
+  ['jitter', ['yes', 1, 0, null, 'FULL'], /jitter: expected one of/],
+  ['exceptions', NOT_ERROR_CLASSES, /exceptions: expected an array of error classes/],
+  ['retryIf', NOT_FUNCTIONS, /retryIf: expected a function/],
+  ['onRetry', NOT_FUNCTIONS, /onRetry: expected a function/],
+  ['retryOnResult', NOT_FUNCTIONS, /retryOnResult: expected a function/],
+  ['delay', [...NOT_FUNCTIONS, 1000], /delay: expected a function/],
+];
+for (const [option, values, problem] of retryOptionCases) {
+  for (const value of values) {
+    const options = { [option]: value };
+    bad('RetryPolicy', `${option} ${show(value)}`, () => new RetryPolicy(options), problem);
+    bad('retry', `${option} ${show(value)}`, () => retry(noop, options as never), problem);
+    bad('Retry', `${option} ${show(value)}`, () => Retry(options), problem);
+  }
+}
+bad(
+  'RetryPolicy',
+  'maxDelay below baseDelay',
+  () => new RetryPolicy({ baseDelay: '2s', maxDelay: '1s' }),
+  /maxDelay: expected at least baseDelay \(2000 ms\)/,
+);
+bad(
+  'RetryPolicy',
+  'a misspelt option',
+  () => new RetryPolicy({ maxAtempts: 5 } as never),
+  /maxAtempts: unknown option/,
+);
+for (const value of NOT_OPTIONS) {
+  bad('RetryPolicy', `options ${show(value)}`, () => new RetryPolicy(value as never), /options:/);
+  bad('retry', `options ${show(value)}`, () => retry(noop, value as never), /options:/);
+}
+for (const value of NOT_FUNCTIONS) {
+  bad('retry', `fn ${show(value)}`, () => retry(value as never), /^fn: expected a function/);
+  bad(
+    'RetryPolicy.execute',
+    `fn ${show(value)}`,
+    () => new RetryPolicy({ baseDelay: '1h' }).execute(value as never),
+    /^fn: expected a function/,
+  );
+}
+for (const value of NOT_SIGNALS)
+  bad(
+    'RetryPolicy.execute',
+    `signal ${show(value)}`,
+    () => new RetryPolicy().execute(noop, { signal: value as never }),
+    /^signal: expected an AbortSignal/,
+  );
+for (const value of NOT_CALL_OPTIONS)
+  bad(
+    'RetryPolicy.execute',
+    `call options ${show(value)}`,
+    () => new RetryPolicy().execute(noop, value as never),
+    /^options: expected an options object/,
+  );
+bad(
+  'RetryPolicy.execute',
+  'a misspelt call option',
+  () => new RetryPolicy().execute(noop, { sigal: undefined } as never),
+  /^sigal: unknown option/,
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// timeout
+
+for (const value of NOT_DURATIONS) {
+  bad(
+    'Timeout',
+    `new Timeout(${show(value)})`,
+    () => new Timeout(value as never),
+    /timeout: expected a duration/,
+  );
+  bad(
+    'Timeout',
+    `new Timeout({ timeout: ${show(value)} })`,
+    () => new Timeout({ timeout: value as never }),
+    /^timeout: expected a duration/,
+  );
+  bad(
+    'runWithTimeout',
+    `timeout ${show(value)}`,
+    () => runWithTimeout(noop, value as never),
+    /^timeout: expected a duration/,
+  );
+  bad(
+    'drainShielded',
+    `timeout ${show(value)}`,
+    () => drainShielded({ timeout: value as never }),
+    /^timeout: expected a duration/,
+  );
+}
+for (const value of NUMERIC_NOT_DURATIONS)
+  bad(
+    'Timeout',
+    `@Timeout(${show(value)})`,
+    () => Timeout(value as never),
+    /^timeout: expected a duration/,
+  );
+for (const value of [null, true, 10n, [], new Date(), () => 1, ''])
+  bad(
+    'Timeout',
+    `@Timeout(${show(value)})`,
+    () => Timeout(value as never),
+    /decorator argument|policy name/,
+  );
+bad(
+  'Timeout',
+  'new Timeout()',
+  () => new Timeout(undefined as never),
+  /^timeout: expected a duration/,
+);
+bad('Timeout', 'new Timeout({})', () => new Timeout({} as never), /^timeout: expected a duration/);
+bad(
+  'Timeout',
+  'new Timeout with an unknown option',
+  () => new Timeout({ timeout: '1s', timout: '2s' } as never),
+  /timout: unknown option/,
+);
+for (const work of [undefined, null, 5, 'work', {}, { then: 5 }]) {
+  bad(
+    'Timeout.run',
+    `work ${show(work)}`,
+    () => new Timeout('1s').run(work as never),
+    /^work: expected a function or a promise/,
+  );
+  bad(
+    'runWithTimeout',
+    `work ${show(work)}`,
+    () => runWithTimeout(work as never, '1s'),
+    /^work: expected a function or a promise/,
+  );
+  bad(
+    'runWithShield',
+    `work ${show(work)}`,
+    () => runWithShield(work as never),
+    /^work: expected a function or a promise/,
+  );
+}
+for (const value of NOT_SIGNALS) {
+  bad(
+    'Timeout.run',
+    `signal ${show(value)}`,
+    () => new Timeout('1s').run(noop, { signal: value as never }),
+    /^signal: expected an AbortSignal/,
+  );
+  bad(
+    'runWithTimeout',
+    `signal ${show(value)}`,
+    () => runWithTimeout(noop, '1s', { signal: value as never }),
+    /^signal: expected an AbortSignal/,
+  );
+}
+for (const value of NOT_CALL_OPTIONS) {
+  bad(
+    'Timeout.run',
+    `call options ${show(value)}`,
+    () => new Timeout('1s').run(noop, value as never),
+    /^options: expected an options object/,
+  );
+  bad('drainShielded', `options ${show(value)}`, () => drainShielded(value as never), /options:/);
+}
+bad(
+  'drainShielded',
+  'a misspelt option',
+  () => drainShielded({ timout: '1s' } as never),
+  /timout: unknown option/,
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// rate limiter
+
+const limiterOptionCases: [string, readonly unknown[], RegExp][] = [
+  ['rate', NOT_POSITIVE_NUMBERS, /rate: expected a finite number greater than 0/],
+  ['per', [...NOT_DURATIONS, 0, '0s'], /per: expected a duration/],
+  [
+    'capacity',
+    [0, 0.5, -1, NaN, Infinity, '5', null],
+    /capacity: expected a finite number of at least 1/,
+  ],
+  ['store', [null, {}, 5, { take: 1 }], /store: expected a TokenBucketStore/],
+];
+for (const [option, values, problem] of limiterOptionCases) {
+  for (const value of values) {
+    const options = { rate: 10, [option]: value };
+    bad('RateLimiter', `${option} ${show(value)}`, () => new RateLimiter(options), problem);
+    bad('RateLimited', `${option} ${show(value)}`, () => RateLimited(options), problem);
+  }
+}
+bad('RateLimiter', 'no rate', () => new RateLimiter({} as never), /rate: expected a finite number/);
+bad('RateLimiter', 'no options', () => new RateLimiter(undefined as never), /rate: expected/);
+bad(
+  'RateLimiter',
+  'a misspelt option',
+  () => new RateLimiter({ rate: 1, burst: 5 } as never),
+  /burst: unknown option/,
+);
+for (const value of NOT_OPTIONS)
+  bad('RateLimiter', `options ${show(value)}`, () => new RateLimiter(value as never), /options:/);
+{
+  const limiter = () => new RateLimiter({ rate: 10, capacity: 10 });
+  const tokens: readonly unknown[] = [0, -1, NaN, Infinity, 11, '1', null, true];
+  for (const value of tokens) {
+    const problem = /^tokens: expected a number greater than 0 and at most the capacity \(10\)/;
+    bad(
+      'RateLimiter.acquire',
+      `tokens ${show(value)}`,
+      () => limiter().acquire(value as never),
+      problem,
+    );
+    bad(
+      'RateLimiter.tryAcquire',
+      `tokens ${show(value)}`,
+      () => limiter().tryAcquire(value as never),
+      problem,
+    );
+    bad(
+      'RateLimiter.run',
+      `tokens ${show(value)}`,
+      () => limiter().run(noop, { tokens: value as never }),
+      problem,
+    );
+  }
+  for (const value of NOT_DURATIONS) {
+    bad(
+      'RateLimiter.run',
+      `maxWait ${show(value)}`,
+      () => limiter().run(noop, { maxWait: value as never }),
+      /^maxWait: expected a duration/,
+    );
+    bad(
+      'RateLimiter.acquire',
+      `maxWait ${show(value)}`,
+      () => limiter().acquire(1, { maxWait: value as never }),
+      /^maxWait: expected a duration/,
+    );
+    bad(
+      'RateLimited',
+      `call maxWait ${show(value)}`,
+      () => RateLimited({ rate: 1 }, { maxWait: value as never }),
+      /maxWait: expected a duration/,
+    );
+  }
+  for (const value of NOT_SIGNALS) {
+    bad(
+      'RateLimiter.run',
+      `signal ${show(value)}`,
+      () => limiter().run(noop, { signal: value as never }),
+      /^signal: expected an AbortSignal/,
+    );
+    bad(
+      'RateLimiter.acquire',
+      `signal ${show(value)}`,
+      () => limiter().acquire(1, { signal: value as never }),
+      /^signal: expected an AbortSignal/,
+    );
+  }
+  for (const value of NOT_CALL_OPTIONS) {
+    bad(
+      'RateLimiter.run',
+      `call options ${show(value)}`,
+      () => limiter().run(noop, value as never),
+      /^options:/,
+    );
+    bad(
+      'RateLimiter.acquire',
+      `call options ${show(value)}`,
+      () => limiter().acquire(1, value as never),
+      /^options:/,
+    );
+    bad(
+      'RateLimited',
+      `call options ${show(value)}`,
+      () => RateLimited({ rate: 1 }, value as never),
+      /options:/,
+    );
+  }
+  bad(
+    'RateLimiter.run',
+    'a misspelt call option',
+    () => limiter().run(noop, { maxwait: '1s' } as never),
+    /^maxwait: unknown option/,
+  );
+  bad(
+    'RateLimiter.acquire',
+    'tokens given in the options',
+    () => limiter().acquire(1, { tokens: 2 } as never),
+    /^tokens: unknown option/,
+  );
+  for (const value of NOT_FUNCTIONS)
+    bad(
+      'RateLimiter.run',
+      `fn ${show(value)}`,
+      () => limiter().run(value as never),
+      /^fn: expected a function/,
+    );
+  for (const value of [0, -1, NaN, Infinity, '1', null])
+    bad(
+      'RateLimited',
+      `call tokens ${show(value)}`,
+      () => RateLimited({ rate: 1 }, { tokens: value as never }),
+      /tokens: expected a number greater than 0/,
+    );
+  bad(
+    'RateLimited',
+    'call tokens above the inline capacity',
+    () => RateLimited({ rate: 1, capacity: 2 }, { tokens: 5 }),
+    /^tokens: expected a number greater than 0 and at most the capacity \(2\)/,
+  );
+  bad(
+    'RateLimited',
+    'call tokens above the capacity of an instance',
+    () => RateLimited(limiter(), { tokens: 11 }),
+    /^tokens: expected a number greater than 0 and at most the capacity \(10\)/,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// circuit breaker
+
+const breakerOptionCases: [string, readonly unknown[], RegExp][] = [
+  ['failureThreshold', NOT_POSITIVE_INTEGERS, /failureThreshold: expected an integer from 1/],
+  ['successThreshold', NOT_POSITIVE_INTEGERS, /successThreshold: expected an integer from 1/],
+  ['halfOpenMaxCalls', NOT_POSITIVE_INTEGERS, /halfOpenMaxCalls: expected an integer from 1/],
+  ['timeout', NOT_DURATIONS, /timeout: expected a duration/],
+  ['exceptions', NOT_ERROR_CLASSES, /exceptions: expected an array of error classes/],
+  ['isFailureResult', NOT_FUNCTIONS, /isFailureResult: expected a function/],
+  ['onStateChange', NOT_FUNCTIONS, /onStateChange: expected a function/],
+  [
+    'initialState',
+    [
+      null,
+      'OPEN',
+      'opened',
+      5,
+      {},
+      { state: 'open' }, // an open circuit needs to know when it opened
+      { state: 'closed', failures: -1 },
+      { state: 'closed', failures: 1.5 },
+      { state: 'half_open', successes: NaN },
+      { state: 'open', openedAt: NaN },
+      { state: 'open', openedAt: Infinity },
+      { state: 'open', openedAt: '2024-01-01' },
+      { state: 'closed', isolated: true },
+      { state: 'open', openedAt: 0, isolated: 'yes' },
+      JSON.parse('{"__proto__":{"state":"open","openedAt":0}}'),
+    ],
+    /initialState: expected a CircuitState/,
+  ],
+];
+for (const [option, values, problem] of breakerOptionCases) {
+  for (const value of values) {
+    const options = { [option]: value };
+    bad(
+      'CircuitBreaker',
+      `new, ${option} ${show(value)}`,
+      () => new CircuitBreaker(options),
+      problem,
+    );
+    bad('CircuitBreaker', `@, ${option} ${show(value)}`, () => CircuitBreaker(options), problem);
+  }
+}
+for (const value of NOT_OPTIONS)
+  bad(
+    'CircuitBreaker',
+    `options ${show(value)}`,
+    () => new CircuitBreaker(value as never),
+    /options:/,
+  );
+bad(
+  'CircuitBreaker',
+  'a misspelt option',
+  () => new CircuitBreaker({ threshold: 3 } as never),
+  /threshold: unknown option/,
+);
+for (const value of NOT_FUNCTIONS)
+  bad(
+    'CircuitBreaker.protect',
+    `fn ${show(value)}`,
+    () => new CircuitBreaker().protect(value as never),
+    /^fn: expected a function/,
+  );
+
+// ---------------------------------------------------------------------------------------------------------
+// fallback
+
+for (const value of NOT_FUNCTIONS) {
+  bad(
+    'fallback',
+    `fn ${show(value)}`,
+    () => fallback(value as never, () => 1),
+    /^fn: expected a function/,
+  );
+  bad(
+    'fallback',
+    `handler ${show(value)}`,
+    () => fallback(noop, value as never),
+    /handler: expected a function/,
+  );
+  bad(
+    'FallbackPolicy',
+    `handler ${show(value)}`,
+    () => new FallbackPolicy(value as never),
+    /handler: expected a function/,
+  );
+  bad(
+    'FallbackPolicy.execute',
+    `fn ${show(value)}`,
+    () => new FallbackPolicy(() => 'fallback').execute(value as never),
+    /^fn: expected a function/,
+  );
+}
+for (const value of ['abc', 5, {}, null])
+  bad(
+    'FallbackPolicy.execute',
+    `args ${show(value)}`,
+    () => new FallbackPolicy(() => 'fallback').execute(noop, value as never),
+    /^args: expected an array/,
+  );
+for (const value of NOT_ERROR_CLASSES) {
+  const options = { exceptions: value };
+  const problem = /exceptions: expected an array of error classes/;
+  bad(
+    'fallback',
+    `exceptions ${show(value)}`,
+    () => fallback(noop, () => 1, options as never),
+    problem,
+  );
+  bad(
+    'FallbackPolicy',
+    `exceptions ${show(value)}`,
+    () => new FallbackPolicy(() => 1, options as never),
+    problem,
+  );
+  bad('Fallback', `exceptions ${show(value)}`, () => Fallback(() => 1, options as never), problem);
+}
+for (const value of NOT_OPTIONS) {
+  bad(
+    'fallback',
+    `options ${show(value)}`,
+    () => fallback(noop, () => 1, value as never),
+    /options:/,
+  );
+  bad('Fallback', `options ${show(value)}`, () => Fallback(() => 1, value as never), /options:/);
+}
+for (const value of [null, undefined, 5, true, {}, []])
+  bad(
+    'Fallback',
+    `target ${show(value)}`,
+    () => Fallback(value as never),
+    /^fallback: expected a handler function or a method name/,
+  );
+bad('Fallback', 'an empty method name', () => Fallback(''), /^fallback: expected a method name/);
+
+// ---------------------------------------------------------------------------------------------------------
+// concurrency
+
+for (const value of NOT_POSITIVE_INTEGERS) {
+  const problem = /limit: expected an integer from 1/;
+  bad(
+    'ConcurrencyLimiter',
+    `limit ${show(value)}`,
+    () => new ConcurrencyLimiter({ limit: value as never }),
+    problem,
+  );
+  bad('Concurrency', `limit ${show(value)}`, () => Concurrency({ limit: value as never }), problem);
+  bad(
+    'gatherWithLimit',
+    `limit ${show(value)}`,
+    () => gatherWithLimit([noop], { limit: value as never }),
+    problem,
+  );
+  bad(
+    'mapWithLimit',
+    `limit ${show(value)}`,
+    () => mapWithLimit([1], noop, { limit: value as never }),
+    problem,
+  );
+  if (typeof value === 'number') {
+    bad(
+      'ConcurrencyLimiter',
+      `new ConcurrencyLimiter(${show(value)})`,
+      () => new ConcurrencyLimiter(value),
+      problem,
+    );
+    bad('Concurrency', `@Concurrency(${show(value)})`, () => Concurrency(value), problem);
+  }
+}
+for (const value of [-1, 1.5, NaN, -Infinity, '3', null, true])
+  bad(
+    'ConcurrencyLimiter',
+    `maxQueue ${show(value)}`,
+    () => new ConcurrencyLimiter({ limit: 1, maxQueue: value as never }),
+    /maxQueue: expected an integer >= 0 \(or Infinity\)/,
+  );
+for (const value of NOT_DURATIONS)
+  bad(
+    'ConcurrencyLimiter',
+    `maxWait ${show(value)}`,
+    () => new ConcurrencyLimiter({ limit: 1, maxWait: value as never }),
+    /maxWait: expected a duration/,
+  );
+bad(
+  'ConcurrencyLimiter',
+  'no limit',
+  () => new ConcurrencyLimiter({} as never),
+  /limit: expected a positive integer/,
+);
+bad(
+  'ConcurrencyLimiter',
+  'a misspelt option',
+  () => new ConcurrencyLimiter({ limit: 1, maxQeue: 5 } as never),
+  /maxQeue: unknown option/,
+);
+for (const value of NOT_OPTIONS) {
+  if (typeof value !== 'number')
+    bad(
+      'ConcurrencyLimiter',
+      `options ${show(value)}`,
+      () => new ConcurrencyLimiter(value as never),
+      /options:|limit:/,
+    );
+  bad(
+    'gatherWithLimit',
+    `options ${show(value)}`,
+    () => gatherWithLimit([noop], value as never),
+    /options:/,
+  );
+  bad(
+    'mapWithLimit',
+    `options ${show(value)}`,
+    () => mapWithLimit([1], noop, value as never),
+    /options:/,
+  );
+}
+for (const value of [null, true, 10n, new Date()])
+  bad(
+    'Concurrency',
+    `@Concurrency(${show(value)})`,
+    () => Concurrency(value as never),
+    /decorator argument/,
+  );
+bad(
+  'Concurrency',
+  '@Concurrency("")',
+  () => Concurrency(''),
+  /policy name: expected a non-empty string/,
+);
+{
+  const limiter = () => new ConcurrencyLimiter({ limit: 1 });
+  for (const value of NOT_FUNCTIONS)
+    bad(
+      'ConcurrencyLimiter.run',
+      `fn ${show(value)}`,
+      () => limiter().run(value as never),
+      /^fn: expected a function/,
+    );
+  for (const value of NOT_SIGNALS) {
+    bad(
+      'ConcurrencyLimiter.run',
+      `signal ${show(value)}`,
+      () => limiter().run(noop, { signal: value as never }),
+      /^signal: expected an AbortSignal/,
+    );
+    bad(
+      'ConcurrencyLimiter.acquire',
+      `signal ${show(value)}`,
+      () => limiter().acquire({ signal: value as never }),
+      /^signal: expected an AbortSignal/,
+    );
+    bad(
+      'gatherWithLimit',
+      `signal ${show(value)}`,
+      () => gatherWithLimit([noop], { limit: 1, signal: value as never }),
+      /signal: expected an AbortSignal/,
+    );
+    bad(
+      'mapWithLimit',
+      `signal ${show(value)}`,
+      () => mapWithLimit([1], noop, { limit: 1, signal: value as never }),
+      /signal: expected an AbortSignal/,
+    );
+  }
+  for (const value of NOT_CALL_OPTIONS) {
+    bad(
+      'ConcurrencyLimiter.run',
+      `call options ${show(value)}`,
+      () => limiter().run(noop, value as never),
+      /^options:/,
+    );
+    bad(
+      'ConcurrencyLimiter.acquire',
+      `call options ${show(value)}`,
+      () => limiter().acquire(value as never),
+      /^options:/,
+    );
+  }
+}
+for (const value of ['yes', 1, null])
+  bad(
+    'gatherWithLimit',
+    `settle ${show(value)}`,
+    () => gatherWithLimit([noop], { limit: 1, settle: value as never }),
+    /settle: expected one of true, false/,
+  );
+for (const value of [null, undefined, 5, {}, true])
+  bad(
+    'gatherWithLimit',
+    `tasks ${show(value)}`,
+    () => gatherWithLimit(value as never, { limit: 1 }),
+    /^tasks: expected an array/,
+  );
+for (const value of [[1], [Promise.resolve(1)], [noop, 'x'], 'abc', new Set([null])])
+  bad(
+    'gatherWithLimit',
+    `tasks ${show(value)}`,
+    () => gatherWithLimit(value as never, { limit: 1 }),
+    /^tasks\[\d\]: expected a function/,
+  );
+for (const value of [null, undefined, 5, {}, true])
+  bad(
+    'mapWithLimit',
+    `source ${show(value)}`,
+    () => mapWithLimit(value as never, noop, { limit: 1 }),
+    /^source: expected an array/,
+  );
+for (const value of NOT_FUNCTIONS)
+  bad(
+    'mapWithLimit',
+    `fn ${show(value)}`,
+    () => mapWithLimit([1], value as never, { limit: 1 }),
+    /^fn: expected a function/,
+  );
+
+// ---------------------------------------------------------------------------------------------------------
+// bridge (nothing here may start a worker: every case fails before one is needed)
+
+const NOT_TARGETS: readonly unknown[] = [
+  null,
+  undefined,
+  5,
+  'Math.max',
+  {},
+  [],
+  { module: '' },
+  { module: 5 },
+  { module: './relative.js' },
+  { module: '../up.js' },
+  { module: 'pkg', export: '' },
+  { module: 'pkg', export: 5 },
+];
+const TARGET_PROBLEM = /^fn(\.module|\.export)?: expected/;
+for (const value of NOT_TARGETS) {
+  bad('syncToAsync', `fn ${show(value)}`, () => syncToAsync(value as never), TARGET_PROBLEM);
+  bad('asyncToSync', `fn ${show(value)}`, () => asyncToSync(value as never), TARGET_PROBLEM);
+  bad('runAsync', `fn ${show(value)}`, () => runAsync(value as never), TARGET_PROBLEM);
+  bad('runInExecutor', `fn ${show(value)}`, () => runInExecutor(value as never), TARGET_PROBLEM);
+  bad(
+    'WorkerPool.run',
+    `fn ${show(value)}`,
+    () => new WorkerPool({ size: 1 }).run(value as never),
+    TARGET_PROBLEM,
+  );
+}
+for (const value of [...NOT_DURATIONS, 0, '0ms']) {
+  bad(
+    'syncToAsync',
+    `timeout ${show(value)}`,
+    () => syncToAsync((n: number) => n, { timeout: value as never }),
+    /^timeout: expected a duration/,
+  );
+  bad(
+    'asyncToSync',
+    `timeout ${show(value)}`,
+    () => asyncToSync((n: number) => n, { timeout: value as never }),
+    /^timeout: expected a duration/,
+  );
+}
+for (const value of [null, {}, 5, new ConcurrencyLimiter(1)])
+  bad(
+    'syncToAsync',
+    `pool ${show(value)}`,
+    () => syncToAsync((n: number) => n, { pool: value as never }),
+    /^pool: expected a WorkerPool/,
+  );
+for (const value of NOT_OPTIONS) {
+  bad(
+    'syncToAsync',
+    `options ${show(value)}`,
+    () => syncToAsync((n: number) => n, value as never),
+    /^options:/,
+  );
+  bad(
+    'asyncToSync',
+    `options ${show(value)}`,
+    () => asyncToSync((n: number) => n, value as never),
+    /^options:/,
+  );
+  bad('WorkerPool', `options ${show(value)}`, () => new WorkerPool(value as never), /^options:/);
+}
+bad(
+  'syncToAsync',
+  'a misspelt option',
+  () => syncToAsync((n: number) => n, { timout: 1 } as never),
+  /^timout: unknown option/,
+);
+for (const value of [0, -1, 1.5, NaN, Infinity, 1025, '2', null])
+  bad(
+    'WorkerPool',
+    `size ${show(value)}`,
+    () => new WorkerPool({ size: value as never }),
+    /^size: expected an integer from 1 to 1024/,
+  );
+for (const value of [
+  5,
+  'x',
+  null,
+  [],
+  { maxOldGenerationSizeMb: 'x' },
+  { maxOldGenerationSizeMb: -1 },
+  { maxOldGenerationSizeMb: NaN },
+  { heapMb: 10 },
+])
+  bad(
+    'WorkerPool',
+    `resourceLimits ${show(value)}`,
+    () => new WorkerPool({ resourceLimits: value as never }),
+    /^resourceLimits/,
+  );
+
+// ---------------------------------------------------------------------------------------------------------
+// decorators: factories fed what is not a policy, and applied to what is not a method or a class
+
+const factories: [string, (arg: unknown) => unknown, string][] = [
+  ['Retry', (arg) => Retry(arg as never), 'RetryPolicy'],
+  ['CircuitBreaker', (arg) => CircuitBreaker(arg as never), 'CircuitBreaker'],
+  ['RateLimited', (arg) => RateLimited(arg as never), 'RateLimiter'],
+  ['Concurrency', (arg) => Concurrency(arg as never), 'ConcurrencyLimiter'],
+  ['Timeout', (arg) => Timeout(arg as never), 'Timeout'],
+];
+for (const [name, factory, engine] of factories) {
+  for (const value of [null, true, 10n, [], new Date(), Object.create({}), () => 1])
+    bad(
+      name,
+      `argument ${show(value)}`,
+      () => factory(value),
+      new RegExp(`decorator argument: expected options, a registry name or a ${engine}`),
+    );
+  bad(
+    name,
+    'an empty registry name',
+    () => factory(''),
+    /^policy name: expected a non-empty string/,
+  );
+  bad(
+    name,
+    'an engine of another kind',
+    () => factory(new FallbackPolicy(() => 1)),
+    /decorator argument/,
+  );
+  bad(
+    name,
+    'prototype keys in inline options',
+    () => factory(JSON.parse('{"__proto__":{"limit":1}}')),
+    /__proto__: unknown option/,
+  );
+}
+{
+  const decorators: [string, () => (...args: unknown[]) => unknown][] = [
+    ['Retry', () => Retry()],
+    ['CircuitBreaker', () => CircuitBreaker()],
+    ['RateLimited', () => RateLimited({ rate: 1 })],
+    ['Concurrency', () => Concurrency(1)],
+    ['Timeout', () => Timeout('1s')],
+    ['Fallback', () => Fallback(() => 1)],
+    ['Resilient', () => Resilient({ order: ['retry'] })],
+  ];
+  for (const [name, make] of decorators) {
+    bad(name, 'applied to a number', () => make()(42), /apply to methods and classes only/);
+    bad(name, 'applied to a plain object', () => make()({}), /apply to methods and classes only/);
+    bad(
+      name,
+      'applied to a getter (legacy)',
+      () => make()({}, 'value', { get: () => 1, configurable: true }),
+      /value: dspu decorators apply to methods, not accessors or fields/,
+    );
+    bad(
+      name,
+      'applied to a field (TC39)',
+      () => make()(undefined, { kind: 'field', name: 'count', metadata: {} }),
+      /count: dspu decorators apply to methods and classes only/,
+    );
+    bad(
+      name,
+      'applied to a getter (TC39)',
+      () => make()(() => 1, { kind: 'getter', name: 'size', metadata: {} }),
+      /size: dspu decorators apply to methods and classes only/,
+    );
+  }
+}
+for (const value of [
+  undefined,
+  null,
+  5,
+  {},
+  { order: 'retry' },
+  { order: ['retry', 'retry'] },
+  { order: ['retries'] },
+  { order: [null] },
+])
+  bad('Resilient', `options ${show(value)}`, () => Resilient(value as never), /^order: expected/);
+for (const value of [null, undefined, 5, 'Svc', {}, () => 1])
+  bad(
+    'getResiliencePolicies',
+    `Class ${show(value)}`,
+    () => getResiliencePolicies(value as never, 'm'),
+    /^Class: expected a class/,
+  );
+for (const value of [null, undefined, 5, {}])
+  bad(
+    'getResiliencePolicies',
+    `method ${show(value)}`,
+    () => getResiliencePolicies(class {}, value as never),
+    /^method: expected a method name/,
+  );
+for (const value of [null, undefined])
+  bad(
+    'prepareInstance',
+    `instance ${show(value)}`,
+    () => prepareInstance(value as never),
+    /^instance: expected an object/,
+  );
+
+// ---------------------------------------------------------------------------------------------------------
+// registry: configure (through the default registry too: a failed configure changes nothing)
+
+const configCases: [string, unknown, RegExp][] = [
+  ['null', null, /^config: expected an object/],
+  ['a string', 'retry', /^config: expected an object/],
+  ['an array', [], /^config: expected an object/],
+  ['a Map', new Map([['retry', {}]]), /^config: expected an object/],
+  ['an unknown kind', { retries: {} }, /^retries: unknown policy kind/],
+  ['a fallback kind (inline only)', { fallback: { x: {} } }, /^fallback: unknown policy kind/],
+  ['entries that are not an object', { retry: 5 }, /^retry: expected an object of named entries/],
+  ['entries that are an array', { retry: [] }, /^retry: expected an object of named entries/],
+  [
+    'an entry that is not an object',
+    { retry: { payments: 5 } },
+    /^retry\.payments\.options: expected an options object/,
+  ],
+  [
+    'a bad count',
+    { retry: { payments: { maxAttempts: 0 } } },
+    /^retry\.payments\.maxAttempts: expected an integer/,
+  ],
+  [
+    'a bad default',
+    { retry: { defaults: { maxAttempts: NaN } } },
+    /^retry\.defaults\.maxAttempts: expected an integer/,
+  ],
+  [
+    'a misspelt option',
+    { retry: { payments: { maxAtempts: 3 } } },
+    /^retry\.payments\.maxAtempts: unknown option/,
+  ],
+  [
+    'a bare number string as timeout',
+    { timeout: { slow: '30' } },
+    /^timeout\.slow: expected a duration \(.*\), got "30"/,
+  ],
+  [
+    'a spaced duration string',
+    { circuitBreaker: { payments: { timeout: '30 s' } } },
+    /^circuitBreaker\.payments\.timeout: expected a duration/,
+  ],
+  [
+    'a duration past the timer limit',
+    { timeout: { slow: MAX_TIMER + 1 } },
+    /^timeout\.slow: expected a duration between 0 and 2147483647 ms/,
+  ],
+  [
+    'an hours string past the timer limit',
+    { rateLimiter: { github: { rate: 5000, per: '597h' } } },
+    /^rateLimiter\.github\.per: expected a duration of at most 2147483647 ms/,
+  ],
+  ['NaN', { concurrency: { db: { limit: NaN } } }, /^concurrency\.db\.limit: expected an integer/],
+  [
+    'Infinity',
+    { rateLimiter: { github: { rate: Infinity } } },
+    /^rateLimiter\.github\.rate: expected a finite number/,
+  ],
+  [
+    'a negative',
+    { circuitBreaker: { payments: { failureThreshold: -5 } } },
+    /^circuitBreaker\.payments\.failureThreshold: expected an integer/,
+  ],
+  [
+    'a wrong type',
+    { concurrency: { db: { limit: '10' } } },
+    /^concurrency\.db\.limit: expected an integer/,
+  ],
+  ['a timeout entry of null', { timeout: { slow: null } }, /^timeout\.slow: expected a duration/],
+  [
+    'an order that is not an array',
+    { order: 'retry' },
+    /^order: expected an array of policy kinds/,
+  ],
+  ['an unknown kind in the order', { order: ['retry', 'cache'] }, /^order: expected policy kinds/],
+  [
+    'a kind twice in the order',
+    { order: ['retry', 'timeout', 'retry'] },
+    /^order: expected each kind once/,
+  ],
+  // Prototype tricks, as JSON.parse delivers them (an own "__proto__" key) and as plain keys.
+  [
+    '"__proto__" as a kind',
+    JSON.parse('{"__proto__":{"retry":{"x":{}}}}'),
+    /^__proto__: unknown policy kind/,
+  ],
+  [
+    '"constructor" as a kind',
+    JSON.parse('{"constructor":{"prototype":{"polluted":1}}}'),
+    /^constructor: unknown policy kind/,
+  ],
+  [
+    '"__proto__" as a name',
+    JSON.parse('{"retry":{"__proto__":{"maxAttempts":1}}}'),
+    /^retry\.__proto__: this name is not allowed/,
+  ],
+  [
+    '"constructor" as a name',
+    JSON.parse('{"retry":{"constructor":{"maxAttempts":1}}}'),
+    /^retry\.constructor: this name is not allowed/,
+  ],
+  [
+    '"prototype" as a name',
+    JSON.parse('{"timeout":{"prototype":"1s"}}'),
+    /^timeout\.prototype: this name is not allowed/,
+  ],
+  [
+    '"__proto__" inside an entry',
+    JSON.parse('{"retry":{"payments":{"__proto__":{"maxAttempts":1}}}}'),
+    /^retry\.payments\.__proto__: unknown option/,
+  ],
+  [
+    '"__proto__" inside the defaults',
+    JSON.parse('{"retry":{"defaults":{"__proto__":{"maxAttempts":1}}}}'),
+    /^retry\.defaults\.__proto__: unknown option/,
+  ],
+  [
+    '"constructor" inside an entry',
+    JSON.parse('{"concurrency":{"db":{"limit":1,"constructor":{"prototype":{"limit":1}}}}}'),
+    /^concurrency\.db\.constructor: unknown option/,
+  ],
+  [
+    '"__proto__" inside a timeout entry',
+    JSON.parse('{"timeout":{"slow":{"__proto__":{"timeout":"1s"}}}}'),
+    /timeout\.slow\.__proto__: unknown option/,
+  ],
+  [
+    '"__proto__" inside a saved breaker state',
+    JSON.parse(
+      '{"circuitBreaker":{"p":{"initialState":{"__proto__":{"state":"open","openedAt":0}}}}}',
+    ),
+    /^circuitBreaker\.p\.initialState: expected a CircuitState/,
+  ],
+  [
+    'an entry inheriting its options',
+    { retry: { payments: Object.create({ maxAttempts: 1 }) } },
+    /^retry\.payments\.options: expected an options object/,
+  ],
+];
+for (const [label, config, problem] of configCases) {
+  bad(
+    'ResilienceRegistry',
+    `new, ${label}`,
+    () => new ResilienceRegistry(config as never),
+    problem,
+  );
+  bad('registry', `configure, ${label}`, () => registry.configure(config as never), problem);
+}
+{
+  const policies = new ResilienceRegistry({ retry: { payments: {} } });
+  bad(
+    'ResilienceRegistry',
+    'an unknown name',
+    () => policies.retry('payment'),
+    /^retry "payment" is not configured; known: payments/,
+  );
+  bad(
+    'ResilienceRegistry',
+    'the defaults by name',
+    () => policies.retry('defaults'),
+    /^retry "defaults" is not configured/,
+  );
+  bad(
+    'ResilienceRegistry',
+    'a name that is not a string',
+    () => policies.circuitBreaker(5 as never),
+    /^circuitBreaker 5 is not configured/,
+  );
+  for (const value of NOT_FUNCTIONS)
+    bad(
+      'ResilienceRegistry',
+      `on() with listener ${show(value)}`,
+      () => policies.on('stateChange', value as never),
+      /^listener: expected a function/,
+    );
+  for (const value of [null, undefined, 5, 'svc'])
+    bad(
+      'bindRegistry',
+      `instance ${show(value)}`,
+      () => bindRegistry(value as never, policies),
+      /^instance: expected an object or a class/,
+    );
+  for (const value of [null, undefined, {}, registry.configure, 'registry'])
+    bad(
+      'bindRegistry',
+      `registry ${show(value)}`,
+      () => bindRegistry({}, value as never),
+      /^registry: expected a ResilienceRegistry/,
+    );
+}
+
+// Exports that take no input to validate, and why.
+const NO_INPUT: Record<string, string> = {
+  ResilienceError: 'an error class dspu raises',
+  ConfigError: 'an error class dspu raises',
+  CircuitBreakerError: 'an error class dspu raises',
+  TimeoutError: 'an error class dspu raises',
+  RateLimitExceededError: 'an error class dspu raises',
+  ConcurrencyLimitError: 'an error class dspu raises',
+  BridgeError: 'an error class dspu raises',
+  BackoffStrategy: 'a constant',
+  CircuitState: 'a constant',
+  DEFAULT_ORDER: 'a constant',
+  currentSignal: 'takes no argument',
+  currentAttempt: 'takes no argument',
+  isAsyncContextEnabled: 'takes no argument',
+  enableAsyncContext: 'takes no argument (and must not be called here: it slows the whole process)',
+  shieldedCount: 'takes no argument',
+  shutdownExecutor: 'takes no argument',
+  MemoryTokenBucketStore:
+    'takes no argument; its take/peek are the store interface the limiter calls with checked values',
+};
+
+// ---------------------------------------------------------------------------------------------------------
+
+const PENDING = Symbol('pending');
+
+/** Runs `call` and returns the ConfigError it threw or rejected with at once; fails the test otherwise. */
+async function configErrorOf(call: () => unknown): Promise<ConfigError> {
+  let result: unknown;
+  try {
+    result = call();
+  } catch (error) {
+    return asConfigError(error);
+  }
+  if (!(result instanceof Promise))
+    throw new Error(`accepted the input silently (returned ${show(result)})`);
+  // "At once": settled before the next turn of the event loop.
+  const outcome = await Promise.race([
+    result.then(
+      (value: unknown) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    new Promise<typeof PENDING>((resolve) => setImmediate(() => resolve(PENDING))),
+  ]);
+  if (outcome === PENDING) {
+    result.catch(() => undefined);
+    throw new Error('returned a promise that did not settle at once');
+  }
+  if ('value' in outcome)
+    throw new Error(`accepted the input silently (resolved with ${show(outcome.value)})`);
+  return asConfigError(outcome.error);
+}
+
+function asConfigError(error: unknown): ConfigError {
+  if (error instanceof ConfigError) return error;
+  throw new Error(`failed with ${show(error)} instead of a ConfigError: ${String(error)}`);
+}
+
+const PROBE_KEYS = [
+  'maxAttempts',
+  'state',
+  'openedAt',
+  'limit',
+  'timeout',
+  'retry',
+  'polluted',
+  'rate',
+];
+
+function timerCount(): number {
+  return process.getActiveResourcesInfo().filter((type) => type === 'Timeout').length;
+}
+
+describe('reliability: bad input everywhere', () => {
+  const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+
+  let timersAtStart = 0;
+
+  it('covers every runtime export of the public entry', () => {
+    timersAtStart = timerCount();
+    const covered = new Set(cases.map((c) => c.entry.split('.')[0]));
+    const missing = Object.keys(dspu).filter((name) => !covered.has(name) && !(name in NO_INPUT));
+    expect(missing).to.deep.equal([]);
+  });
+
+  describe('each entry point answers with a ConfigError naming the problem', () => {
+    for (const { entry, label, call, problem } of cases) {
+      it(`${entry}: ${label}`, async () => {
+        const error = await configErrorOf(call);
+        expect(error.code).to.equal('ERR_CONFIG');
+        expect(error.message).to.match(problem);
+        expect(error.message.length, 'a short message').to.be.below(600);
+      });
+    }
+  });
+
+  it('leaves Object.prototype untouched by all of the above', () => {
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(prototypeKeys);
+    const probe: Record<string, unknown> = {};
+    for (const key of PROBE_KEYS) expect(probe[key], key).to.equal(undefined);
+  });
+
+  it('left the default registry unconfigured by the failed configure calls', () => {
+    for (const kind of [
+      'retry',
+      'circuitBreaker',
+      'rateLimiter',
+      'timeout',
+      'concurrency',
+    ] as const)
+      expect(
+        registry
+          .names(kind)
+          .filter((n) => ['payments', 'x', 'slow', 'db', 'github', 'p'].includes(n)),
+      ).to.deep.equal([]);
+  });
+
+  it('left no timer running after all of the above', () => {
+    expect(timerCount()).to.equal(timersAtStart);
+  });
+
+  it('raised no unhandled rejection', async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled).to.deep.equal([]);
+  });
+
+  describe('very long duration strings are refused in linear time', () => {
+    const shapes: [string, (n: number) => string][] = [
+      ['digits then a unit', (n) => `${'1'.repeat(n)}s`],
+      ['a long fraction', (n) => `1.${'0'.repeat(n)}s`],
+      ['digits, a dot, digits, no unit', (n) => `${'9'.repeat(n)}.${'9'.repeat(n)}`],
+      ['repeated units', (n) => 'ms'.repeat(n)],
+      ['leading spaces', (n) => `${' '.repeat(n)}1s`],
+      ['almost a number', (n) => `${'1.'.repeat(n)}s`],
+    ];
+    const entries: [string, (text: string) => unknown][] = [
+      ['toMs', (text) => toMs(text, 'timeout')],
+      ['new Timeout', (text) => new Timeout(text as never)],
+      // (a string that does not start like a number is a registry name to a decorator)
+      ['@Timeout', (text) => (/^\s*\d/.test(text) ? Timeout(text) : toMs(text, 't'))],
+      ['runWithTimeout', (text) => runWithTimeout(noop, text as never)],
+      ['new RetryPolicy', (text) => new RetryPolicy({ baseDelay: text as never })],
+      ['new RateLimiter', (text) => new RateLimiter({ rate: 1, per: text as never })],
+      [
+        'registry.configure',
+        (text) => new ResilienceRegistry({ timeout: { slow: text as never } }),
+      ],
+    ];
+    for (const [shape, make] of shapes) {
+      it(`refuses ${shape} of a million characters within milliseconds, everywhere`, async () => {
+        const text = make(1_000_000);
+        for (const [name, call] of entries) {
+          const started = performance.now();
+          const error = await configErrorOf(() => call(text));
+          const elapsed = performance.now() - started;
+          expect(error.message, name).to.match(/expected a duration/);
+          expect(error.message.length, `${name}: message length`).to.be.below(400);
+          expect(elapsed, `${name}: ms`).to.be.below(50);
+        }
+      });
+    }
+
+    it('takes no longer for ten million characters than for ten thousand, beyond noise', () => {
+      const time = (n: number) => {
+        const text = `${'1'.repeat(n)}.${'1'.repeat(n)}ms`;
+        const started = performance.now();
+        for (let i = 0; i < 20; i++) expect(() => toMs(text, 'timeout')).to.throw(ConfigError);
+        return (performance.now() - started) / 20;
+      };
+      time(10_000); // warm up
+      expect(time(10_000_000)).to.be.below(time(10_000) + 20);
+    });
+  });
+
+  describe('runtime values past the timer limit', () => {
+    let clock: sinon.SinonFakeTimers;
+    beforeEach(() => {
+      clock = sinon.useFakeTimers({ now: 0 });
+    });
+    afterEach(() => clock.restore());
+
+    it("waits the longest timer delay, not 1 ms, for an error's retryAfter past 2^31-1 ms", async () => {
+      let calls = 0;
+      const result = retry(
+        async () => {
+          calls++;
+          throw Object.assign(new Error('busy'), { retryAfter: 2 ** 40 });
+        },
+        { maxAttempts: 2 },
+      )();
+      result.catch(() => undefined);
+      await clock.tickAsync(1_000);
+      expect(calls).to.equal(1);
+      await clock.tickAsync(MAX_TIMER);
+      expect(calls).to.equal(2);
+    });
+
+    it('caps a custom delay past the timer limit at maxDelay', async () => {
+      let calls = 0;
+      const result = retry(
+        async () => {
+          calls++;
+          throw new Error('down');
+        },
+        { maxAttempts: 2, maxDelay: '1s', delay: () => 2 ** 40 },
+      )();
+      result.catch(() => undefined);
+      await clock.tickAsync(999);
+      expect(calls).to.equal(1);
+      await clock.tickAsync(1);
+      expect(calls).to.equal(2);
+    });
+
+    it('falls back to the strategy when a custom delay returns NaN or a negative', async () => {
+      for (const custom of [NaN, -5]) {
+        let calls = 0;
+        const result = retry(
+          async () => {
+            calls++;
+            throw new Error('down');
+          },
+          { maxAttempts: 2, baseDelay: 100, delay: () => custom },
+        )();
+        result.catch(() => undefined);
+        await clock.tickAsync(99);
+        expect(calls, String(custom)).to.equal(1);
+        await clock.tickAsync(1);
+        expect(calls, String(custom)).to.equal(2);
+      }
+    });
+  });
+
+  describe('a huge but valid limit', () => {
+    it('lets mapWithLimit run with the largest safe integer as its limit, allocating nothing for it', async () => {
+      const out: number[] = [];
+      for await (const value of mapWithLimit([1, 2, 3], async (n) => n * 2, {
+        limit: Number.MAX_SAFE_INTEGER,
+      }))
+        out.push(value);
+      expect(out).to.deep.equal([2, 4, 6]);
+    });
+
+    it('lets gatherWithLimit run with the largest safe integer as its limit', async () => {
+      expect(
+        await gatherWithLimit([async () => 1, async () => 2], { limit: Number.MAX_SAFE_INTEGER }),
+      ).to.deep.equal([1, 2]);
+    });
+  });
+});
