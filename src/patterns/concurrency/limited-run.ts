@@ -46,7 +46,9 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   private readonly isAsync: boolean;
   private iterator: Iterator<I> | AsyncIterator<I> | undefined;
   private lastPull: Promise<IteratorResult<I> | undefined> | undefined;
-  private room: { promise: Promise<void>; resolve: () => void } | undefined;
+  // Workers waiting for room in the window, oldest first from `nextToWake` (an array read by index: O(1)).
+  private readonly waitingForRoom: (() => void)[] = [];
+  private nextToWake = 0;
 
   constructor(
     private readonly source: ItemSource<I>,
@@ -99,10 +101,11 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
     while (!this.ended && !this.sourceDone && this.workers < this.limit) this.spawn();
   }
 
-  /** A result was handed to the consumer: a worker waiting for room in the window may go on. */
+  /** A result was handed to the consumer: one worker waiting for room in the window may go on. */
   protected tookOne(): void {
     this.taken++;
-    this.wakeWorkers();
+    // Waking one, not all: the others would only find the window full again.
+    if (this.nextToWake < this.waitingForRoom.length) this.waitingForRoom[this.nextToWake++]();
   }
 
   /** Ends the run early: no task starts, the shared abort aborts with `error`, the source is closed. */
@@ -238,18 +241,18 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   };
 
   private roomToStart(): Promise<void> {
-    if (this.room === undefined) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((done) => (resolve = done));
-      this.room = { promise, resolve };
+    if (this.nextToWake === this.waitingForRoom.length) {
+      this.waitingForRoom.length = 0;
+      this.nextToWake = 0;
     }
-    return this.room.promise;
+    return new Promise((resolve) => this.waitingForRoom.push(resolve));
   }
 
   private wakeWorkers(): void {
-    const room = this.room;
-    this.room = undefined;
-    room?.resolve();
+    const waiting = this.waitingForRoom;
+    for (let i = this.nextToWake; i < waiting.length; i++) waiting[i]();
+    waiting.length = 0;
+    this.nextToWake = 0;
   }
 
   private readonly onOuterAbort = (): void => {

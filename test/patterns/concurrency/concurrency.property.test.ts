@@ -127,21 +127,27 @@ describe('concurrency properties', () => {
     );
   });
 
-  it('mapWithLimit: input order, bounded concurrency and at most `limit` results waiting', async () => {
+  it('mapWithLimit: input order, bounded concurrency and at most `limit` results waiting, from any source', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.nat({ max: 30 }), { maxLength: 25 }),
         limits,
         fc.nat({ max: 20 }),
-        async (durations, limit, consumerDelay) => {
+        sourceKinds,
+        async (durations, limit, consumerDelay, kind) => {
           const journal = new Journal();
+          const { source } = asSource(
+            durations.map((ms, id) => ({ ms, id })),
+            kind,
+            journal,
+          );
           let consumed = 0;
           let maxAhead = 0;
           const collected = observe(
             (async () => {
               const out: number[] = [];
               const stream = mapWithLimit(
-                durations.map((ms, id) => ({ ms, id })),
+                source,
                 ({ ms, id }) => {
                   maxAhead = Math.max(maxAhead, journal.starts.length + 1 - consumed);
                   return journal.run(id, ms, false);
