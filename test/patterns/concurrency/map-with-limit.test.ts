@@ -42,6 +42,14 @@ describe('mapWithLimit', () => {
     expect(fromAsync.value).to.deep.equal([8, 10]);
   });
 
+  it('copes with a limit far above the number of items', async () => {
+    const result = observe(
+      collect(mapWithLimit([1, 2, 3], async (n) => n * 2, { limit: 2 ** 30 })),
+    );
+    await time.clock.tickAsync(0);
+    expect(result.value).to.deep.equal([2, 4, 6]);
+  });
+
   it('starts nothing before the consumer asks for the first result', async () => {
     const probe = new Probe();
     const stream = mapWithLimit([1, 2, 3], (n) => probe.work(n, 10), { limit: 2 });
