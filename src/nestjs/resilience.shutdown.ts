@@ -28,6 +28,7 @@ export class ResilienceShutdown
   private readonly logger = new Logger('ResilienceModule');
   private deadline: number | undefined;
   private running = false;
+  private warned = false;
 
   constructor(@Inject(RESILIENCE_MODULE_OPTIONS) private readonly settings: SplitOptions) {}
 
@@ -54,13 +55,23 @@ export class ResilienceShutdown
 
   private async drain(): Promise<void> {
     const remaining = this.deadline === undefined ? undefined : this.deadline - Date.now();
+    if (remaining !== undefined && remaining <= 0) {
+      if (shieldedCount() > 0) this.warnUnfinished();
+      return;
+    }
     try {
-      await drainShielded(remaining === undefined ? {} : { timeout: Math.max(0, remaining) });
+      await drainShielded(remaining === undefined ? {} : { timeout: remaining });
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
-      this.logger.warn(
-        `${shieldedCount()} shielded operation(s) still running after drainTimeout; closing anyway`,
-      );
+      this.warnUnfinished();
     }
+  }
+
+  private warnUnfinished(): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn(
+      `${shieldedCount()} shielded operation(s) still running after drainTimeout; closing anyway`,
+    );
   }
 }
