@@ -40,30 +40,43 @@ export const GRANTED: TakeResult = Object.freeze({ granted: true, waitMs: 0 });
 const EPSILON_MS = 1e-6;
 
 /**
- * The default store: one bucket in this process. It keeps a single number, the time at which the bucket is (or
- * was) empty, and refills continuously: at time `t` it holds `min(capacity, (t - emptyAt) / msPerToken)`
- * tokens. Taking `n` tokens moves `emptyAt` forward by `n × msPerToken`. It starts full.
+ * The default store: one bucket in this process. It keeps the tokens it held at the time of its last grant and
+ * refills continuously: at time `t` it holds `min(capacity, level + (t - at) / msPerToken)` tokens. It starts
+ * full.
+ *
+ * Only time differences are computed, never sums on the epoch clock: near 1.8e12 ms a double's step is 2.4e-4
+ * ms, so moving an "empty at" timestamp forward by 0.025 ms per token (40 tokens/ms) rounded every step and
+ * over-admitted about one token in 250.
  */
 export class MemoryTokenBucketStore implements TokenBucketStore {
-  private emptyAt = -Infinity;
+  // NaN until the first grant: the bucket is full.
+  private level = NaN;
+  private at = 0;
 
   /** @inheritDoc */
   take(tokens: number, nowMs: number, bucket: TokenBucketSpec): TakeResult {
-    // A full bucket stops filling: tokens beyond capacity are not banked.
-    const start = Math.max(this.emptyAt, nowMs - bucket.capacity * bucket.msPerToken);
-    const next = start + tokens * bucket.msPerToken;
-    if (next <= nowMs + EPSILON_MS) {
-      this.emptyAt = next;
+    const held = this.held(nowMs, bucket);
+    const missingMs = (tokens - held) * bucket.msPerToken;
+    if (missingMs <= EPSILON_MS) {
+      this.level = held - tokens;
+      this.at = nowMs;
       return GRANTED;
     }
-    return { granted: false, waitMs: Math.max(1, Math.ceil(next - nowMs - EPSILON_MS)) };
+    return { granted: false, waitMs: Math.max(1, Math.ceil(missingMs - EPSILON_MS)) };
   }
 
   /** @inheritDoc */
   peek(nowMs: number, bucket: TokenBucketSpec): number {
-    const held = (nowMs - this.emptyAt) / bucket.msPerToken;
+    const held = this.held(nowMs, bucket);
     if (held >= bucket.capacity) return bucket.capacity;
     // Rounded so 1000/3-ms refills read as whole tokens, not 0.9999999.
     return held > 0 ? Math.round(held * 1e9) / 1e9 : 0;
+  }
+
+  private held(nowMs: number, bucket: TokenBucketSpec): number {
+    if (Number.isNaN(this.level)) return bucket.capacity;
+    // A clock that steps back refills nothing (and takes nothing back).
+    const elapsed = nowMs > this.at ? nowMs - this.at : 0;
+    return Math.min(bucket.capacity, this.level + elapsed / bucket.msPerToken);
   }
 }
