@@ -245,6 +245,24 @@ describe('types: events and errors', () => {
     off();
   });
 
+  it('types registry configuration and look-ups', () => {
+    const policies = new ResilienceRegistry({
+      retry: { defaults: { maxAttempts: 3 }, payments: { baseDelay: '200ms' } },
+      timeout: { slow: '2s', fast: { timeout: 100 } },
+      order: ['retry', 'timeout'],
+    });
+    expectTypeOf(policies.circuitBreaker).returns.toEqualTypeOf<CircuitBreaker>();
+    expectTypeOf(policies.rateLimiter).returns.toEqualTypeOf<RateLimiter>();
+    compileOnly(() => {
+      // @ts-expect-error maxAttempts is a number
+      policies.configure({ retry: { payments: { maxAttempts: '5' } } });
+      // @ts-expect-error not a policy kind in the order
+      policies.configure({ order: ['cache'] });
+      // @ts-expect-error a rate limiter needs its rate
+      policies.configure({ rateLimiter: { github: { per: '1h' } } });
+    });
+  });
+
   it("types each engine's own events", () => {
     const breaker = new CircuitBreaker();
     breaker.events.on('rejected', (event) => {
