@@ -1,5 +1,6 @@
 /**
- * dspu/redis: rate limits shared by every process of a fleet, kept in Redis (ioredis is a peer dependency).
+ * dspu/redis: rate limits and circuit breakers shared by every process of a fleet, kept in Redis (ioredis is a
+ * peer dependency).
  *
  * @example
  * ```ts
@@ -26,6 +27,7 @@ export {
   type RedisStoreOptions,
   type StoreErrorMode,
 } from './redis-link.js';
+export { RedisCircuitBreaker, type RedisCircuitBreakerOptions } from './redis-circuit-breaker.js';
 export {
   withRedisStores,
   type RedisAwareConfig,

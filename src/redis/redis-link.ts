@@ -111,6 +111,11 @@ export class RedisLink {
     return `{${this.prefix}:${name}}:${suffix}`;
   }
 
+  /** False from a failure until Redis answers again. */
+  get healthy(): boolean {
+    return this.downSince === 0;
+  }
+
   /**
    * True when the next call should go to Redis: it is healthy, or the retry interval has passed and this
    * call becomes the one probe (the others keep using the fallback until it answers).

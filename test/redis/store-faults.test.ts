@@ -9,8 +9,7 @@ import {
   type RedisTokenBucketStore,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, until } from './support.js';
 
 type Seen = { [K in keyof RedisStoreEvents]: RedisStoreEvents[K][] };
 
@@ -20,15 +19,6 @@ function record(store: RedisTokenBucketStore): Seen {
   store.events.on('fallback', (e) => seen.fallback.push(e));
   store.events.on('recovered', (e) => seen.recovered.push(e));
   return seen;
-}
-
-async function until(condition: () => boolean, limitMs: number, step: () => Promise<unknown>) {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${limitMs} ms`);
-    await step();
-    await sleep(20);
-  }
 }
 
 describe('dspu/redis store faults', function () {

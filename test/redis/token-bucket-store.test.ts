@@ -8,31 +8,7 @@ import {
 } from '../../src/index.js';
 import { RedisTokenBucketStore, redisStore, withRedisStores } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs `work` and counts the commands clients sent meanwhile (commands run by scripts excluded). */
-async function roundTrips(server: RedisServer, work: () => Promise<unknown>): Promise<string[]> {
-  const marker = server.client();
-  await marker.ping(); // connected (and its INFO ready check done) before anything is watched
-  const watcher = server.client();
-  const monitor = await watcher.monitor();
-  const seen: string[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua') seen.push(args[0].toLowerCase());
-  });
-  try {
-    await work();
-    // MONITOR lines arrive after the replies: a PING through another client marks the end.
-    await marker.ping('end-of-work');
-    while (!seen.includes('ping')) await sleep(5);
-    return seen.slice(0, seen.indexOf('ping'));
-  } finally {
-    monitor.disconnect();
-    watcher.disconnect();
-    marker.disconnect();
-  }
-}
+import { roundTrips, sleep } from './support.js';
 
 describe('dspu/redis token bucket store', function () {
   this.timeout(15_000);

@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  CircuitBreaker,
+  CircuitBreakerError,
+  CircuitState,
+  ConfigError,
+  EventEmitter,
+  toMs,
+  type CircuitBreakerOptions,
+  type CircuitSnapshot,
+  type Duration,
+} from '../index.js';
+import { ADMIT, FORCE, REPORT } from './circuit-scripts.js';
+import {
+  checkName,
+  RedisLink,
+  type RedisClient,
+  type RedisStoreEvents,
+  type RedisStoreOptions,
+} from './redis-link.js';
+
+/** Options of {@link RedisCircuitBreaker}: the breaker's own, plus where and how it is shared. */
+export interface RedisCircuitBreakerOptions<T = unknown>
+  extends CircuitBreakerOptions<T>, RedisStoreOptions {
+  /** How long a half-open trial holds its fleet-wide slot if its process never reports back. Default `'60s'`. */
+  trialLease?: Duration;
+}
+
+const REDIS_KEYS = ['commandTimeout', 'onStoreError', 'retryInterval', 'prefix', 'trialLease'];
+
+type Reply = [
+  verdict: string,
+  state: CircuitState,
+  gen: number,
+  remaining: number,
+  isolated: number,
+];
+type Outcome = 'success' | 'failure' | 'ignored';
+
+function split(options: RedisCircuitBreakerOptions<never> | undefined): [object, object] {
+  const breaker: Record<string, unknown> = {};
+  const redis: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options ?? {}))
+    (REDIS_KEYS.includes(key) ? redis : breaker)[key] = value;
+  return [breaker, redis];
+}
+
+/**
+ * A {@link CircuitBreaker} whose state and counters live in Redis, shared by every process using the same
+ * name. Transitions are atomic Lua scripts; at most `halfOpenMaxCalls` trials run at once across the fleet.
+ * A closed call runs at once and reports its outcome afterwards without delaying its result; an open circuit is
+ * known locally until its `retryAfter` (and learned through pub/sub as soon as any process opens or resets it),
+ * so a rejected call costs no round trip. Call {@link RedisCircuitBreaker.close} when done (it holds a
+ * subscriber connection). Use it wherever a breaker instance goes: `@CircuitBreaker(shared)`.
+ *
+ * @example
+ * ```ts
+ * const payments = new RedisCircuitBreaker(redis, 'payments', { failureThreshold: 5, timeout: '30s' });
+ * class Checkout {
+ *   @CircuitBreaker(payments)
+ *   async charge(order: Order) { return psp.charge(order); }
+ * }
+ * ```
+ */
+export class RedisCircuitBreaker extends CircuitBreaker {
+  /** Fault events of the shared store: `storeError`, `fallback`, `recovered`. */
+  readonly storeEvents: EventEmitter<RedisStoreEvents>;
+  private readonly link: RedisLink;
+  private readonly keys: string[];
+  private readonly channel: string;
+  private readonly leaseMs: number;
+  private readonly subscriber: Redis | undefined;
+  // What this process last learned of the shared circuit; gen -1 means "not yet asked".
+  private view = {
+    state: CircuitState.CLOSED as CircuitState,
+    gen: -1,
+    openUntil: 0,
+    isolated: false,
+  };
+
+  /**
+   * @param client - an ioredis client; a duplicate of it subscribes to the circuit's changes
+   * @param name - processes using the same name share one circuit
+   * @throws ConfigError naming each invalid option
+   */
+  constructor(client: RedisClient, name: string, options?: RedisCircuitBreakerOptions<never>) {
+    super(split(options)[0]);
+    const redisOptions = split(options)[1] as RedisCircuitBreakerOptions;
+    this.link = new RedisLink(client, redisOptions, ['trialLease']);
+    this.storeEvents = this.link.events;
+    checkName(name);
+    this.keys = [this.link.key(name, 'circuit'), this.link.key(name, 'trials')];
+    this.channel = this.link.key(name, 'changes');
+    this.leaseMs = toMs(redisOptions.trialLease ?? 60_000, 'trialLease');
+    if (this.leaseMs <= 0)
+      throw ConfigError.invalid('trialLease', 'a duration greater than 0', redisOptions.trialLease);
+    this.subscriber = 'duplicate' in client ? (client as Redis).duplicate() : undefined;
+    if (this.subscriber) {
+      this.subscriber.on('error', () => undefined);
+      this.subscriber.on('message', (_channel: string, message: string) => this.heard(message));
+      this.subscriber.subscribe(this.channel).catch(() => undefined);
+    }
+  }
+
+  /** The state this process knows; an OPEN circuit whose timeout has passed reads as HALF_OPEN. */
+  override get state(): CircuitState {
+    if (this.local) return super.state;
+    const { view } = this;
+    if (view.state === CircuitState.OPEN && !view.isolated && Date.now() >= view.openUntil)
+      return CircuitState.HALF_OPEN;
+    return view.state;
+  }
+
+  /** @internal */
+  override executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+    if (!this.link.tryRedis()) return this.degraded(fn, arg);
+    const { view } = this;
+    // A closed call's report doubles as the probe of a recovering link; a cached rejection sends nothing.
+    if (view.gen >= 0 && view.state === CircuitState.CLOSED)
+      return this.runCall(fn, arg, view.gen, '');
+    const cachedOpen = view.isolated || Date.now() < view.openUntil;
+    if (view.state === CircuitState.OPEN && cachedOpen && this.link.healthy)
+      return this.rejected(CircuitState.OPEN, view.isolated ? 0 : view.openUntil - Date.now());
+    const token = randomUUID();
+    return this.script(ADMIT, [this.options.halfOpenMaxCalls, this.leaseMs, token]).then(
+      (reply) => {
+        if (reply[0] === 'closed') return this.runCall(fn, arg, reply[2], '');
+        if (reply[0] === 'trial') return this.runCall(fn, arg, reply[2], token);
+        return this.rejected(reply[1], reply[1] === CircuitState.OPEN ? reply[3] : 0);
+      },
+      (error: unknown) => this.degraded(fn, arg, error),
+    );
+  }
+
+  /** Forces the shared circuit CLOSED with counters cleared; every process learns it through pub/sub. */
+  override async reset(): Promise<void> {
+    await super.reset();
+    await this.script(FORCE, ['reset']).catch((error: unknown) => {
+      // The error was reported as a storeError event; only a fail-closed breaker makes it the caller's.
+      if (this.link.mode === 'fail-closed') throw error;
+    });
+  }
+
+  /** Forces the shared circuit OPEN until {@link RedisCircuitBreaker.reset}, for every process. */
+  override isolate(): void {
+    super.isolate();
+    this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
+    this.script(FORCE, ['isolate']).catch(() => undefined);
+  }
+
+  /** The state this process knows, as plain data (the shared record lives in Redis). */
+  override toJSON(): CircuitSnapshot {
+    if (this.local) return super.toJSON();
+    const { view } = this;
+    const open = view.state === CircuitState.OPEN;
+    return {
+      state: view.state,
+      failures: 0,
+      successes: 0,
+      openedAt: open ? view.openUntil - this.options.timeout : null,
+      isolated: view.isolated,
+    };
+  }
+
+  /** Stops listening for changes of the shared circuit (closes the subscriber connection). */
+  async close(): Promise<void> {
+    const subscriber = this.subscriber;
+    if (subscriber === undefined || subscriber.status === 'end') return;
+    // QUIT waits for a connection that may never come back; a closing breaker has nothing left to say.
+    if (subscriber.status === 'ready') await subscriber.quit().catch(() => undefined);
+    subscriber.disconnect();
+  }
+
+  private get local(): boolean {
+    return this.link.mode === 'local' && !this.link.healthy;
+  }
+
+  private runCall<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    gen: number,
+    token: string,
+  ): Promise<T> {
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(arg);
+    } catch (error) {
+      this.report(this.outcomeOf(error), gen, token);
+      return Promise.reject(error);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.report(this.resultOutcome(value), gen, token);
+        return value;
+      },
+      (error: unknown) => {
+        this.report(this.outcomeOf(error), gen, token);
+        throw error;
+      },
+    );
+  }
+
+  private outcomeOf(error: unknown): Outcome {
+    const { exceptions } = this.options;
+    return exceptions === undefined || exceptions.some((c) => error instanceof c)
+      ? 'failure'
+      : 'ignored';
+  }
+
+  private resultOutcome(value: unknown): Outcome {
+    try {
+      return this.options.isFailureResult?.(value) === true ? 'failure' : 'success';
+    } catch (error) {
+      if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
+      return 'success';
+    }
+  }
+
+  // Outcomes are reported in the background: the call's own result never waits for Redis.
+  private report(outcome: Outcome, gen: number, token: string): void {
+    const { failureThreshold, successThreshold } = this.options;
+    this.script(REPORT, [outcome, gen, token, failureThreshold, successThreshold]).catch(
+      () => undefined,
+    );
+  }
+
+  private script(script: typeof ADMIT, args: (string | number)[]): Promise<Reply> {
+    return this.link.run(script, this.keys, [this.options.timeout, this.channel, ...args]).then(
+      (reply) => {
+        this.link.succeeded();
+        this.learn(reply as Reply);
+        return reply as Reply;
+      },
+      (error: unknown) => {
+        throw this.link.failed(error);
+      },
+    );
+  }
+
+  private heard(message: string): void {
+    const [state, gen, remaining, isolated] = message.split(' ');
+    this.learn(['heard', state as CircuitState, Number(gen), Number(remaining), Number(isolated)]);
+  }
+
+  /** Adopts what Redis said, if it is newer than what this process knew, and tells listeners of a change. */
+  private learn([, state, gen, remaining, isolated]: Reply): void {
+    const { view } = this;
+    if (gen < view.gen) return;
+    const from = view.gen < 0 ? CircuitState.CLOSED : view.state;
+    this.view = { state, gen, openUntil: Date.now() + remaining, isolated: isolated === 1 };
+    if (from === state) return;
+    if (this.events.has('stateChange')) this.events.emit('stateChange', { from, to: state });
+    const callback = this.options.onStateChange;
+    if (callback === undefined) return;
+    try {
+      Promise.resolve(callback(from, state)).catch(this.callbackFailed);
+    } catch (error) {
+      this.callbackFailed(error);
+    }
+  }
+
+  private readonly callbackFailed = (error: unknown): void => {
+    if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
+  };
+
+  private rejected<T>(state: CircuitState, retryAfter: number): Promise<T> {
+    if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfter });
+    return Promise.reject(
+      this.view.isolated
+        ? new CircuitBreakerError(state, 0, 'Circuit is isolated: open until reset()')
+        : new CircuitBreakerError(state, Math.max(0, retryAfter)),
+    );
+  }
+
+  /** While Redis fails: this process's own breaker ('local'), no breaker ('fail-open'), or refusal. */
+  private degraded<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, error?: unknown): Promise<T> {
+    if (this.link.mode === 'local') return super.executeWith(fn, arg);
+    if (this.link.mode === 'fail-open') {
+      try {
+        return Promise.resolve(fn(arg));
+      } catch (failure) {
+        return Promise.reject(failure);
+      }
+    }
+    return Promise.reject(error instanceof Error ? error : this.link.unavailable());
+  }
+}

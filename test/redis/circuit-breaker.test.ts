@@ -1,0 +1,244 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import {
+  CircuitBreaker,
+  CircuitBreakerError,
+  CircuitState,
+  ConfigError,
+  type CircuitBreakerEvents,
+} from '../../src/index.js';
+import {
+  RedisCircuitBreaker,
+  RedisStoreError,
+  type RedisCircuitBreakerOptions,
+} from '../../src/redis/index.js';
+import { RedisServer } from './redis-server.js';
+import { roundTrips, sleep, until } from './support.js';
+
+const boom = () => Promise.reject(new Error('boom'));
+const ok = () => Promise.resolve('ok');
+
+describe('dspu/redis shared circuit breaker', function () {
+  this.timeout(20_000);
+  let server: RedisServer;
+  const clients: Redis[] = [];
+  const breakers: RedisCircuitBreaker[] = [];
+  let run = 0;
+
+  /** `count` breakers sharing one circuit, each on a client of its own (as separate processes would be). */
+  function fleet(count: number, options: RedisCircuitBreakerOptions<never> = {}) {
+    const name = `circuit-${++run}`;
+    return Array.from({ length: count }, () => {
+      const client = server.client();
+      clients.push(client);
+      const breaker = new RedisCircuitBreaker(client, name, { timeout: '60s', ...options });
+      breakers.push(breaker);
+      return breaker;
+    });
+  }
+
+  async function openIt(breaker: RedisCircuitBreaker): Promise<void> {
+    const threshold = breaker.options.failureThreshold;
+    for (let i = 0; i < threshold; i++) await breaker.protect(boom).catch(() => undefined);
+    await until(() => breaker.state !== CircuitState.CLOSED, 2_000);
+  }
+
+  before(async () => {
+    server = await RedisServer.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(breakers.splice(0).map((b) => b.close()));
+    for (const client of clients.splice(0)) client.disconnect();
+    if (!server.running) await server.start();
+  });
+
+  after(async () => {
+    await server.stop();
+  });
+
+  it('counts consecutive failures across processes and opens for all at the threshold', async () => {
+    const [a, b] = fleet(2, { failureThreshold: 4 });
+    await a.protect(boom).catch(() => undefined);
+    await b.protect(boom).catch(() => undefined);
+    await a.protect(boom).catch(() => undefined);
+    await sleep(50);
+    expect(a.state).to.equal(CircuitState.CLOSED);
+    await b.protect(boom).catch(() => undefined);
+    await until(() => a.state === CircuitState.OPEN && b.state === CircuitState.OPEN, 2_000);
+  });
+
+  it('clears the shared failure count on a success anywhere', async () => {
+    const [a, b] = fleet(2, { failureThreshold: 3 });
+    await a.protect(boom).catch(() => undefined);
+    await a.protect(boom).catch(() => undefined);
+    await b.protect(ok);
+    await sleep(50);
+    await a.protect(boom).catch(() => undefined);
+    await a.protect(boom).catch(() => undefined);
+    await sleep(50);
+    expect(a.state).to.equal(CircuitState.CLOSED);
+  });
+
+  it('rejects in another process without a Redis round trip once one process opened it', async () => {
+    const [a, b] = fleet(2, { failureThreshold: 2 });
+    await b.protect(ok); // b has joined the circuit
+    await openIt(a);
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+    const calls: string[] = [];
+    const sent = await roundTrips(server, async () => {
+      for (let i = 0; i < 50; i++)
+        await b.protect(ok).catch((e: unknown) => calls.push((e as CircuitBreakerError).state));
+    });
+    expect(sent).to.deep.equal([]);
+    expect(calls).to.have.length(50);
+    expect(calls.every((s) => s === CircuitState.OPEN)).to.equal(true);
+  });
+
+  it('tells the caller how long the circuit stays open', async () => {
+    const [a] = fleet(1, { failureThreshold: 1, timeout: '10s' });
+    await openIt(a);
+    const error = (await a.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
+    expect(error).to.be.instanceOf(CircuitBreakerError);
+    expect(error.retryAfter).to.be.within(9_000, 10_000);
+  });
+
+  it('lets at most halfOpenMaxCalls trial calls run at once across the fleet', async () => {
+    const members = fleet(3, { failureThreshold: 1, timeout: '100ms', halfOpenMaxCalls: 2 });
+    await openIt(members[0]);
+    await sleep(150);
+    let running = 0;
+    let most = 0;
+    const slowTrial = async () => {
+      most = Math.max(most, ++running);
+      await sleep(100);
+      running--;
+      return 'ok';
+    };
+    const outcomes = await Promise.allSettled(
+      members.flatMap((m) => Array.from({ length: 5 }, () => m.protect(slowTrial))),
+    );
+    expect(most).to.equal(2);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).to.have.length(2);
+    const rejected = outcomes.filter((o) => o.status === 'rejected');
+    expect(rejected.every((o) => o.reason instanceof CircuitBreakerError)).to.equal(true);
+  });
+
+  it('closes for every process after successThreshold trial successes', async () => {
+    const [a, b] = fleet(2, { failureThreshold: 1, timeout: '100ms', successThreshold: 2 });
+    await b.protect(ok);
+    await openIt(a);
+    await sleep(150);
+    await a.protect(ok);
+    await b.protect(ok);
+    await until(() => a.state === CircuitState.CLOSED && b.state === CircuitState.CLOSED, 2_000);
+  });
+
+  it('opens again with a fresh timeout when a trial fails', async () => {
+    const [a] = fleet(1, { failureThreshold: 1, timeout: '100ms' });
+    await openIt(a);
+    await sleep(150);
+    await a.protect(boom).catch(() => undefined);
+    await until(() => a.toJSON().state === CircuitState.OPEN, 2_000);
+    const error = (await a.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
+    expect(error.retryAfter).to.be.within(50, 100);
+  });
+
+  it('frees the slot of a trial whose process never reports back after trialLease', async () => {
+    const [a, b] = fleet(2, { failureThreshold: 1, timeout: '50ms', trialLease: '200ms' });
+    await openIt(a);
+    await sleep(100);
+    void a.protect(() => new Promise(() => undefined)); // a trial that never ends, as if its process died
+    await sleep(30);
+    const busy = (await b.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
+    expect(busy.state).to.equal(CircuitState.HALF_OPEN);
+    await sleep(250);
+    expect(await b.protect(ok)).to.equal('ok');
+  });
+
+  it('invalidates the cached open state in every process when one resets it', async () => {
+    const [a, b] = fleet(2, { failureThreshold: 1 });
+    await b.protect(ok);
+    await openIt(a);
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+    const seen: CircuitBreakerEvents['stateChange'][] = [];
+    b.events.on('stateChange', (e) => seen.push(e));
+    await a.reset();
+    await until(() => b.state === CircuitState.CLOSED, 2_000);
+    expect(seen).to.deep.equal([{ from: CircuitState.OPEN, to: CircuitState.CLOSED }]);
+    expect(await b.protect(ok)).to.equal('ok');
+  });
+
+  it('keeps every process open after isolate() until a reset', async () => {
+    const [a, b] = fleet(2, { timeout: '10ms' });
+    await b.protect(ok);
+    a.isolate();
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+    await sleep(50);
+    const error = (await b.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
+    expect(error.message).to.match(/isolated/);
+    await b.reset();
+    await until(() => a.state === CircuitState.CLOSED, 2_000);
+  });
+
+  it('works as the instance given to the @CircuitBreaker decorator', async () => {
+    const [shared] = fleet(1, { failureThreshold: 1 });
+    class Payments {
+      @CircuitBreaker(shared)
+      async charge(): Promise<string> {
+        throw new Error('declined');
+      }
+    }
+    await new Payments().charge().catch(() => undefined);
+    await until(() => shared.state === CircuitState.OPEN, 2_000);
+    expect(await new Payments().charge().catch((e: unknown) => e)).to.be.instanceOf(
+      CircuitBreakerError,
+    );
+  });
+
+  it("falls back to this process's own breaker while Redis is down, then shares again", async () => {
+    const [a] = fleet(1, { failureThreshold: 2, commandTimeout: '100ms', retryInterval: '100ms' });
+    const fallbacks: unknown[] = [];
+    const recovered: unknown[] = [];
+    a.storeEvents.on('fallback', (e) => fallbacks.push(e));
+    a.storeEvents.on('recovered', (e) => recovered.push(e));
+    await a.protect(ok);
+    await server.stop();
+    await a.protect(ok); // its report fails: the fallback begins
+    await until(() => fallbacks.length === 1, 2_000);
+    await a.protect(boom).catch(() => undefined);
+    await a.protect(boom).catch(() => undefined);
+    expect(a.state).to.equal(CircuitState.OPEN); // the local breaker, with the same options
+    await server.start();
+    await until(
+      () => recovered.length === 1,
+      10_000,
+      () => a.protect(ok).catch(() => undefined),
+    );
+    expect(a.state).to.equal(CircuitState.CLOSED); // the shared circuit never saw those failures
+  });
+
+  it("refuses calls with RedisStoreError while Redis is down ('fail-closed')", async () => {
+    const [a] = fleet(1, { onStoreError: 'fail-closed', retryInterval: '1s' });
+    await a.protect(ok);
+    await server.stop();
+    let down = false;
+    a.storeEvents.on('fallback', () => (down = true));
+    await a.protect(ok); // closed: runs, and its report finds Redis gone
+    await until(() => down, 2_000);
+    expect(await a.protect(ok).catch((e: unknown) => e)).to.be.instanceOf(RedisStoreError);
+  });
+
+  it('throws a ConfigError naming invalid options', () => {
+    const client = server.client();
+    clients.push(client);
+    expect(() => new RedisCircuitBreaker(client, 'x', { trialLease: 0 })).to.throw(
+      ConfigError,
+      /trialLease/,
+    );
+    expect(() => new RedisCircuitBreaker(client, 'x', { failureThreshold: 0 })).to.throw(
+      ConfigError,
+      /failureThreshold/,
+    );
+  });
+});

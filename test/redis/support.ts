@@ -1,0 +1,44 @@
+import type { RedisServer } from './redis-server.js';
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `step` every 20 ms until `condition` holds; fails after `limitMs`. */
+export async function until(
+  condition: () => boolean,
+  limitMs: number,
+  step: () => Promise<unknown> = async () => undefined,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${limitMs} ms`);
+    await step();
+    await sleep(20);
+  }
+}
+
+/** Runs `work` and lists the commands clients sent meanwhile (commands run by scripts excluded). */
+export async function roundTrips(
+  server: RedisServer,
+  work: () => Promise<unknown>,
+): Promise<string[]> {
+  const marker = server.client();
+  await marker.ping(); // connected (and its INFO ready check done) before anything is watched
+  const watcher = server.client();
+  const monitor = await watcher.monitor();
+  const seen: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') seen.push(args[0].toLowerCase());
+  });
+  try {
+    await work();
+    // MONITOR lines arrive after the replies: a PING through another client marks the end.
+    await marker.ping('end-of-work');
+    while (!seen.includes('ping')) await sleep(5);
+    return seen.slice(0, seen.indexOf('ping'));
+  } finally {
+    monitor.disconnect();
+    watcher.disconnect();
+    marker.disconnect();
+  }
+}
