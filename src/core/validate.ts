@@ -108,7 +108,7 @@ export class OptionsChecker {
   errorClasses(key: string): ErrorClassList | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;
-    if (Array.isArray(value) && value.every((c) => typeof c === 'function')) {
+    if (Array.isArray(value) && value.every(isErrorClass)) {
       return [...(value as ErrorClassList)];
     }
     this.fail(key, 'an array of error classes');
@@ -148,6 +148,20 @@ export function callOptionsError(
   if (signal !== undefined && !(signal instanceof AbortSignal))
     return ConfigError.invalid('signal', 'an AbortSignal', signal);
   return undefined;
+}
+
+/**
+ * True for what `error instanceof value` accepts. An arrow function passes `typeof === 'function'` but has no
+ * `prototype`: `instanceof` would throw a TypeError at every failed call, in place of the call's own error.
+ */
+function isErrorClass(value: unknown): boolean {
+  if (typeof value !== 'function') return false;
+  try {
+    void (Object.create(null) instanceof value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 type ErrorClassList = (abstract new (...args: never[]) => unknown)[];

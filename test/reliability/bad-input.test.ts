@@ -60,7 +60,8 @@ function show(value: unknown): string {
     return JSON.stringify(value.length > 24 ? `${value.slice(0, 21)}...` : value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'symbol') return value.toString();
-  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'function')
+    return value.name ? `function ${value.name}` : 'an anonymous function';
   if (typeof value === 'number' || typeof value === 'boolean' || value == null)
     return String(value);
   if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
@@ -69,7 +70,9 @@ function show(value: unknown): string {
   if (proto !== Object.prototype && proto !== null)
     return `a ${(proto.constructor as { name?: string } | undefined)?.name ?? 'custom'} object`;
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+    );
   } catch {
     return 'an object';
   }
@@ -143,6 +146,9 @@ const NOT_ERROR_CLASSES: readonly unknown[] = [
   [1],
   [Error, 'TypeError'],
   [null],
+  // Functions that `instanceof` refuses (it would throw at every failed call, hiding the call's error).
+  [() => Error],
+  [Math.max],
 ];
 const NOT_SIGNALS: readonly unknown[] = [
   null,
