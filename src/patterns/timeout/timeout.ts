@@ -190,10 +190,15 @@ export class Timeout {
       return promise;
     }
     if (isThenable(result)) {
-      result.then(
-        (value) => deadline.onValue(value),
-        (error: unknown) => deadline.onError(error),
-      );
+      try {
+        result.then(
+          (value) => deadline.onValue(value),
+          (error: unknown) => deadline.onError(error),
+        );
+      } catch (error) {
+        // A thenable whose then() throws: settle now, or the deadline would later reject unobserved.
+        deadline.onError(error);
+      }
     } else deadline.onValue(result);
     return promise;
   }
