@@ -34,6 +34,37 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/reliability/bad-input.test.js',
     ],
   },
+  'rate-limit': {
+    files: [
+      'rate-limit/rate-limiter.js',
+      'rate-limit/rate-limiter.options.js',
+      'rate-limit/token-bucket-store.js',
+      'rate-limit/waiter-queue.js',
+    ],
+    specs: [
+      'build/test/patterns/rate-limit/*.test.js',
+      'build/test/decorators/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/token-bucket-precision.test.js',
+    ],
+  },
+  timeout: {
+    files: ['timeout/timeout.js', 'timeout/deadline-queue.js', 'timeout/shield.js'],
+    specs: [
+      'build/test/patterns/timeout/*.test.js',
+      'build/test/decorators/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/thenables.test.js',
+    ],
+  },
+  fallback: {
+    files: ['fallback/fallback.js', 'fallback/fallback.options.js'],
+    specs: [
+      'build/test/patterns/fallback/*.test.js',
+      'build/test/decorators/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+    ],
+  },
 };
 
 interface Mutant {
