@@ -70,6 +70,22 @@ describe('dspu/otel: instrument()', () => {
     });
   });
 
+  it('records one attempt for a call that succeeds at once', async () => {
+    class Client {
+      @Retry('flaky')
+      async fetch() {
+        return 'ok';
+      }
+    }
+    await bindRegistry(new Client(), registry).fetch();
+    expect(await metrics.points('dspu.retry.attempts')).to.deep.equal([
+      {
+        attributes: policy('retry', 'flaky', 'success'),
+        value: { count: 1, sum: 1, min: 1, max: 1 },
+      },
+    ]);
+  });
+
   it('records a failed call with the attempts it made before giving up', async () => {
     class Client {
       @Retry({ maxAttempts: 2, baseDelay: 10 })
