@@ -135,34 +135,28 @@ export class RedisLink {
   ): Promise<unknown> {
     if (DOWN.has(this.client.status))
       return Promise.reject(new RedisStoreError(`Redis connection is ${this.client.status}`));
-    const sent = this.client
-      .evalsha(script.sha, keys.length, ...keys, ...args)
-      .catch((error: unknown) =>
-        error instanceof Error && error.message.startsWith('NOSCRIPT')
-          ? this.client.eval(script.source, keys.length, ...keys, ...args)
-          : Promise.reject(error),
-      );
+    const { client, timeoutMs } = this;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new RedisStoreError(`Redis did not answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
+        () => reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
       );
       // A command must never keep the process alive on its own.
       timer.unref?.();
-      sent.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(
-            error instanceof RedisStoreError
-              ? error
-              : new RedisStoreError(`Redis command failed: ${describe(error)}`, { cause: error }),
-          );
-        },
-      );
+      const answered = (value: unknown) => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const failed = (error: unknown) => {
+        clearTimeout(timer);
+        reject(new RedisStoreError(`Redis command failed: ${describe(error)}`, { cause: error }));
+      };
+      client.evalsha(script.sha, keys.length, ...keys, ...args).then(answered, (error: unknown) => {
+        // The server lost its script cache (restart, SCRIPT FLUSH): send the source once.
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+          client.eval(script.source, keys.length, ...keys, ...args).then(answered, failed);
+        else failed(error);
+      });
     });
   }
 
