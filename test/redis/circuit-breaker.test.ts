@@ -26,15 +26,31 @@ describe('dspu/redis shared circuit breaker', function () {
   let run = 0;
 
   /** `count` breakers sharing one circuit, each on a client of its own (as separate processes would be). */
-  function fleet(count: number, options: RedisCircuitBreakerOptions<never> = {}) {
+  async function fleet(count: number, options: RedisCircuitBreakerOptions<never> = {}) {
     const name = `circuit-${++run}`;
-    return Array.from({ length: count }, () => {
+    let subscribed = 0;
+    const members = Array.from({ length: count }, () => {
       const client = server.client();
       clients.push(client);
       const breaker = new RedisCircuitBreaker(client, name, { timeout: '60s', ...options });
       breakers.push(breaker);
       return breaker;
     });
+    // Changes are only heard once every member has subscribed, as in a fleet that has been up a while.
+    const admin = server.client();
+    clients.push(admin);
+    await until(
+      () => subscribed >= count,
+      2_000,
+      async () => {
+        const reply = (await admin.call('PUBSUB', 'NUMSUB', `{dspu:${name}}:changes`)) as [
+          string,
+          number,
+        ];
+        subscribed = Number(reply[1]);
+      },
+    );
+    return members;
   }
 
   async function openIt(breaker: RedisCircuitBreaker): Promise<void> {
@@ -58,7 +74,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('counts consecutive failures across processes and opens for all at the threshold', async () => {
-    const [a, b] = fleet(2, { failureThreshold: 4 });
+    const [a, b] = await fleet(2, { failureThreshold: 4 });
     await a.protect(boom).catch(() => undefined);
     await b.protect(boom).catch(() => undefined);
     await a.protect(boom).catch(() => undefined);
@@ -69,7 +85,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('clears the shared failure count on a success anywhere', async () => {
-    const [a, b] = fleet(2, { failureThreshold: 3 });
+    const [a, b] = await fleet(2, { failureThreshold: 3 });
     await a.protect(boom).catch(() => undefined);
     await a.protect(boom).catch(() => undefined);
     await b.protect(ok);
@@ -81,7 +97,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('rejects in another process without a Redis round trip once one process opened it', async () => {
-    const [a, b] = fleet(2, { failureThreshold: 2 });
+    const [a, b] = await fleet(2, { failureThreshold: 2 });
     await b.protect(ok); // b has joined the circuit
     await openIt(a);
     await until(() => b.state === CircuitState.OPEN, 2_000);
@@ -96,7 +112,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('tells the caller how long the circuit stays open', async () => {
-    const [a] = fleet(1, { failureThreshold: 1, timeout: '10s' });
+    const [a] = await fleet(1, { failureThreshold: 1, timeout: '10s' });
     await openIt(a);
     const error = (await a.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
     expect(error).to.be.instanceOf(CircuitBreakerError);
@@ -104,7 +120,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('lets at most halfOpenMaxCalls trial calls run at once across the fleet', async () => {
-    const members = fleet(3, { failureThreshold: 1, timeout: '100ms', halfOpenMaxCalls: 2 });
+    const members = await fleet(3, { failureThreshold: 1, timeout: '100ms', halfOpenMaxCalls: 2 });
     await openIt(members[0]);
     await sleep(150);
     let running = 0;
@@ -125,7 +141,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('closes for every process after successThreshold trial successes', async () => {
-    const [a, b] = fleet(2, { failureThreshold: 1, timeout: '100ms', successThreshold: 2 });
+    const [a, b] = await fleet(2, { failureThreshold: 1, timeout: '100ms', successThreshold: 2 });
     await b.protect(ok);
     await openIt(a);
     await sleep(150);
@@ -135,7 +151,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('opens again with a fresh timeout when a trial fails', async () => {
-    const [a] = fleet(1, { failureThreshold: 1, timeout: '100ms' });
+    const [a] = await fleet(1, { failureThreshold: 1, timeout: '100ms' });
     await openIt(a);
     await sleep(150);
     await a.protect(boom).catch(() => undefined);
@@ -145,7 +161,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('frees the slot of a trial whose process never reports back after trialLease', async () => {
-    const [a, b] = fleet(2, { failureThreshold: 1, timeout: '50ms', trialLease: '200ms' });
+    const [a, b] = await fleet(2, { failureThreshold: 1, timeout: '50ms', trialLease: '200ms' });
     await openIt(a);
     await sleep(100);
     void a.protect(() => new Promise(() => undefined)); // a trial that never ends, as if its process died
@@ -157,7 +173,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('invalidates the cached open state in every process when one resets it', async () => {
-    const [a, b] = fleet(2, { failureThreshold: 1 });
+    const [a, b] = await fleet(2, { failureThreshold: 1 });
     await b.protect(ok);
     await openIt(a);
     await until(() => b.state === CircuitState.OPEN, 2_000);
@@ -170,7 +186,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('keeps every process open after isolate() until a reset', async () => {
-    const [a, b] = fleet(2, { timeout: '10ms' });
+    const [a, b] = await fleet(2, { timeout: '10ms' });
     await b.protect(ok);
     a.isolate();
     await until(() => b.state === CircuitState.OPEN, 2_000);
@@ -182,7 +198,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it('works as the instance given to the @CircuitBreaker decorator', async () => {
-    const [shared] = fleet(1, { failureThreshold: 1 });
+    const [shared] = await fleet(1, { failureThreshold: 1 });
     class Payments {
       @CircuitBreaker(shared)
       async charge(): Promise<string> {
@@ -197,7 +213,11 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it("falls back to this process's own breaker while Redis is down, then shares again", async () => {
-    const [a] = fleet(1, { failureThreshold: 2, commandTimeout: '100ms', retryInterval: '100ms' });
+    const [a] = await fleet(1, {
+      failureThreshold: 2,
+      commandTimeout: '100ms',
+      retryInterval: '100ms',
+    });
     const fallbacks: unknown[] = [];
     const recovered: unknown[] = [];
     a.storeEvents.on('fallback', (e) => fallbacks.push(e));
@@ -219,7 +239,7 @@ describe('dspu/redis shared circuit breaker', function () {
   });
 
   it("refuses calls with RedisStoreError while Redis is down ('fail-closed')", async () => {
-    const [a] = fleet(1, { onStoreError: 'fail-closed', retryInterval: '1s' });
+    const [a] = await fleet(1, { onStoreError: 'fail-closed', retryInterval: '1s' });
     await a.protect(ok);
     await server.stop();
     let down = false;
