@@ -26,15 +26,19 @@ export class EventEmitter<Events extends object> {
     // Delivery swallows what a listener throws: a non-function would fail there unseen, on every event.
     if (typeof listener !== 'function')
       throw ConfigError.invalid('listener', 'a function', listener);
+    // Lists are replaced, never changed in place, so emit() can iterate one without copying it per event.
     const list = this.listeners.get(type);
-    if (list) list.push(listener);
-    else this.listeners.set(type, [listener]);
+    this.listeners.set(type, list ? [...list, listener] : [listener]);
     const off = () => {
       const current = this.listeners.get(type);
       const index = current ? current.indexOf(listener) : -1;
       if (index < 0) return;
-      current!.splice(index, 1);
-      if (current!.length === 0) this.listeners.delete(type);
+      if (current!.length === 1) this.listeners.delete(type);
+      else
+        this.listeners.set(
+          type,
+          current!.filter((_, i) => i !== index),
+        );
     };
     return Object.assign(off, { [Symbol.dispose]: off });
   }
@@ -47,12 +51,11 @@ export class EventEmitter<Events extends object> {
   /** Delivers `payload` to the listeners of `type`, then to the `'*'` listeners. */
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
     const direct = this.listeners.get(type);
-    if (direct)
-      for (const listener of [...direct]) deliver(listener as Listener<Events[K]>, payload);
+    if (direct) for (const listener of direct) deliver(listener as Listener<Events[K]>, payload);
     const any = this.listeners.get('*');
     if (any) {
       const tagged = { type, ...payload } as AnyEvent<Events>;
-      for (const listener of [...any]) deliver(listener as Listener<AnyEvent<Events>>, tagged);
+      for (const listener of any) deliver(listener as Listener<AnyEvent<Events>>, tagged);
     }
   }
 }
