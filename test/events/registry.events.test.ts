@@ -116,6 +116,28 @@ describe('events: registry', () => {
     expect(breaker.events.has('stateChange')).to.equal(false);
   });
 
+  it('asks engines only for the event types someone listens to', () => {
+    const registry = config();
+    const breaker = registry.circuitBreaker('payments');
+    registry.on('stateChange', () => undefined);
+    expect(breaker.events.has('success')).to.equal(false);
+    const off = registry.on('*', () => undefined);
+    expect(breaker.events.has('success')).to.equal(true);
+    off();
+    expect(breaker.events.has('success')).to.equal(false);
+  });
+
+  it("delivers an event once to a typed listener while a '*' listener also listens", async () => {
+    const registry = config();
+    const typed: unknown[] = [];
+    const any: unknown[] = [];
+    registry.on('stateChange', (event) => typed.push(event));
+    registry.on('*', (event) => any.push(event));
+    registry.circuitBreaker('payments').isolate();
+    expect(typed).to.have.length(1);
+    expect(any).to.have.length(1);
+  });
+
   it('forwards the events of an engine created after the listener', async () => {
     const registry = config();
     const seen: unknown[] = [];
