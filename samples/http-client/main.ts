@@ -1,7 +1,6 @@
 // The seed's "API client with full protection" as a decorated class, against a local user API that fails:
 // retries absorb a transient 503, the circuit opens when the API goes down, and a fallback serves cached users
 // until the circuit lets trial calls through again and closes.
-import 'reflect-metadata';
 import {
   CircuitBreaker,
   CircuitBreakerError,
