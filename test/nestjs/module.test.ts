@@ -105,6 +105,21 @@ describe('nestjs: ResilienceModule', () => {
     await moduleRef.close();
   });
 
+  it('keeps the registry to importing modules with global: false', async () => {
+    @Injectable()
+    class Reader {
+      constructor(readonly registry: ResilienceRegistry) {}
+    }
+    @Module({ providers: [Reader] })
+    class FeatureModule {}
+    const error = await rejectionOf(
+      Test.createTestingModule({
+        imports: [ResilienceModule.forRoot({ global: false }), FeatureModule],
+      }).compile(),
+    );
+    expect(error.message).to.match(/can't resolve dependencies of the Reader/i);
+  });
+
   it('rejects forRootAsync without exactly one of useFactory, useClass, useExisting', () => {
     expect(() => ResilienceModule.forRootAsync({})).to.throw(ConfigError, /got none/);
     expect(() =>

@@ -8,11 +8,13 @@ export interface RunningApp {
   readonly url: string;
 }
 
-/** Boots `module` as a real HTTP application on 127.0.0.1, port 0. */
+/** Boots `module` as a real HTTP application on 127.0.0.1, port 0; `setup` runs before it listens. */
 export async function listen(
   module: Parameters<typeof NestFactory.create>[0],
+  setup: (app: INestApplication) => void = () => undefined,
 ): Promise<RunningApp> {
   const app = await NestFactory.create(module, { logger: false, abortOnError: false });
+  setup(app);
   try {
     await app.listen(0, '127.0.0.1');
   } catch (error) {
