@@ -1,5 +1,5 @@
 /**
- * dspu/redis: rate limits and circuit breakers shared by every process of a fleet, kept in Redis (ioredis is a
+ * dspu/redis: rate limits, concurrency permits and circuit breakers shared by every process of a fleet, kept in Redis (ioredis is a
  * peer dependency).
  *
  * @example
@@ -28,6 +28,10 @@ export {
   type StoreErrorMode,
 } from './redis-link.js';
 export { RedisCircuitBreaker, type RedisCircuitBreakerOptions } from './redis-circuit-breaker.js';
+export {
+  RedisConcurrencyLimiter,
+  type RedisConcurrencyLimiterOptions,
+} from './redis-concurrency-limiter.js';
 export {
   withRedisStores,
   type RedisAwareConfig,

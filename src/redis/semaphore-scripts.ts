@@ -1,0 +1,48 @@
+import { LuaScript } from './redis-link.js';
+
+/*
+ * A distributed semaphore: KEYS[1] is a sorted set of leases (member: a permit's id, score: when its lease
+ * ends, in Redis TIME ms). A lease that ran out belongs to a holder that died or lost Redis: it is dropped
+ * before every count, so its permit comes back after the lease time at most. ARGV[1] is the lease in ms.
+ */
+const PRELUDE = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+`;
+
+/**
+ * Takes permit ARGV[3] if fewer than ARGV[2] leases are live: answers {1, 0}; else {0, ms until the earliest
+ * lease ends} (when a permit comes back at the latest, should its holder never release it).
+ */
+export const ACQUIRE = new LuaScript(`${PRELUDE}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], lease)
+  return {1, 0}
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, math.max(1, math.ceil(tonumber(first[2]) - now))}
+`);
+
+/** Extends the leases ARGV[2..] still held; answers how many were lost (expired and possibly reused). */
+export const RENEW = new LuaScript(`${PRELUDE}
+local lost = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
+  else
+    lost = lost + 1
+  end
+end
+redis.call('PEXPIRE', KEYS[1], lease)
+return lost
+`);
+
+/** Gives permit ARGV[2] back and tells waiting processes on channel ARGV[3]. */
+export const RELEASE = new LuaScript(`${PRELUDE}
+if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 then redis.call('PUBLISH', ARGV[3], 'released') end
+return 1
+`);

@@ -1,0 +1,162 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { ConcurrencyLimitError, ConcurrencyLimiter, ConfigError } from '../../src/index.js';
+import {
+  RedisConcurrencyLimiter,
+  type RedisConcurrencyLimiterOptions,
+} from '../../src/redis/index.js';
+import { RedisServer } from './redis-server.js';
+import { sleep, until } from './support.js';
+
+const holder = fileURLToPath(new URL('./permit-holder.child.js', import.meta.url));
+
+describe('dspu/redis distributed concurrency limiter', function () {
+  this.timeout(20_000);
+  let server: RedisServer;
+  const clients: Redis[] = [];
+  const limiters: RedisConcurrencyLimiter[] = [];
+  let run = 0;
+
+  /** `count` limiters sharing one set of permits, each on a client of its own, as separate processes. */
+  function fleet(
+    count: number,
+    options: RedisConcurrencyLimiterOptions,
+    name = `permits-${++run}`,
+  ) {
+    return Array.from({ length: count }, () => {
+      const client = server.client();
+      clients.push(client);
+      const limiter = new RedisConcurrencyLimiter(client, name, options);
+      limiters.push(limiter);
+      return limiter;
+    });
+  }
+
+  before(async () => {
+    server = await RedisServer.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(limiters.splice(0).map((l) => l.close()));
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+
+  after(async () => {
+    await server.stop();
+  });
+
+  it('runs at most `limit` calls at once across every process', async () => {
+    const members = fleet(3, { limit: 3 });
+    let running = 0;
+    let most = 0;
+    const work = async () => {
+      most = Math.max(most, ++running);
+      await sleep(20);
+      running--;
+    };
+    await Promise.all(members.flatMap((m) => Array.from({ length: 6 }, () => m.run(work))));
+    expect(most).to.equal(3);
+  });
+
+  it('is a ConcurrencyLimiter, usable wherever one is', () => {
+    const [limiter] = fleet(1, { limit: 1 });
+    expect(limiter).to.be.instanceOf(ConcurrencyLimiter);
+  });
+
+  it('wakes a waiter in another process as soon as a permit is released', async () => {
+    const [a, b] = fleet(2, { limit: 1, lease: '10s' });
+    const permit = await a.acquire();
+    let granted = 0;
+    const waiting = b.run(async () => (granted = Date.now()));
+    await sleep(100);
+    const released = Date.now();
+    permit.release();
+    await waiting;
+    expect(granted - released).to.be.below(100);
+  });
+
+  it("returns a SIGKILLed holder's permit after the lease time", async () => {
+    const lease = 600;
+    const [limiter] = fleet(1, { limit: 1, lease });
+    const name = `permits-${run}`;
+    const child = spawn(process.execPath, [holder, String(server.port), name, '1', String(lease)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('held') && resolve());
+        child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+      });
+      // The holder renews its lease: the permit stays taken well past one lease.
+      await sleep(lease * 2);
+      const [probe] = fleet(1, { limit: 1, lease, maxWait: 100 }, name);
+      expect(await probe.run(async () => 'early').catch((e: unknown) => e)).to.be.instanceOf(
+        ConcurrencyLimitError,
+      );
+      const killed = Date.now();
+      child.kill('SIGKILL');
+      expect(await limiter.run(async () => 'after the lease')).to.equal('after the lease');
+      expect(Date.now() - killed).to.be.within(1, lease + 400);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('rejects with ConcurrencyLimitError beyond maxQueue and after maxWait', async () => {
+    const [a, b] = fleet(2, { limit: 1, maxQueue: 1, maxWait: 150 });
+    const permit = await a.acquire();
+    const queued = b.run(async () => 'late');
+    const refused = await b.run(async () => 'refused').catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(ConcurrencyLimitError);
+    expect(await queued.catch((e: unknown) => e)).to.be.instanceOf(ConcurrencyLimitError);
+    permit.release();
+  });
+
+  it('leaves the queue at once when the signal aborts', async () => {
+    const [a, b] = fleet(2, { limit: 1 });
+    const permit = await a.acquire();
+    const controller = new AbortController();
+    const waiting = b.run(async () => 'never', { signal: controller.signal });
+    await sleep(20);
+    controller.abort(new Error('gave up'));
+    expect(((await waiting.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+    expect(b.pending).to.equal(0);
+    permit.release();
+  });
+
+  it("limits this process on its own while Redis is down ('local'), then shares again", async () => {
+    const [a] = fleet(1, { limit: 2, commandTimeout: '100ms', retryInterval: '100ms' });
+    const fallbacks: unknown[] = [];
+    a.storeEvents.on('fallback', (e) => fallbacks.push(e));
+    await server.stop();
+    let running = 0;
+    let most = 0;
+    const work = async () => {
+      most = Math.max(most, ++running);
+      await sleep(10);
+      running--;
+    };
+    await Promise.all(Array.from({ length: 6 }, () => a.run(work)));
+    expect(most).to.equal(2);
+    expect(fallbacks).to.have.length(1);
+    await server.start();
+    const recovered: unknown[] = [];
+    a.storeEvents.on('recovered', (e) => recovered.push(e));
+    await until(
+      () => recovered.length === 1,
+      10_000,
+      () => a.run(work),
+    );
+  });
+
+  it('throws a ConfigError naming an invalid lease', () => {
+    const client = server.client();
+    clients.push(client);
+    expect(() => new RedisConcurrencyLimiter(client, 'x', { limit: 1, lease: 1 })).to.throw(
+      ConfigError,
+      /lease/,
+    );
+  });
+});
