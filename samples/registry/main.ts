@@ -27,6 +27,9 @@ function log(message: string): void {
   console.log(`${String(Date.now() - started).padStart(5)} ms  ${message}`);
 }
 
+/** A remote call's delay, for the stand-in services below. */
+const latency = () => sleep(2);
+
 /** Names only: what each policy does is in policies.json, and can change without touching this class. */
 class OrderService {
   private stockCalls = 0;
@@ -35,18 +38,21 @@ class OrderService {
   @Retry('inventory')
   @Concurrency('db')
   async reserveStock(sku: string): Promise<string> {
+    await latency();
     if (++this.stockCalls <= 2) throw new Error(`inventory busy (call ${this.stockCalls})`);
     return `reserved ${sku}`;
   }
 
   @CircuitBreaker('payments')
   async charge(amount: number): Promise<string> {
+    await latency();
     if (!this.paymentsUp) throw new Error('payment provider unreachable');
     return `charged ${amount}`;
   }
 
   @RateLimited('partnerApi')
   async notifyPartner(orderId: number): Promise<number> {
+    await latency();
     return orderId;
   }
 
@@ -59,7 +65,9 @@ class OrderService {
 
 registry.configure(loadPolicies('policies.json'));
 const kinds: PolicyKind[] = ['retry', 'circuitBreaker', 'rateLimiter', 'timeout', 'concurrency'];
-log(`configured from policies.json: ${kinds.map((k) => `${k} [${registry.names(k)}]`).join(', ')}`);
+log(
+  `configured from policies.json: ${kinds.map((k) => `${k} [${registry.names(k).join(', ')}]`).join(', ')}`,
+);
 registry.on('retry', ({ name, attempt, delay, error }) =>
   log(
     `  retry "${name}": try ${attempt} failed (${(error as Error).message}), next in ${delay} ms`,
@@ -107,5 +115,5 @@ try {
   for (const problem of error.problems) log(`    ${problem}`);
 }
 log(
-  `  nothing changed: retry names [${registry.names('retry')}], payments still ${registry.circuitBreaker('payments').state}`,
+  `  nothing changed: retry names [${registry.names('retry').join(', ')}], payments still ${registry.circuitBreaker('payments').state}`,
 );
