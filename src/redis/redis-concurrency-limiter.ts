@@ -15,6 +15,7 @@ import {
 import { checkName, RedisLink, type RedisClient, type RedisStoreEvents } from './redis-link.js';
 import type { RedisStoreOptions } from './redis-link.js';
 import { ACQUIRE, RELEASE, RENEW } from './semaphore-scripts.js';
+import { LeasedPermit, splitOptions, toError } from './leased-permit.js';
 
 /** Options of {@link RedisConcurrencyLimiter}: the limiter's own, plus where and how permits are shared. */
 export interface RedisConcurrencyLimiterOptions
@@ -26,8 +27,6 @@ export interface RedisConcurrencyLimiterOptions
   lease?: Duration;
 }
 
-const REDIS_KEYS = ['commandTimeout', 'onStoreError', 'retryInterval', 'prefix', 'lease'];
-
 type Work = (arg: never) => unknown;
 
 interface Waiter {
@@ -38,14 +37,6 @@ interface Waiter {
   reject(error: unknown): void;
   timer: ReturnType<typeof setTimeout> | undefined;
   unlinkSignal: (() => void) | undefined;
-}
-
-function split(options: RedisConcurrencyLimiterOptions): [ConcurrencyLimiterOptions, object] {
-  const limiter: Record<string, unknown> = {};
-  const redis: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options))
-    (REDIS_KEYS.includes(key) ? redis : limiter)[key] = value;
-  return [limiter as unknown as ConcurrencyLimiterOptions, redis];
 }
 
 /**
@@ -82,8 +73,8 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
    * @throws ConfigError naming each invalid option
    */
   constructor(client: RedisClient, name: string, options: RedisConcurrencyLimiterOptions) {
-    super(split(options ?? {})[0]);
-    const redisOptions = split(options)[1] as RedisConcurrencyLimiterOptions;
+    super(splitOptions(options ?? {})[0]);
+    const redisOptions = splitOptions(options)[1] as RedisConcurrencyLimiterOptions;
     this.link = new RedisLink(client, redisOptions, ['lease']);
     this.storeEvents = this.link.events;
     this.key = this.link.key(checkName(name), 'permits');
@@ -196,7 +187,11 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
       (lost) => {
         this.link.succeeded();
         if ((lost as number) > 0)
-          this.link.failed(new ConcurrencyLimitError(`${String(lost)} permit lease(s) expired`));
+          this.link.warn(
+            new ConcurrencyLimitError(
+              `${String(lost)} permit lease(s) ran out before renewal: the limit may have been exceeded`,
+            ),
+          );
       },
       (error: unknown) => void this.link.failed(error),
     );
@@ -266,7 +261,11 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
         this.trying = false;
         const [head] = this.waiters;
         if (wait !== 0) return this.wakeIn(wait);
-        if (head === undefined) return void this.giveBack(id);
+        if (head === undefined) {
+          // Everyone left while Redis answered: hand the permit straight back.
+          this.held.add(id);
+          return void this.giveBack(id);
+        }
         this.waiters.delete(head);
         clearTimeout(head.timer);
         head.unlinkSignal?.();
@@ -312,30 +311,4 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
       return Promise.reject(failure);
     }
   }
-}
-
-class LeasedPermit implements Permit {
-  private held = true;
-
-  constructor(private readonly giveBack: () => Promise<void>) {}
-
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    void this.giveBack();
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.held) return;
-    this.held = false;
-    await this.giveBack();
-  }
-}
-
-function toError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -183,6 +183,11 @@ export class RedisLink {
     return error;
   }
 
+  /** Reports a problem that is not Redis failing (a lease that ran out, say) as a `storeError` event only. */
+  warn(error: Error): void {
+    if (this.events.has('storeError')) this.events.emit('storeError', { error, mode: this.mode });
+  }
+
   /** The error a `'fail-closed'` store rejects with while Redis is known to be down. */
   unavailable(): RedisStoreError {
     return new RedisStoreError('Redis is unavailable (onStoreError: fail-closed)');
