@@ -55,10 +55,11 @@ export class OrderRepository {
 
   /**
    * Retry outside, Concurrency inside: a try that meets SQLITE_BUSY gives its permit back while it waits, and
-   * only one transaction is ever open on the writer connection (a second BEGIN on it would fail).
+   * only one transaction is ever open on the writer connection (a second BEGIN on it would fail). The waits
+   * (at least 5 + 10 + 20 + 40 ms, then 40 ms each with equal jitter) outlast the other writer's bursts.
    */
   @Retry({
-    maxAttempts: 15,
+    maxAttempts: 20,
     baseDelay: '10ms',
     maxDelay: '80ms',
     jitter: 'equal',
