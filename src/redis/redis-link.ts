@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { CommandDeadlines, type PendingCommand } from './command-deadlines.js';
 import { ConfigError, EventEmitter, ResilienceError, toMs, type Duration } from '../index.js';
 
 /** A connected ioredis client: a single node (`Redis`) or a cluster (`Cluster`). */
@@ -67,6 +68,7 @@ export class RedisLink {
   readonly timeoutMs: number;
   readonly retryMs: number;
   readonly prefix: string;
+  private readonly deadlines: CommandDeadlines;
   private downSince = 0;
   private retryAt = 0;
   private probing = false;
@@ -95,6 +97,7 @@ export class RedisLink {
     };
     this.timeoutMs = duration('commandTimeout', 250);
     this.retryMs = duration('retryInterval', 1_000);
+    this.deadlines = new CommandDeadlines(this.timeoutMs);
     this.mode = o.onStoreError ?? 'local';
     if (!MODES.includes(this.mode))
       problems.push(ConfigError.invalid('onStoreError', MODES.join(' | '), o.onStoreError).message);
@@ -135,20 +138,22 @@ export class RedisLink {
   ): Promise<unknown> {
     if (DOWN.has(this.client.status))
       return Promise.reject(new RedisStoreError(`Redis connection is ${this.client.status}`));
-    const { client, timeoutMs } = this;
+    const { client, timeoutMs, deadlines } = this;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      // A command must never keep the process alive on its own.
-      timer.unref?.();
+      const pending: PendingCommand = {
+        deadline: 0,
+        previous: undefined,
+        next: undefined,
+        queued: false,
+        expire: () => reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`)),
+      };
+      deadlines.add(pending);
       const answered = (value: unknown) => {
-        clearTimeout(timer);
+        deadlines.remove(pending);
         resolve(value);
       };
       const failed = (error: unknown) => {
-        clearTimeout(timer);
+        deadlines.remove(pending);
         reject(new RedisStoreError(`Redis command failed: ${describe(error)}`, { cause: error }));
       };
       client.evalsha(script.sha, keys.length, ...keys, ...args).then(answered, (error: unknown) => {
