@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import {
   CircuitBreaker,
@@ -15,6 +17,7 @@ import {
 import { RedisServer } from './redis-server.js';
 import { roundTrips, sleep, until } from './support.js';
 
+const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
 const boom = () => Promise.reject(new Error('boom'));
 const ok = () => Promise.resolve('ok');
 
@@ -109,6 +112,22 @@ describe('dspu/redis shared circuit breaker', function () {
     expect(sent).to.deep.equal([]);
     expect(calls).to.have.length(50);
     expect(calls.every((s) => s === CircuitState.OPEN)).to.equal(true);
+  });
+
+  it('rejects without a round trip once a breaker in a child process opened it', async () => {
+    const [b] = await fleet(1, { failureThreshold: 3 });
+    await b.protect(ok);
+    const name = `circuit-${run}`;
+    const child = spawn(process.execPath, [opener, String(server.port), name, '3'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).to.equal(0);
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+    const sent = await roundTrips(server, async () => {
+      for (let i = 0; i < 20; i++) await b.protect(ok).catch(() => undefined);
+    });
+    expect(sent).to.deep.equal([]);
   });
 
   it('tells the caller how long the circuit stays open', async () => {
