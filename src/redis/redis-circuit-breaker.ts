@@ -144,7 +144,8 @@ export class RedisCircuitBreaker extends CircuitBreaker {
 
   /** Forces the shared circuit OPEN until {@link RedisCircuitBreaker.reset}, for every process. */
   override isolate(): void {
-    super.isolate();
+    // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
+    if (this.local) super.isolate();
     this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
     this.script(FORCE, ['isolate']).catch(() => undefined);
   }

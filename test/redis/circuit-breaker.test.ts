@@ -207,7 +207,10 @@ describe('dspu/redis shared circuit breaker', function () {
   it('keeps every process open after isolate() until a reset', async () => {
     const [a, b] = await fleet(2, { timeout: '10ms' });
     await b.protect(ok);
+    const changes: unknown[] = [];
+    a.events.on('stateChange', (e) => changes.push(e));
     a.isolate();
+    expect(changes).to.deep.equal([{ from: CircuitState.CLOSED, to: CircuitState.OPEN }]);
     await until(() => b.state === CircuitState.OPEN, 2_000);
     await sleep(50);
     const error = (await b.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
