@@ -22,7 +22,10 @@ export interface ModuleFunction {
   export?: string;
 }
 
-/** What the bridge can run on a worker: a self-contained function (sent as source) or a module export. */
+/**
+ * What the bridge can run on a worker: a self-contained function (sent as source) or a module export.
+ * @typeParam F - the function's type
+ */
 export type BridgeTarget<F extends (...args: never[]) => unknown> = F | ModuleFunction;
 
 /**

@@ -123,7 +123,7 @@ export class RedisTokenBucketStore implements TokenBucketStore {
 }
 
 /**
- * Creates a {@link RedisTokenBucketStore}: the `store` of a {@link RateLimiter} whose bucket the whole fleet
+ * Creates a {@link RedisTokenBucketStore}: the `store` of a `RateLimiter` whose bucket the whole fleet
  * shares.
  *
  * @example

@@ -38,7 +38,9 @@ export interface ResolvedCircuitBreakerOptions {
   readonly successThreshold: number;
   readonly halfOpenMaxCalls: number;
   readonly exceptions: readonly ErrorClass[] | undefined;
+  /** See {@link CircuitBreakerOptions.isFailureResult}. */
   readonly isFailureResult: ((value: unknown) => boolean) | undefined;
+  /** See {@link CircuitBreakerOptions.onStateChange}. */
   readonly onStateChange:
     ((from: CircuitState, to: CircuitState) => void | Promise<void>) | undefined;
   readonly initialState: CircuitSnapshot;

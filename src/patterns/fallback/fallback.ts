@@ -111,6 +111,7 @@ function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
  * );
  * ```
  * @throws ConfigError at once when `fn` or `handler` is not a function or an option is invalid
+ * @typeParam F - the wrapped function's type
  */
 export function fallback<F extends (...args: never[]) => unknown, R = Awaited<ReturnType<F>>>(
   fn: F,

@@ -51,9 +51,13 @@ export interface ResolvedRetryOptions {
   readonly maxDelay: number;
   readonly jitter: false | 'full' | 'equal';
   readonly exceptions: readonly ErrorClass[] | undefined;
+  /** See {@link RetryOptions.retryIf}. */
   readonly retryIf: ((error: unknown) => boolean) | undefined;
+  /** See {@link RetryOptions.onRetry}. */
   readonly onRetry: ((attempt: number, error: unknown) => void | Promise<void>) | undefined;
+  /** See {@link RetryOptions.retryOnResult}. */
   readonly retryOnResult: ((value: unknown) => boolean) | undefined;
+  /** See {@link RetryOptions.delay}. */
   readonly delay: ((attempt: number, error: unknown) => number | undefined) | undefined;
 }
 

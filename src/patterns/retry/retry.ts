@@ -211,7 +211,10 @@ function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
   return fn();
 }
 
-/** A function with the same parameters as `F`, returning a promise of its awaited result. */
+/**
+ * A function with the same parameters as `F`, returning a promise of its awaited result.
+ * @typeParam F - the wrapped function's type
+ */
 export type Retried<F extends (...args: never[]) => unknown> = (
   this: ThisParameterType<F>,
   ...args: Parameters<F>
@@ -226,6 +229,7 @@ export type Retried<F extends (...args: never[]) => unknown> = (
  * await fetchData('https://example.com');
  * ```
  * @throws ConfigError at once when an option is invalid
+ * @typeParam F - the wrapped function's type
  */
 export function retry<F extends (...args: never[]) => unknown>(
   fn: F,

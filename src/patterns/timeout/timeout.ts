@@ -17,7 +17,7 @@ export interface TimeoutOptions {
   timeout: Duration;
 }
 
-/** Per-call options of {@link runWithTimeout} and {@link Timeout.run}. */
+/** Per-call options of {@link runWithTimeout} and `Timeout.run`. */
 export interface TimeoutCallOptions {
   /** An outer signal: when it aborts, the call's signal aborts and the call rejects with its reason. */
   signal?: AbortSignal;
