@@ -12,10 +12,16 @@ export interface DeadlineEntry {
 }
 
 /**
+ * The longest a queue's timer sleeps. A queue that empties keeps its timer (no clearTimeout, no unref: on a
+ * process whose only timer it is, each unref/ref pair crosses into C++ and costs more than the whole call), so
+ * an idle process is held at most this long after its last call; a long deadline is reached in such steps.
+ */
+export const TIMER_SPAN_MS = 100;
+
+/**
  * Deadlines of one duration, sharing one timer. Calls with the same duration expire in arrival order, so the
- * FIFO needs a timer only for its head. An empty queue keeps its timer but unrefs it (so it never holds the
- * process open); the next call refs it again, which is cheaper than a setTimeout/clearTimeout pair per call.
- * When the timer fires it expires what is due and re-arms itself for the new head.
+ * FIFO needs a timer only for its head: adding and removing a call touches no timer at all. When the timer fires
+ * it expires what is due and re-arms itself for the new head; finding the queue empty, it lets itself go.
  */
 export class DeadlineQueue {
   private head: DeadlineEntry | undefined;
@@ -24,7 +30,6 @@ export class DeadlineQueue {
   // The setTimeout that made `timer`: a test may install fake timers after the first call.
   private timerApi: typeof globalThis.setTimeout | undefined;
   private clearApi: typeof globalThis.clearTimeout | undefined;
-  private refed = false;
 
   /** Queues `entry`, which must expire no earlier than every entry already queued. */
   add(entry: DeadlineEntry): void {
@@ -36,9 +41,6 @@ export class DeadlineQueue {
     this.tail = entry;
     if (this.timer === undefined || this.timerApi !== globalThis.setTimeout) {
       this.arm(entry.expiresAt - now());
-    } else if (!this.refed) {
-      (this.timer as { ref?: () => void }).ref?.();
-      this.refed = true;
     }
   }
 
@@ -52,23 +54,17 @@ export class DeadlineQueue {
     if (next) next.previous = previous;
     else this.tail = previous;
     entry.previous = entry.next = undefined;
-    if (this.head === undefined && this.refed) {
-      (this.timer as { unref?: () => void }).unref?.();
-      this.refed = false;
-    }
   }
 
   private arm(delay: number): void {
     if (this.timer !== undefined) this.clearApi!(this.timer);
     this.timerApi = globalThis.setTimeout;
     this.clearApi = globalThis.clearTimeout;
-    this.timer = this.timerApi(this.fire, Math.max(1, delay));
-    this.refed = true;
+    this.timer = this.timerApi(this.fire, Math.min(TIMER_SPAN_MS, Math.max(1, delay)));
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
-    this.refed = false;
     const time = now();
     while (this.head !== undefined && this.head.expiresAt <= time) {
       const due = this.head;
