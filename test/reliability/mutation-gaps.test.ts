@@ -1,0 +1,236 @@
+// Tests for behaviours that surviving mutants showed untested (mutation sampler on retry and the circuit
+// breaker): each `it` kills at least one mutant that every other test let through.
+import { expect } from 'chai';
+import sinon from 'sinon';
+import {
+  CircuitBreaker,
+  CircuitBreakerError,
+  CircuitState,
+  RetryPolicy,
+  retry,
+  type RetryOptions,
+} from '../../src/index.js';
+import { observe, useFakeClock } from '../support/fake-clock.js';
+
+class Down extends Error {}
+
+describe('reliability: gaps found by mutation testing', () => {
+  const time = useFakeClock(1_000_000);
+
+  describe('retry', () => {
+    /** The waits between tries of a call that always fails, under fake time. */
+    async function waits(options: RetryOptions): Promise<number[]> {
+      const times: number[] = [];
+      const result = observe(
+        retry(async () => {
+          times.push(Date.now());
+          throw new Down('x');
+        }, options)(),
+      );
+      await time.clock.tickAsync(120_000);
+      expect(result.error).to.be.instanceOf(Down);
+      return times.slice(1).map((t, i) => t - times[i]);
+    }
+
+    it('retries a function that throws synchronously on its first try', async () => {
+      let calls = 0;
+      const result = observe(
+        retry(
+          () => {
+            if (++calls === 1) throw new Down('sync');
+            return 'second';
+          },
+          { baseDelay: 10 },
+        )(),
+      );
+      await time.clock.tickAsync(10);
+      expect(result.value).to.equal('second');
+    });
+
+    it('resolves with the value of the try that succeeded after failures', async () => {
+      let calls = 0;
+      const result = observe(
+        retry(
+          async () => {
+            if (++calls < 3) throw new Down('x');
+            return 42;
+          },
+          { baseDelay: 1 },
+        )(),
+      );
+      await time.clock.tickAsync(10);
+      expect(result.value).to.equal(42);
+    });
+
+    it('emits success with the number of tries, and giveUp when tries run out', async () => {
+      const policy = new RetryPolicy({ maxAttempts: 2, baseDelay: 1 });
+      const events: string[] = [];
+      policy.events.on('success', ({ attempts }) => events.push(`success ${attempts}`));
+      policy.events.on('giveUp', ({ attempts, error }) =>
+        events.push(`giveUp ${attempts} ${(error as Error).message}`),
+      );
+      await policy.execute(async () => 'first try');
+      let calls = 0;
+      const later = observe(
+        policy.execute(async () => (++calls === 1 ? Promise.reject(new Down('a')) : 'b')),
+      );
+      const never = observe(policy.execute(() => Promise.reject(new Down('always'))));
+      await time.clock.tickAsync(10);
+      expect([later.value, (never.error as Error).message]).to.deep.equal(['b', 'always']);
+      expect(events.sort()).to.deep.equal(['giveUp 2 always', 'success 1', 'success 2']);
+    });
+
+    it('emits giveUp after one try when the first try fails with an error it does not retry', async () => {
+      const policy = new RetryPolicy({ exceptions: [TypeError] });
+      const giveUps: number[] = [];
+      policy.events.on('giveUp', ({ attempts }) => giveUps.push(attempts));
+      const result = observe(policy.execute(() => Promise.reject(new Down('not retried'))));
+      await time.clock.tickAsync(0);
+      expect(result.error).to.be.instanceOf(Down);
+      expect(giveUps).to.deep.equal([1]);
+    });
+
+    it('uses a policy instance passed to retry() as it is', async () => {
+      const policy = new RetryPolicy({ maxAttempts: 2, baseDelay: 1 });
+      const retries: number[] = [];
+      policy.events.on('retry', ({ attempt }) => retries.push(attempt));
+      const result = observe(retry(() => Promise.reject(new Down('x')), policy)());
+      await time.clock.tickAsync(10);
+      expect(result.error).to.be.instanceOf(Down);
+      expect(retries).to.deep.equal([1]);
+    });
+
+    it('retries at once when a custom delay returns 0', async () => {
+      // (not the 1s of the default strategy; a zero timer may take a millisecond)
+      expect(await waits({ maxAttempts: 3, delay: () => 0 })).to.satisfy((gaps: number[]) =>
+        gaps.every((gap) => gap <= 1),
+      );
+    });
+
+    it('ignores a retryAfter that is not a number', async () => {
+      let calls = 0;
+      const result = observe(
+        retry(
+          async () => {
+            if (++calls === 1) throw Object.assign(new Down('x'), { retryAfter: '5000' });
+            return 'ok';
+          },
+          { baseDelay: 10 },
+        )(),
+      );
+      await time.clock.tickAsync(10);
+      expect(result.value).to.equal('ok');
+    });
+
+    describe('jitter', () => {
+      afterEach(() => sinon.restore());
+
+      it('draws full jitter from [0, delay] for jitter: true and "full"', async () => {
+        sinon.stub(Math, 'random').returns(0.25);
+        expect(await waits({ maxAttempts: 3, jitter: true })).to.deep.equal([250, 500]);
+        expect(await waits({ maxAttempts: 3, jitter: 'full' })).to.deep.equal([250, 500]);
+      });
+
+      it('draws equal jitter from [delay/2, delay]', async () => {
+        sinon.stub(Math, 'random').returns(0.5);
+        expect(await waits({ maxAttempts: 3, jitter: 'equal' })).to.deep.equal([750, 1500]);
+      });
+
+      it('does not randomise with jitter: false', async () => {
+        sinon.stub(Math, 'random').returns(0.5);
+        expect(await waits({ maxAttempts: 3, jitter: false })).to.deep.equal([1000, 2000]);
+      });
+    });
+  });
+
+  describe('circuit breaker', () => {
+    const fail = () => Promise.reject(new Down('down'));
+
+    async function trip(breaker: CircuitBreaker, times: number): Promise<void> {
+      for (let i = 0; i < times; i++) await breaker.protect(fail).catch(() => undefined);
+    }
+
+    it('after isolate() and reset(), opens and half-opens again as usual', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 100 });
+      breaker.isolate();
+      await breaker.reset();
+      await trip(breaker, 1);
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+      await time.clock.tickAsync(100);
+      expect(breaker.state).to.equal(CircuitState.HALF_OPEN);
+    });
+
+    it('emits no state change when isolating a circuit already open', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1 });
+      await trip(breaker, 1);
+      const changes: string[] = [];
+      breaker.events.on('stateChange', ({ from, to }) => changes.push(`${from}>${to}`));
+      breaker.isolate();
+      expect(changes).to.deep.equal([]);
+    });
+
+    it('reports retryAfter 0 in its rejected event while isolated', async () => {
+      const breaker = new CircuitBreaker({ timeout: '1m' });
+      breaker.isolate();
+      const retryAfter: number[] = [];
+      breaker.events.on('rejected', (event) => retryAfter.push(event.retryAfter));
+      const error = await breaker.protect(fail).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(CircuitBreakerError);
+      expect(retryAfter).to.deep.equal([0]);
+    });
+
+    it('ignores a trial that succeeds after its half-open period ended', async () => {
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        timeout: 100,
+        successThreshold: 1,
+        halfOpenMaxCalls: 2,
+      });
+      await trip(breaker, 1);
+      await time.clock.tickAsync(100);
+      let finishSlow!: (value: string) => void;
+      const slow = breaker.protect(() => new Promise<string>((resolve) => (finishSlow = resolve)));
+      await breaker.protect(fail).catch(() => undefined); // the other trial fails: open again
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+      finishSlow('late');
+      expect(await slow).to.equal('late');
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+    });
+
+    it('does not restart the open timeout for a closed call that fails after the circuit opened', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 100 });
+      const changes: string[] = [];
+      breaker.events.on('stateChange', ({ from, to }) => changes.push(`${from}>${to}`));
+      let failSlow!: (error: Error) => void;
+      const slow = breaker.protect(() => new Promise((_resolve, reject) => (failSlow = reject)));
+      await trip(breaker, 1);
+      await time.clock.tickAsync(60);
+      failSlow(new Down('late'));
+      await slow.catch(() => undefined);
+      await time.clock.tickAsync(40);
+      expect(breaker.state).to.equal(CircuitState.HALF_OPEN);
+      expect(changes).to.deep.equal(['closed>open', 'open>half_open']);
+    });
+
+    it('reads a saved closed state without an opening time', () => {
+      for (const initialState of ['closed', { state: 'closed' }]) {
+        const snapshot = new CircuitBreaker({ initialState: initialState as never }).toJSON();
+        expect(snapshot).to.deep.equal({
+          state: 'closed',
+          failures: 0,
+          successes: 0,
+          openedAt: null,
+          isolated: false,
+        });
+      }
+    });
+
+    it('restores a saved isolated circuit as isolated', () => {
+      const breaker = new CircuitBreaker({
+        timeout: 1,
+        initialState: { state: 'open', openedAt: null, isolated: true } as never,
+      });
+      expect(breaker.toJSON().isolated).to.equal(true);
+    });
+  });
+});
