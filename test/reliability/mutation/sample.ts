@@ -20,6 +20,7 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/patterns/retry/*.test.js',
       'build/test/decorators/*.test.js',
       'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
     ],
   },
   'circuit-breaker': {
@@ -32,6 +33,7 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/patterns/circuit-breaker/*.test.js',
       'build/test/decorators/*.test.js',
       'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
     ],
   },
   'rate-limit': {
@@ -138,7 +140,11 @@ function mutantsOf(file: string, text: string): Mutant[] {
       !ts.isPropertyAssignment(node.parent)
     ) {
       add(node, '""');
-    } else if (ts.isReturnStatement(node) && node.expression !== undefined) {
+    } else if (
+      ts.isReturnStatement(node) &&
+      node.expression !== undefined &&
+      node.expression.getText() !== 'undefined'
+    ) {
       add(node, 'return undefined;');
     }
     ts.forEachChild(node, visit);
