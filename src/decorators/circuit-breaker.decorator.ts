@@ -5,9 +5,10 @@ import {
 import { callableClass } from './callable-class.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
 import { sourceOf } from './source.js';
+import type { PolicyName } from '../registry/policy-names.js';
 
 function circuitBreakerDecorator(
-  policy: CircuitBreakerOptions | string | CircuitBreakerEngine = {},
+  policy: CircuitBreakerOptions | PolicyName<'circuitBreaker'> | CircuitBreakerEngine = {},
 ): ResilienceDecorator {
   const source = sourceOf(
     policy,

@@ -4,6 +4,7 @@ import {
 } from '../patterns/concurrency/index.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
 import { sourceOf } from './source.js';
+import type { PolicyName } from '../registry/policy-names.js';
 
 /**
  * Bounds how many calls of the decorated method run at once (DESIGN 1.5); the rest wait in a FIFO queue. It
@@ -19,7 +20,7 @@ import { sourceOf } from './source.js';
  * ```
  */
 export function Concurrency(
-  policy: number | ConcurrencyLimiterOptions | string | ConcurrencyLimiter,
+  policy: number | ConcurrencyLimiterOptions | PolicyName<'concurrency'> | ConcurrencyLimiter,
 ): ResilienceDecorator {
   const argument = typeof policy === 'number' ? { limit: policy } : policy;
   const source = sourceOf(

@@ -7,6 +7,7 @@ import {
 import { checkTokens } from '../patterns/rate-limit/rate-limiter.options.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
 import { sourceOf } from './source.js';
+import type { PolicyName } from '../registry/policy-names.js';
 
 /** Per-call options of `@RateLimited`: what each call of the method costs and how long it may wait. */
 export type RateLimitedCallOptions = Pick<RateLimitCallOptions, 'tokens' | 'maxWait'>;
@@ -29,7 +30,7 @@ export type RateLimitedCallOptions = Pick<RateLimitCallOptions, 'tokens' | 'maxW
  * ```
  */
 export function RateLimited(
-  policy: RateLimiterOptions | string | RateLimiter,
+  policy: RateLimiterOptions | PolicyName<'rateLimiter'> | RateLimiter,
   call?: RateLimitedCallOptions,
 ): ResilienceDecorator {
   const source = sourceOf(

@@ -1,6 +1,7 @@
 import { RetryPolicy, type RetryOptions } from '../patterns/retry/index.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
 import { sourceOf } from './source.js';
+import type { PolicyName } from '../registry/policy-names.js';
 
 /**
  * Retries the decorated method (or every async method of the decorated class) per DESIGN 1.1.
@@ -18,7 +19,9 @@ import { sourceOf } from './source.js';
  * }
  * ```
  */
-export function Retry(policy: RetryOptions | string | RetryPolicy = {}): ResilienceDecorator {
+export function Retry(
+  policy: RetryOptions | PolicyName<'retry'> | RetryPolicy = {},
+): ResilienceDecorator {
   return policyDecorator({
     kind: 'retry',
     source: sourceOf(policy, RetryPolicy, (options) => new RetryPolicy(options as RetryOptions)),

@@ -2,3 +2,4 @@ export { ResilienceRegistry, type RegistryEvents, type EventSource } from './reg
 export { registry, bindRegistry } from './binding.js';
 export type { ResilienceConfig, NamedEntries } from './registry.config.js';
 export { DEFAULT_ORDER, type PolicyKind } from './policy-kind.js';
+export type { ResiliencePolicyNames, PolicyName } from './policy-names.js';

@@ -12,6 +12,7 @@ import type { Timeout, TimeoutEvents } from '../patterns/timeout/index.js';
 import type { PolicySource } from '../decorators/metadata.js';
 import { POLICY_FACTORIES } from './policy-factories.js';
 import { DEFAULT_ORDER, type PolicyKind } from './policy-kind.js';
+import type { PolicyName } from './policy-names.js';
 import { validateConfig, type ResilienceConfig } from './registry.config.js';
 
 /** Fields the registry adds to every event it re-emits. */
@@ -107,27 +108,27 @@ export class ResilienceRegistry {
   }
 
   /** The retry policy configured under `name`. @throws ConfigError listing known names when unknown */
-  retry(name: string): RetryPolicy {
+  retry(name: PolicyName<'retry'>): RetryPolicy {
     return this.get('retry', name) as RetryPolicy;
   }
 
   /** The circuit breaker configured under `name`. @throws ConfigError listing known names when unknown */
-  circuitBreaker(name: string): CircuitBreaker {
+  circuitBreaker(name: PolicyName<'circuitBreaker'>): CircuitBreaker {
     return this.get('circuitBreaker', name) as CircuitBreaker;
   }
 
   /** The rate limiter configured under `name`. @throws ConfigError listing known names when unknown */
-  rateLimiter(name: string): RateLimiter {
+  rateLimiter(name: PolicyName<'rateLimiter'>): RateLimiter {
     return this.get('rateLimiter', name) as RateLimiter;
   }
 
   /** The concurrency limiter configured under `name`. @throws ConfigError listing known names when unknown */
-  concurrency(name: string): ConcurrencyLimiter {
+  concurrency(name: PolicyName<'concurrency'>): ConcurrencyLimiter {
     return this.get('concurrency', name) as ConcurrencyLimiter;
   }
 
   /** The timeout configured under `name`. @throws ConfigError listing known names when unknown */
-  timeout(name: string): Timeout {
+  timeout(name: PolicyName<'timeout'>): Timeout {
     return this.get('timeout', name) as Timeout;
   }
 

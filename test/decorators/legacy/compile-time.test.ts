@@ -38,4 +38,12 @@ describe('decorators: compile-time checks', function () {
     const errors = typeErrors('sync-method-tc39.fail.ts', false);
     expect(errors).to.have.length(1);
   });
+
+  it('rejects an undeclared policy name at compile time once names are declared', () => {
+    const errors = typeErrors('typed-names.fail.ts', true);
+    expect(errors, errors.join('\n')).to.have.length(2);
+    expect(errors.join('\n'))
+      .to.match(/"paymnts"/)
+      .and.to.match(/"gitlab"/);
+  });
 });
