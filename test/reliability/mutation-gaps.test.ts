@@ -212,6 +212,60 @@ describe('reliability: gaps found by mutation testing', () => {
       expect(changes).to.deep.equal(['closed>open', 'open>half_open']);
     });
 
+    it('emits half-open successes, ignored errors and counted results with their state and value', async () => {
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        timeout: 100,
+        successThreshold: 3,
+        exceptions: [Down],
+        isFailureResult: (value) => value === 'bad',
+      });
+      await trip(breaker, 1);
+      await time.clock.tickAsync(100);
+      const events: string[] = [];
+      breaker.events.on('success', ({ state }) => events.push(`success ${state}`));
+      breaker.events.on('ignored', ({ state }) => events.push(`ignored ${state}`));
+      breaker.events.on('failure', ({ state, value }) =>
+        events.push(`failure ${state} ${String(value)}`),
+      );
+      await breaker.protect(async () => 'good');
+      await breaker
+        .protect(() => Promise.reject(new TypeError('not counted')))
+        .catch(() => undefined);
+      await breaker.protect(async () => 'bad');
+      expect(events).to.deep.equal([
+        'success half_open',
+        'ignored half_open',
+        'failure half_open bad',
+      ]);
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+    });
+
+    it('counts a trial that throws synchronously, rejecting with its error', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 100 });
+      await trip(breaker, 1);
+      await time.clock.tickAsync(100);
+      const error = await breaker
+        .protect(() => {
+          throw new Down('sync');
+        })
+        .catch((e: unknown) => e);
+      expect((error as Error).message).to.equal('sync');
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+    });
+
+    it('reset() of a closed circuit clears its failures without a state change, as a promise', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 3 });
+      await trip(breaker, 2);
+      const changes: string[] = [];
+      breaker.events.on('stateChange', ({ from, to }) => changes.push(`${from}>${to}`));
+      const done = breaker.reset();
+      expect(done).to.be.instanceOf(Promise);
+      await done;
+      expect(breaker.toJSON().failures).to.equal(0);
+      expect(changes).to.deep.equal([]);
+    });
+
     it('reads a saved closed state without an opening time', () => {
       for (const initialState of ['closed', { state: 'closed' }]) {
         const snapshot = new CircuitBreaker({ initialState: initialState as never }).toJSON();
