@@ -90,6 +90,22 @@ describe('reliability: gaps found by mutation testing', () => {
       expect(giveUps).to.deep.equal([1]);
     });
 
+    it('resolves with the value of a first try while someone listens for success', async () => {
+      const policy = new RetryPolicy();
+      policy.events.on('success', () => undefined);
+      expect(await policy.execute(async () => 'value')).to.equal('value');
+    });
+
+    it('emits giveUp with the last value when retryOnResult still refuses it', async () => {
+      const policy = new RetryPolicy({ maxAttempts: 2, baseDelay: 1, retryOnResult: () => true });
+      const giveUps: unknown[] = [];
+      policy.events.on('giveUp', ({ attempts, value }) => giveUps.push([attempts, value]));
+      const result = observe(policy.execute(async () => 503));
+      await time.clock.tickAsync(10);
+      expect(result.value).to.equal(503);
+      expect(giveUps).to.deep.equal([[2, 503]]);
+    });
+
     it('uses a policy instance passed to retry() as it is', async () => {
       const policy = new RetryPolicy({ maxAttempts: 2, baseDelay: 1 });
       const retries: number[] = [];
