@@ -139,7 +139,9 @@ describe('reliability: gaps found by mutation testing', () => {
     });
 
     describe('jitter', () => {
-      afterEach(() => sinon.restore());
+      // Only the Math.random stub: sinon.restore() would also undo the suite's fake clock out of order and
+      // leave fake timers installed for every later test file.
+      afterEach(() => (Math.random as unknown as sinon.SinonStub).restore());
 
       it('draws full jitter from [0, delay] for jitter: true and "full"', async () => {
         sinon.stub(Math, 'random').returns(0.25);
