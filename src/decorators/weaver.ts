@@ -15,6 +15,9 @@ interface WovenMethod {
   /** The TC39 `context.metadata` of the declaring class, used to find it from an instance. */
   readonly metadata: object | undefined;
   pipelines: WeakMap<ResilienceRegistry, Pipeline>;
+  /** The last registry used and its pipeline: almost every call finds them here, without a WeakMap look-up. */
+  lastRegistry: ResilienceRegistry | undefined;
+  lastPipeline: Pipeline | undefined;
 }
 
 const wovenMethods = new WeakMap<AnyFunction, WovenMethod>();
@@ -40,10 +43,13 @@ export function weave(
     declaringClass: where.declaringClass,
     metadata: where.metadata,
     pipelines: new WeakMap(),
+    lastRegistry: undefined,
+    lastPipeline: undefined,
   };
   const woven = function (this: unknown, ...args: unknown[]): unknown {
     const registry = registryOf(this);
-    let pipeline = state.pipelines.get(registry);
+    let pipeline =
+      registry === state.lastRegistry ? state.lastPipeline : state.pipelines.get(registry);
     if (pipeline === undefined || pipeline.version !== registry.version) {
       try {
         pipeline = buildPipeline(
@@ -58,6 +64,8 @@ export function weave(
       }
       state.pipelines.set(registry, pipeline);
     }
+    state.lastRegistry = registry;
+    state.lastPipeline = pipeline;
     return pipeline.run(this, args);
   };
   Object.defineProperty(woven, 'name', { value: original.name, configurable: true });
@@ -93,6 +101,8 @@ export function prepareInstance(instance: object): { method: string; error: Erro
           ? wovenMethods.get(descriptor.value as AnyFunction)
           : undefined;
       if (!state) continue;
+      // Already built for this registry's current configuration (another instance of the class): keep it.
+      if (state.pipelines.get(registry)?.version === registry.version) continue;
       try {
         const pipeline = buildPipeline(
           state,
