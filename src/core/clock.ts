@@ -6,9 +6,37 @@
 /** Opaque handle of a timer set through {@link setTimer}. */
 export type TimerHandle = ReturnType<typeof globalThis.setTimeout>;
 
+/*
+ * A decorated call runs several policies before it reaches the method, each wanting the time (the limiter's
+ * refill, the timeout's deadline), and a clock read can cost as much as an await. While a pipeline runs its
+ * stages synchronously it holds the clock: the first read is shared by the others. The hold ends before the
+ * user's method runs, so user code never sees a stale time.
+ */
+let held = false;
+let heldTime: number | undefined;
+
 /** Milliseconds since the epoch, from the (possibly faked) global `Date`. */
 export function now(): number {
-  return Date.now();
+  if (!held) return Date.now();
+  return (heldTime ??= Date.now());
+}
+
+/**
+ * Shares one clock read among the policy stages of a call until {@link releaseClock}.
+ * @internal
+ */
+export function holdClock(): void {
+  held = true;
+  heldTime = undefined;
+}
+
+/**
+ * Ends a {@link holdClock}: every later `now()` reads the clock again.
+ * @internal
+ */
+export function releaseClock(): void {
+  held = false;
+  heldTime = undefined;
 }
 
 /** Calls `fn` after `ms` milliseconds. */

@@ -1,3 +1,4 @@
+import { holdClock, releaseClock } from '../core/clock.js';
 import type { ResilienceRegistry } from '../registry/registry.js';
 import { effectivePolicies } from './introspection.js';
 import { stageFor, type Invocation, type Stage } from './stages.js';
@@ -26,7 +27,10 @@ export function buildPipeline(
   const version = registry.version;
   const label = `${Class.name}.${String(method)}`;
   const policies = effectivePolicies(Class, method, registry.order);
-  let next: Stage = (invocation: Invocation) => original.apply(invocation.target, invocation.args);
+  let next: Stage = (invocation: Invocation) => {
+    releaseClock(); // the method itself always reads a fresh clock
+    return original.apply(invocation.target, invocation.args);
+  };
   for (let i = policies.length - 1; i >= 0; i--) {
     const policy = policies[i];
     const engine = registry.resolvePolicy(policy.kind, policy.source, label, site);
@@ -35,6 +39,13 @@ export function buildPipeline(
   const entry = next;
   return {
     version,
-    run: (target, args) => entry({ target, args }),
+    run: (target, args) => {
+      holdClock();
+      try {
+        return entry({ target, args });
+      } finally {
+        releaseClock();
+      }
+    },
   };
 }
