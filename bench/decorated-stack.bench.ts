@@ -9,7 +9,6 @@
  * Targets (issue "decorators, the weaver and the registry"): the decorated stack at most 10x an awaited bare
  * call and at least 25x faster than cockatiel's pipeline, with no heap growth over 1,000,000 calls.
  */
-import { createRequire } from 'node:module';
 import {
   ConsecutiveBreaker,
   ExponentialBackoff,
@@ -33,14 +32,7 @@ import {
   getResiliencePolicies,
 } from '../src/index.js';
 import { BenchGroup, environment, formatNs } from './harness.js';
-
-/** The part of opossum's API used here (it ships no type declarations). */
-type OpossumBreaker = { fire(): Promise<unknown> };
-type OpossumConstructor = new (
-  action: () => Promise<unknown>,
-  options: Record<string, unknown>,
-) => OpossumBreaker;
-const Opossum = createRequire(import.meta.url)('opossum') as OpossumConstructor;
+import { Opossum } from './opossum.js';
 
 const HUGE = 1e12; // tokens per second: the limiter admits every call at once
 const HEAP_CALLS = 1_000_000;

@@ -7,20 +7,12 @@
  * Targets (issue "rate limiter and circuit breaker"): closed-breaker protect at most 2.5x, limiter run with
  * tokens available at most 3x, each faster than every peer.
  */
-import { createRequire } from 'node:module';
 import Bottleneck from 'bottleneck';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CircuitBreaker, RateLimiter } from '../src/index.js';
 import { BenchGroup, environment, formatNs, measure } from './harness.js';
-
-/** The part of opossum's API used here (it ships no type declarations). */
-type OpossumBreaker = { fire(): Promise<unknown> };
-type OpossumConstructor = new (
-  action: () => Promise<unknown>,
-  options: Record<string, unknown>,
-) => OpossumBreaker;
-const Opossum = createRequire(import.meta.url)('opossum') as OpossumConstructor;
+import { Opossum } from './opossum.js';
 
 const fast = async (): Promise<number> => 1;
 

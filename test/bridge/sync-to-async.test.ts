@@ -10,6 +10,7 @@ import {
   shutdownExecutor,
   syncToAsync,
 } from '../../src/index.js';
+import { rejection } from '../support/rejection.js';
 
 const math = new URL('../fixtures/bridge/math.js', import.meta.url);
 
@@ -34,15 +35,6 @@ const timedWork = (n: number): { start: number; end: number; x: number } => {
   for (let i = 0; i < n; i++) x = (x + i * i) % 1_000_003;
   return { start, end: Date.now(), x };
 };
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('syncToAsync and runInExecutor', () => {
   after(() => shutdownExecutor());

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { availableParallelism } from 'node:os';
 import { BridgeError, ConfigError, WorkerPool } from '../../src/index.js';
+import { rejection } from '../support/rejection.js';
 
 const threadId = async (): Promise<number> => (await import('node:worker_threads')).threadId;
 
@@ -8,15 +9,6 @@ const sleepThen = async (ms: number, value: number): Promise<number> => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return value;
 };
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('WorkerPool', () => {
   const pools: WorkerPool[] = [];
