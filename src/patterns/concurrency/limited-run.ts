@@ -209,11 +209,15 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
       const step = (this.iterator as Iterator<I>).next();
       if (!step.done) return step;
     } catch (error) {
-      this.sourceDone = true;
-      this.stop(error);
-      return undefined;
+      return this.sourceEnded(error, true);
     }
+    return this.sourceEnded();
+  }
+
+  // The source is exhausted, or threw: then the run stops with its error.
+  private sourceEnded(error?: unknown, threw = false): undefined {
     this.sourceDone = true;
+    if (threw) this.stop(error);
     return undefined;
   }
 
@@ -232,12 +236,9 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
       const step = await (this.iterator as AsyncIterator<I>).next();
       if (!step.done) return step;
     } catch (error) {
-      this.sourceDone = true;
-      this.stop(error);
-      return undefined;
+      return this.sourceEnded(error, true);
     }
-    this.sourceDone = true;
-    return undefined;
+    return this.sourceEnded();
   };
 
   private roomToStart(): Promise<void> {
