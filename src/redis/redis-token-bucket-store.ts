@@ -18,27 +18,54 @@ import {
  * The same bucket as the in-memory store: one number, the time at which the bucket is (or was) empty, with
  * Redis TIME as the clock so the clocks of the clients never matter. Tokens beyond capacity are not banked.
  * Only a grant writes; the key expires once the bucket would be full again, so an idle limiter leaves nothing.
- * Returns {granted, waitMs, seconds, microseconds} (Lua numbers reach the client as integers: the time goes
- * back as TIME's own strings).
+ *
+ * One call decides a batch of takes, strictly in order and at one TIME: ARGV holds (tokens, msPerToken,
+ * capacity) per take. A refusal changes nothing, so a later, smaller take may still be granted. Returns
+ * {seconds, microseconds, wait of take 1, wait of take 2, …}: the time as TIME's own strings (Lua numbers
+ * reach the client as integers), and a wait of 0 for a grant (a refusal always waits at least 1 ms).
  */
 const TAKE = new LuaScript(`
 if redis.replicate_commands then pcall(redis.replicate_commands) end
-local tokens = tonumber(ARGV[1])
-local msPerToken = tonumber(ARGV[2])
-local fullSpan = tonumber(ARGV[3]) * msPerToken
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local start = now - fullSpan
 local emptyAt = tonumber(redis.call('GET', KEYS[1]))
-if emptyAt and emptyAt > start then start = emptyAt end
-local nextAt = start + tokens * msPerToken
-if nextAt <= now + 1e-6 then
-  local ttl = math.max(1, math.ceil(nextAt + fullSpan - now))
-  redis.call('SET', KEYS[1], string.format('%.17g', nextAt), 'PX', ttl)
-  return {1, 0, t[1], t[2]}
+local ttl = 0
+local reply = {t[1], t[2]}
+for i = 1, #ARGV, 3 do
+  local tokens = tonumber(ARGV[i])
+  local msPerToken = tonumber(ARGV[i + 1])
+  local fullSpan = tonumber(ARGV[i + 2]) * msPerToken
+  local start = now - fullSpan
+  if emptyAt and emptyAt > start then start = emptyAt end
+  local nextAt = start + tokens * msPerToken
+  if nextAt <= now + 1e-6 then
+    emptyAt = nextAt
+    ttl = math.max(1, math.ceil(nextAt + fullSpan - now))
+    reply[#reply + 1] = 0
+  else
+    reply[#reply + 1] = math.max(1, math.ceil(nextAt - now - 1e-6))
+  end
 end
-return {0, math.max(1, math.ceil(nextAt - now - 1e-6)), t[1], t[2]}
+-- The last grant's write is the one a take-by-take run would leave; %.17g round-trips a double exactly.
+if ttl > 0 then redis.call('SET', KEYS[1], string.format('%.17g', emptyAt), 'PX', ttl) end
+return reply
 `);
+
+/** Most takes one script call decides: bounds the size of a command and of the script's run. */
+const MAX_BATCH = 256;
+
+// A promise continuation runs after the code that issued the takes, and fake timers never fake it (they
+// do fake process.nextTick, setImmediate and queueMicrotask, so waiting on those would hang a user's test).
+const RESOLVED = Promise.resolve();
+
+/** A take waiting in the open batch for the script call that decides it. */
+interface QueuedTake {
+  readonly tokens: number;
+  readonly nowMs: number;
+  readonly bucket: TokenBucketSpec;
+  resolve(result: RedisTakeResult): void;
+  reject(error: Error): void;
+}
 
 /** What the Redis store answers: a {@link TakeResult} plus the Redis time of the decision. */
 export interface RedisTakeResult extends TakeResult {
@@ -48,8 +75,10 @@ export interface RedisTakeResult extends TakeResult {
 
 /**
  * A {@link TokenBucketStore} in Redis, shared by every process that uses the same client, prefix and name.
- * Each take is one Lua script, one round trip: weighted, atomic, never consuming on refusal, and answering a
- * refusal with the exact wait, so the limiter sleeps once instead of polling.
+ * Takes are decided by a Lua script: weighted, atomic, never consuming on refusal, and answering a refusal
+ * with the exact wait, so the limiter sleeps once instead of polling. Takes issued together (in the same
+ * tick, up to 256) share one script call and one round trip, decided in the order they were issued; a take
+ * on its own is a round trip of its own.
  *
  * @example
  * ```ts
@@ -70,6 +99,8 @@ export class RedisTokenBucketStore implements TokenBucketStore {
   private readonly link: RedisLink;
   // Takes over while Redis is down in 'local' mode; kept across outages so its own limit holds throughout.
   private readonly local = new MemoryTokenBucketStore();
+  // Takes issued since the last flush: sent together once the code that issued them has run.
+  private batch: QueuedTake[] = [];
 
   /**
    * @param client - an ioredis client (single node or cluster)
@@ -91,34 +122,52 @@ export class RedisTokenBucketStore implements TokenBucketStore {
     if (!this.link.tryRedis()) {
       // A store answers fail-closed refusals as rejections, never as synchronous throws.
       if (this.link.mode === 'fail-closed') return Promise.reject(this.link.unavailable());
-      return this.fallback(tokens, nowMs, bucket, undefined);
+      return this.fallback(tokens, nowMs, bucket);
     }
-    return this.link
-      .run(TAKE, [this.key], [tokens, bucket.msPerToken, bucket.capacity])
-      .then(this.parse, (error: unknown) => this.fallback(tokens, nowMs, bucket, error));
+    return new Promise((resolve, reject) => {
+      const length = this.batch.push({ tokens, nowMs, bucket, resolve, reject });
+      if (length === 1) void RESOLVED.then(this.flush);
+      else if (length === MAX_BATCH) this.flush();
+    });
   }
 
-  private readonly parse = (reply: unknown): RedisTakeResult => {
-    this.link.succeeded();
-    const [granted, waitMs, seconds, micros] = reply as [number, number, string, string];
-    return { granted: granted === 1, waitMs, at: Number(seconds) * 1000 + Number(micros) / 1000 };
+  /** Sends the open batch as one script call (a no-op when a full batch was sent already). */
+  private readonly flush = (): void => {
+    const takes = this.batch;
+    if (takes.length === 0) return;
+    this.batch = [];
+    const args: number[] = [];
+    for (const { tokens, bucket } of takes) args.push(tokens, bucket.msPerToken, bucket.capacity);
+    this.link.run(TAKE, [this.key], args).then(
+      (reply) => this.settle(takes, reply as (string | number)[]),
+      (error: unknown) => this.fail(takes, error),
+    );
   };
 
-  private fallback(
-    tokens: number,
-    nowMs: number,
-    bucket: TokenBucketSpec,
-    error: unknown,
-  ): RedisTakeResult {
-    const failure = error === undefined ? undefined : this.link.failed(error);
-    switch (this.link.mode) {
-      case 'fail-closed':
-        throw failure ?? this.link.unavailable();
-      case 'fail-open':
-        return { granted: true, waitMs: 0, at: nowMs };
-      default:
-        return { ...this.local.take(tokens, nowMs, bucket), at: nowMs };
+  private settle(takes: readonly QueuedTake[], reply: readonly (string | number)[]): void {
+    this.link.succeeded();
+    const at = Number(reply[0]) * 1000 + Number(reply[1]) / 1000;
+    // Results are read-only: the grants of one batch can share one.
+    const granted: RedisTakeResult = { granted: true, waitMs: 0, at };
+    for (let i = 0; i < takes.length; i++) {
+      const waitMs = reply[i + 2] as number;
+      takes[i].resolve(waitMs === 0 ? granted : { granted: false, waitMs, at });
     }
+  }
+
+  /** One failed command is one failure (one `storeError`); each of its takes then follows the mode. */
+  private fail(takes: readonly QueuedTake[], error: unknown): void {
+    const failure = this.link.failed(error);
+    for (const take of takes) {
+      if (this.link.mode === 'fail-closed') take.reject(failure);
+      else take.resolve(this.fallback(take.tokens, take.nowMs, take.bucket));
+    }
+  }
+
+  /** The answer of the 'local' or 'fail-open' mode while Redis cannot answer. */
+  private fallback(tokens: number, nowMs: number, bucket: TokenBucketSpec): RedisTakeResult {
+    if (this.link.mode === 'fail-open') return { granted: true, waitMs: 0, at: nowMs };
+    return { ...this.local.take(tokens, nowMs, bucket), at: nowMs };
   }
 }
 

@@ -6,7 +6,14 @@ import {
   ResilienceRegistry,
   type TokenBucketSpec,
 } from '../../src/index.js';
-import { RedisTokenBucketStore, redisStore, withRedisStores } from '../../src/redis/index.js';
+import sinon from 'sinon';
+import {
+  RedisStoreError,
+  RedisTokenBucketStore,
+  redisStore,
+  withRedisStores,
+  type RedisTakeResult,
+} from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
 import { roundTrips, sleep } from './support.js';
 
@@ -104,6 +111,123 @@ describe('dspu/redis token bucket store', function () {
       for (let i = 0; i < 20; i++) await store.take(1, 0, slow);
     });
     expect(sent).to.deep.equal(Array<string>(20).fill('evalsha'));
+  });
+
+  // 5 tokens, one per second: a batch is decided at one Redis TIME, so its waits are exact.
+  const five: TokenBucketSpec = { capacity: 5, msPerToken: 1_000 };
+  // Every take is issued before the first await: they are issued in the same tick.
+  const issue = (store: RedisTokenBucketStore, weights: number[], bucket = five) =>
+    weights.map((tokens) => Promise.resolve(store.take(tokens, 0, bucket)));
+  const takeAll = (store: RedisTokenBucketStore, weights: number[], bucket = five) =>
+    Promise.all(issue(store, weights, bucket));
+
+  it('sends takes issued in the same tick as one command and decides them in order', async () => {
+    const store = redisStore(redis, name('batch'));
+    await redisStore(redis, name('warm-up')).take(1, 0, five); // the script is cached
+    let results: RedisTakeResult[] = [];
+    const sent = await roundTrips(server, async () => {
+      results = await takeAll(store, [3, 3, 2, 1]);
+    });
+    expect(sent).to.deep.equal(['evalsha']);
+    // 3 of 5 leaves 2; 3 more is one token short; 2 fits; then the bucket is empty and 1 is a token short.
+    expect(results.map(({ granted, waitMs }) => [granted, waitMs])).to.deep.equal([
+      [true, 0],
+      [false, 1_000],
+      [true, 0],
+      [false, 1_000],
+    ]);
+    expect(new Set(results.map((r) => r.at)).size).to.equal(1);
+  });
+
+  it('answers a batch as the same takes issued one after another would be answered', async () => {
+    const store = redisStore(redis, name('sequential'));
+    const one: RedisTakeResult[] = [];
+    for (const tokens of [3, 3, 2, 1]) one.push(await store.take(tokens, 0, five));
+    expect(one.map((r) => r.granted)).to.deep.equal([true, false, true, false]);
+    // Sequential takes see the bucket refill a little between them.
+    expect(one[1].waitMs).to.be.within(950, 1_000);
+    expect(one[3].waitMs).to.be.within(950, 1_000);
+  });
+
+  it('consumes nothing for a refused take in a batch', async () => {
+    const store = redisStore(redis, name('batch-refusal'));
+    const [big, tooBig, small] = await takeAll(store, [8, 5, 2], slow);
+    expect([big.granted, tooBig.granted, small.granted]).to.deep.equal([true, false, true]);
+    // 8 + 2 emptied the full bucket at `at` exactly: the refused 5 left no trace.
+    expect(Number(await admin.get(store.key))).to.be.closeTo(small.at, 1e-3);
+    const before = await admin.get(store.key);
+    const refused = await takeAll(store, [3, 2], slow);
+    expect(refused.map((r) => r.granted)).to.deep.equal([false, false]);
+    expect(await admin.get(store.key)).to.equal(before);
+  });
+
+  it('flushes a full batch of 256 at once and starts another', async () => {
+    const store = redisStore(redis, name('cap'));
+    const many: TokenBucketSpec = { capacity: 1_000, msPerToken: 1 };
+    await store.take(1, 0, many);
+    let results: RedisTakeResult[] = [];
+    const sent = await roundTrips(server, async () => {
+      results = await takeAll(store, Array<number>(300).fill(1), many);
+    });
+    expect(sent).to.deep.equal(['evalsha', 'evalsha']);
+    expect(results.every((r) => r.granted)).to.equal(true);
+  });
+
+  it('flushes on a promise continuation, which fake timers leave alone', async () => {
+    const calls: unknown[][] = [];
+    const client = {
+      status: 'ready',
+      evalsha: (...args: unknown[]) => {
+        calls.push(args);
+        return Promise.resolve(['1700000000', '500000', 0, 7]);
+      },
+    } as unknown as Redis;
+    const clock = sinon.useFakeTimers();
+    try {
+      const store = redisStore(client, 'fake-timers');
+      const [a, b] = await takeAll(store, [1, 2]);
+      expect(a).to.deep.equal({ granted: true, waitMs: 0, at: 1_700_000_000_500 });
+      expect(b).to.deep.equal({ granted: false, waitMs: 7, at: 1_700_000_000_500 });
+      expect(calls).to.have.length(1);
+      expect(calls[0].slice(1)).to.deep.equal([1, store.key, 1, 1_000, 5, 2, 1_000, 5]);
+    } finally {
+      clock.restore();
+    }
+  });
+
+  it('applies onStoreError to each take of a batch that timed out, and reports one failure', async () => {
+    const stores = (['local', 'fail-open', 'fail-closed'] as const).map((onStoreError) =>
+      redisStore(redis, name(onStoreError), { commandTimeout: '50ms', onStoreError }),
+    );
+    const seen = stores.map((store) => {
+      const events: string[] = [];
+      store.events.on('storeError', () => events.push('storeError'));
+      store.events.on('fallback', ({ mode }) => events.push(`fallback ${mode}`));
+      return events;
+    });
+    await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+    try {
+      const [local, open, closed] = await Promise.all(
+        stores.map((store) => Promise.allSettled(issue(store, [3, 3, 2, 1]))),
+      );
+      const granted = (results: PromiseSettledResult<RedisTakeResult>[]) =>
+        results.map((r) => r.status === 'fulfilled' && r.value.granted);
+      // The local bucket takes over with the same spec: the same answers Redis would have given.
+      expect(granted(local)).to.deep.equal([true, false, true, false]);
+      expect(granted(open)).to.deep.equal([true, true, true, true]);
+      const errors = closed.map((r) => r.status === 'rejected' && (r.reason as Error));
+      for (const error of errors) {
+        expect(error).to.be.instanceOf(RedisStoreError);
+        expect((error as Error).message).to.match(/did not answer within 50 ms/);
+      }
+      expect(seen).to.deep.equal([
+        ['storeError', 'fallback local'],
+        ['storeError', 'fallback fail-open'],
+        ['storeError', 'fallback fail-closed'],
+      ]);
+    } finally {
+      await sleep(300); // the pause ends before the next test
+    }
   });
 
   it('reloads the script with EVAL when the server has flushed its script cache', async () => {
