@@ -5,8 +5,8 @@
  * aborted if the abort came first, and linked then to the parent so an outer abort reaches it.
  */
 export class LazyAbort {
-  private controller: AbortController | undefined;
-  private unlinkParent: (() => void) | undefined;
+  // Few fields on purpose: a timeout allocates one of these per call, and every field is paid on the happy path.
+  private wiring: { controller: AbortController; unlinkParent?: () => void } | undefined;
   private abortedWith: { reason: unknown } | undefined;
 
   /** @param parent - an outer abort (lazy or real) whose abort also aborts this one */
@@ -25,16 +25,17 @@ export class LazyAbort {
 
   /** The `AbortSignal`, created on first access. */
   get signal(): AbortSignal {
-    if (this.controller) return this.controller.signal;
-    const controller = (this.controller = new AbortController());
-    if (this.aborted) controller.abort(this.reason);
+    if (this.wiring) return this.wiring.controller.signal;
+    const wiring: NonNullable<LazyAbort['wiring']> = { controller: new AbortController() };
+    this.wiring = wiring;
+    if (this.aborted) wiring.controller.abort(this.reason);
     else if (this.parent) {
       const parentSignal = this.parent instanceof LazyAbort ? this.parent.signal : this.parent;
       const onAbort = () => this.abort(parentSignal.reason);
       parentSignal.addEventListener('abort', onAbort, { once: true });
-      this.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
+      wiring.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
     }
-    return controller.signal;
+    return wiring.controller.signal;
   }
 
   /** Aborts with `reason` (first call wins) and detaches from the parent. */
@@ -42,14 +43,15 @@ export class LazyAbort {
     if (this.abortedWith) return;
     this.abortedWith = { reason };
     this.release();
-    this.controller?.abort(reason);
+    this.wiring?.controller.abort(reason);
   }
 
   /** Stops listening to the parent: call when the work is over so a long-lived parent signal does not leak listeners. */
   release(): void {
-    if (this.unlinkParent) {
-      this.unlinkParent();
-      this.unlinkParent = undefined;
+    const unlink = this.wiring?.unlinkParent;
+    if (unlink) {
+      this.wiring!.unlinkParent = undefined;
+      unlink();
     }
   }
 }

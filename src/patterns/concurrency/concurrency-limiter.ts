@@ -5,7 +5,7 @@ import { ConcurrencyLimitError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
-import { DeadlineQueue, type DeadlineEntry } from '../timeout/deadline-queue.js';
+import { DeadlineQueue, type DeadlineEntry, type Segment } from '../timeout/deadline-queue.js';
 import {
   resolveConcurrencyLimiterOptions,
   type ConcurrencyLimiterOptions,
@@ -43,7 +43,7 @@ class Waiter implements DeadlineEntry {
   expiresAt = Infinity;
   previous: DeadlineEntry | undefined = undefined;
   next: DeadlineEntry | undefined = undefined;
-  queued = false;
+  segment: Segment | undefined = undefined;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
   unlinkSignal: (() => void) | undefined = undefined;

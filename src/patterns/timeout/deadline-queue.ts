@@ -3,10 +3,10 @@ import { now, type TimerHandle } from '../../core/clock.js';
 /** An entry of a {@link DeadlineQueue}: something that expires at `expiresAt` unless removed first. */
 export interface DeadlineEntry {
   expiresAt: number;
-  /** Links of the queue's doubly linked list (owned by the queue). */
+  /** Links of the queue (owned by the queue): neighbours in arrival order, and the run holding the entry. */
   previous: DeadlineEntry | undefined;
   next: DeadlineEntry | undefined;
-  queued: boolean;
+  segment: Segment | undefined;
   /** Called once when the deadline passes while the entry is still queued. */
   expire(): void;
 }
@@ -18,14 +18,33 @@ export interface DeadlineEntry {
  */
 export const TIMER_SPAN_MS = 100;
 
+/** Entries added to one segment before the next one opens. */
+const SEGMENT_CAPACITY = 1024;
+
+/**
+ * A run of consecutive entries, linked among themselves. Why not link them straight into the queue: the queue
+ * lives as long as its policy, so V8 soon moves it to the old generation, and storing a young object into an
+ * old one takes the write barrier's slow path (about 10 ns, as much as the rest of the bookkeeping). A segment
+ * is young while it fills, so adding and removing entries writes only young objects.
+ * @internal
+ */
+export class Segment {
+  head: DeadlineEntry | undefined = undefined;
+  tail: DeadlineEntry | undefined = undefined;
+  /** The next (younger) segment of the queue. */
+  next: Segment | undefined = undefined;
+  added = 0;
+}
+
 /**
  * Deadlines of one duration, sharing one timer. Calls with the same duration expire in arrival order, so the
  * FIFO needs a timer only for its head: adding and removing a call touches no timer at all. When the timer fires
  * it expires what is due and re-arms itself for the new head; finding the queue empty, it lets itself go.
  */
 export class DeadlineQueue {
-  private head: DeadlineEntry | undefined;
-  private tail: DeadlineEntry | undefined;
+  // Segments oldest first; the last one takes new entries until it holds SEGMENT_CAPACITY of them.
+  private first: Segment | undefined;
+  private last: Segment | undefined;
   private timer: TimerHandle | undefined;
   // The setTimeout that made `timer`: a test may install fake timers after the first call.
   private timerApi: typeof globalThis.setTimeout | undefined;
@@ -33,12 +52,15 @@ export class DeadlineQueue {
 
   /** Queues `entry`, which must expire no earlier than every entry already queued. */
   add(entry: DeadlineEntry): void {
-    entry.queued = true;
-    entry.previous = this.tail;
+    let segment = this.last;
+    if (segment === undefined || segment.added === SEGMENT_CAPACITY) segment = this.open();
+    segment.added++;
+    entry.segment = segment;
+    entry.previous = segment.tail;
     entry.next = undefined;
-    if (this.tail) this.tail.next = entry;
-    else this.head = entry;
-    this.tail = entry;
+    if (segment.tail) segment.tail.next = entry;
+    else segment.head = entry;
+    segment.tail = entry;
     if (this.timer === undefined || this.timerApi !== globalThis.setTimeout) {
       this.arm(entry.expiresAt - now());
     }
@@ -46,14 +68,24 @@ export class DeadlineQueue {
 
   /** Removes `entry` (no-op if it already expired or was removed). */
   remove(entry: DeadlineEntry): void {
-    if (!entry.queued) return;
-    entry.queued = false;
+    const segment = entry.segment;
+    if (segment === undefined) return;
     const { previous, next } = entry;
     if (previous) previous.next = next;
-    else this.head = next;
+    else segment.head = next;
     if (next) next.previous = previous;
-    else this.tail = previous;
-    entry.previous = entry.next = undefined;
+    else segment.tail = previous;
+    entry.previous = entry.next = entry.segment = undefined;
+  }
+
+  // A new segment; full segments already emptied are dropped on the way, so the chain stays short.
+  private open(): Segment {
+    while (this.first !== undefined && this.first.head === undefined) this.first = this.first.next;
+    const segment = new Segment();
+    if (this.first === undefined) this.first = segment;
+    else this.last!.next = segment;
+    this.last = segment;
+    return segment;
   }
 
   private arm(delay: number): void {
@@ -66,11 +98,19 @@ export class DeadlineQueue {
   private readonly fire = (): void => {
     this.timer = undefined;
     const time = now();
-    while (this.head !== undefined && this.head.expiresAt <= time) {
-      const due = this.head;
-      this.remove(due);
-      due.expire();
+    for (let segment = this.first; segment !== undefined; segment = segment.next) {
+      let due = segment.head;
+      while (due !== undefined && due.expiresAt <= time) {
+        this.remove(due);
+        due.expire();
+        due = segment.head;
+      }
+      if (due !== undefined) {
+        this.arm(due.expiresAt - time);
+        return;
+      }
+      // Empty, and no longer the one taking entries: drop it.
+      if (segment.next !== undefined) this.first = segment.next;
     }
-    if (this.head !== undefined) this.arm(this.head.expiresAt - time);
   };
 }

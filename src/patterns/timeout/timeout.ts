@@ -6,7 +6,7 @@ import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
-import { DeadlineQueue, type DeadlineEntry } from './deadline-queue.js';
+import { DeadlineQueue, type DeadlineEntry, type Segment } from './deadline-queue.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
 export type TimeoutWork<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | PromiseLike<T>;
@@ -32,16 +32,17 @@ export interface TimeoutEvents {
 /*
  * One object per call serves as the call's lazy abort, its context (for currentSignal()), its entry in the
  * shared deadline queue and the holder of what to run: no AbortController, no Error, no timer and no closure
- * beyond the two settle callbacks on the happy path.
+ * beyond the promise executor and the two settle callbacks on the happy path. The hot path writes only into
+ * objects as young as the call: a write into a long-lived object costs as much as a field of its own.
  */
 class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
   readonly expiresAt: number;
   previous: DeadlineEntry | undefined = undefined;
   next: DeadlineEntry | undefined = undefined;
-  queued = false;
+  segment: Segment | undefined = undefined;
   settled = false;
-  readonly resolve: (value: T | PromiseLike<T>) => void;
-  readonly reject: (reason: unknown) => void;
+  resolve: (value: T | PromiseLike<T>) => void = ignore;
+  reject: (reason: unknown) => void = ignore;
   /** Detaches from a caller's signal, when one was given. */
   unlinkCaller: (() => void) | undefined = undefined;
 
@@ -54,8 +55,6 @@ class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
   ) {
     super(parent);
     this.expiresAt = now() + owner.timeout;
-    this.resolve = capturedResolve as (value: T | PromiseLike<T>) => void;
-    this.reject = capturedReject!;
   }
 
   get cancellation(): LazyAbort {
@@ -90,21 +89,7 @@ class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
   }
 }
 
-/*
- * `new Promise(executor)` with a shared executor: the resolvers are parked here and picked up by the Deadline
- * constructed right after, so a call allocates no executor closure.
- */
-let capturedResolve: ((value: unknown) => void) | undefined;
-let capturedReject: ((reason: unknown) => void) | undefined;
-function captureResolvers(
-  resolve: (value: unknown) => void,
-  reject: (reason: unknown) => void,
-): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
-type PromiseExecutor<T> = ConstructorParameters<typeof Promise<T>>[0];
+function ignore(): void {}
 
 function startDeadline<A, T>(deadline: Deadline<A, T>): T | PromiseLike<T> {
   return deadline.fn(deadline.arg, deadline);
@@ -178,8 +163,13 @@ export class Timeout {
     const outer = activeContext();
     const parent = signal ?? outer?.cancellation;
     if (parent?.aborted) return Promise.reject(toError(parent.reason));
-    const promise = new Promise<T>(captureResolvers as PromiseExecutor<T>);
     const deadline = new Deadline<A, T>(this, outer?.attempt ?? 1, parent, fn, arg);
+    // An executor closure rather than a shared one parking the resolvers in module variables: those live in
+    // the old generation, and writing to them costs more than allocating the closure.
+    const promise = new Promise<T>((resolve, reject) => {
+      deadline.resolve = resolve;
+      deadline.reject = reject;
+    });
     if (signal) linkCallerSignal(deadline, signal);
     this.deadlines.add(deadline);
     let result: T | PromiseLike<T>;
@@ -257,16 +247,20 @@ export function runWithTimeout<T>(
   timeout: Duration,
   options?: TimeoutCallOptions,
 ): Promise<T> {
+  // The same duration as last time (the common case): skip parsing and the lookup.
+  if (timeout === lastTimeout.timeout) return lastTimeout.run(work, options);
   return timeoutFor(toMs(timeout, 'timeout')).run(work, options);
 }
 
 // runWithTimeout needs a Timeout per duration; reusing them keeps the call free of allocations.
 const timeoutsByDuration = new Map<number, Timeout>();
+let lastTimeout = new Timeout(0);
 function timeoutFor(ms: number): Timeout {
+  if (ms === lastTimeout.timeout) return lastTimeout;
   let timeout = timeoutsByDuration.get(ms);
   if (timeout === undefined) {
     timeout = new Timeout(ms);
     if (timeoutsByDuration.size < 256) timeoutsByDuration.set(ms, timeout);
   }
-  return timeout;
+  return (lastTimeout = timeout);
 }
