@@ -36,4 +36,6 @@ export {
   withRedisStores,
   type RedisAwareConfig,
   type RedisRateLimiterEntry,
+  type RedisCircuitBreakerEntry,
+  type RedisConcurrencyEntry,
 } from './redis-config.js';

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   CircuitBreaker,
   CircuitBreakerError,
@@ -19,6 +18,7 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
+import { Subscription } from './subscription.js';
 
 /** Options of {@link RedisCircuitBreaker}: the breaker's own, plus where and how it is shared. */
 export interface RedisCircuitBreakerOptions<T = unknown>
@@ -51,8 +51,9 @@ function split(options: RedisCircuitBreakerOptions<never> | undefined): [object,
  * name. Transitions are atomic Lua scripts; at most `halfOpenMaxCalls` trials run at once across the fleet.
  * A closed call runs at once and reports its outcome afterwards without delaying its result; an open circuit is
  * known locally until its `retryAfter` (and learned through pub/sub as soon as any process opens or resets it),
- * so a rejected call costs no round trip. Call {@link RedisCircuitBreaker.close} when done (it holds a
- * subscriber connection). Use it wherever a breaker instance goes: `@CircuitBreaker(shared)`.
+ * so a rejected call costs no round trip. It holds a subscriber connection (a duplicate of `client`): call
+ * {@link RedisCircuitBreaker.close} when done, or quit `client`, which ends it too. Use it wherever a breaker
+ * instance goes: `@CircuitBreaker(shared)`, or as a registry entry.
  *
  * @example
  * ```ts
@@ -70,7 +71,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   private readonly keys: string[];
   private readonly channel: string;
   private readonly leaseMs: number;
-  private readonly subscriber: Redis | undefined;
+  private readonly changes: Subscription;
   // What this process last learned of the shared circuit; gen -1 means "not yet asked".
   private view = {
     state: CircuitState.CLOSED as CircuitState,
@@ -95,16 +96,17 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.leaseMs = toMs(redisOptions.trialLease ?? 60_000, 'trialLease');
     if (this.leaseMs <= 0)
       throw ConfigError.invalid('trialLease', 'a duration greater than 0', redisOptions.trialLease);
-    this.subscriber = 'duplicate' in client ? (client as Redis).duplicate() : undefined;
-    if (this.subscriber) {
-      this.subscriber.on('error', () => undefined);
-      this.subscriber.on('message', (_channel: string, message: string) => this.heard(message));
-      this.subscriber.subscribe(this.channel).catch(() => undefined);
-    }
+    this.changes = new Subscription(
+      client,
+      this.channel,
+      (message) => this.heard(message),
+      options,
+    );
   }
 
   /** The state this process knows; an OPEN circuit whose timeout has passed reads as HALF_OPEN. */
   override get state(): CircuitState {
+    this.changes.open();
     if (this.local) return super.state;
     const { view } = this;
     if (view.state === CircuitState.OPEN && !view.isolated && Date.now() >= view.openUntil)
@@ -114,6 +116,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
 
   /** @internal */
   override executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+    this.changes.open();
     if (!this.link.tryRedis()) return this.degraded(fn, arg);
     const { view } = this;
     // A closed call's report doubles as the probe of a recovering link; a cached rejection sends nothing.
@@ -135,6 +138,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
 
   /** Forces the shared circuit CLOSED with counters cleared; every process learns it through pub/sub. */
   override async reset(): Promise<void> {
+    this.changes.open();
     await super.reset();
     await this.script(FORCE, ['reset']).catch((error: unknown) => {
       // The error was reported as a storeError event; only a fail-closed breaker makes it the caller's.
@@ -144,6 +148,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
 
   /** Forces the shared circuit OPEN until {@link RedisCircuitBreaker.reset}, for every process. */
   override isolate(): void {
+    this.changes.open();
     // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
     if (this.local) super.isolate();
     this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
@@ -164,13 +169,9 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     };
   }
 
-  /** Stops listening for changes of the shared circuit (closes the subscriber connection). */
-  async close(): Promise<void> {
-    const subscriber = this.subscriber;
-    if (subscriber === undefined || subscriber.status === 'end') return;
-    // QUIT waits for a connection that may never come back; a closing breaker has nothing left to say.
-    if (subscriber.status === 'ready') await subscriber.quit().catch(() => undefined);
-    subscriber.disconnect();
+  /** Stops listening for changes of the shared circuit (closes the subscriber connection for good). */
+  close(): Promise<void> {
+    return this.changes.close();
   }
 
   private get local(): boolean {

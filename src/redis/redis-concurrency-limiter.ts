@@ -1,6 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   ConcurrencyLimiter,
   ConcurrencyLimitError,
@@ -16,6 +15,7 @@ import { checkName, RedisLink, type RedisClient, type RedisStoreEvents } from '.
 import type { RedisStoreOptions } from './redis-link.js';
 import { ACQUIRE, RELEASE, RENEW } from './semaphore-scripts.js';
 import { LeasedPermit, splitOptions, toError } from './leased-permit.js';
+import { Subscription } from './subscription.js';
 
 /** Options of {@link RedisConcurrencyLimiter}: the limiter's own, plus where and how permits are shared. */
 export interface RedisConcurrencyLimiterOptions
@@ -44,7 +44,8 @@ interface Waiter {
  * once across every process using the same name. Permits are leases renewed while held, so the permit of a
  * process that crashed comes back after `lease`. Waiters queue in their own process (FIFO, `maxQueue`,
  * `maxWait`, `signal` as in memory) and are woken by a release anywhere (pub/sub) or when the earliest lease
- * ends. Call {@link RedisConcurrencyLimiter.close} when done (it holds a subscriber connection).
+ * ends. It holds a subscriber connection (a duplicate of `client`): call {@link RedisConcurrencyLimiter.close}
+ * when done, or quit `client`, which ends it too (held permits then come back when their leases end).
  *
  * @example
  * ```ts
@@ -60,7 +61,7 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
   private readonly link: RedisLink;
   private readonly key: string;
   private readonly channel: string;
-  private readonly subscriber: Redis | undefined;
+  private readonly releases: Subscription;
   private readonly waiters = new Set<Waiter>();
   private readonly held = new Set<string>();
   private renewTimer: ReturnType<typeof setInterval> | undefined;
@@ -82,12 +83,7 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     this.leaseMs = toMs(redisOptions.lease ?? 10_000, 'lease');
     if (this.leaseMs < 30)
       throw ConfigError.invalid('lease', 'a duration of at least 30 ms', redisOptions.lease);
-    this.subscriber = 'duplicate' in client ? (client as Redis).duplicate() : undefined;
-    if (this.subscriber) {
-      this.subscriber.on('error', () => undefined);
-      this.subscriber.on('message', () => this.pump());
-      this.subscriber.subscribe(this.channel).catch(() => undefined);
-    }
+    this.releases = new Subscription(client, this.channel, this.pump, options);
   }
 
   /** Permits this process holds now (in Redis, or in its local fallback). */
@@ -117,13 +113,11 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
   /** Stops listening for releases and renewing (permits still held are released first). */
   async close(): Promise<void> {
     await Promise.all([...this.held].map((id) => this.giveBack(id)));
-    const subscriber = this.subscriber;
-    if (subscriber === undefined || subscriber.status === 'end') return;
-    if (subscriber.status === 'ready') await subscriber.quit().catch(() => undefined);
-    subscriber.disconnect();
+    await this.releases.close();
   }
 
   private admit(fn: Work | undefined, arg: unknown, signal?: AbortSignal): Promise<unknown> {
+    this.releases.open();
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
     if (!this.link.tryRedis()) return this.degraded(fn, arg, signal, undefined);
     if (this.waiters.size > 0) return this.queueUp(fn, arg, signal);

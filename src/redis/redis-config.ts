@@ -1,29 +1,82 @@
-import type { RateLimiterOptions, ResilienceConfig, TokenBucketStore } from '../index.js';
+import {
+  ConfigError,
+  type CircuitBreaker,
+  type ConcurrencyLimiter,
+  type NamedEntries,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type ResilienceConfig,
+  type TokenBucketStore,
+} from '../index.js';
+import { RedisCircuitBreaker, type RedisCircuitBreakerOptions } from './redis-circuit-breaker.js';
+import {
+  RedisConcurrencyLimiter,
+  type RedisConcurrencyLimiterOptions,
+} from './redis-concurrency-limiter.js';
 import type { RedisClient, RedisStoreOptions } from './redis-link.js';
 import { RedisTokenBucketStore } from './redis-token-bucket-store.js';
+import { SUBSCRIBE_ON_FIRST_USE } from './subscription.js';
 
 /** A rate limiter entry of a registry configuration that may name its store `'redis'`. */
 export type RedisRateLimiterEntry = Omit<RateLimiterOptions, 'store'> & {
   store?: TokenBucketStore | 'redis';
 };
 
-/** A registry configuration in which rate limiter entries (and their `defaults`) may say `store: 'redis'`. */
-export type RedisAwareConfig = Omit<ResilienceConfig, 'rateLimiter'> & {
-  readonly rateLimiter?: { readonly [name: string]: Partial<RedisRateLimiterEntry> | undefined };
-};
+/**
+ * A circuit breaker entry of a registry configuration that may say `store: 'redis'`; such an entry may also set
+ * the options of {@link RedisCircuitBreaker} (`trialLease`, `commandTimeout`, …).
+ */
+export type RedisCircuitBreakerEntry = RedisCircuitBreakerOptions<never> & { store?: 'redis' };
 
 /**
- * Turns `store: 'redis'` in a registry configuration into Redis stores on `client`, each keyed by its entry's
- * name, so the configuration stays plain data (JSON) and the client is given once. A `store: 'redis'` in
- * `defaults` applies to every named entry that sets no store of its own.
+ * A concurrency entry of a registry configuration that may say `store: 'redis'`; such an entry may also set the
+ * options of {@link RedisConcurrencyLimiter} (`lease`, `commandTimeout`, …).
+ */
+export type RedisConcurrencyEntry = RedisConcurrencyLimiterOptions & { store?: 'redis' };
+
+/**
+ * A registry configuration in which rate limiter, circuit breaker and concurrency entries (and their
+ * `defaults`) may say `store: 'redis'`.
+ */
+export type RedisAwareConfig = Omit<
+  ResilienceConfig,
+  'rateLimiter' | 'circuitBreaker' | 'concurrency'
+> & {
+  readonly rateLimiter?: NamedEntries<Partial<RedisRateLimiterEntry>, RateLimiter>;
+  readonly circuitBreaker?: NamedEntries<Partial<RedisCircuitBreakerEntry>, CircuitBreaker>;
+  readonly concurrency?: NamedEntries<Partial<RedisConcurrencyEntry>, ConcurrencyLimiter>;
+};
+
+type Build = (name: string, options: Record<string, unknown>) => unknown;
+
+/**
+ * Turns `store: 'redis'` in a registry configuration into policies shared through Redis on `client`, each
+ * keyed by its entry's name, so the configuration stays plain data (JSON) and the client is given once. A
+ * `store: 'redis'` in `defaults` applies to every named entry that sets no store of its own.
  *
+ * - A rate limiter entry gets a {@link RedisTokenBucketStore} as its store.
+ * - A circuit breaker or concurrency entry becomes a {@link RedisCircuitBreaker} or
+ *   {@link RedisConcurrencyLimiter} built from the entry merged over the kind's defaults, which the registry
+ *   then uses as it is.
+ *
+ * `options` apply to every store and engine made here (a breaker or limiter entry may override them). A breaker
+ * or limiter made here opens its subscriber connection (a duplicate of `client`) on first use, so a
+ * configuration that is validated, rejected or replaced without being used holds no connection. Quitting
+ * `client` ends every subscriber made from it; `close()` on the instance (`registry.circuitBreaker(name)`) ends
+ * one sooner. The registry closes nothing.
+ *
+ * @throws ConfigError listing, by path, every invalid option of the breakers and limiters made here (the
+ *   registry reports the rest when it is configured)
  * @example
  * ```ts
  * registry.configure(
  *   withRedisStores(redis, {
  *     rateLimiter: { payments: { rate: 10, store: 'redis' }, github: { rate: 5000, per: '1h', store: 'redis' } },
+ *     circuitBreaker: { defaults: { failureThreshold: 5 }, payments: { timeout: '30s', store: 'redis' } },
+ *     concurrency: { reports: { limit: 4, store: 'redis' } },
  *   }),
  * );
+ * registry.circuitBreaker('payments'); // a RedisCircuitBreaker: open in one process, open in all
  * ```
  */
 export function withRedisStores(
@@ -31,31 +84,76 @@ export function withRedisStores(
   config: RedisAwareConfig,
   options?: RedisStoreOptions,
 ): ResilienceConfig {
-  const entries = config.rateLimiter;
-  if (entries === undefined) return config as ResilienceConfig;
-  const defaults = entries.defaults;
-  const shared = defaults?.store === 'redis';
-  const rateLimiter: Record<string, unknown> = {};
-  for (const [name, entry] of Object.entries(entries)) {
-    if (name === 'defaults') {
-      const rest = shared ? withoutStore(entry) : entry;
-      // A defaults entry that only named the store would be checked as a limiter of its own, without a rate.
-      if (rest !== undefined && Object.keys(rest).length > 0) rateLimiter.defaults = rest;
-    } else if (entry?.store === 'redis' || (shared && entry?.store === undefined)) {
-      // Invalid entries pass through untouched: configure() reports them by path.
-      rateLimiter[name] =
-        typeof entry === 'object' && entry !== null
-          ? { ...entry, store: new RedisTokenBucketStore(client, name, options) }
-          : entry;
-    } else {
-      rateLimiter[name] = entry;
-    }
+  const lazy = { ...options, [SUBSCRIBE_ON_FIRST_USE]: true };
+  const builders: Record<string, Build> = {
+    rateLimiter: (name, entry) => ({
+      ...entry,
+      store: new RedisTokenBucketStore(client, name, options),
+    }),
+    circuitBreaker: (name, entry) => new RedisCircuitBreaker(client, name, { ...lazy, ...entry }),
+    concurrency: (name, entry) =>
+      new RedisConcurrencyLimiter(client, name, {
+        ...lazy,
+        ...(entry as unknown as RedisConcurrencyLimiterOptions),
+      }),
+  };
+  const problems: string[] = [];
+  const result: Record<string, unknown> = { ...config };
+  for (const [kind, build] of Object.entries(builders)) {
+    const entries = (config as Record<string, unknown>)[kind];
+    if (entries !== null && typeof entries === 'object')
+      result[kind] = withRedis(kind, entries as Record<string, unknown>, build, problems);
   }
-  return { ...config, rateLimiter } as ResilienceConfig;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result;
 }
 
-function withoutStore(entry: Partial<RedisRateLimiterEntry> | undefined): object | undefined {
-  if (entry === undefined) return undefined;
+/**
+ * The entries of one kind, each entry that says `store: 'redis'` (itself, or through `defaults`) replaced by
+ * what `build` makes of it merged over the defaults, both without `store`. Other entries pass through for the
+ * registry to check; what `build` rejects is added to `problems` by path.
+ */
+function withRedis(
+  kind: string,
+  entries: Record<string, unknown>,
+  build: Build,
+  problems: string[],
+): Record<string, unknown> {
+  const { defaults } = entries;
+  const shared = isEntry(defaults) && defaults.store === 'redis';
+  const base = isEntry(defaults) ? withoutStore(defaults) : {};
+  let optionsLeft = false;
+  // fromEntries, not assignment: a "__proto__" name stays an entry, for the registry to reject.
+  const result = Object.fromEntries(
+    Object.entries(entries).map(([name, entry]) => {
+      if (name === 'defaults') return [name, shared ? base : entry];
+      if (!isEntry(entry) || !(entry.store === 'redis' || (shared && entry.store === undefined))) {
+        optionsLeft ||= isEntry(entry);
+        return [name, entry];
+      }
+      try {
+        return [name, build(name, { ...base, ...withoutStore(entry) })];
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.problems.map((problem) => `${kind}.${name}.${problem}`));
+        return [name, entry];
+      }
+    }),
+  );
+  // The registry checks defaults as options of their own (a limiter needs its rate, a Redis option is unknown
+  // to it): pass them on only for the entries left to it, and not when naming the store was all they did.
+  if (!optionsLeft || (shared && Object.keys(base).length === 0)) delete result.defaults;
+  return result;
+}
+
+// Options as written in a configuration: a plain object (an engine given as an entry is not one).
+function isEntry(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function withoutStore(entry: Record<string, unknown>): Record<string, unknown> {
   const { store: _store, ...rest } = entry;
   return rest;
 }

@@ -12,7 +12,7 @@ import type { PolicyKind } from './policy-kind.js';
 
 /** How the registry makes, recognises and merges the engines of one policy kind. */
 export interface PolicyFactory {
-  /** The engine class, to recognise instances passed to decorators. */
+  /** The engine class, to recognise instances passed to decorators or given as configuration entries. */
   readonly engine: abstract new (...args: never[]) => object;
   /** Makes an engine from options (already merged over the kind's defaults); throws ConfigError. */
   create(options: unknown, previous?: object): object;

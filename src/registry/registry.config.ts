@@ -2,26 +2,35 @@ import { describeValue } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
 import { isPlainObject } from '../core/validate.js';
-import type { ConcurrencyLimiterOptions } from '../patterns/concurrency/index.js';
-import type { CircuitBreakerOptions } from '../patterns/circuit-breaker/index.js';
-import type { RateLimiterOptions } from '../patterns/rate-limit/index.js';
-import type { RetryOptions } from '../patterns/retry/index.js';
-import type { TimeoutOptions } from '../patterns/timeout/index.js';
+import type {
+  ConcurrencyLimiter,
+  ConcurrencyLimiterOptions,
+} from '../patterns/concurrency/index.js';
+import type { CircuitBreaker, CircuitBreakerOptions } from '../patterns/circuit-breaker/index.js';
+import type { RateLimiter, RateLimiterOptions } from '../patterns/rate-limit/index.js';
+import type { RetryOptions, RetryPolicy } from '../patterns/retry/index.js';
+import type { Timeout, TimeoutOptions } from '../patterns/timeout/index.js';
 import { POLICY_FACTORIES } from './policy-factories.js';
 import { orderProblem, type PolicyKind } from './policy-kind.js';
 
-/** Entries of one kind: `defaults` (merged under every entry) and one entry per name. */
-export type NamedEntries<T> = { readonly defaults?: T } & {
-  readonly [name: string]: T | undefined;
+/**
+ * Entries of one kind: `defaults` (merged under every options entry) and one entry per name, either options `T`
+ * or an engine `E` already built, used as it is.
+ */
+export type NamedEntries<T, E = never> = { readonly defaults?: T } & {
+  readonly [name: string]: T | E | undefined;
 };
 
-/** What `registry.configure()` accepts: plain objects, as they come from JSON. */
+/**
+ * What `registry.configure()` accepts: plain objects, as they come from JSON, where a named entry may also be
+ * an engine of its kind.
+ */
 export interface ResilienceConfig {
-  readonly retry?: NamedEntries<RetryOptions>;
-  readonly circuitBreaker?: NamedEntries<CircuitBreakerOptions>;
-  readonly rateLimiter?: NamedEntries<RateLimiterOptions>;
-  readonly timeout?: NamedEntries<Duration | TimeoutOptions>;
-  readonly concurrency?: NamedEntries<ConcurrencyLimiterOptions>;
+  readonly retry?: NamedEntries<RetryOptions, RetryPolicy>;
+  readonly circuitBreaker?: NamedEntries<CircuitBreakerOptions, CircuitBreaker>;
+  readonly rateLimiter?: NamedEntries<RateLimiterOptions, RateLimiter>;
+  readonly timeout?: NamedEntries<Duration | TimeoutOptions, Timeout>;
+  readonly concurrency?: NamedEntries<ConcurrencyLimiterOptions, ConcurrencyLimiter>;
   /** The order policies compose in, outermost first, for every method resolved through this registry. */
   readonly order?: readonly PolicyKind[];
 }
@@ -45,7 +54,8 @@ export interface ParsedConfig {
 
 /**
  * Checks a whole configuration and lists every problem by path in one ConfigError. Each entry is checked by
- * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own.
+ * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own;
+ * an entry that is an engine of its kind checked its options when it was built.
  */
 export function validateConfig(config: unknown): ParsedConfig {
   if (!isPlainObject(config)) throw ConfigError.invalid('config', 'an object', config);
@@ -76,13 +86,24 @@ export function validateConfig(config: unknown): ParsedConfig {
     }
     const kind = key as PolicyKind;
     const entries = new Map<string, unknown>();
-    const defaults = Object.hasOwn(value, 'defaults') ? value.defaults : undefined;
+    // Defaults that are an engine are reported once, on `defaults`, not again under every name.
+    const defaults =
+      Object.hasOwn(value, 'defaults') && !isEngine(value.defaults) ? value.defaults : undefined;
     for (const name of Reflect.ownKeys(value)) {
       if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
         problems.push(`${kind}.${String(name)}: this name is not allowed`);
         continue;
       }
       const entry = value[name];
+      if (isEngine(entry)) {
+        // An engine is used as it is (it checked its options when built): only its kind and place can be wrong.
+        if (name === 'defaults' || !(entry instanceof factory.engine)) {
+          const expected = name === 'defaults' ? 'options' : `options or a ${factory.engine.name}`;
+          problems.push(ConfigError.invalid(`${kind}.${name}`, expected, entry).message);
+        }
+        entries.set(name, entry);
+        continue;
+      }
       const merged = name === 'defaults' ? entry : factory.merge(defaults, entry);
       try {
         if (name !== 'defaults' || entry !== undefined) factory.create(merged);
@@ -98,6 +119,11 @@ export function validateConfig(config: unknown): ParsedConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { kinds, order };
+}
+
+// Any kind's engine, so an engine of the wrong kind is named as such rather than checked as options.
+function isEngine(value: unknown): boolean {
+  return CONFIGURABLE_KINDS.some((kind) => value instanceof POLICY_FACTORIES[kind]!.engine);
 }
 
 // `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.

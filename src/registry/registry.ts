@@ -90,6 +90,18 @@ export class ResilienceRegistry {
    * Adds or replaces named policies. Everything is validated first: on any problem nothing changes and one
    * `ConfigError` lists every problem by path (`circuitBreaker.payments.timeout: expected a duration, got "30"`).
    * A name already in use gets a new engine with the new options; a circuit breaker keeps its state.
+   *
+   * A named entry may also be an engine of its kind that you built (`circuitBreaker: { payments: breaker }`):
+   * the name then resolves to that very instance, used as it is (the kind's `defaults` do not apply to it), and
+   * a reconfiguration that gives the same instance keeps it. An engine of another kind is a `ConfigError`
+   * naming the path. The registry never closes an engine: whoever built one closes it, if it needs closing.
+   *
+   * @example
+   * ```ts
+   * const payments = new CircuitBreaker({ failureThreshold: 3, timeout: '30s' });
+   * registry.configure({ circuitBreaker: { defaults: { timeout: '10s' }, payments, search: {} } });
+   * registry.circuitBreaker('payments') === payments; // true, with its own 30s; `search` gets 10s
+   * ```
    */
   configure(config: ResilienceConfig): this {
     const parsed = validateConfig(config);
@@ -142,7 +154,7 @@ export class ResilienceRegistry {
     return name !== 'defaults' && (this.config.get(kind)?.has(name) ?? false);
   }
 
-  /** The shared engine of `kind` named `name`, created on first use. */
+  /** The shared engine of `kind` named `name`: created on first use, or the engine given as the entry. */
   get(kind: PolicyKind, name: string): object {
     const key = `${kind}\u0000${name}`;
     const existing = this.named.get(key);
@@ -222,6 +234,7 @@ export class ResilienceRegistry {
 
   private create(kind: PolicyKind, entry: unknown, label: string, previous?: object): object {
     const factory = POLICY_FACTORIES[kind]!;
+    if (entry instanceof factory.engine) return entry;
     const options = factory.merge(this.config.get(kind)?.get('defaults'), entry);
     try {
       return factory.create(options, previous);
@@ -240,9 +253,11 @@ export class ResilienceRegistry {
     return item;
   }
 
-  // Named engines created before a reconfiguration are replaced (the factory may carry state over).
+  // Named engines created before a reconfiguration are replaced (the factory may carry state over), except an
+  // engine that was itself the entry and still is.
   private replaceConfigured(): void {
     for (const [key, item] of [...this.named]) {
+      if (this.config.get(item.kind)?.get(item.name) === item.engine) continue;
       this.managed.delete(item);
       this.unforward(item);
       this.named.delete(key);

@@ -163,6 +163,52 @@ describe('ResilienceRegistry', () => {
     expect(breaker.state).to.equal(CircuitState.OPEN);
   });
 
+  it('uses an engine given as an entry as it is: the kind’s defaults do not apply to it', () => {
+    const payments = new CircuitBreaker({ failureThreshold: 3 });
+    const registry = new ResilienceRegistry({
+      circuitBreaker: { defaults: { failureThreshold: 7, timeout: '10s' }, payments, search: {} },
+      timeout: { slow: new Timeout('2s') },
+    });
+    expect(registry.circuitBreaker('payments')).to.equal(payments);
+    expect(payments.options).to.include({ failureThreshold: 3, timeout: 60_000 });
+    expect(registry.circuitBreaker('search').options).to.include({ failureThreshold: 7 });
+    expect(registry.timeout('slow').timeout).to.equal(2000);
+    expect(registry.names('circuitBreaker')).to.deep.equal(['payments', 'search']);
+  });
+
+  it('rejects an engine of another kind, or as defaults, naming its path', () => {
+    const problems = problemsOf(
+      () =>
+        new ResilienceRegistry({
+          circuitBreaker: { payments: new RateLimiter({ rate: 1 }) as never },
+          concurrency: {
+            defaults: new ConcurrencyLimiter({ limit: 1 }),
+            db: { limit: 2 },
+          },
+        }),
+    );
+    expect(problems).to.deep.equal([
+      'circuitBreaker.payments: expected options or a CircuitBreaker, got a RateLimiter instance',
+      'concurrency.defaults: expected options, got a ConcurrencyLimiter instance',
+    ]);
+  });
+
+  it('keeps an engine given as an entry when a reconfiguration gives the same one', async () => {
+    const payments = new CircuitBreaker({ failureThreshold: 1 });
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments } });
+    const changes: string[] = [];
+    registry.on('stateChange', ({ name, to }) => changes.push(`${name}:${to}`));
+    expect(registry.circuitBreaker('payments')).to.equal(payments);
+    registry.configure({ circuitBreaker: { payments, search: {} } });
+    expect(registry.circuitBreaker('payments')).to.equal(payments);
+    await payments.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    expect(changes).to.deep.equal(['payments:open']); // re-emitted once, not once per configuration
+    registry.configure({ circuitBreaker: { payments: { failureThreshold: 2 } } });
+    const replaced = registry.circuitBreaker('payments');
+    expect(replaced).not.to.equal(payments);
+    expect(replaced.state).to.equal(CircuitState.OPEN); // options replacing an engine keep its state
+  });
+
   it('keeps two registries isolated: the same name is two instances', () => {
     const a = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
     const b = new ResilienceRegistry({ circuitBreaker: { payments: {} } });

@@ -32,6 +32,7 @@ import {
   type RegistryEvents,
   type RetryOptions,
 } from '../../src/index.js';
+import { withRedisStores, type RedisClient } from '../../src/redis/index.js';
 
 /** Holds code that must type-check (or fail to, under @ts-expect-error) but must not run. */
 function compileOnly(code: () => unknown): void {
@@ -260,6 +261,22 @@ describe('types: events and errors', () => {
       policies.configure({ order: ['cache'] });
       // @ts-expect-error a rate limiter needs its rate
       policies.configure({ rateLimiter: { github: { per: '1h' } } });
+      policies.configure({ circuitBreaker: { payments: new CircuitBreaker() } });
+      // @ts-expect-error an entry that is an engine must be of its kind
+      policies.configure({ circuitBreaker: { payments: new RateLimiter({ rate: 1 }) } });
+    });
+  });
+
+  it("types withRedisStores' configuration", () => {
+    const redis = undefined as unknown as RedisClient;
+    compileOnly(() => {
+      withRedisStores(redis, {
+        circuitBreaker: { defaults: { store: 'redis' }, payments: { trialLease: '30s' } },
+        concurrency: { reports: { limit: 4, lease: '30s', store: 'redis' } },
+        rateLimiter: { github: { rate: 10, store: 'redis' } },
+      });
+      // @ts-expect-error 'redis' is the only store a breaker entry can name
+      withRedisStores(redis, { circuitBreaker: { payments: { store: 'memcached' } } });
     });
   });
 

@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-link.js';
+
+/**
+ * The option `withRedisStores` sets so that an engine opens its subscriber on first use rather than when it is
+ * built: a configuration validated or replaced without being used then holds no connection. A symbol, so it is
+ * not an option anyone types and option validation never sees it.
+ * @internal
+ */
+export const SUBSCRIBE_ON_FIRST_USE = Symbol('dspu.subscribeOnFirstUse');
+
+// One 'end' listener per client however many subscriptions it feeds: one each would trip Node's leak warning.
+const byClient = new WeakMap<RedisClient, Set<Subscription>>();
+
+/**
+ * The connection on which a shared breaker or limiter hears other processes: a duplicate of its client,
+ * subscribed to one channel. It opens when built (or, when the engine's options carry
+ * {@link SUBSCRIBE_ON_FIRST_USE}, on the first {@link Subscription.open}) and ends with
+ * {@link Subscription.close} or with its client, so quitting the client given to dspu lets the process exit.
+ * @internal
+ */
+export class Subscription {
+  private connection: Redis | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly channel: string,
+    private readonly onMessage: (message: string) => void,
+    engineOptions: object | undefined,
+  ) {
+    if (!(engineOptions as Record<symbol, unknown> | undefined)?.[SUBSCRIBE_ON_FIRST_USE])
+      this.open();
+  }
+
+  /** Subscribes, unless subscribed already, closed, or its client has ended. */
+  open(): void {
+    if (this.connection !== undefined || this.closed || this.client.status === 'end') return;
+    if (!('duplicate' in this.client)) return;
+    const connection = (this.client as Redis).duplicate();
+    connection.on('error', () => undefined);
+    connection.on('message', (_channel: string, message: string) => this.onMessage(message));
+    connection.subscribe(this.channel).catch(() => undefined);
+    this.connection = connection;
+    this.endingWithClient().add(this);
+  }
+
+  /** Ends the connection for good: a later {@link Subscription.open} does nothing. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.end();
+  }
+
+  // The open subscriptions of this client, ended by the one 'end' listener they share.
+  private endingWithClient(): Set<Subscription> {
+    const existing = byClient.get(this.client);
+    if (existing !== undefined) return existing;
+    const subscriptions = new Set<Subscription>();
+    byClient.set(this.client, subscriptions);
+    this.client.once('end', () => {
+      byClient.delete(this.client);
+      for (const subscription of subscriptions) void subscription.end();
+    });
+    return subscriptions;
+  }
+
+  private async end(): Promise<void> {
+    const connection = this.connection;
+    if (connection === undefined) return;
+    this.connection = undefined;
+    byClient.get(this.client)?.delete(this);
+    if (connection.status === 'end') return;
+    // QUIT waits for a connection that may never come back; a subscriber that is let go has nothing left to say.
+    if (connection.status === 'ready') await connection.quit().catch(() => undefined);
+    connection.disconnect();
+  }
+}
