@@ -15,6 +15,7 @@ export { type Duration, toMs } from './core/duration.js';
 export {
   currentSignal,
   currentAttempt,
+  bindContext,
   enableAsyncContext,
   isAsyncContextEnabled,
 } from './core/context.js';

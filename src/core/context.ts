@@ -49,6 +49,25 @@ export function isAsyncContextEnabled(): boolean {
   return asyncContext !== undefined;
 }
 
+/**
+ * Returns `fn` bound to the current call context, so that code it runs later (after an `await`, in a `.then`)
+ * still sees this call's `currentSignal()` and `currentAttempt()` while it starts. Outside any policy, or once
+ * {@link enableAsyncContext} lets the context follow awaits, `fn` itself is returned.
+ *
+ * @example
+ * ```ts
+ * const start = bindContext((url: string) => fetch(url, { signal: currentSignal() }));
+ * await permits.acquire();
+ * await start(url); // the signal of the call that created `start`
+ * ```
+ */
+export function bindContext<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const context = activeContext();
+  if (context === undefined || asyncContext) return fn;
+  const spread = (args: A) => fn(...args);
+  return (...args: A) => runInContext(context, spread, args);
+}
+
 let neverAborted: AbortSignal | undefined;
 
 function requireContext(what: string): CallContext {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  bindContext,
   CircuitBreaker,
   CircuitBreakerError,
   CircuitState,
@@ -126,13 +127,15 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     if (view.state === CircuitState.OPEN && cachedOpen && this.link.healthy)
       return this.rejected(CircuitState.OPEN, view.isolated ? 0 : view.openUntil - Date.now());
     const token = randomUUID();
+    // The call starts after the round trip: keep the caller's context (currentSignal()) for it.
+    const start = bindContext(fn);
     return this.script(ADMIT, [this.options.halfOpenMaxCalls, this.leaseMs, token]).then(
       (reply) => {
-        if (reply[0] === 'closed') return this.runCall(fn, arg, reply[2], '');
-        if (reply[0] === 'trial') return this.runCall(fn, arg, reply[2], token);
+        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '');
+        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token);
         return this.rejected(reply[1], reply[1] === CircuitState.OPEN ? reply[3] : 0);
       },
-      (error: unknown) => this.degraded(fn, arg, error),
+      (error: unknown) => this.degraded(start, arg, error),
     );
   }
 

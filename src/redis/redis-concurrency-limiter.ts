@@ -1,6 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import {
+  bindContext,
   ConcurrencyLimiter,
   ConcurrencyLimitError,
   ConfigError,
@@ -116,8 +117,10 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     await this.releases.close();
   }
 
-  private admit(fn: Work | undefined, arg: unknown, signal?: AbortSignal): Promise<unknown> {
+  private admit(work: Work | undefined, arg: unknown, signal?: AbortSignal): Promise<unknown> {
     this.releases.open();
+    // The work may start after a round trip: keep the caller's context (currentSignal()) for it.
+    const fn = work && bindContext(work);
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
     if (!this.link.tryRedis()) return this.degraded(fn, arg, signal, undefined);
     if (this.waiters.size > 0) return this.queueUp(fn, arg, signal);

@@ -7,6 +7,8 @@ import {
   CircuitBreakerError,
   CircuitState,
   ConfigError,
+  Timeout,
+  currentSignal,
   type CircuitBreakerEvents,
 } from '../../src/index.js';
 import {
@@ -157,6 +159,21 @@ describe('dspu/redis shared circuit breaker', function () {
     expect(outcomes.filter((o) => o.status === 'fulfilled')).to.have.length(2);
     const rejected = outcomes.filter((o) => o.status === 'rejected');
     expect(rejected.every((o) => o.reason instanceof CircuitBreakerError)).to.equal(true);
+  });
+
+  it("keeps the caller's context for a call admitted after a round trip (currentSignal())", async () => {
+    const [breaker] = await fleet(1, { failureThreshold: 1, timeout: '100ms' });
+    const budget = new Timeout(5_000);
+    // A new breaker knows no state yet: its first call is admitted by a script first.
+    expect(
+      await budget.run((signal) => breaker.protect(() => currentSignal() === signal)),
+    ).to.equal(true);
+    await openIt(breaker);
+    await sleep(150);
+    // The half-open trial is admitted by a script too.
+    expect(
+      await budget.run((signal) => breaker.protect(() => currentSignal() === signal)),
+    ).to.equal(true);
   });
 
   it('closes for every process after successThreshold trial successes', async () => {

@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { ConcurrencyLimitError, ConcurrencyLimiter, ConfigError } from '../../src/index.js';
+import {
+  ConcurrencyLimitError,
+  ConcurrencyLimiter,
+  ConfigError,
+  Timeout,
+  currentSignal,
+} from '../../src/index.js';
 import {
   RedisConcurrencyLimiter,
   type RedisConcurrencyLimiterOptions,
@@ -45,6 +51,14 @@ describe('dspu/redis distributed concurrency limiter', function () {
 
   after(async () => {
     await server.stop();
+  });
+
+  it("keeps the caller's context for work that starts after a round trip (currentSignal())", async () => {
+    const [limiter] = fleet(1, { limit: 1 });
+    const budget = new Timeout(5_000);
+    const sees = (signal: AbortSignal) => limiter.run(() => currentSignal() === signal);
+    // The second call queues behind the first and starts when its permit is released.
+    expect(await Promise.all([budget.run(sees), budget.run(sees)])).to.deep.equal([true, true]);
   });
 
   it('runs at most `limit` calls at once across every process', async () => {
