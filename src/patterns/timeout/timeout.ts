@@ -30,12 +30,12 @@ export interface TimeoutEvents {
 }
 
 /*
- * One object per call serves as the call's lazy abort, its context (for currentSignal()), its entry in the
- * shared deadline queue and the holder of what to run: no AbortController, no Error, no timer and no closure
+ * One object per call serves as the call's lazy abort, its context (for currentSignal()) and its entry in the
+ * shared deadline queue: no AbortController, no Error, no timer and no closure
  * beyond the promise executor and the two settle callbacks on the happy path. The hot path writes only into
  * objects as young as the call: a write into a long-lived object costs as much as a field of its own.
  */
-class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
+class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   readonly expiresAt: number;
   previous: DeadlineEntry | undefined = undefined;
   next: DeadlineEntry | undefined = undefined;
@@ -50,8 +50,6 @@ class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
     readonly owner: Timeout,
     readonly attempt: number,
     parent: LazyAbort | AbortSignal | undefined,
-    readonly fn: (arg: A, abort: LazyAbort) => T | PromiseLike<T>,
-    readonly arg: A,
   ) {
     super(parent);
     this.expiresAt = now() + owner.timeout;
@@ -90,10 +88,6 @@ class Deadline<A, T> extends LazyAbort implements DeadlineEntry, CallContext {
 }
 
 function ignore(): void {}
-
-function startDeadline<A, T>(deadline: Deadline<A, T>): T | PromiseLike<T> {
-  return deadline.fn(deadline.arg, deadline);
-}
 
 /**
  * A time budget for async work. At the deadline the returned promise rejects with {@link TimeoutError} and the
@@ -155,15 +149,11 @@ export class Timeout {
    * Runs `fn(arg)` within the budget, with the call's context current while `fn` starts.
    * @internal
    */
-  executeWith<A, T>(
-    fn: (arg: A, abort: LazyAbort) => T | PromiseLike<T>,
-    arg: A,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
     const outer = activeContext();
     const parent = signal ?? outer?.cancellation;
     if (parent?.aborted) return Promise.reject(toError(parent.reason));
-    const deadline = new Deadline<A, T>(this, outer?.attempt ?? 1, parent, fn, arg);
+    const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent);
     // An executor closure rather than a shared one parking the resolvers in module variables: those live in
     // the old generation, and writing to them costs more than allocating the closure.
     const promise = new Promise<T>((resolve, reject) => {
@@ -174,7 +164,7 @@ export class Timeout {
     this.deadlines.add(deadline);
     let result: T | PromiseLike<T>;
     try {
-      result = runInContext(deadline, startDeadline<A, T>, deadline);
+      result = runInContext(deadline, fn, arg);
     } catch (error) {
       deadline.onError(error);
       return promise;
@@ -196,11 +186,9 @@ export class Timeout {
 
 const CALL_OPTION_KEYS = ['signal'] as const;
 
-function callWithSignal<T>(
-  work: (signal: AbortSignal) => T | PromiseLike<T>,
-  abort: LazyAbort,
-): T | PromiseLike<T> {
-  return work(abort.signal);
+// Runs in the call's context, whose cancellation is the call's Deadline.
+function callWithSignal<T>(work: (signal: AbortSignal) => T | PromiseLike<T>): T | PromiseLike<T> {
+  return work(activeContext()!.cancellation!.signal);
 }
 
 function callWithoutSignal<T>(
@@ -214,7 +202,7 @@ function returnPromise<T>(work: PromiseLike<T>): PromiseLike<T> {
 }
 
 // A caller's own signal ends the call at once: the caller has stopped waiting.
-function linkCallerSignal<A, T>(deadline: Deadline<A, T>, signal: AbortSignal): void {
+function linkCallerSignal<T>(deadline: Deadline<T>, signal: AbortSignal): void {
   const onAbort = () => {
     const reason = toError(signal.reason);
     if (deadline.finish()) deadline.reject(reason);
