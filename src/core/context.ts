@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ResilienceError } from './errors.js';
+import { ConfigError, ResilienceError } from './errors.js';
 import type { LazyAbort } from './lazy-abort.js';
 
 /** What a policy knows about the call it is running: its abort and the attempt number. */
@@ -54,6 +54,7 @@ export function isAsyncContextEnabled(): boolean {
  * still sees this call's `currentSignal()` and `currentAttempt()` while it starts. Outside any policy, or once
  * {@link enableAsyncContext} lets the context follow awaits, `fn` itself is returned.
  *
+ * @throws ConfigError when `fn` is not a function
  * @example
  * ```ts
  * const start = bindContext((url: string) => fetch(url, { signal: currentSignal() }));
@@ -62,6 +63,7 @@ export function isAsyncContextEnabled(): boolean {
  * ```
  */
 export function bindContext<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
   const context = activeContext();
   if (context === undefined || asyncContext) return fn;
   const spread = (args: A) => fn(...args);

@@ -11,6 +11,7 @@ import {
   ConcurrencyLimiter,
   ConfigError,
   EventEmitter,
+  bindContext,
   Fallback,
   FallbackPolicy,
   RateLimited,
@@ -187,6 +188,9 @@ const NOT_POSITIVE_NUMBERS: readonly unknown[] = [
 
 for (const value of NOT_DURATIONS)
   bad('toMs', show(value), () => toMs(value, 'opt'), /^opt: expected a duration/);
+
+for (const value of NOT_FUNCTIONS)
+  bad('bindContext', show(value), () => bindContext(value as never), /^fn: expected a function/);
 
 {
   const emitter = new EventEmitter<{ tick: { n: number } }>();
