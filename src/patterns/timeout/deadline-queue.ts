@@ -66,16 +66,17 @@ export class DeadlineQueue {
     }
   }
 
-  /** Removes `entry` (no-op if it already expired or was removed). */
-  remove(entry: DeadlineEntry): void {
+  /** Removes `entry`; false (and nothing changes) if it was not queued: it expired or was removed already. */
+  remove(entry: DeadlineEntry): boolean {
     const segment = entry.segment;
-    if (segment === undefined) return;
+    if (segment === undefined) return false;
     const { previous, next } = entry;
     if (previous) previous.next = next;
     else segment.head = next;
     if (next) next.previous = previous;
     else segment.tail = previous;
     entry.previous = entry.next = entry.segment = undefined;
+    return true;
   }
 
   // A new segment; full segments already emptied are dropped on the way, so the chain stays short.

@@ -40,7 +40,6 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   previous: DeadlineEntry | undefined = undefined;
   next: DeadlineEntry | undefined = undefined;
   segment: Segment | undefined = undefined;
-  settled = false;
   resolve: (value: T | PromiseLike<T>) => void = ignore;
   reject: (reason: unknown) => void = ignore;
   /** Detaches from a caller's signal, when one was given. */
@@ -59,23 +58,26 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
     return this;
   }
 
+  /** The budget is spent: called once, by the queue, which has just removed this call. */
   expire(): void {
-    if (this.settled) return;
     const error = new TimeoutError(this.owner.timeout);
-    this.finish();
+    this.detach();
     this.reject(error);
     this.abort(error);
     if (this.owner.events.has('timeout'))
       this.owner.events.emit('timeout', { timeout: this.owner.timeout });
   }
 
+  /** Ends a call still in flight (its work settled, or its caller gave up); false if it had ended already. */
   finish(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.owner.deadlines.remove(this);
+    if (!this.owner.deadlines.remove(this)) return false;
+    this.detach();
+    return true;
+  }
+
+  private detach(): void {
     this.release();
     this.unlinkCaller?.();
-    return true;
   }
 
   onValue(value: T): void {

@@ -85,6 +85,14 @@ describe('runWithShield', () => {
     await time.clock.tickAsync(9000);
   });
 
+  it('drainShielded() with a timeout leaves no timer behind once the work is done', async () => {
+    void runWithShield(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    const drained = observe(drainShielded({ timeout: '1h' }));
+    await time.clock.tickAsync(100);
+    expect(drained.settled && drained.error === undefined).to.equal(true);
+    expect(time.clock.countTimers()).to.equal(0);
+  });
+
   it('accepts an already running promise', async () => {
     const result = observe(runWithShield(Promise.resolve('done')));
     await time.clock.tickAsync(0);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import sinon from 'sinon';
 import {
   ConfigError,
@@ -137,6 +138,30 @@ describe('runWithTimeout', () => {
     await time.clock.tickAsync(0);
     expect(result.error).to.equal(reason);
     expect(signal!.reason).to.equal(reason);
+  });
+
+  it('rejects at once, without starting the work, when the caller’s signal is already aborted', async () => {
+    const reason = new Error('gave up before starting');
+    const work = sinon.spy(async () => 'ran');
+    const result = observe(runWithTimeout(work, '10s', { signal: AbortSignal.abort(reason) }));
+    await time.clock.tickAsync(0);
+    expect(result.error).to.equal(reason);
+    expect(work.called).to.equal(false);
+  });
+
+  it('stops listening to the caller’s signal once the call is over', async () => {
+    const controller = new AbortController();
+    await runWithTimeout(async () => 'done', '10s', { signal: controller.signal });
+    const timedOut = observe(runWithTimeout(never, 100, { signal: controller.signal }));
+    await time.clock.tickAsync(100);
+    expect(timedOut.error).to.be.instanceOf(TimeoutError);
+    expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+  });
+
+  it('resolves with a plain value returned by the work', async () => {
+    const result = observe(runWithTimeout(() => 42, 100));
+    await time.clock.tickAsync(0);
+    expect(result.value).to.equal(42);
   });
 
   it('creates no AbortController for work that takes no signal', async () => {
