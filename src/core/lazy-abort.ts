@@ -1,3 +1,13 @@
+/** What a {@link LazyAbort} knows beyond "nothing happened yet": made only once there is something to hold. */
+interface AbortLinks {
+  parent: LazyAbort | AbortSignal | undefined;
+  controller: AbortController | undefined;
+  abortedWith: { reason: unknown } | undefined;
+  /** Listeners on the parent to remove on release. */
+  unlinkParent: (() => void) | undefined;
+  unlinkWatcher: (() => void) | undefined;
+}
+
 /**
  * An abort that costs nothing until someone asks for its `AbortSignal`. Creating an `AbortController` costs
  * about 3 µs and a listener another 1.8 µs (Node 20), against 55 ns for an awaited call, so the happy path of
@@ -5,53 +15,88 @@
  * aborted if the abort came first, and linked then to the parent so an outer abort reaches it.
  */
 export class LazyAbort {
-  // Few fields on purpose: a timeout allocates one of these per call, and every field is paid on the happy path.
-  private wiring: { controller: AbortController; unlinkParent?: () => void } | undefined;
-  private abortedWith: { reason: unknown } | undefined;
+  /*
+   * One field, empty on the happy path of a call with no outer abort: a timeout allocates one of these per call,
+   * and each field is paid on every call (about 3 ns each, measured).
+   */
+  private links: AbortLinks | undefined;
 
   /** @param parent - an outer abort (lazy or real) whose abort also aborts this one */
-  constructor(readonly parent?: LazyAbort | AbortSignal) {}
+  constructor(parent?: LazyAbort | AbortSignal) {
+    if (parent !== undefined) this.links = newLinks(parent);
+  }
+
+  /** The outer abort given to the constructor. */
+  get parent(): LazyAbort | AbortSignal | undefined {
+    return this.links?.parent;
+  }
 
   /** True once this abort or any ancestor has been aborted. */
   get aborted(): boolean {
-    return this.abortedWith !== undefined || (this.parent !== undefined && this.parent.aborted);
+    const links = this.links;
+    if (links === undefined) return false;
+    return links.abortedWith !== undefined || (links.parent !== undefined && links.parent.aborted);
   }
 
   /** The abort reason, once {@link LazyAbort.aborted} is true (an ancestor's reason when it aborted first). */
   get reason(): unknown {
-    if (this.abortedWith) return this.abortedWith.reason;
-    return this.parent?.reason as unknown;
+    const links = this.links;
+    if (links?.abortedWith) return links.abortedWith.reason;
+    return links?.parent?.reason as unknown;
   }
 
   /** The `AbortSignal`, created on first access. */
   get signal(): AbortSignal {
-    if (this.wiring) return this.wiring.controller.signal;
-    const wiring: NonNullable<LazyAbort['wiring']> = { controller: new AbortController() };
-    this.wiring = wiring;
-    if (this.aborted) wiring.controller.abort(this.reason);
-    else if (this.parent) {
-      const parentSignal = this.parent instanceof LazyAbort ? this.parent.signal : this.parent;
+    const links = (this.links ??= newLinks(undefined));
+    if (links.controller) return links.controller.signal;
+    const controller = (links.controller = new AbortController());
+    if (this.aborted) controller.abort(this.reason);
+    else if (links.parent) {
+      const parent = links.parent;
+      const parentSignal = parent instanceof LazyAbort ? parent.signal : parent;
       const onAbort = () => this.abort(parentSignal.reason);
       parentSignal.addEventListener('abort', onAbort, { once: true });
-      wiring.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
+      links.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
     }
-    return wiring.controller.signal;
+    return controller.signal;
   }
 
   /** Aborts with `reason` (first call wins) and detaches from the parent. */
   abort(reason: unknown): void {
-    if (this.abortedWith) return;
-    this.abortedWith = { reason };
+    const links = (this.links ??= newLinks(undefined));
+    if (links.abortedWith) return;
+    links.abortedWith = { reason };
     this.release();
-    this.wiring?.controller.abort(reason);
+    links.controller?.abort(reason);
+  }
+
+  /**
+   * Calls `onAbort` as soon as `signal` (the parent given to the constructor, a caller's own signal) aborts,
+   * whether or not anyone asked for this abort's signal, until {@link LazyAbort.release}.
+   */
+  watch(signal: AbortSignal, onAbort: () => void): void {
+    signal.addEventListener('abort', onAbort, { once: true });
+    (this.links ??= newLinks(undefined)).unlinkWatcher = () =>
+      signal.removeEventListener('abort', onAbort);
   }
 
   /** Stops listening to the parent: call when the work is over so a long-lived parent signal does not leak listeners. */
   release(): void {
-    const unlink = this.wiring?.unlinkParent;
-    if (unlink) {
-      this.wiring!.unlinkParent = undefined;
-      unlink();
-    }
+    const links = this.links;
+    if (links === undefined) return;
+    const { unlinkParent, unlinkWatcher } = links;
+    links.unlinkParent = links.unlinkWatcher = undefined;
+    unlinkParent?.();
+    unlinkWatcher?.();
   }
+}
+
+function newLinks(parent: LazyAbort | AbortSignal | undefined): AbortLinks {
+  return {
+    parent,
+    controller: undefined,
+    abortedWith: undefined,
+    unlinkParent: undefined,
+    unlinkWatcher: undefined,
+  };
 }
