@@ -8,6 +8,7 @@ import {
   type ResolvedCircuitBreakerOptions,
 } from './circuit-breaker.options.js';
 import { CircuitState, type CircuitSnapshot } from './circuit-state.js';
+import { isThenable } from '../../core/thenable.js';
 
 /** Events of a {@link CircuitBreaker}. */
 export interface CircuitBreakerEvents {
@@ -276,8 +277,4 @@ export class CircuitBreaker {
 
 function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
   return fn();
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

@@ -1,6 +1,7 @@
 import type { Duration } from '../../core/duration.js';
 import { describeValue } from '../../core/errors.js';
 import { OptionsChecker } from '../../core/validate.js';
+import { isThenable } from '../../core/thenable.js';
 
 /** Options of {@link gatherWithLimit}. */
 export interface GatherOptions {
@@ -100,8 +101,7 @@ export function resolveMapOptions(options: unknown): ResolvedGatherOptions {
 
 /** The rule a task of {@link gatherWithLimit} must follow, for error messages. */
 export function describeBadTask(index: number, task: unknown): string {
-  const isThenable = typeof (task as PromiseLike<unknown> | null)?.then === 'function';
-  const got = isThenable
+  const got = isThenable(task)
     ? 'a promise (it is already running, so no limit applies to it: pass `() => work()` instead)'
     : describeValue(task);
   return `tasks[${index}]: expected a function that starts the task (a thunk), got ${got}`;

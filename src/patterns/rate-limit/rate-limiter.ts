@@ -20,6 +20,7 @@ import {
   type TokenBucketStore,
 } from './token-bucket-store.js';
 import { WaiterQueue, type Waiter } from './waiter-queue.js';
+import { isThenable } from '../../core/thenable.js';
 
 /** Events of a {@link RateLimiter}. */
 export interface RateLimiterEvents {
@@ -334,8 +335,4 @@ function invoke<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
 // A store that fails with a non-Error must not make dspu reject with one.
 function rejectAsError(reason: unknown): never {
   throw toError(reason);
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }

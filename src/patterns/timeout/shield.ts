@@ -3,6 +3,7 @@ import { ConfigError, TimeoutError } from '../../core/errors.js';
 import { type Duration } from '../../core/duration.js';
 import { OptionsChecker } from '../../core/validate.js';
 import { clearTimer, setTimer } from '../../core/clock.js';
+import { isThenable } from '../../core/thenable.js';
 
 const shielded = new Set<PromiseLike<unknown>>();
 // Inside a shield, currentSignal() is a signal that never aborts: the work is detached from any deadline.
@@ -29,7 +30,7 @@ export function runWithShield<T>(work: (() => T | PromiseLike<T>) | PromiseLike<
     } catch (error) {
       promise = Promise.reject(error);
     }
-  } else if (work !== null && typeof work === 'object' && typeof work.then === 'function') {
+  } else if (isThenable(work)) {
     promise = Promise.resolve(work);
   } else {
     return Promise.reject(ConfigError.invalid('work', 'a function or a promise', work));

@@ -7,6 +7,7 @@ import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import { DeadlineQueue, type DeadlineEntry, type Segment } from './deadline-queue.js';
+import { isThenable } from '../../core/thenable.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
 export type TimeoutWork<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | PromiseLike<T>;
@@ -208,14 +209,6 @@ function linkCallerSignal<T>(deadline: Deadline<T>, signal: AbortSignal): void {
   deadline.watch(signal, onAbort);
 }
 
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as PromiseLike<T>).then === 'function'
-  );
-}
-
 /**
  * Runs `work` with a time budget: rejects with {@link TimeoutError} at the deadline and aborts the signal
  * handed to `work`. Accepts a function `(signal) => …` or an already running promise.
@@ -240,7 +233,6 @@ export function runWithTimeout<T>(
 const timeoutsByDuration = new Map<number, Timeout>();
 let lastTimeout = new Timeout(0);
 function timeoutFor(ms: number): Timeout {
-  if (ms === lastTimeout.timeout) return lastTimeout;
   let timeout = timeoutsByDuration.get(ms);
   if (timeout === undefined) {
     timeout = new Timeout(ms);
