@@ -17,7 +17,10 @@ let heldTime: number | undefined;
 
 /** Milliseconds since the epoch, from the (possibly faked) global `Date`. */
 export function now(): number {
-  if (!held) return Date.now();
+  return held ? heldNow() : Date.now(); // small enough for V8 to inline into every policy's hot path
+}
+
+function heldNow(): number {
   return (heldTime ??= Date.now());
 }
 

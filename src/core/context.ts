@@ -30,6 +30,25 @@ export function runInContext<A, R>(context: CallContext, fn: (arg: A) => R, arg:
   }
 }
 
+/**
+ * True when no call context is current and contexts live in a plain variable (no {@link enableAsyncContext}):
+ * a policy's hot path may then make its own context current with {@link setOutermostContext} and clear it
+ * after, instead of going through {@link runInContext}, whose call site sees every policy's function and which
+ * V8 therefore cannot inline through.
+ * @internal
+ */
+export function isOutsideContext(): boolean {
+  return syncContext === undefined && asyncContext === undefined;
+}
+
+/**
+ * Sets (or, with `undefined`, clears) the context of an outermost call: only after {@link isOutsideContext}.
+ * @internal
+ */
+export function setOutermostContext(context: CallContext | undefined): void {
+  syncContext = context;
+}
+
 /** The current call context, or undefined outside any policy. */
 export function activeContext(): CallContext | undefined {
   return asyncContext ? asyncContext.getStore() : syncContext;

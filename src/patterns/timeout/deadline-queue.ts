@@ -29,11 +29,16 @@ const SEGMENT_CAPACITY = 1024;
  * @internal
  */
 export class Segment {
-  head: DeadlineEntry | undefined = undefined;
-  tail: DeadlineEntry | undefined = undefined;
+  declare head: DeadlineEntry | undefined;
+  declare tail: DeadlineEntry | undefined;
   /** The next (younger) segment of the queue. */
-  next: Segment | undefined = undefined;
-  added = 0;
+  declare next: Segment | undefined;
+  declare added: number;
+
+  constructor() {
+    this.head = this.tail = this.next = undefined;
+    this.added = 0;
+  }
 }
 
 /**
