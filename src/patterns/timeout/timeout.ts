@@ -136,8 +136,7 @@ export class Timeout {
     return isPlainCall(work, options) ? runOutermost(this, work) : this.runChecked(work, options);
   }
 
-  /** @internal */
-  runChecked<T>(work: TimeoutWork<T>, options?: TimeoutCallOptions): Promise<T> {
+  private runChecked<T>(work: TimeoutWork<T>, options?: TimeoutCallOptions): Promise<T> {
     if (options !== undefined) {
       const invalid = callOptionsError(options, CALL_OPTION_KEYS);
       if (invalid) return Promise.reject(invalid);
@@ -275,10 +274,21 @@ export function runWithTimeout<T>(
   timeout: Duration,
   options?: TimeoutCallOptions,
 ): Promise<T> {
-  // The same duration as last time (the common case): skip parsing and the lookup.
+  // The common call in a few bytes of code (see runOutermost): the same duration as last time, so no parsing
+  // and no lookup, and a plain call.
+  const timed = lastTimeout;
+  if (timeout === timed.timeout && isPlainCall(work, options)) return runOutermost(timed, work);
+  return runWithAnyTimeout(work, timeout, options);
+}
+
+function runWithAnyTimeout<T>(
+  work: TimeoutWork<T>,
+  timeout: Duration,
+  options: TimeoutCallOptions | undefined,
+): Promise<T> {
   const timed =
     timeout === lastTimeout.timeout ? lastTimeout : timeoutFor(toMs(timeout, 'timeout'));
-  return isPlainCall(work, options) ? runOutermost(timed, work) : timed.runChecked(work, options);
+  return timed.run(work, options);
 }
 
 // runWithTimeout needs a Timeout per duration; reusing them keeps the call free of allocations.
