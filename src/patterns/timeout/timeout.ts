@@ -274,10 +274,10 @@ export function runWithTimeout<T>(
   timeout: Duration,
   options?: TimeoutCallOptions,
 ): Promise<T> {
-  // The common call in a few bytes of code (see runOutermost): the same duration as last time, so no parsing
-  // and no lookup, and a plain call.
-  const timed = lastTimeout;
-  if (timeout === timed.timeout && isPlainCall(work, options)) return runOutermost(timed, work);
+  // The common call in a few bytes of code (see runOutermost): the same duration as last time, as given (so a
+  // string is not parsed again), and a plain call.
+  if (timeout === lastDuration && isPlainCall(work, options))
+    return runOutermost(lastTimeout, work);
   return runWithAnyTimeout(work, timeout, options);
 }
 
@@ -286,19 +286,22 @@ function runWithAnyTimeout<T>(
   timeout: Duration,
   options: TimeoutCallOptions | undefined,
 ): Promise<T> {
-  const timed =
-    timeout === lastTimeout.timeout ? lastTimeout : timeoutFor(toMs(timeout, 'timeout'));
-  return timed.run(work, options);
+  if (timeout !== lastDuration) {
+    lastTimeout = timeoutFor(toMs(timeout, 'timeout'));
+    lastDuration = timeout;
+  }
+  return lastTimeout.run(work, options);
 }
 
 // runWithTimeout needs a Timeout per duration; reusing them keeps the call free of allocations.
 const timeoutsByDuration = new Map<number, Timeout>();
-let lastTimeout = new Timeout(0);
+let lastDuration: Duration = 0;
+let lastTimeout = new Timeout(lastDuration);
 function timeoutFor(ms: number): Timeout {
   let timeout = timeoutsByDuration.get(ms);
   if (timeout === undefined) {
     timeout = new Timeout(ms);
     if (timeoutsByDuration.size < 256) timeoutsByDuration.set(ms, timeout);
   }
-  return (lastTimeout = timeout);
+  return timeout;
 }
