@@ -164,10 +164,33 @@ describe('runWithTimeout', () => {
     expect(result.value).to.equal(42);
   });
 
+  it('resolves with a plain value inside another policy and with a caller’s signal', async () => {
+    const nested = observe(runWithTimeout(() => runWithTimeout(() => 'inner', 100), 1000));
+    const withSignal = observe(
+      runWithTimeout(() => 'signalled', 100, { signal: new AbortController().signal }),
+    );
+    await time.clock.tickAsync(0);
+    expect(nested.value).to.equal('inner');
+    expect(withSignal.value).to.equal('signalled');
+  });
+
+  it('shares one timer per duration when calls of two durations alternate', async () => {
+    const results = Array.from({ length: 20 }, (_, i) =>
+      observe(runWithTimeout(never, i % 2 === 0 ? 1000 : '2s')),
+    );
+    expect(time.clock.countTimers()).to.equal(2);
+    await time.clock.tickAsync(1000);
+    expect(results.filter((r) => r.error instanceof TimeoutError)).to.have.length(10);
+    await time.clock.tickAsync(1000);
+    expect(results.every((r) => r.error instanceof TimeoutError)).to.equal(true);
+  });
+
   it('creates no AbortController for work that takes no signal', async () => {
     const spy = sinon.spy(globalThis, 'AbortController');
     try {
       for (let i = 0; i < 10; i++) await runWithTimeout(async () => i, 1000);
+      // Inside another policy too, where the call takes the general path.
+      await runWithTimeout(() => runWithTimeout(async () => 'inner', 1000), 5000);
       expect(spy.callCount).to.equal(0);
     } finally {
       spy.restore();
