@@ -64,8 +64,10 @@ export function weave(
       }
       state.pipelines.set(registry, pipeline);
     }
-    state.lastRegistry = registry;
-    state.lastPipeline = pipeline;
+    if (pipeline !== state.lastPipeline) {
+      state.lastRegistry = registry;
+      state.lastPipeline = pipeline;
+    }
     return pipeline.run(this, args);
   };
   Object.defineProperty(woven, 'name', { value: original.name, configurable: true });

@@ -42,7 +42,8 @@ export interface TimeoutEvents {
  * the two settle callbacks on the happy path. Measured on Node 20, three things cost more than they look: a
  * field, about 3 ns per call; a write of a young object into a long-lived one (the write barrier), about 10 ns;
  * and class-field declarations, which V8 defines one at a time after super() returns (12 ns here). So the object
- * has few fields, assigned in the constructor, and the hot path writes only into objects as young as the call.
+ * has few fields, assigned in the constructor, and the hot path writes it into a long-lived object only once:
+ * as the current context, which must be findable from anywhere.
  */
 class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   declare readonly owner: Timeout;
