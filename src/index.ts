@@ -12,6 +12,13 @@ export {
   BridgeError,
 } from './core/errors.js';
 export { type Duration, toMs } from './core/duration.js';
+export { type Policy, type CallOptions, type Next, Invocation, isPolicy } from './core/policy.js';
+export { withSignal } from './core/cancellation.js';
+// Building blocks for policies and stores of your own (and for dspu's integrations, which use only this entry).
+export { toError } from './core/errors.js';
+export { OptionsChecker, splitOptions, checkAll } from './core/validate.js';
+export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
+export { DeadlineQueue, type DeadlineEntry } from './core/deadline-queue.js';
 export {
   currentSignal,
   currentAttempt,

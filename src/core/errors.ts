@@ -118,3 +118,12 @@ export function describeValue(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/** Abort reasons are usually errors; a non-Error reason is wrapped so dspu never rejects with a non-Error. */
+export function toError(reason: unknown): Error {
+  if (reason instanceof Error) return reason;
+  const error = new Error(`Aborted: ${String(reason)}`);
+  error.name = 'AbortError';
+  (error as Error & { cause: unknown }).cause = reason;
+  return error;
+}

@@ -14,7 +14,8 @@ export type AnyEvent<Events> = { [K in keyof Events]: { type: K } & Events[K] }[
  * nobody listens to builds no event objects and takes no timestamps.
  */
 export class EventEmitter<Events extends object> {
-  private readonly listeners = new Map<keyof Events | '*', Listener<never>[]>();
+  // Keyed by PropertyKey, not keyof Events, so an emitter of any event map is an EventEmitter<object>.
+  private readonly listeners = new Map<PropertyKey, Listener<never>[]>();
 
   /**
    * Listens to one event type, or to every event with `'*'` (the listener then receives `{ type, ...payload }`).

@@ -1,4 +1,5 @@
 import { clearTimer, setTimer } from './clock.js';
+import { toError } from './errors.js';
 import { LazyAbort } from './lazy-abort.js';
 
 /**
@@ -20,13 +21,4 @@ export function sleep(ms: number, abort?: AbortSignal | LazyAbort): Promise<void
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Abort reasons are usually errors; a non-Error reason is wrapped so dspu never rejects with a non-Error. */
-export function toError(reason: unknown): Error {
-  if (reason instanceof Error) return reason;
-  const error = new Error(`Aborted: ${String(reason)}`);
-  error.name = 'AbortError';
-  (error as Error & { cause: unknown }).cause = reason;
-  return error;
 }

@@ -37,6 +37,13 @@ export class OptionsChecker {
     this.problems.push(`${this.prefix}${key}: expected ${rule}, got ${describeValue(value)}`);
   }
 
+  /** Records a problem when `key` is absent; true when it is present. */
+  required(key: string, rule: string): boolean {
+    if (this.raw(key) !== undefined) return true;
+    this.fail(key, rule, undefined);
+    return false;
+  }
+
   /** Rejects keys outside `known`: a typo (`maxAtempts`) must not silently fall back to a default. */
   onlyKnown(known: readonly string[]): this {
     for (const key of Reflect.ownKeys(this.source)) {
@@ -115,6 +122,20 @@ export class OptionsChecker {
     return undefined;
   }
 
+  /** An object with the given methods (a store), or undefined when absent. */
+  store<S>(key: string, methods: readonly string[], rule: string): S | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+    )
+      return value as S;
+    this.fail(key, rule);
+    return undefined;
+  }
+
   /** An `AbortSignal`, or undefined when absent. */
   signal(key: string): AbortSignal | undefined {
     const value = this.raw(key);
@@ -127,6 +148,49 @@ export class OptionsChecker {
   throwIfInvalid(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);
   }
+}
+
+/**
+ * Splits an options object in two: the keys in `picked`, and the rest. Own enumerable string keys only, read once
+ * each; anything that is not a plain object comes back as the rest, for the checker to refuse.
+ */
+export function splitOptions(
+  options: unknown,
+  picked: readonly string[],
+): [rest: unknown, picked: Record<string, unknown>] {
+  const rest: Record<string, unknown> = {};
+  const chosen: Record<string, unknown> = {};
+  try {
+    if (!isPlainObject(options)) return [options, {}];
+    for (const key of Object.keys(options))
+      (picked.includes(key) ? chosen : rest)[key] = options[key];
+  } catch {
+    return [options, {}]; // a hostile object: the checker of the rest reports it
+  }
+  return [rest, chosen];
+}
+
+/**
+ * Runs every check, collecting the problems of those that throw a `ConfigError`, and throws one `ConfigError`
+ * listing them all: a user sees every mistake of a composite configuration (a Redis store and its engine) at once.
+ * Returns the checks' results when all pass.
+ */
+export function checkAll<R extends unknown[]>(...checks: { [K in keyof R]: () => R[K] }): R {
+  const notFunction = checks.findIndex((check) => typeof check !== 'function');
+  if (notFunction >= 0)
+    throw ConfigError.invalid(`checks[${notFunction}]`, 'a function', checks[notFunction]);
+  const problems: string[] = [];
+  const results = checks.map((check) => {
+    try {
+      return check();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return results as R;
 }
 
 /**

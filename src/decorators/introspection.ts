@@ -18,15 +18,16 @@ export function effectivePolicies(
   const classLevel = readOwnRecords(Class, undefined);
   const policies = [...own.policies];
   for (const policy of classLevel.policies) {
-    if (!policies.some((p) => p.kind === policy.kind)) policies.push(policy);
+    if (policy.kind === 'custom' || !policies.some((p) => p.kind === policy.kind))
+      policies.push(policy);
   }
   return sortByOrder(policies, own.order ?? classLevel.order ?? fallbackOrder);
 }
 
 /** One entry of {@link getResiliencePolicies}. */
 export interface PolicyInfo {
-  /** The policy kind, e.g. `'retry'`. */
-  readonly kind: PolicyKind;
+  /** The policy kind, e.g. `'retry'`; `'custom'` for a policy of your own (`@UsePolicy`). */
+  readonly kind: PolicyKind | 'custom';
   /** `'options'`, `'name'` or `'instance'`: where the policy comes from. */
   readonly source: PolicyDescriptor['source']['type'];
   /** The inline options, the registry name, or the engine instance. */

@@ -18,9 +18,12 @@ export type PolicySource =
   | { readonly type: 'name'; readonly value: string }
   | { readonly type: 'instance'; readonly value: object };
 
-/** What a decorator records: one policy of one kind, plus per-call options (e.g. rate-limit tokens). */
+/**
+ * What a decorator records: one policy of one kind (`'custom'` for a policy of your own), plus per-call options
+ * (e.g. rate-limit tokens).
+ */
 export interface PolicyDescriptor {
-  readonly kind: PolicyKind;
+  readonly kind: PolicyKind | 'custom';
   readonly source: PolicySource;
   readonly call?: Readonly<Record<string, unknown>>;
 }
@@ -82,10 +85,14 @@ function read(target: RecordTarget): {
   return { policies, order };
 }
 
-/** Records a policy. The decorator nearest the method (applied first) wins over another of the same kind. */
+/**
+ * Records a policy. The decorator nearest the method (applied first) wins over another of the same built-in
+ * kind; policies of your own all apply.
+ */
 export function recordPolicy(target: RecordTarget, descriptor: PolicyDescriptor): void {
   const { policies } = read(target);
-  if (!policies.some((p) => p.kind === descriptor.kind)) policies.push(descriptor);
+  if (descriptor.kind === 'custom' || !policies.some((p) => p.kind === descriptor.kind))
+    policies.push(descriptor);
 }
 
 /** Records an order override for a method or a class. */

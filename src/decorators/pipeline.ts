@@ -1,7 +1,8 @@
 import { holdClock, releaseClock } from '../core/clock.js';
+import { Invocation } from '../core/policy.js';
 import type { ResilienceRegistry } from '../registry/registry.js';
 import { effectivePolicies } from './introspection.js';
-import { stageFor, type Invocation, type Stage } from './stages.js';
+import { stageFor, type Stage } from './stages.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
@@ -29,12 +30,12 @@ export function buildPipeline(
   const policies = effectivePolicies(Class, method, registry.order);
   let next: Stage = (invocation: Invocation) => {
     releaseClock(); // the method itself always reads a fresh clock
-    return original.apply(invocation.target, invocation.args);
+    return original.apply(invocation.target, invocation.args as unknown[]);
   };
   for (let i = policies.length - 1; i >= 0; i--) {
     const policy = policies[i];
     const engine = registry.resolvePolicy(policy.kind, policy.source, label, site);
-    next = stageFor(policy, engine, next);
+    next = stageFor(engine, policy.call, next);
   }
   const entry = next;
   return {
@@ -42,7 +43,7 @@ export function buildPipeline(
     run: (target, args) => {
       holdClock();
       try {
-        return entry({ target, args });
+        return entry(new Invocation(target, args));
       } finally {
         releaseClock();
       }

@@ -7,6 +7,7 @@ import {
   prepareInstance,
   registry as defaultRegistry,
   ResilienceRegistry,
+  type PolicyInfo,
 } from '../index.js';
 
 type AnyClass = abstract new (...args: never[]) => unknown;
@@ -106,11 +107,12 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     for (const { method, error } of prepareInstance(target)) {
       const unknown = getResiliencePolicies(Class, method).filter(
         (policy) =>
-          policy.source === 'name' && !this.registry.has(policy.kind, policy.value as string),
+          policy.source === 'name' &&
+          !this.registry.has(configKey(policy.kind), policy.value as string),
       );
       if (unknown.length === 0) problems.push(`${Class.name}.${method}: ${error.message}`);
       for (const policy of unknown) {
-        const known = this.registry.names(policy.kind);
+        const known = this.registry.names(configKey(policy.kind));
         problems.push(
           `${Class.name}.${method} uses ${policy.kind} ${JSON.stringify(policy.value)}; ` +
             `known: ${known.length > 0 ? known.join(', ') : '(none)'}`,
@@ -119,4 +121,9 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     }
     return problems;
   }
+}
+
+// Policies of your own (`@UsePolicy('name')`) are configured under `policies`.
+function configKey(kind: PolicyInfo['kind']): Exclude<PolicyInfo['kind'], 'custom'> | 'policies' {
+  return kind === 'custom' ? 'policies' : kind;
 }

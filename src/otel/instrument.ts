@@ -5,7 +5,7 @@ import {
   type Meter,
   type ObservableResult,
 } from '@opentelemetry/api';
-import type { PolicyKind, ResilienceRegistry, Unsubscribe } from '../index.js';
+import type { ResilienceRegistry, Unsubscribe } from '../index.js';
 import { ATTRIBUTE, CIRCUIT_STATE_VALUE, METRIC, type Outcome } from './metric-names.js';
 
 /** Options of {@link instrument}. */
@@ -86,7 +86,7 @@ export function instrument(
   // Calls are counted here and reported at collection: a Map increment per call instead of an SDK record,
   // which hashes the attribute set every time (about 1.5 µs).
   const callCounts = new Map<Attributes, number>();
-  const count = (kind: PolicyKind, name: string, outcome: Outcome) => {
+  const count = (kind: string, name: string, outcome: Outcome) => {
     const set = attributes.get(kind, name, outcome);
     callCounts.set(set, (callCounts.get(set) ?? 0) + 1);
   };
@@ -162,7 +162,7 @@ export function instrument(
 class AttributeCache {
   private readonly sets = new Map<string, Attributes>();
 
-  get(kind: PolicyKind, name: string, outcome?: Outcome): Attributes {
+  get(kind: string, name: string, outcome?: Outcome): Attributes {
     const key = `${kind}\u0000${name}\u0000${outcome ?? ''}`;
     let set = this.sets.get(key);
     if (set === undefined) {

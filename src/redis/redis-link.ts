@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { CommandDeadlines, type PendingCommand } from './command-deadlines.js';
-import { ConfigError, EventEmitter, ResilienceError, toMs, type Duration } from '../index.js';
+import {
+  ConfigError,
+  DeadlineQueue,
+  EventEmitter,
+  ResilienceError,
+  toMs,
+  type DeadlineEntry,
+  type Duration,
+} from '../index.js';
 
 /** A connected ioredis client: a single node (`Redis`) or a cluster (`Cluster`). */
 export type RedisClient = Redis | Cluster;
@@ -25,6 +32,14 @@ export interface RedisStoreOptions {
   /** First part of every key, inside the hash tag: `{<prefix>:<name>}:…`. Default `'dspu'`. */
   prefix?: string;
 }
+
+/** The option names every Redis-backed store accepts. */
+export const REDIS_STORE_OPTION_KEYS = [
+  'commandTimeout',
+  'onStoreError',
+  'retryInterval',
+  'prefix',
+] as const;
 
 /** Events of a Redis-backed store. */
 export interface RedisStoreEvents {
@@ -68,7 +83,8 @@ export class RedisLink {
   readonly timeoutMs: number;
   readonly retryMs: number;
   readonly prefix: string;
-  private readonly deadlines: CommandDeadlines;
+  // Every command of a link has the same timeout, so they expire in the order they were sent: one shared timer.
+  private readonly deadlines = new DeadlineQueue();
   private downSince = 0;
   private retryAt = 0;
   private probing = false;
@@ -81,7 +97,7 @@ export class RedisLink {
     const o = options ?? {};
     const problems: string[] = [];
     for (const key of Object.keys(o))
-      if (!['commandTimeout', 'onStoreError', 'retryInterval', 'prefix', ...known].includes(key))
+      if (![...REDIS_STORE_OPTION_KEYS, ...known].includes(key))
         problems.push(`${key}: unknown option`);
     if (typeof (client as { evalsha?: unknown } | null)?.evalsha !== 'function')
       problems.push(ConfigError.invalid('client', 'an ioredis client', client).message);
@@ -97,7 +113,6 @@ export class RedisLink {
     };
     this.timeoutMs = duration('commandTimeout', 250);
     this.retryMs = duration('retryInterval', 1_000);
-    this.deadlines = new CommandDeadlines(this.timeoutMs);
     this.mode = o.onStoreError ?? 'local';
     if (!MODES.includes(this.mode))
       problems.push(ConfigError.invalid('onStoreError', MODES.join(' | '), o.onStoreError).message);
@@ -140,11 +155,11 @@ export class RedisLink {
       return Promise.reject(new RedisStoreError(`Redis connection is ${this.client.status}`));
     const { client, timeoutMs, deadlines } = this;
     return new Promise((resolve, reject) => {
-      const pending: PendingCommand = {
-        deadline: 0,
+      const pending: DeadlineEntry = {
+        expiresAt: Date.now() + timeoutMs,
         previous: undefined,
         next: undefined,
-        queued: false,
+        queue: undefined,
         expire: () => reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`)),
       };
       deadlines.add(pending);

@@ -1,5 +1,6 @@
 export { ResilienceRegistry, type RegistryEvents, type EventSource } from './registry.js';
 export { registry, bindRegistry } from './binding.js';
 export type { ResilienceConfig, NamedEntries } from './registry.config.js';
-export { DEFAULT_ORDER, type PolicyKind } from './policy-kind.js';
+export { DEFAULT_ORDER } from './policy-kind.js';
+export type { PolicyKind, EngineOf, OptionsOf } from './policy-kinds.js';
 export type { ResiliencePolicyNames, PolicyName } from './policy-names.js';

@@ -1,21 +1,14 @@
-/** The kinds of policy a method can carry, one per decorator. */
-export type PolicyKind =
-  'fallback' | 'retry' | 'circuitBreaker' | 'rateLimiter' | 'timeout' | 'concurrency';
+import { POLICY_KINDS, type PolicyKind } from './policy-kinds.js';
+
+export type { PolicyKind } from './policy-kinds.js';
 
 /**
- * The order policies compose in, outermost first, whatever the order of the decorators in the source:
- * Retry outside CircuitBreaker so an open circuit ends retrying at once; CircuitBreaker outside RateLimited so a
- * rejected call spends no token; Timeout inside Retry so each try gets its own deadline; Concurrency innermost so
- * a permit is held only while the method runs.
+ * The order policies compose in, outermost first, whatever the order of the decorators in the source: the order
+ * of {@link POLICY_KINDS}. Policies of your own (`@UsePolicy`) compose just inside Fallback.
  */
-export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze([
-  'fallback',
-  'retry',
-  'circuitBreaker',
-  'rateLimiter',
-  'timeout',
-  'concurrency',
-]);
+export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze(
+  Object.keys(POLICY_KINDS) as PolicyKind[],
+);
 
 /** Checks that `order` is a permutation of a subset of the policy kinds; returns the problem or undefined. */
 export function orderProblem(order: unknown): string | undefined {
@@ -31,14 +24,28 @@ export function orderProblem(order: unknown): string | undefined {
   return undefined;
 }
 
-/** Sorts kinds by `order`; kinds missing from `order` keep their canonical place after the listed ones. */
-export function sortByOrder<T extends { kind: PolicyKind }>(
-  items: T[],
+/**
+ * Sorts policies by `order`: kinds missing from `order` keep their canonical place after the listed ones, and
+ * policies of your own (kind `'custom'`) come right inside the fallback, the decorator written first outermost
+ * (decorators apply bottom-up, so the first recorded is the innermost).
+ */
+export function sortByOrder<T extends { kind: PolicyKind | 'custom' }>(
+  items: readonly T[],
   order: readonly PolicyKind[],
 ): T[] {
   const rank = (kind: PolicyKind) => {
     const index = order.indexOf(kind);
     return index >= 0 ? index : order.length + DEFAULT_ORDER.indexOf(kind);
   };
-  return items.sort((a, b) => rank(a.kind) - rank(b.kind));
+  const custom = rank('fallback') + 0.5;
+  return items
+    .map((item, i) => ({
+      item,
+      rank:
+        item.kind === 'custom'
+          ? custom + (items.length - i) / (items.length + 1) / 2
+          : rank(item.kind),
+    }))
+    .sort((a, b) => a.rank - b.rank)
+    .map(({ item }) => item);
 }

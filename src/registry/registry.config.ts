@@ -1,17 +1,15 @@
-import { describeValue } from '../core/errors.js';
-import { ConfigError } from '../core/errors.js';
-import type { Duration } from '../core/duration.js';
+import { ConfigError, describeValue } from '../core/errors.js';
+import { isPolicy, type Policy } from '../core/policy.js';
 import { isPlainObject } from '../core/validate.js';
-import type {
-  ConcurrencyLimiter,
-  ConcurrencyLimiterOptions,
-} from '../patterns/concurrency/index.js';
-import type { CircuitBreaker, CircuitBreakerOptions } from '../patterns/circuit-breaker/index.js';
-import type { RateLimiter, RateLimiterOptions } from '../patterns/rate-limit/index.js';
-import type { RetryOptions, RetryPolicy } from '../patterns/retry/index.js';
-import type { Timeout, TimeoutOptions } from '../patterns/timeout/index.js';
-import { POLICY_FACTORIES } from './policy-factories.js';
-import { orderProblem, type PolicyKind } from './policy-kind.js';
+import { orderProblem } from './policy-kind.js';
+import {
+  POLICY_KINDS,
+  kindSpec,
+  type EngineOf,
+  type NamedKind,
+  type OptionsOf,
+  type PolicyKind,
+} from './policy-kinds.js';
 
 /**
  * Entries of one kind: `defaults` (merged under every options entry) and one entry per name, either options `T`
@@ -21,34 +19,32 @@ export type NamedEntries<T, E = never> = { readonly defaults?: T } & {
   readonly [name: string]: T | E | undefined;
 };
 
+/** The configuration key of policies of your own (`@UsePolicy('name')`). */
+export const CUSTOM_POLICIES = 'policies';
+
 /**
  * What `registry.configure()` accepts: plain objects, as they come from JSON, where a named entry may also be
- * an engine of its kind.
+ * an engine of its kind. One key per kind with named entries (`retry`, `circuitBreaker`, `rateLimiter`,
+ * `timeout`, `concurrency`), `policies` for policies of your own, and `order`.
  */
-export interface ResilienceConfig {
-  readonly retry?: NamedEntries<RetryOptions, RetryPolicy>;
-  readonly circuitBreaker?: NamedEntries<CircuitBreakerOptions, CircuitBreaker>;
-  readonly rateLimiter?: NamedEntries<RateLimiterOptions, RateLimiter>;
-  readonly timeout?: NamedEntries<Duration | TimeoutOptions, Timeout>;
-  readonly concurrency?: NamedEntries<ConcurrencyLimiterOptions, ConcurrencyLimiter>;
+export type ResilienceConfig = {
+  readonly [K in NamedKind]?: NamedEntries<OptionsOf<K>, EngineOf<K>>;
+} & {
+  /** Policies of your own, by name: objects implementing `Policy`, used as they are. */
+  readonly policies?: { readonly [name: string]: Policy };
   /** The order policies compose in, outermost first, for every method resolved through this registry. */
   readonly order?: readonly PolicyKind[];
-}
+};
 
-/** The kinds that can be configured by name (a fallback is always inline: it needs a handler). */
-const CONFIGURABLE_KINDS: readonly PolicyKind[] = [
-  'retry',
-  'circuitBreaker',
-  'rateLimiter',
-  'timeout',
-  'concurrency',
-];
+const NAMED_KINDS = (Object.keys(POLICY_KINDS) as PolicyKind[]).filter(
+  (kind) => POLICY_KINDS[kind].named,
+);
 
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** A configuration checked in full: every kind's entries, and the order. */
 export interface ParsedConfig {
-  readonly kinds: Map<PolicyKind, Map<string, unknown>>;
+  readonly kinds: Map<PolicyKind | typeof CUSTOM_POLICIES, Map<string, unknown>>;
   readonly order: readonly PolicyKind[] | undefined;
 }
 
@@ -60,8 +56,8 @@ export interface ParsedConfig {
 export function validateConfig(config: unknown): ParsedConfig {
   if (!isPlainObject(config)) throw ConfigError.invalid('config', 'an object', config);
   const problems: string[] = [];
-  const kinds = new Map<PolicyKind, Map<string, unknown>>();
-  const known = [...CONFIGURABLE_KINDS, 'order'];
+  const kinds = new Map<PolicyKind | typeof CUSTOM_POLICIES, Map<string, unknown>>();
+  const known = [...NAMED_KINDS, CUSTOM_POLICIES, 'order'];
   let order: readonly PolicyKind[] | undefined;
   for (const key of Reflect.ownKeys(config)) {
     const value = (config as Record<PropertyKey, unknown>)[key];
@@ -71,59 +67,90 @@ export function validateConfig(config: unknown): ParsedConfig {
       else order = [...(value as PolicyKind[])];
       continue;
     }
-    const factory = CONFIGURABLE_KINDS.includes(key as PolicyKind)
-      ? POLICY_FACTORIES[key as PolicyKind]
-      : undefined;
-    if (!factory) {
+    const isKnown = typeof key === 'string' && known.includes(key);
+    if (!isKnown) {
       problems.push(`${String(key)}: unknown policy kind (known: ${known.join(', ')})`);
       continue;
     }
     if (!isPlainObject(value)) {
-      problems.push(
-        `${String(key)}: expected an object of named entries, got ${describeValue(value)}`,
-      );
+      problems.push(`${key}: expected an object of named entries, got ${describeValue(value)}`);
       continue;
     }
-    const kind = key as PolicyKind;
-    const entries = new Map<string, unknown>();
-    // Defaults that are an engine are reported once, on `defaults`, not again under every name.
-    const defaults =
-      Object.hasOwn(value, 'defaults') && !isEngine(value.defaults) ? value.defaults : undefined;
-    for (const name of Reflect.ownKeys(value)) {
-      if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
-        problems.push(`${kind}.${String(name)}: this name is not allowed`);
-        continue;
-      }
-      const entry = value[name];
-      if (isEngine(entry)) {
-        // An engine is used as it is (it checked its options when built): only its kind and place can be wrong.
-        if (name === 'defaults' || !(entry instanceof factory.engine)) {
-          const expected = name === 'defaults' ? 'options' : `options or a ${factory.engine.name}`;
-          problems.push(ConfigError.invalid(`${kind}.${name}`, expected, entry).message);
-        }
-        entries.set(name, entry);
-        continue;
-      }
-      const merged = name === 'defaults' ? entry : factory.merge(defaults, entry);
-      try {
-        if (name !== 'defaults' || entry !== undefined) factory.create(merged);
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        // A defaults entry may be partial (a timeout default alone is fine); its problems show on the names.
-        if (name === 'defaults' && kind === 'timeout' && entry === undefined) continue;
-        problems.push(...error.problems.map((problem) => joinPath(kind, name, problem)));
-      }
-      entries.set(name, entry);
-    }
-    kinds.set(kind, entries);
+    kinds.set(
+      key as PolicyKind,
+      key === CUSTOM_POLICIES
+        ? checkCustomEntries(value, problems)
+        : checkEntries(key as PolicyKind, value, problems),
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { kinds, order };
 }
 
+function checkEntries(
+  kind: PolicyKind,
+  value: Record<string, unknown>,
+  problems: string[],
+): Map<string, unknown> {
+  const spec = kindSpec(kind)!;
+  const entries = new Map<string, unknown>();
+  // Defaults that are an engine are reported once, on `defaults`, not again under every name.
+  const defaults =
+    Object.hasOwn(value, 'defaults') && !isEngine(value.defaults) ? value.defaults : undefined;
+  for (const name of Reflect.ownKeys(value)) {
+    if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
+      problems.push(`${kind}.${String(name)}: this name is not allowed`);
+      continue;
+    }
+    const entry = value[name];
+    if (isEngine(entry)) {
+      // An engine is used as it is (it checked its options when built): only its kind and place can be wrong.
+      if (name === 'defaults' || !(entry instanceof spec.engine)) {
+        const expected = name === 'defaults' ? 'options' : `options or a ${spec.engine.name}`;
+        problems.push(ConfigError.invalid(`${kind}.${name}`, expected, entry).message);
+      }
+      entries.set(name, entry);
+      continue;
+    }
+    const merged = name === 'defaults' ? entry : spec.merge(defaults, entry);
+    try {
+      if (name !== 'defaults' || entry !== undefined) spec.create(merged, undefined);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => joinPath(kind, name, problem)));
+    }
+    entries.set(name, entry);
+  }
+  return entries;
+}
+
+function checkCustomEntries(
+  value: Record<string, unknown>,
+  problems: string[],
+): Map<string, unknown> {
+  const entries = new Map<string, unknown>();
+  for (const name of Reflect.ownKeys(value)) {
+    if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name) || name === 'defaults') {
+      problems.push(`${CUSTOM_POLICIES}.${String(name)}: this name is not allowed`);
+      continue;
+    }
+    const entry = value[name];
+    if (!isPolicy(entry))
+      problems.push(
+        ConfigError.invalid(
+          `${CUSTOM_POLICIES}.${name}`,
+          'a Policy (an object with kind, events and executeWith)',
+          entry,
+        ).message,
+      );
+    entries.set(name, entry);
+  }
+  return entries;
+}
+
 // Any kind's engine, so an engine of the wrong kind is named as such rather than checked as options.
 function isEngine(value: unknown): boolean {
-  return CONFIGURABLE_KINDS.some((kind) => value instanceof POLICY_FACTORIES[kind]!.engine);
+  return NAMED_KINDS.some((kind) => value instanceof POLICY_KINDS[kind].engine);
 }
 
 // `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.

@@ -1,24 +1,23 @@
 import { ConfigError, describeValue } from '../core/errors.js';
-import { EventEmitter, type AnyEvent, type Listener, type Unsubscribe } from '../core/events.js';
-import type { CircuitBreaker, CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
-import type {
-  ConcurrencyLimiter,
-  ConcurrencyLimiterEvents,
-} from '../patterns/concurrency/index.js';
+import type { AnyEvent, EventEmitter, Listener, Unsubscribe } from '../core/events.js';
+import { isPolicy, type Policy } from '../core/policy.js';
+import type { CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
+import type { ConcurrencyLimiterEvents } from '../patterns/concurrency/index.js';
 import type { FallbackEvents } from '../patterns/fallback/index.js';
-import type { RateLimiter, RateLimiterEvents } from '../patterns/rate-limit/index.js';
-import type { RetryEvents, RetryPolicy } from '../patterns/retry/index.js';
-import type { Timeout, TimeoutEvents } from '../patterns/timeout/index.js';
+import type { RateLimiterEvents } from '../patterns/rate-limit/index.js';
+import type { RetryEvents } from '../patterns/retry/index.js';
+import type { TimeoutEvents } from '../patterns/timeout/index.js';
 import type { PolicySource } from '../decorators/metadata.js';
-import { POLICY_FACTORIES } from './policy-factories.js';
-import { DEFAULT_ORDER, type PolicyKind } from './policy-kind.js';
+import { EventRelay } from './event-relay.js';
+import { DEFAULT_ORDER } from './policy-kind.js';
+import { kindSpec, type EngineOf, type PolicyKind, type PolicyKindSpec } from './policy-kinds.js';
 import type { PolicyName } from './policy-names.js';
-import { validateConfig, type ResilienceConfig } from './registry.config.js';
+import { CUSTOM_POLICIES, validateConfig, type ResilienceConfig } from './registry.config.js';
 
 /** Fields the registry adds to every event it re-emits. */
 export interface EventSource {
-  /** The policy kind of the engine that emitted the event. */
-  readonly kind: PolicyKind;
+  /** The policy kind of the engine that emitted the event (a policy of your own: its `kind`). */
+  readonly kind: string;
   /** The registry name, or `Class.method` for a decorator's inline policy. */
   readonly name: string;
 }
@@ -37,12 +36,14 @@ export type RegistryEvents = Merge<
   Merge<Sourced<FallbackEvents>, Sourced<ConcurrencyLimiterEvents>>
 >;
 
-interface Managed {
-  readonly kind: PolicyKind;
+/** A kind the registry holds engines of: a built-in kind, or `'custom'` for policies of your own. */
+type HeldKind = PolicyKind | typeof CUSTOM_POLICIES;
+
+interface Held {
+  readonly kind: HeldKind;
   readonly name: string;
-  readonly engine: { events: EventEmitter<object> };
-  /** The engine listeners that re-emit its events here, by event type (or `'*'`). */
-  forwards?: Map<PropertyKey, Unsubscribe>;
+  readonly engine: Policy;
+  readonly stopRelay: () => void;
 }
 
 /**
@@ -60,14 +61,11 @@ interface Managed {
  * ```
  */
 export class ResilienceRegistry {
-  private config: Map<PolicyKind, Map<string, unknown>> = new Map();
-  private readonly named = new Map<string, Managed>();
-  private readonly managed = new Set<Managed>();
+  private config = new Map<HeldKind, Map<string, unknown>>();
+  private readonly named = new Map<string, Held>();
   // Inline engines per decorated method (the weaver's site object) and kind, replaced when a pipeline is rebuilt.
-  private readonly inline = new Map<object, Map<PolicyKind, Managed>>();
-  private readonly emitter = new EventEmitter<RegistryEvents>();
-  // Listeners per event type (or '*'): an engine forwards only the types somebody listens to.
-  private readonly listened = new Map<PropertyKey, number>();
+  private readonly inline = new Map<object, Map<HeldKind, Held>>();
+  private readonly relay = new EventRelay<RegistryEvents>();
   private currentOrder: readonly PolicyKind[] = DEFAULT_ORDER;
   private currentVersion = 0;
 
@@ -94,7 +92,8 @@ export class ResilienceRegistry {
    * A named entry may also be an engine of its kind that you built (`circuitBreaker: { payments: breaker }`):
    * the name then resolves to that very instance, used as it is (the kind's `defaults` do not apply to it), and
    * a reconfiguration that gives the same instance keeps it. An engine of another kind is a `ConfigError`
-   * naming the path. The registry never closes an engine: whoever built one closes it, if it needs closing.
+   * naming the path. Policies of your own go under `policies` (`policies: { audit: new AuditPolicy() }`), for
+   * `@UsePolicy('audit')`. The registry never closes an engine: whoever built one closes it, if it needs closing.
    *
    * @example
    * ```ts
@@ -105,7 +104,7 @@ export class ResilienceRegistry {
    */
   configure(config: ResilienceConfig): this {
     const parsed = validateConfig(config);
-    const next = new Map<PolicyKind, Map<string, unknown>>();
+    const next = new Map<HeldKind, Map<string, unknown>>();
     for (const [kind, entries] of this.config) next.set(kind, new Map(entries));
     for (const [kind, entries] of parsed.kinds) {
       const merged = next.get(kind) ?? new Map<string, unknown>();
@@ -120,85 +119,88 @@ export class ResilienceRegistry {
   }
 
   /** The retry policy configured under `name`. @throws ConfigError listing known names when unknown */
-  retry(name: PolicyName<'retry'>): RetryPolicy {
-    return this.get('retry', name) as RetryPolicy;
+  retry(name: PolicyName<'retry'>): EngineOf<'retry'> {
+    return this.get('retry', name);
   }
 
   /** The circuit breaker configured under `name`. @throws ConfigError listing known names when unknown */
-  circuitBreaker(name: PolicyName<'circuitBreaker'>): CircuitBreaker {
-    return this.get('circuitBreaker', name) as CircuitBreaker;
+  circuitBreaker(name: PolicyName<'circuitBreaker'>): EngineOf<'circuitBreaker'> {
+    return this.get('circuitBreaker', name);
   }
 
   /** The rate limiter configured under `name`. @throws ConfigError listing known names when unknown */
-  rateLimiter(name: PolicyName<'rateLimiter'>): RateLimiter {
-    return this.get('rateLimiter', name) as RateLimiter;
+  rateLimiter(name: PolicyName<'rateLimiter'>): EngineOf<'rateLimiter'> {
+    return this.get('rateLimiter', name);
   }
 
   /** The concurrency limiter configured under `name`. @throws ConfigError listing known names when unknown */
-  concurrency(name: PolicyName<'concurrency'>): ConcurrencyLimiter {
-    return this.get('concurrency', name) as ConcurrencyLimiter;
+  concurrency(name: PolicyName<'concurrency'>): EngineOf<'concurrency'> {
+    return this.get('concurrency', name);
   }
 
   /** The timeout configured under `name`. @throws ConfigError listing known names when unknown */
-  timeout(name: PolicyName<'timeout'>): Timeout {
-    return this.get('timeout', name) as Timeout;
+  timeout(name: PolicyName<'timeout'>): EngineOf<'timeout'> {
+    return this.get('timeout', name);
   }
 
-  /** The names configured for `kind` (without `defaults`). */
-  names(kind: PolicyKind): string[] {
+  /** The policy of your own configured under `policies.<name>`. @throws ConfigError when unknown */
+  policy(name: string): Policy {
+    return this.lookup(CUSTOM_POLICIES, name);
+  }
+
+  /** The names configured for `kind` (without `defaults`); `'policies'` for policies of your own. */
+  names(kind: PolicyKind | typeof CUSTOM_POLICIES): string[] {
     return [...(this.config.get(kind)?.keys() ?? [])].filter((name) => name !== 'defaults');
   }
 
   /** True when `name` is configured for `kind`. */
-  has(kind: PolicyKind, name: string): boolean {
+  has(kind: PolicyKind | typeof CUSTOM_POLICIES, name: string): boolean {
     return name !== 'defaults' && (this.config.get(kind)?.has(name) ?? false);
   }
 
   /** The shared engine of `kind` named `name`: created on first use, or the engine given as the entry. */
-  get(kind: PolicyKind, name: string): object {
-    const key = `${kind}\u0000${name}`;
-    const existing = this.named.get(key);
-    if (existing) return existing.engine;
-    if (!this.has(kind, name)) {
-      const known = this.names(kind);
-      throw new ConfigError(
-        `${kind} ${describeValue(name)} is not configured; known: ${known.length ? known.join(', ') : '(none)'}`,
-      );
-    }
-    const engine = this.create(kind, this.config.get(kind)!.get(name), name);
-    this.named.set(key, this.manage(kind, name, engine));
-    return engine;
+  get<K extends PolicyKind>(kind: K, name: string): EngineOf<K> {
+    return this.lookup(kind, name) as EngineOf<K>;
+  }
+
+  /** Every engine this registry holds now (named and inline), with its kind and name. */
+  engines(): { kind: string; name: string; engine: Policy }[] {
+    const all = [...this.named.values()];
+    for (const bySite of this.inline.values()) all.push(...bySite.values());
+    return all.map(({ kind, name, engine }) => ({ kind, name, engine }));
   }
 
   /**
-   * Resolves a decorator's policy source to an engine: a name through {@link ResilienceRegistry.get}, inline
-   * options as a new engine (over the kind's defaults) labelled `label`, an instance as itself.
+   * Resolves a decorator's policy source to an engine: a name through the registry, inline options as a new
+   * engine (over the kind's defaults) labelled `label`, an instance as itself.
    * @internal
    */
-  resolvePolicy(kind: PolicyKind, source: PolicySource, label: string, site: object): object {
-    const factory = POLICY_FACTORIES[kind]!;
+  resolvePolicy(
+    descriptorKind: PolicyKind | 'custom',
+    source: PolicySource,
+    label: string,
+    site: object,
+  ): Policy {
+    const kind: HeldKind = descriptorKind === 'custom' ? CUSTOM_POLICIES : descriptorKind;
     switch (source.type) {
       case 'name':
-        return this.get(kind, source.value);
-      case 'instance':
-        if (!(source.value instanceof factory.engine)) {
-          throw ConfigError.invalid(
-            `${label} ${kind}`,
-            `a ${factory.engine.name} instance`,
-            source.value,
-          );
+        return this.lookup(kind, source.value);
+      case 'instance': {
+        const spec = kindSpec(kind);
+        if (spec ? !(source.value instanceof spec.engine) : !isPolicy(source.value)) {
+          const expected = spec ? `a ${spec.engine.name} instance` : 'a Policy';
+          throw ConfigError.invalid(`${label} ${kind}`, expected, source.value);
         }
-        return source.value;
+        return source.value as Policy;
+      }
       default: {
-        const bySite = this.inline.get(site) ?? new Map<PolicyKind, Managed>();
+        const spec = kindSpec(kind)!;
+        const bySite = this.inline.get(site) ?? new Map<HeldKind, Held>();
         this.inline.set(site, bySite);
         const previous = bySite.get(kind);
-        const engine = this.create(kind, source.value, label, previous?.engine);
-        if (previous) {
-          this.managed.delete(previous);
-          this.unforward(previous);
-        }
-        bySite.set(kind, this.manage(kind, label, engine));
+        const engine = this.create(spec, kind, source.value, label, previous?.engine);
+        previous?.stopRelay();
+        bySite.set(kind, this.hold(kind, label, engine));
         return engine;
       }
     }
@@ -212,32 +214,46 @@ export class ResilienceRegistry {
   on<K extends keyof RegistryEvents>(type: K, listener: Listener<RegistryEvents[K]>): Unsubscribe;
   on(type: '*', listener: Listener<AnyEvent<RegistryEvents>>): Unsubscribe;
   on(type: keyof RegistryEvents | '*', listener: Listener<never>): Unsubscribe {
-    const off = this.emitter.on(type as '*', listener as Listener<AnyEvent<RegistryEvents>>);
-    const count = (this.listened.get(type) ?? 0) + 1;
-    this.listened.set(type, count);
-    if (count === 1) for (const item of this.managed) this.forward(item);
-    let active = true;
-    const unsubscribe = () => {
-      if (!active) return;
-      active = false;
-      off();
-      const left = this.listened.get(type)! - 1;
-      if (left > 0) {
-        this.listened.set(type, left);
-        return;
-      }
-      this.listened.delete(type);
-      for (const item of this.managed) this.forward(item);
-    };
-    return Object.assign(unsubscribe, { [Symbol.dispose]: unsubscribe });
+    return this.relay.on(type, listener);
   }
 
-  private create(kind: PolicyKind, entry: unknown, label: string, previous?: object): object {
-    const factory = POLICY_FACTORIES[kind]!;
-    if (entry instanceof factory.engine) return entry;
-    const options = factory.merge(this.config.get(kind)?.get('defaults'), entry);
+  private lookup(kind: HeldKind, name: string): Policy {
+    const key = `${kind}\u0000${name}`;
+    const existing = this.named.get(key);
+    if (existing) return existing.engine;
+    if (!this.has(kind, name)) throw this.unknown(kind, name);
+    const entry = this.config.get(kind)!.get(name);
+    const engine =
+      kind === CUSTOM_POLICIES
+        ? (entry as Policy)
+        : this.create(kindSpec(kind)!, kind, entry, name, undefined);
+    this.named.set(key, this.hold(kind, name, engine));
+    return engine;
+  }
+
+  private unknown(kind: HeldKind, name: string): ConfigError {
+    const known = this.names(kind);
+    const hint =
+      this.config.size === 0
+        ? '. This registry has no configuration at all: call registry.configure({ ... }) at startup, or ' +
+          'import ResilienceModule.forRoot({ ... }) from dspu/nestjs in your application module'
+        : '';
+    return new ConfigError(
+      `${kind} ${describeValue(name)} is not configured; known: ${known.length ? known.join(', ') : '(none)'}${hint}`,
+    );
+  }
+
+  private create(
+    spec: PolicyKindSpec<Policy, unknown>,
+    kind: HeldKind,
+    entry: unknown,
+    label: string,
+    previous: Policy | undefined,
+  ): Policy {
+    if (entry instanceof spec.engine) return entry;
+    const options = spec.merge(this.config.get(kind)?.get('defaults'), entry);
     try {
-      return factory.create(options, previous);
+      return spec.create(options, previous);
     } catch (error) {
       if (error instanceof ConfigError) {
         throw new ConfigError(error.problems.map((problem) => `${label}: ${problem}`));
@@ -246,66 +262,26 @@ export class ResilienceRegistry {
     }
   }
 
-  private manage(kind: PolicyKind, name: string, engine: object): Managed {
-    const item: Managed = { kind, name, engine: engine as Managed['engine'] };
-    this.managed.add(item);
-    if (this.listened.size > 0) this.forward(item);
-    return item;
+  private hold(kind: HeldKind, name: string, engine: Policy): Held {
+    const events: EventEmitter<object> = engine.events as EventEmitter<object>;
+    const stopRelay = this.relay.add({ kind: engine.kind, name, events });
+    return { kind, name, engine, stopRelay };
   }
 
-  // Named engines created before a reconfiguration are replaced (the factory may carry state over), except an
+  // Named engines created before a reconfiguration are replaced (the kind may carry state over), except an
   // engine that was itself the entry and still is.
   private replaceConfigured(): void {
-    for (const [key, item] of [...this.named]) {
-      if (this.config.get(item.kind)?.get(item.name) === item.engine) continue;
-      this.managed.delete(item);
-      this.unforward(item);
+    for (const [key, held] of [...this.named]) {
+      const entry = this.config.get(held.kind)?.get(held.name);
+      if (entry === held.engine) continue;
+      held.stopRelay();
       this.named.delete(key);
-      if (!this.has(item.kind, item.name)) continue;
-      const engine = this.create(
-        item.kind,
-        this.config.get(item.kind)!.get(item.name),
-        item.name,
-        item.engine,
-      );
-      this.named.set(key, this.manage(item.kind, item.name, engine));
+      if (!this.has(held.kind, held.name)) continue;
+      const engine =
+        held.kind === CUSTOM_POLICIES
+          ? (entry as Policy)
+          : this.create(kindSpec(held.kind)!, held.kind, entry, held.name, held.engine);
+      this.named.set(key, this.hold(held.kind, held.name, engine));
     }
-  }
-
-  /**
-   * Makes `item` forward exactly the listened types: one `'*'` forward while a `'*'` listener exists, else one
-   * forward per listened type. An engine then builds no event that no registry listener will read.
-   */
-  private forward(item: Managed): void {
-    const wanted: PropertyKey[] = this.listened.has('*') ? ['*'] : [...this.listened.keys()];
-    const forwards = (item.forwards ??= new Map<PropertyKey, Unsubscribe>());
-    for (const [type, off] of forwards) {
-      if (wanted.includes(type)) continue;
-      off();
-      forwards.delete(type);
-    }
-    for (const type of wanted)
-      if (!forwards.has(type)) forwards.set(type, this.forwardOne(item, type));
-  }
-
-  private forwardOne(item: Managed, type: PropertyKey): Unsubscribe {
-    const { kind, name } = item;
-    // `{ kind, name, ...payload }`, not `{ ...payload, kind, name }`: on Node 20 properties added after a
-    // spread take V8's slow path (about 1 µs against 20 ns). No engine payload has a `kind` or `name` field.
-    const events = item.engine.events as EventEmitter<Record<PropertyKey, object>>;
-    if (type === '*') {
-      return events.on('*', (event: { type: PropertyKey }) => {
-        const { type: eventType, ...payload } = event;
-        this.emitter.emit(eventType as keyof RegistryEvents, { kind, name, ...payload } as never);
-      });
-    }
-    return events.on(type, (payload) =>
-      this.emitter.emit(type as keyof RegistryEvents, { kind, name, ...payload } as never),
-    );
-  }
-
-  private unforward(item: Managed): void {
-    if (item.forwards) for (const off of item.forwards.values()) off();
-    item.forwards = undefined;
   }
 }

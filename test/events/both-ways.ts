@@ -27,7 +27,7 @@ export async function bothWays<E>(
 ): Promise<Seen> {
   const config = { [kind]: { [name]: entry } } as ResilienceConfig;
   const direct: unknown[] = [];
-  const own = new ResilienceRegistry(config).get(kind, name) as E & {
+  const own = new ResilienceRegistry(config).get(kind, name) as unknown as E & {
     events: EventEmitter<Record<string, object>>;
   };
   const off = own.events.on(type, (event) => direct.push(event));
@@ -37,7 +37,7 @@ export async function bothWays<E>(
   const registry = new ResilienceRegistry(config);
   const sourced: unknown[] = [];
   const stop = registry.on(type as 'success', (event) => sourced.push(event));
-  await scenario(registry.get(kind, name) as E);
+  await scenario(registry.get(kind, name) as unknown as E);
   stop();
   return { direct, registry: sourced };
 }

@@ -12,6 +12,7 @@ import {
   ConfigError,
   EventEmitter,
   bindContext,
+  checkAll,
   Fallback,
   FallbackPolicy,
   RateLimited,
@@ -38,6 +39,8 @@ import {
   runWithTimeout,
   syncToAsync,
   toMs,
+  UsePolicy,
+  withSignal,
 } from '../../src/index.js';
 
 interface Case {
@@ -191,6 +194,35 @@ for (const value of NOT_DURATIONS)
 
 for (const value of NOT_FUNCTIONS)
   bad('bindContext', show(value), () => bindContext(value as never), /^fn: expected a function/);
+
+for (const value of NOT_FUNCTIONS) {
+  bad(
+    'withSignal',
+    `fn ${show(value)}`,
+    () => withSignal(new AbortController().signal, value as never),
+    /^fn: expected a function/,
+  );
+  bad('checkAll', show(value), () => checkAll(value as never), /^checks\[0\]: expected a function/);
+}
+for (const value of [undefined, null, {}, 'signal', new AbortController()])
+  bad(
+    'withSignal',
+    `signal ${show(value)}`,
+    () => withSignal(value as never, () => 1),
+    /^signal: expected an AbortSignal/,
+  );
+for (const value of [
+  undefined,
+  null,
+  0,
+  '',
+  {},
+  { kind: 'x' },
+  { kind: 1, executeWith() {}, events: {} },
+  Symbol('p'),
+  1n,
+])
+  bad('UsePolicy', show(value), () => UsePolicy(value as never), /^policy(?: name)?: expected/);
 
 {
   const emitter = new EventEmitter<{ tick: { n: number } }>();
@@ -1253,6 +1285,13 @@ const NO_INPUT: Record<string, string> = {
   shutdownExecutor: 'takes no argument',
   MemoryTokenBucketStore:
     'takes no argument; its take/peek are the store interface the limiter calls with checked values',
+  Invocation: 'a plain record of a call (this and arguments): any values are valid',
+  isPolicy: 'a predicate: answers false for anything that is not a policy',
+  toError: 'turns any value into an Error',
+  OptionsChecker: 'checks values: any input is what it reports on',
+  splitOptions: 'splits anything; what it cannot read is left for the checker to report',
+  LinkedQueue: "takes no argument; its nodes are the caller's own objects",
+  DeadlineQueue: "takes no argument; its entries are the caller's own objects",
 };
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
+import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { now } from '../../core/clock.js';
-import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
+import { activeContext, runInContext } from '../../core/context.js';
+import { CircuitBreakerError, ConfigError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { OptionsChecker } from '../../core/validate.js';
+import type { LazyAbort } from '../../core/lazy-abort.js';
+import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
+import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import {
   resolveCircuitBreakerOptions,
   type CircuitBreakerOptions,
@@ -28,11 +32,17 @@ export interface CircuitBreakerEvents {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Per-call options of {@link CircuitBreaker.protect}. */
+export type CircuitBreakerCallOptions = CallOptions;
+
+// How a call got through: CLOSED, or as a trial of one HALF_OPEN period (its generation).
+const CLOSED_CALL = -1;
+
 /**
  * A circuit breaker. CLOSED counts consecutive failures and opens at `failureThreshold`; OPEN rejects at once
  * with {@link CircuitBreakerError}; after `timeout` it lets `halfOpenMaxCalls` trial calls through at a time
  * (HALF_OPEN): `successThreshold` successes close it, a counted failure opens it again. The move from OPEN to
- * HALF_OPEN is made when someone next looks (a call, `state`), so an idle breaker holds no timer.
+ * HALF_OPEN is made when someone next calls or reads `state`, so an idle breaker holds no timer.
  *
  * @example
  * ```ts
@@ -45,7 +55,12 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * }
  * ```
  */
-export class CircuitBreaker {
+export class CircuitBreaker<R = unknown> implements Policy<
+  CircuitBreakerEvents,
+  CircuitBreakerCallOptions
+> {
+  /** `'circuitBreaker'`. */
+  readonly kind = 'circuitBreaker';
   /** The resolved options (durations in ms, defaults applied). */
   readonly options: ResolvedCircuitBreakerOptions;
   /** Typed events: `stateChange`, `rejected`, `success`, `failure`, `ignored`, `callbackError`. */
@@ -59,7 +74,7 @@ export class CircuitBreaker {
   private generation = 0;
 
   /** @throws ConfigError naming each invalid option */
-  constructor(options: CircuitBreakerOptions<never> = {}) {
+  constructor(options: CircuitBreakerOptions<R> = {}) {
     const checker = new OptionsChecker(options);
     this.options = resolveCircuitBreakerOptions(checker);
     checker.throwIfInvalid();
@@ -74,30 +89,51 @@ export class CircuitBreaker {
 
   /**
    * Calls `fn` through the breaker: its value or error is passed on unchanged, or the call is rejected at once
-   * with {@link CircuitBreakerError} while the circuit is open.
+   * with {@link CircuitBreakerError} while the circuit is open. When `options.signal` aborts, the call rejects
+   * at once with its reason and its outcome is not counted.
    */
-  protect<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  protect<T extends R>(
+    fn: () => T | PromiseLike<T>,
+    options?: CircuitBreakerCallOptions,
+  ): Promise<T> {
     if (typeof fn !== 'function')
       return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    return this.executeWith(invokeThunk<T>, fn);
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
+    return this.executeWith(callThunk<T>, fn, options);
   }
 
-  /**
-   * Calls `fn(arg)` through the breaker; the pipeline uses this form so a call costs no closure.
-   * @internal
-   */
-  executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
-    if (this.record.state !== CircuitState.CLOSED) return this.trial(fn, arg);
-    let result: T | PromiseLike<T>;
-    try {
-      result = fn(arg);
-    } catch (error) {
-      this.closedFailure(error);
-      return Promise.reject(error);
+  /** Runs `next(invocation)` through the breaker: the policy contract's entry, which the pipeline calls. */
+  executeWith<I, T>(
+    next: Next<I, T>,
+    invocation: I,
+    options?: CircuitBreakerCallOptions,
+  ): Promise<T> {
+    const signal = options?.signal;
+    const outer = activeContext();
+    if (signal === undefined && outer?.cancellation === undefined) {
+      // The common call: nothing can abort it, so its outcome is always recorded.
+      if (this.record.state !== CircuitState.CLOSED)
+        return this.guarded(next, invocation, undefined);
+      let result: T | PromiseLike<T>;
+      try {
+        result = next(invocation);
+      } catch (error) {
+        this.closedFailure(error);
+        return Promise.reject(error);
+      }
+      if (result instanceof Promise)
+        return (result as Promise<T>).then(this.closedValue, this.closedError);
+      return Promise.resolve(result).then(this.closedValue, this.closedError);
     }
-    if (result instanceof Promise)
-      return (result as Promise<T>).then(this.closedValue, this.closedError);
-    return Promise.resolve(result).then(this.closedValue, this.closedError);
+    if (signal?.aborted) return Promise.reject(toError(signal.reason));
+    const abort = callAbort(signal, outer)!;
+    if (signal === undefined) return this.guarded(next, invocation, abort);
+    const context = { cancellation: abort, attempt: outer?.attempt ?? 1 };
+    const inContext = (call: I) => runInContext(context, next, call);
+    return untilAborted(this.guarded(inContext, invocation, abort), signal, abort);
   }
 
   /** Forces CLOSED with counters cleared (also ends `isolate()`); resolves once `onStateChange` has run. */
@@ -135,36 +171,59 @@ export class CircuitBreaker {
     }
   }
 
-  private trial<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+  /**
+   * Any call but the common one: admits it (or rejects it), runs it, and records its outcome unless `abort` fired
+   * meanwhile (the caller has gone: the outcome says nothing it waited for, and a trial slot is freed).
+   */
+  private guarded<I, T>(next: Next<I, T>, invocation: I, abort: LazyAbort | undefined): Promise<T> {
     this.refresh();
     const { record } = this;
-    if (record.state === CircuitState.CLOSED) return this.executeWith(fn, arg);
     if (record.state === CircuitState.OPEN) {
       const retryAfter = record.isolated
         ? 0
         : Math.max(0, (record.openedAt ?? 0) + this.options.timeout - now());
       return this.reject(CircuitState.OPEN, retryAfter);
     }
-    if (this.trials >= this.options.halfOpenMaxCalls) return this.reject(CircuitState.HALF_OPEN, 0);
-    this.trials++;
-    const generation = this.generation;
+    let admission = CLOSED_CALL;
+    if (record.state === CircuitState.HALF_OPEN) {
+      if (this.trials >= this.options.halfOpenMaxCalls)
+        return this.reject(CircuitState.HALF_OPEN, 0);
+      this.trials++;
+      admission = this.generation;
+    }
     let result: T | PromiseLike<T>;
     try {
-      result = fn(arg);
+      result = next(invocation);
     } catch (error) {
-      this.trialError(generation, error);
+      this.settled(admission, abort, { error });
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.trialValue(generation, value);
+        this.settled(admission, abort, { value });
         return value;
       },
       (error: unknown) => {
-        this.trialError(generation, error);
+        this.settled(admission, abort, { error });
         throw error;
       },
     );
+  }
+
+  private settled(
+    admission: number,
+    abort: LazyAbort | undefined,
+    outcome: { error: unknown } | { value: unknown },
+  ): void {
+    if (abort?.aborted) {
+      if (admission === this.generation && this.trials > 0) this.trials--;
+      return;
+    }
+    if (admission === CLOSED_CALL) {
+      if ('error' in outcome) this.closedFailure(outcome.error);
+      else this.closedValue(outcome.value);
+    } else if ('error' in outcome) this.trialError(admission, outcome.error);
+    else this.trialValue(admission, outcome.value);
   }
 
   private reject<T>(state: CircuitState, retryAfter: number): Promise<T> {
@@ -275,6 +334,4 @@ export class CircuitBreaker {
   };
 }
 
-function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
-  return fn();
-}
+const CALL_OPTION_KEYS = ['signal'] as const;

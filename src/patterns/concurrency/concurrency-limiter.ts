@@ -1,11 +1,14 @@
 import { AsyncResource } from 'node:async_hooks';
+import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
-import { ConcurrencyLimitError, ConfigError } from '../../core/errors.js';
+import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
+import { ConcurrencyLimitError, ConfigError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { toError } from '../../core/sleep.js';
+import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
+import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
+import { isThenable } from '../../core/thenable.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
-import { DeadlineQueue, type DeadlineEntry, type Segment } from '../timeout/deadline-queue.js';
 import {
   resolveConcurrencyLimiterOptions,
   type ConcurrencyLimiterOptions,
@@ -14,10 +17,7 @@ import {
 import { HeldPermit, LocalPermitStore, type Permit, type PermitStore } from './permit-store.js';
 
 /** Per-call options of {@link ConcurrencyLimiter.run} and {@link ConcurrencyLimiter.acquire}. */
-export interface ConcurrencyCallOptions {
-  /** While the call waits for a permit, an abort removes it from the queue and rejects with the reason. */
-  signal?: AbortSignal;
-}
+export type ConcurrencyCallOptions = CallOptions;
 
 /** Events of a {@link ConcurrencyLimiter}. */
 export interface ConcurrencyLimiterEvents {
@@ -27,41 +27,42 @@ export interface ConcurrencyLimiterEvents {
   rejected: { reason: 'queueFull' | 'maxWait'; pending: number };
 }
 
-type Work = (arg: never) => unknown;
+type Work = (invocation: never) => unknown;
 
 const CALL_OPTION_KEYS = ['signal'] as const;
 
 /*
- * A queued call. It sits in the limiter's FIFO (`older`/`newer`) and, when maxWait is set, in the shared
- * deadline queue (`previous`/`next`): every waiter of a limiter has the same maxWait, so they expire in arrival
- * order and one timer serves them all.
+ * A queued call. Every waiter of a limiter has the same maxWait, so they expire in arrival order: the limiter's
+ * deadline queue is its FIFO too, and one timer serves the whole queue.
  */
 class Waiter implements DeadlineEntry {
-  older: Waiter | undefined = undefined;
-  newer: Waiter | undefined = undefined;
-  waiting = true;
-  expiresAt = Infinity;
-  previous: DeadlineEntry | undefined = undefined;
-  next: DeadlineEntry | undefined = undefined;
-  segment: Segment | undefined = undefined;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
-  unlinkSignal: (() => void) | undefined = undefined;
+  declare previous: QueueNode | undefined;
+  declare next: QueueNode | undefined;
+  declare queue: LinkedQueue<QueueNode> | undefined;
+  declare expiresAt: number;
+  declare resolve: (value: unknown) => void;
+  declare reject: (error: unknown) => void;
+  declare unlinkSignal: (() => void) | undefined;
   /**
-   * The caller's async context (AsyncLocalStorage stores), restored when `fn` starts: queued path only. An
+   * The caller's async context (AsyncLocalStorage stores), restored when the work starts: queued path only. An
    * `acquire()` needs none: its caller resumes in its own context when the permit promise resolves.
    */
-  readonly resource: AsyncResource | undefined;
+  declare readonly resource: AsyncResource | undefined;
 
   constructor(
     private readonly onExpire: (waiter: Waiter) => void,
     /** The work to run once a permit is granted; undefined for `acquire()`, which gets a Permit. */
-    readonly fn: Work | undefined,
-    readonly arg: unknown,
-    /** The caller's policy context (signal, attempt), current when `fn` starts. */
+    readonly work: Work | undefined,
+    readonly invocation: unknown,
+    /** The call's policy context (signal, attempt), current when the work starts. */
     readonly context: CallContext | undefined,
+    expiresAt: number,
   ) {
-    this.resource = fn === undefined ? undefined : new AsyncResource('dspu.ConcurrencyLimiter');
+    this.previous = this.next = this.queue = undefined;
+    this.expiresAt = expiresAt;
+    this.resolve = this.reject = ignore;
+    this.unlinkSignal = undefined;
+    this.resource = work === undefined ? undefined : new AsyncResource('dspu.ConcurrencyLimiter');
   }
 
   expire(): void {
@@ -69,10 +70,13 @@ class Waiter implements DeadlineEntry {
   }
 }
 
+function ignore(): void {}
+
 /**
  * Bounds how many calls run at once; the others wait in a FIFO queue (O(1) per operation at any depth).
  * Beyond `maxQueue` waiters, or after waiting `maxWait`, a call is rejected with `ConcurrencyLimitError`.
- * A call that finds a permit free costs no timer, no `AbortController` and no `Error`.
+ * A call that finds a permit free costs no timer, no `AbortController` and no `Error`. Permits come from a
+ * {@link PermitStore}: this process's counter by default, or a store shared by a fleet (`dspu/redis`).
  *
  * @example
  * ```ts
@@ -83,17 +87,22 @@ class Waiter implements DeadlineEntry {
  * await copyTable(); // the permit is released when the block ends
  * ```
  */
-export class ConcurrencyLimiter {
+export class ConcurrencyLimiter implements Policy<
+  ConcurrencyLimiterEvents,
+  ConcurrencyCallOptions
+> {
+  /** `'concurrency'`. */
+  readonly kind = 'concurrency';
   /** The resolved options (`maxWait` in ms, `Infinity` when unbounded). */
   readonly options: ResolvedConcurrencyLimiterOptions;
   /** Typed events: `queued`, `rejected`. */
   readonly events = new EventEmitter<ConcurrencyLimiterEvents>();
-  private readonly store: PermitStore;
-  private head: Waiter | undefined;
-  private tail: Waiter | undefined;
-  private queueLength = 0;
-  // Waiters share one maxWait, so they expire in arrival order under one timer.
-  private readonly deadlines = new DeadlineQueue();
+  /** Where permits come from. */
+  readonly store: PermitStore;
+  // The waiters, oldest first; they share maxWait, so this FIFO is also their deadline queue.
+  private readonly waiters = new DeadlineQueue();
+  // A shared store is answering for the head; nothing else may take meanwhile (FIFO).
+  private asking = false;
 
   /**
    * @param options - the limiter options, or just the limit
@@ -103,7 +112,9 @@ export class ConcurrencyLimiter {
     const checker = new OptionsChecker(typeof options === 'number' ? { limit: options } : options);
     this.options = resolveConcurrencyLimiterOptions(checker);
     checker.throwIfInvalid();
-    this.store = new LocalPermitStore(this.options.limit);
+    const store = checker.raw('store') as PermitStore | undefined;
+    this.store = store ?? new LocalPermitStore(this.options.limit);
+    this.store.watch?.(this.pump);
   }
 
   /** How many calls may run at once. */
@@ -111,20 +122,21 @@ export class ConcurrencyLimiter {
     return this.options.limit;
   }
 
-  /** How many calls hold a permit now. */
+  /** How many calls hold a permit now (in this process). */
   get active(): number {
     return this.store.active;
   }
 
-  /** How many calls wait for a permit. */
+  /** How many calls wait for a permit (in this process). */
   get pending(): number {
-    return this.queueLength;
+    return this.waiters.size;
   }
 
   /**
    * Runs `fn` once a permit is free and releases the permit when its promise settles. Resolves or rejects
-   * like `fn`; rejects with `ConcurrencyLimitError` when the queue is full or the wait exceeds `maxWait`,
-   * and with the signal's reason when `options.signal` aborts while the call waits.
+   * like `fn`; rejects with `ConcurrencyLimitError` when the queue is full or the wait exceeds `maxWait`, and
+   * at once with the signal's reason when `options.signal` aborts (the permit of a call already running is
+   * held until its work settles: it still runs).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: ConcurrencyCallOptions): Promise<T> {
     if (typeof fn !== 'function')
@@ -133,18 +145,19 @@ export class ConcurrencyLimiter {
       const invalid = callOptionsError(options, CALL_OPTION_KEYS);
       if (invalid) return Promise.reject(invalid);
     }
-    return this.executeWith(invokeThunk<T>, fn, options?.signal);
+    return this.executeWith(callThunk<T>, fn, options);
   }
 
-  /**
-   * Runs `fn(arg)` under a permit; the pipeline uses this form so a call costs no closure.
-   * @internal
-   */
-  executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) return Promise.reject(toError(signal.reason));
-    // Waiters go first: a newcomer never overtakes the queue (FIFO).
-    if (this.head === undefined && this.store.tryAcquire()) return this.runHolding(fn, arg);
-    return this.enqueue(fn, arg, signal) as Promise<T>;
+  /** Runs `next(invocation)` under a permit: the policy contract's entry, which the pipeline calls. */
+  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: ConcurrencyCallOptions): Promise<T> {
+    const signal = options?.signal;
+    const outer = activeContext();
+    if (signal === undefined) return this.admit(next, invocation, outer) as Promise<T>;
+    if (signal.aborted) return Promise.reject(toError(signal.reason));
+    const abort = callAbort(signal, outer)!;
+    const context = { cancellation: abort, attempt: outer?.attempt ?? 1 };
+    const admitted = this.admit(next, invocation, context) as Promise<T>;
+    return untilAborted(admitted, signal, abort);
   }
 
   /**
@@ -163,46 +176,71 @@ export class ConcurrencyLimiter {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
-    if (this.head === undefined && this.store.tryAcquire())
-      return Promise.resolve(new HeldPermit(this.releasePermit));
-    return this.enqueue(undefined, undefined, signal) as Promise<Permit>;
+    const outer = activeContext();
+    if (signal === undefined) return this.admit(undefined, undefined, outer) as Promise<Permit>;
+    const abort = callAbort(signal, outer)!;
+    const acquired = this.admit(undefined, undefined, { cancellation: abort, attempt: 1 });
+    // A permit granted after the caller gave up goes straight back.
+    acquired.then((permit) => signal.aborted && (permit as Permit).release(), ignore);
+    return untilAborted(acquired as Promise<Permit>, signal, abort);
   }
 
-  // Called by the shared deadline queue when a waiter has waited `maxWait`.
-  private readonly expire = (waiter: Waiter): void => {
-    if (!waiter.waiting) return;
-    this.dequeue(waiter);
-    waiter.reject(
-      new ConcurrencyLimitError(
-        `No permit within ${this.options.maxWait} ms (concurrency limit ${this.limit})`,
-      ),
-    );
-    if (this.events.has('rejected'))
-      this.events.emit('rejected', { reason: 'maxWait', pending: this.queueLength });
+  /** Runs the work now when a permit is free and nobody waits (FIFO), else queues it. */
+  private admit(work: Work | undefined, invocation: unknown, context: CallContext | undefined) {
+    const abort = context?.cancellation;
+    if (abort?.aborted) return Promise.reject(toError(abort.reason));
+    if (this.waiters.size === 0 && !this.asking) {
+      const answer = this.store.take();
+      if (answer !== undefined && !isThenable(answer))
+        return this.granted(answer, work, invocation, context);
+      const waiting = this.enqueue(work, invocation, context);
+      if (answer !== undefined) this.answered(answer);
+      return waiting;
+    }
+    const waiting = this.enqueue(work, invocation, context);
+    this.pump();
+    return waiting;
+  }
+
+  /** Hands a taken permit to its call: runs the work holding it, or gives an `acquire()` caller its Permit. */
+  private readonly granted = (
+    ticket: unknown,
+    work: Work | undefined,
+    invocation: unknown,
+    context: CallContext | undefined,
+  ): Promise<unknown> => {
+    const giveBack = () => {
+      this.store.give(ticket);
+      this.pump();
+    };
+    if (work === undefined) return Promise.resolve(new HeldPermit(giveBack));
+    let result: unknown;
+    try {
+      result =
+        context === undefined
+          ? work(invocation as never)
+          : runInContext(context, work, invocation as never);
+    } catch (error) {
+      giveBack();
+      return Promise.reject(error);
+    }
+    if (!isThenable(result)) {
+      giveBack();
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).finally(giveBack);
   };
 
-  private async runHolding<A, T>(
-    fn: (arg: A) => T | PromiseLike<T>,
-    arg: A,
-    context?: CallContext,
-  ): Promise<T> {
-    try {
-      return await (context === undefined ? fn(arg) : runInContext(context, fn, arg));
-    } finally {
-      this.releasePermit();
-    }
-  }
-
-  // Runs a queued call in the async context its caller had when it was queued.
-  private readonly runGranted = (waiter: Waiter): Promise<unknown> =>
-    this.runHolding(waiter.fn as (arg: unknown) => unknown, waiter.arg, waiter.context);
-
-  private enqueue(fn: Work | undefined, arg: unknown, signal?: AbortSignal): Promise<unknown> {
+  private enqueue(
+    work: Work | undefined,
+    invocation: unknown,
+    context: CallContext | undefined,
+  ): Promise<unknown> {
     const { maxQueue, maxWait } = this.options;
-    if (this.queueLength >= maxQueue || maxWait === 0) {
-      const reason = this.queueLength >= maxQueue ? 'queueFull' : 'maxWait';
+    if (this.waiters.size >= maxQueue || maxWait === 0) {
+      const reason = this.waiters.size >= maxQueue ? 'queueFull' : 'maxWait';
       if (this.events.has('rejected'))
-        this.events.emit('rejected', { reason, pending: this.queueLength });
+        this.events.emit('rejected', { reason, pending: this.waiters.size });
       return Promise.reject(
         new ConcurrencyLimitError(
           reason === 'queueFull'
@@ -211,74 +249,94 @@ export class ConcurrencyLimiter {
         ),
       );
     }
-    const waiter = new Waiter(this.expire, fn, arg, activeContext());
+    const expiresAt = maxWait === Infinity ? Infinity : now() + maxWait;
+    const waiter = new Waiter(this.expire, work, invocation, context, expiresAt);
     const promise = new Promise<unknown>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
-    waiter.older = this.tail;
-    if (this.tail) this.tail.newer = waiter;
-    else this.head = waiter;
-    this.tail = waiter;
-    this.queueLength++;
-    if (maxWait !== Infinity) {
-      waiter.expiresAt = now() + maxWait;
-      this.deadlines.add(waiter);
-    }
-    if (signal) {
+    this.waiters.add(waiter);
+    const abort = context?.cancellation;
+    if (abort !== undefined) {
+      // Its caller (or the enclosing policy) gave up: it leaves the queue at once, wherever it stands.
+      const signal = abort.signal;
       const onAbort = () => this.leave(waiter, toError(signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
       waiter.unlinkSignal = () => signal.removeEventListener('abort', onAbort);
     }
-    if (this.events.has('queued')) this.events.emit('queued', { pending: this.queueLength });
+    if (this.events.has('queued')) this.events.emit('queued', { pending: this.waiters.size });
     return promise;
   }
 
-  private dequeue(waiter: Waiter): void {
-    waiter.waiting = false;
-    const { older, newer } = waiter;
-    if (older) older.newer = newer;
-    else this.head = newer;
-    if (newer) newer.older = older;
-    else this.tail = older;
-    waiter.older = waiter.newer = undefined;
-    this.queueLength--;
-    this.deadlines.remove(waiter);
+  // Called by the deadline queue when a waiter has waited `maxWait` (it has already left the queue).
+  private readonly expire = (waiter: Waiter): void => {
     waiter.unlinkSignal?.();
-  }
+    waiter.reject(
+      new ConcurrencyLimitError(
+        `No permit within ${this.options.maxWait} ms (concurrency limit ${this.limit})`,
+      ),
+    );
+    if (this.events.has('rejected'))
+      this.events.emit('rejected', { reason: 'maxWait', pending: this.waiters.size });
+  };
 
   private leave(waiter: Waiter, error: Error): void {
-    if (!waiter.waiting) return;
-    this.dequeue(waiter);
+    if (!this.waiters.remove(waiter)) return;
+    waiter.unlinkSignal?.();
     waiter.reject(error);
   }
 
-  private readonly releasePermit = (): void => {
-    this.store.release();
-    if (this.head !== undefined) this.drain();
-  };
-
-  /** Hands free permits to waiters, oldest first. */
-  private drain(): void {
-    while (this.head !== undefined) {
-      const waiter = this.head;
-      // The caller's enclosing policy (a timeout, say) gave up while it waited: its work must not start.
-      const cancellation = waiter.context?.cancellation;
-      if (cancellation?.aborted) {
-        this.leave(waiter, toError(cancellation.reason));
+  /** Hands free permits to waiters, oldest first; with a shared store, one question at a time. */
+  private readonly pump = (): void => {
+    while (!this.asking) {
+      const head = this.waiters.oldest() as Waiter | undefined;
+      if (head === undefined) return;
+      let answer: unknown;
+      try {
+        answer = this.store.take();
+      } catch (error) {
+        this.leave(head, toError(error));
         continue;
       }
-      if (!this.store.tryAcquire()) return;
-      this.dequeue(waiter);
-      if (waiter.fn === undefined) {
-        waiter.resolve(new HeldPermit(this.releasePermit));
-      } else {
-        waiter.resolve(waiter.resource!.runInAsyncScope(this.runGranted, undefined, waiter));
+      if (answer === undefined) return;
+      if (isThenable(answer)) {
+        this.answered(answer);
+        return;
       }
+      this.serve(head, answer);
     }
-  }
-}
+  };
 
-function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
-  return fn();
+  /** A shared store's answer for the head of the queue. */
+  private answered(answer: PromiseLike<unknown>): void {
+    this.asking = true;
+    answer.then(
+      (ticket) => {
+        this.asking = false;
+        if (ticket === undefined) return; // the store wakes us when a permit may be free
+        const head = this.waiters.oldest() as Waiter | undefined;
+        // Everyone left while the store answered: the permit goes straight back.
+        if (head === undefined) this.store.give(ticket);
+        else this.serve(head, ticket);
+        this.pump();
+      },
+      (error: unknown) => {
+        this.asking = false;
+        const head = this.waiters.oldest() as Waiter | undefined;
+        if (head !== undefined) this.leave(head, toError(error));
+        this.pump();
+      },
+    );
+  }
+
+  private serve(waiter: Waiter, ticket: unknown): void {
+    this.waiters.remove(waiter);
+    waiter.unlinkSignal?.();
+    const { work, invocation, context, resource } = waiter;
+    waiter.resolve(
+      work === undefined
+        ? this.granted(ticket, undefined, undefined, undefined)
+        : resource!.runInAsyncScope(this.granted, undefined, ticket, work, invocation, context),
+    );
+  }
 }

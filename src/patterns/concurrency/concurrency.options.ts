@@ -2,6 +2,7 @@ import type { Duration } from '../../core/duration.js';
 import { describeValue } from '../../core/errors.js';
 import { OptionsChecker } from '../../core/validate.js';
 import { isThenable } from '../../core/thenable.js';
+import type { PermitStore } from './permit-store.js';
 
 /** Options of {@link gatherWithLimit}. */
 export interface GatherOptions {
@@ -29,6 +30,8 @@ export interface ConcurrencyLimiterOptions {
   maxQueue?: number;
   /** How long a call may wait for a permit before it is rejected. Default: no limit. */
   maxWait?: Duration;
+  /** Where permits come from. Default: this process's own counter of `limit` permits. */
+  store?: PermitStore;
 }
 
 /** Limiter options with defaults applied and durations in ms. */
@@ -47,17 +50,13 @@ export interface ResolvedGatherOptions {
 }
 
 /** The option names `ConcurrencyLimiterOptions` accepts. */
-export const CONCURRENCY_LIMITER_OPTION_KEYS = ['limit', 'maxQueue', 'maxWait'] as const;
+export const CONCURRENCY_LIMITER_OPTION_KEYS = ['limit', 'maxQueue', 'maxWait', 'store'] as const;
 
 const POSITIVE_INTEGER = 'a positive integer';
 
 /** The limit every concurrency helper requires: present, an integer, at least 1. */
 function requiredLimit(checker: OptionsChecker): number {
-  if (checker.raw('limit') === undefined) {
-    checker.fail('limit', POSITIVE_INTEGER);
-    return 1;
-  }
-  return checker.integer('limit', 1, 1);
+  return checker.required('limit', POSITIVE_INTEGER) ? checker.integer('limit', 1, 1) : 1;
 }
 
 /**
@@ -68,6 +67,7 @@ export function resolveConcurrencyLimiterOptions(
   checker: OptionsChecker,
 ): ResolvedConcurrencyLimiterOptions {
   checker.onlyKnown(CONCURRENCY_LIMITER_OPTION_KEYS);
+  checker.store('store', ['take', 'give'], 'a PermitStore (an object with take() and give())');
   return {
     limit: requiredLimit(checker),
     maxQueue: checker.integer('maxQueue', Infinity, 0, Infinity),

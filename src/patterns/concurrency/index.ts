@@ -5,7 +5,7 @@ export {
   type ConcurrencyCallOptions,
   type ConcurrencyLimiterEvents,
 } from './concurrency-limiter.js';
-export { type Permit } from './permit-store.js';
+export { type Permit, type PermitStore } from './permit-store.js';
 export {
   type GatherOptions,
   type MapWithLimitOptions,

@@ -1,6 +1,6 @@
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
-import { toError } from '../../core/sleep.js';
+import { toError } from '../../core/errors.js';
 
 /** Where a limited run pulls its items from. Arrays are read by index; other sources are iterated lazily. */
 export type ItemSource<I> = Iterable<I> | AsyncIterable<I>;

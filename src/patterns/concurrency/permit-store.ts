@@ -1,31 +1,45 @@
 /**
- * Where a {@link ConcurrencyLimiter} takes its permits from. The limiter keeps its own FIFO of waiters and
- * asks the store only whether a permit is free, so a store shared between processes (the Redis store of
- * `dspu/redis`) can replace the in-memory one without touching the queueing logic.
- * @internal
+ * Where a {@link ConcurrencyLimiter} takes its permits from. The limiter keeps the FIFO of waiters, `maxQueue`,
+ * `maxWait`, signals and events; the store only says whether a permit is free. The in-memory store is a counter
+ * that answers at once; a store shared by several processes (the Redis one of `dspu/redis`) answers with
+ * promises, and tells the limiter through `watch` when a permit may have been freed elsewhere.
+ *
+ * @typeParam Ticket - what identifies a taken permit to the store (a lease id, say)
  */
-export interface PermitStore {
-  /** How many permits are held now. */
+export interface PermitStore<Ticket = unknown> {
+  /** Permits taken through this store and not given back yet. */
   readonly active: number;
-  /** Takes a permit if one is free; never waits. */
-  tryAcquire(): boolean;
-  /** Gives back a permit taken with {@link PermitStore.tryAcquire}. */
-  release(): void;
+  /**
+   * Takes a permit if one is free: its ticket, or `undefined` when none is. Never waits for a permit to free.
+   * A shared store may answer with a promise, which rejects when the store cannot answer (the waiting call then
+   * rejects with that error).
+   */
+  take(): Ticket | undefined | PromiseLike<Ticket | undefined>;
+  /** Gives back a permit taken with {@link PermitStore.take}; the limiter calls it once per ticket. */
+  give(ticket: Ticket): void;
+  /**
+   * Registers the limiter's wake-up: a store whose permits can be freed outside this process calls `wake` when
+   * one may have been (a release elsewhere, a lease that ran out), and the limiter asks again for its head.
+   */
+  watch?(wake: () => void): void;
 }
 
-/** Permits of one process: a counter. @internal */
-export class LocalPermitStore implements PermitStore {
+/** Permits of one process: a counter, answering at once. */
+export class LocalPermitStore implements PermitStore<true> {
   active = 0;
 
+  /** @param limit - how many permits there are */
   constructor(private readonly limit: number) {}
 
-  tryAcquire(): boolean {
-    if (this.active >= this.limit) return false;
+  /** @inheritDoc */
+  take(): true | undefined {
+    if (this.active >= this.limit) return undefined;
     this.active++;
     return true;
   }
 
-  release(): void {
+  /** @inheritDoc */
+  give(): void {
     if (this.active > 0) this.active--;
   }
 }

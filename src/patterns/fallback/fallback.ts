@@ -1,6 +1,16 @@
-import { ConfigError } from '../../core/errors.js';
+import { callAbort, untilAborted } from '../../core/cancellation.js';
+import { activeContext, runInContext } from '../../core/context.js';
+import { ConfigError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { OptionsChecker } from '../../core/validate.js';
+import type { LazyAbort } from '../../core/lazy-abort.js';
+import {
+  applyTo,
+  Invocation,
+  type CallOptions,
+  type Next,
+  type Policy,
+} from '../../core/policy.js';
+import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import {
   resolveFallbackOptions,
   type FallbackOptions,
@@ -21,9 +31,15 @@ export interface FallbackEvents {
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
+/** Per-call options of {@link FallbackPolicy.execute}. */
+export type FallbackCallOptions = CallOptions;
+
+const NO_CALL = new Invocation(undefined, NO_ARGS);
+
 /**
  * The fallback engine: runs a function and, when it fails with a matching error, answers with the handler's
- * result instead. `fallback()` and `@Fallback` are built on it.
+ * result instead. `fallback()` and `@Fallback` are built on it. An abort of the caller's signal is not a
+ * failure to answer: the call rejects with the signal's reason and the handler does not run.
  *
  * @example
  * ```ts
@@ -33,7 +49,9 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
  * const user = await cached.execute(() => breaker.protect(() => api.getUser(7)), [7]);
  * ```
  */
-export class FallbackPolicy<R = unknown> {
+export class FallbackPolicy<R = unknown> implements Policy<FallbackEvents, FallbackCallOptions> {
+  /** `'fallback'`. */
+  readonly kind = 'fallback';
   /** The resolved options. */
   readonly options: ResolvedFallbackOptions;
   /** Typed events: `fallback`. */
@@ -54,35 +72,59 @@ export class FallbackPolicy<R = unknown> {
   }
 
   /** Calls `fn`; on a matching error resolves with `handler(error, ...args)` instead. */
-  execute<T>(fn: () => T | PromiseLike<T>, args: readonly unknown[] = NO_ARGS): Promise<T | R> {
+  execute<T>(
+    fn: () => T | PromiseLike<T>,
+    args: readonly unknown[] = NO_ARGS,
+    options?: FallbackCallOptions,
+  ): Promise<T | R> {
     // Checked here: the TypeError of calling a non-function would otherwise be answered by the handler.
     if (typeof fn !== 'function')
       return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
     if (!Array.isArray(args))
       return Promise.reject(ConfigError.invalid('args', 'an array of arguments', args));
-    return this.executeWith(invokeThunk<T>, fn, args);
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
+    return this.executeWith<Invocation, T | R>(
+      () => fn(),
+      new Invocation(undefined, args),
+      options,
+    );
   }
 
   /**
-   * Calls `fn(arg)`; on a matching error calls the handler with `this` = `self` and `(error, ...args)`.
-   * The pipeline uses this form so a call costs no closure.
-   * @internal
+   * Runs `next(invocation)`; on a matching error answers with the handler, called with the invocation's `this`
+   * and `(error, ...args)`: the policy contract's entry, which the decorator pipeline calls.
    */
-  async executeWith<A, T>(
-    fn: (arg: A) => T | PromiseLike<T>,
-    arg: A,
-    args: readonly unknown[] = NO_ARGS,
-    self?: unknown,
-  ): Promise<T | R> {
+  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: FallbackCallOptions): Promise<T> {
+    const signal = options?.signal;
+    const outer = activeContext();
+    if (signal === undefined) return this.answer(next, invocation, outer?.cancellation);
+    if (signal.aborted) return Promise.reject(toError(signal.reason));
+    const abort = callAbort(signal, outer)!;
+    const context = { cancellation: abort, attempt: outer?.attempt ?? 1 };
+    const inContext = (call: I) => runInContext(context, next, call);
+    return untilAborted(this.answer(inContext, invocation, abort), signal, abort);
+  }
+
+  // The handler answers in the call's place, so its value is taken as the call's own (R is T, to the caller).
+  private async answer<I, T>(
+    next: Next<I, T>,
+    invocation: I,
+    abort: LazyAbort | undefined,
+  ): Promise<T> {
     try {
-      return await fn(arg);
+      return await next(invocation);
     } catch (error) {
+      if (abort?.aborted) throw toError(abort.reason);
       if (!this.handles(error)) throw error;
       if (this.events.has('fallback')) this.events.emit('fallback', { error });
-      return await (this.handler as (...all: unknown[]) => R | PromiseLike<R>).call(
-        self,
+      const call = invocation instanceof Invocation ? invocation : NO_CALL;
+      return await (this.handler as (...all: unknown[]) => T | PromiseLike<T>).call(
+        call.target,
         error,
-        ...args,
+        ...call.args,
       );
     }
   }
@@ -94,9 +136,7 @@ export class FallbackPolicy<R = unknown> {
   }
 }
 
-function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
-  return fn();
-}
+const CALL_OPTION_KEYS = ['signal'] as const;
 
 /**
  * Wraps `fn` so a failing call answers with `handler(error, ...args)` instead: graceful degradation without
@@ -120,19 +160,10 @@ export function fallback<F extends (...args: never[]) => unknown, R = Awaited<Re
 ): (this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>> | R> {
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
   const policy = new FallbackPolicy<R>(handler, options);
+  const call = applyTo(fn);
   return function withFallback(this: ThisParameterType<F>, ...args: Parameters<F>) {
-    return policy.executeWith(applyCall<F>, { fn, self: this, args }, args, this) as Promise<
+    return policy.executeWith(call, new Invocation(this, args)) as Promise<
       Awaited<ReturnType<F>> | R
     >;
   };
-}
-
-interface BoundCall<F extends (...args: never[]) => unknown> {
-  fn: F;
-  self: unknown;
-  args: Parameters<F>;
-}
-
-function applyCall<F extends (...args: never[]) => unknown>(call: BoundCall<F>): unknown {
-  return call.fn.apply(call.self, call.args);
 }

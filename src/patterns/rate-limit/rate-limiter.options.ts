@@ -44,7 +44,7 @@ export const RATE_LIMITER_OPTION_KEYS = ['rate', 'per', 'capacity', 'store'] as 
  */
 export function resolveRateLimiterOptions(checker: OptionsChecker): ResolvedRateLimiterOptions {
   checker.onlyKnown(RATE_LIMITER_OPTION_KEYS);
-  if (checker.raw('rate') === undefined) checker.fail('rate', 'a finite number greater than 0');
+  checker.required('rate', 'a finite number greater than 0');
   const rate = checker.positiveNumber('rate', 1);
   const per = checker.duration('per', 1_000);
   if (per <= 0) checker.fail('per', 'a duration greater than 0');
@@ -55,9 +55,11 @@ export function resolveRateLimiterOptions(checker: OptionsChecker): ResolvedRate
       capacity = rawCapacity;
     else checker.fail('capacity', 'a finite number of at least 1');
   }
-  const store = checker.raw('store');
-  if (store !== undefined && typeof (store as TokenBucketStore | null)?.take !== 'function')
-    checker.fail('store', 'a TokenBucketStore (an object with a take() method)');
+  checker.store<TokenBucketStore>(
+    'store',
+    ['take'],
+    'a TokenBucketStore (an object with a take() method)',
+  );
   return { rate, per: per > 0 ? per : 1_000, capacity };
 }
 

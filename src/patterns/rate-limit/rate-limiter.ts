@@ -1,10 +1,16 @@
 import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js';
+import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
-import { ConfigError, RateLimitExceededError, ResilienceError } from '../../core/errors.js';
+import {
+  ConfigError,
+  RateLimitExceededError,
+  ResilienceError,
+  toError,
+} from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
-import { toError } from '../../core/sleep.js';
+import { callThunk, type Next, type Policy } from '../../core/policy.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import {
   checkTokens,
@@ -49,7 +55,9 @@ const FALSE: Promise<boolean> = Promise.resolve(false);
  * if (await limiter.tryAcquire()) refreshCache();            // never waits
  * ```
  */
-export class RateLimiter {
+export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptions> {
+  /** `'rateLimiter'`. */
+  readonly kind = 'rateLimiter';
   /** The resolved options (`per` in ms, defaults applied). */
   readonly options: ResolvedRateLimiterOptions;
   /** Where the bucket lives. */
@@ -72,7 +80,8 @@ export class RateLimiter {
     checker.throwIfInvalid();
     const { rate, per, capacity } = this.options;
     this.bucket = Object.freeze({ capacity, msPerToken: per / rate });
-    this.store = options.store ?? new MemoryTokenBucketStore();
+    this.store =
+      (checker.raw('store') as TokenBucketStore | undefined) ?? new MemoryTokenBucketStore();
   }
 
   /**
@@ -96,7 +105,7 @@ export class RateLimiter {
   /**
    * Waits for the tokens (1 by default), then calls `fn` and passes its result on.
    * Rejects with `ConfigError` at once for an impossible token count, `RateLimitExceededError` when the wait
-   * would exceed `maxWait`, or the signal's reason when it aborts while waiting.
+   * would exceed `maxWait`, or the signal's reason when it aborts (while waiting, or while `fn` runs).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: RateLimitCallOptions): Promise<T> {
     if (typeof fn !== 'function')
@@ -105,28 +114,34 @@ export class RateLimiter {
       const invalid = callOptionsError(options, RUN_OPTION_KEYS);
       if (invalid) return Promise.reject(invalid);
     }
-    return this.executeWith(invokeThunk<T>, fn, options);
+    return this.executeWith(callThunk<T>, fn, options);
   }
 
   /**
-   * Like {@link RateLimiter.run} with `fn(arg)`; the pipeline uses this form so a call costs no closure.
-   * @internal
+   * Takes the tokens (waiting for them if need be), then runs `next(invocation)`: the policy contract's entry,
+   * which the decorator pipeline calls with the decorator's `tokens` and `maxWait`.
    */
-  executeWith<A, T>(
-    fn: (arg: A) => T | PromiseLike<T>,
-    arg: A,
-    options?: RateLimitCallOptions,
-  ): Promise<T> {
+  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: RateLimitCallOptions): Promise<T> {
     const outer = activeContext();
     const tokens = options?.tokens;
-    const waiting = this.admit(
-      tokens === undefined ? 1 : tokens,
-      options?.maxWait,
-      options?.signal ?? outer?.cancellation,
-    );
-    if (waiting === undefined) return invoke(fn, arg);
-    // Called from a timer, the caller's synchronous context is gone: restore it for currentSignal().
-    return waiting.then(() => (outer ? runInContext(outer, fn, arg) : fn(arg)));
+    const signal = options?.signal;
+    if (signal === undefined) {
+      const waiting = this.admit(
+        tokens === undefined ? 1 : tokens,
+        options?.maxWait,
+        outer?.cancellation,
+      );
+      if (waiting === undefined) return invoke(next, invocation);
+      // Called from a timer, the caller's synchronous context is gone: restore it for currentSignal().
+      return waiting.then(() => (outer ? runInContext(outer, next, invocation) : next(invocation)));
+    }
+    if (signal.aborted) return Promise.reject(toError(signal.reason));
+    const abort = callAbort(signal, outer)!;
+    const context = { cancellation: abort, attempt: outer?.attempt ?? 1 };
+    const start = () => runInContext(context, next, invocation);
+    const waiting = this.admit(tokens === undefined ? 1 : tokens, options?.maxWait, abort);
+    const running = waiting === undefined ? invoke(start, undefined) : waiting.then(start);
+    return untilAborted(running, signal, abort);
   }
 
   /**
@@ -210,7 +225,7 @@ export class RateLimiter {
     }
     if (this.events.has('throttled')) this.events.emit('throttled', { tokens, waitMs: wait });
     return new Promise<void>((resolve, reject) => {
-      const waiter = this.queue.push(tokens, resolve, reject);
+      const waiter = this.queue.add(tokens, resolve, reject);
       if (abort) {
         const signal = abort instanceof LazyAbort ? abort.signal : abort;
         waiter.signal = signal;
@@ -278,7 +293,7 @@ export class RateLimiter {
   private afterTake(head: Waiter, result: TakeResult | undefined, error: unknown): void {
     this.taking = false;
     // A head that left meanwhile loses what was taken for it: the bucket errs on the side of admitting less.
-    if (head.queued) {
+    if (head.queue !== undefined) {
       if (result === undefined) {
         this.queue.remove(head);
         head.reject(toError(error));
@@ -289,7 +304,7 @@ export class RateLimiter {
 
   /** An aborted waiter leaves at once, wherever it stands in the queue. */
   private leave(waiter: Waiter): void {
-    if (!waiter.queued) return;
+    if (waiter.queue === undefined) return;
     const wasHead = waiter === this.queue.head;
     this.queue.remove(waiter);
     waiter.reject(toError(waiter.signal!.reason));
@@ -317,10 +332,6 @@ export class RateLimiter {
       this.events.emit('rejected', { tokens, retryAfter: this.estimateWait(tokens, waitMs) });
     return false;
   }
-}
-
-function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
-  return fn();
 }
 
 function invoke<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {

@@ -1,10 +1,8 @@
+import { LinkedQueue, type QueueNode } from '../../core/linked-queue.js';
+
 /** A request for tokens waiting its turn: a node of a {@link WaiterQueue}. */
-export interface Waiter {
+export interface Waiter extends QueueNode {
   readonly tokens: number;
-  /** Links of the queue's doubly linked list (owned by the queue). */
-  previous: Waiter | undefined;
-  next: Waiter | undefined;
-  queued: boolean;
   resolve: () => void;
   reject: (reason: unknown) => void;
   /** The signal whose abort makes the waiter leave, with its listener, when one was given. */
@@ -12,50 +10,38 @@ export interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
-/**
- * A FIFO of waiters as a doubly linked list: append, remove-from-anywhere (an aborted waiter leaves at once,
- * wherever it stands) and pop are all O(1), at any depth. `Array.prototype.shift` is O(n) past ~10k items.
- */
-export class WaiterQueue {
-  /** The first waiter: the only one the bucket is asked about. */
-  head: Waiter | undefined = undefined;
-  private tail: Waiter | undefined = undefined;
-  /** Waiters queued. */
-  size = 0;
+/** The FIFO of a rate limiter's waiters, which also sums the tokens they ask for. */
+export class WaiterQueue extends LinkedQueue<Waiter> {
   /** Tokens asked for by all queued waiters together. */
-  tokens = 0;
+  declare tokens: number;
+
+  constructor() {
+    super();
+    this.tokens = 0;
+  }
 
   /** Creates a waiter at the end of the queue. */
-  push(tokens: number, resolve: () => void, reject: (reason: unknown) => void): Waiter {
+  add(tokens: number, resolve: () => void, reject: (reason: unknown) => void): Waiter {
     const waiter: Waiter = {
       tokens,
-      previous: this.tail,
+      previous: undefined,
       next: undefined,
-      queued: true,
+      queue: undefined,
       resolve,
       reject,
       signal: undefined,
       onAbort: undefined,
     };
-    if (this.tail) this.tail.next = waiter;
-    else this.head = waiter;
-    this.tail = waiter;
-    this.size++;
+    this.push(waiter);
     this.tokens += tokens;
     return waiter;
   }
 
   /** Takes `waiter` out of the queue, wherever it is, and stops listening to its signal. */
-  remove(waiter: Waiter): void {
-    waiter.queued = false;
-    const { previous, next } = waiter;
-    if (previous) previous.next = next;
-    else this.head = next;
-    if (next) next.previous = previous;
-    else this.tail = previous;
-    waiter.previous = waiter.next = undefined;
-    this.size--;
+  override remove(waiter: Waiter): boolean {
+    if (!super.remove(waiter)) return false;
     this.tokens -= waiter.tokens;
     if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    return true;
   }
 }

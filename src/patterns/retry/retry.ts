@@ -1,8 +1,17 @@
+import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
-import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
+import { CircuitBreakerError, ConfigError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { LazyAbort } from '../../core/lazy-abort.js';
-import { sleep, toError } from '../../core/sleep.js';
+import type { LazyAbort } from '../../core/lazy-abort.js';
+import {
+  applyTo,
+  callThunk,
+  Invocation,
+  type CallOptions,
+  type Next,
+  type Policy,
+} from '../../core/policy.js';
+import { sleep } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { applyJitter, backoffDelay } from './backoff.js';
@@ -33,10 +42,7 @@ export interface RetryEvents {
 }
 
 /** Per-call options of {@link RetryPolicy.execute}. */
-export interface RetryCallOptions {
-  /** Ends the retry loop at once when aborted (also during a wait), rejecting with the signal's reason. */
-  signal?: AbortSignal;
-}
+export type RetryCallOptions = CallOptions;
 
 /**
  * The retry engine: calls a function until it succeeds, tries run out, or an error is not retryable.
@@ -48,7 +54,9 @@ export interface RetryCallOptions {
  * const body = await policy.execute(() => fetchJson(url));
  * ```
  */
-export class RetryPolicy {
+export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
+  /** `'retry'`. */
+  readonly kind = 'retry';
   /** The resolved options (durations in ms, defaults applied). */
   readonly options: ResolvedRetryOptions;
   /** Typed events: `retry`, `giveUp`, `success`, `callbackError`. */
@@ -61,36 +69,45 @@ export class RetryPolicy {
     checker.throwIfInvalid();
   }
 
-  /** Calls `fn` with retries. Resolves with its value or rejects with its last error, unchanged. */
+  /**
+   * Calls `fn` with retries. Resolves with its value or rejects with its last error, unchanged. When
+   * `options.signal` aborts, the call rejects at once with its reason and no further try starts.
+   */
   execute<T>(fn: () => T | PromiseLike<T>, options?: RetryCallOptions): Promise<T> {
     // Checked here, not retried: a TypeError from calling a non-function would be retried like any error.
     if (typeof fn !== 'function')
       return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-    if (invalid) return Promise.reject(invalid);
-    return this.executeWith(invokeThunk<T>, fn, options?.signal);
+    if (options !== undefined) {
+      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
+      if (invalid) return Promise.reject(invalid);
+    }
+    return this.executeWith(callThunk<T>, fn, options);
   }
 
-  /**
-   * Calls `fn(arg)` with retries; the pipeline uses this form so a call costs no closure.
-   * @internal
-   */
-  executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
+  /** Runs `next(invocation)` with retries: the policy contract's entry, which the decorator pipeline calls. */
+  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: RetryCallOptions): Promise<T> {
     const outer = activeContext();
-    const abort: AbortSignal | LazyAbort | undefined = signal ?? outer?.cancellation;
+    const signal = options?.signal;
+    if (signal === undefined) return this.start(next, invocation, outer?.cancellation);
+    if (signal.aborted) return Promise.reject(toError(signal.reason));
+    const abort = callAbort(signal, outer)!;
+    return untilAborted(this.start(next, invocation, abort), signal, abort);
+  }
+
+  private start<I, T>(next: Next<I, T>, invocation: I, abort: LazyAbort | undefined): Promise<T> {
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.options.retryOnResult !== undefined)
-      return this.loop(fn, arg, abort, outer, 1, undefined);
+      return this.loop(next, invocation, abort, 1, undefined);
     // The first try runs without an async function: the happy path is one `then` on the caller's promise.
     let first: T | PromiseLike<T>;
     try {
-      first = runInContext(contextFor(outer, 1), fn, arg);
+      first = runInContext(contextFor(abort, 1), next, invocation);
     } catch (error) {
-      return this.loop(fn, arg, abort, outer, 1, { error });
+      return this.loop(next, invocation, abort, 1, { error });
     }
     return Promise.resolve(first).then(
       this.events.has('success') ? (this.firstTrySuccess as (value: T) => T) : undefined,
-      (error: unknown) => this.loop(fn, arg, abort, outer, 1, { error }),
+      (error: unknown) => this.loop(next, invocation, abort, 1, { error }),
     );
   }
 
@@ -102,12 +119,12 @@ export class RetryPolicy {
 
   /**
    * Runs try `attempt` (unless its `failure` is already known) and every try after it, waiting between them.
+   * Once the call's abort has fired nothing more happens: no try, no callback, no event.
    */
-  private async loop<A, T>(
-    fn: (arg: A) => T | PromiseLike<T>,
-    arg: A,
-    abort: AbortSignal | LazyAbort | undefined,
-    outer: CallContext | undefined,
+  private async loop<I, T>(
+    next: Next<I, T>,
+    invocation: I,
+    abort: LazyAbort | undefined,
     attempt: number,
     failure: Failure<T> | undefined,
   ): Promise<T> {
@@ -116,7 +133,8 @@ export class RetryPolicy {
       if (failure === undefined) {
         if (abort?.aborted) throw toError(abort.reason);
         try {
-          const value = await runInContext(contextFor(outer, attempt), fn, arg);
+          const value = await runInContext(contextFor(abort, attempt), next, invocation);
+          if (abort?.aborted) throw toError(abort.reason);
           if (retryOnResult === undefined || !retryOnResult(value)) {
             if (this.events.has('success')) this.events.emit('success', { attempts: attempt });
             return value;
@@ -126,6 +144,7 @@ export class RetryPolicy {
           failure = { error };
         }
       }
+      if (abort?.aborted) throw toError(abort.reason);
       if ('error' in failure) {
         if (attempt >= maxAttempts || !this.isRetryable(failure.error)) {
           if (this.events.has('giveUp'))
@@ -140,6 +159,7 @@ export class RetryPolicy {
       const error = 'error' in failure ? failure.error : undefined;
       const delay = this.delayFor(attempt, error);
       await this.notify(attempt, error);
+      if (abort?.aborted) throw toError(abort.reason);
       if (this.events.has('retry')) this.events.emit('retry', { attempt, delay, error });
       await sleep(delay, abort);
       failure = undefined;
@@ -195,20 +215,16 @@ const CALL_OPTION_KEYS = ['signal'] as const;
 /** How a try failed: with an error, or with a value `retryOnResult` refused. */
 type Failure<T> = { readonly error: unknown } | { readonly value: T };
 
-// The context of a first try outside any policy, shared: the happy path allocates none.
+// The context of a first try that nothing can abort, shared: the happy path allocates none.
 const FIRST_TRY: CallContext = Object.freeze({ cancellation: undefined, attempt: 1 });
 
-function contextFor(outer: CallContext | undefined, attempt: number): CallContext {
-  if (outer === undefined && attempt === 1) return FIRST_TRY;
-  return { cancellation: outer?.cancellation, attempt };
+function contextFor(abort: LazyAbort | undefined, attempt: number): CallContext {
+  if (abort === undefined && attempt === 1) return FIRST_TRY;
+  return { cancellation: abort, attempt };
 }
 
 function isSameOrSubclass(candidate: ErrorClass, base: ErrorClass): boolean {
   return candidate === base || candidate.prototype instanceof base;
-}
-
-function invokeThunk<T>(fn: () => T | PromiseLike<T>): T | PromiseLike<T> {
-  return fn();
 }
 
 /**
@@ -237,19 +253,8 @@ export function retry<F extends (...args: never[]) => unknown>(
 ): Retried<F> {
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
   const policy = options instanceof RetryPolicy ? options : new RetryPolicy(options);
+  const call = applyTo(fn);
   return function retried(this: ThisParameterType<F>, ...args: Parameters<F>) {
-    return policy.executeWith(applyCall<F>, { fn, self: this, args });
+    return policy.executeWith(call, new Invocation(this, args)) as Promise<Awaited<ReturnType<F>>>;
   };
-}
-
-interface BoundCall<F extends (...args: never[]) => unknown> {
-  fn: F;
-  self: unknown;
-  args: Parameters<F>;
-}
-
-function applyCall<F extends (...args: never[]) => unknown>(
-  call: BoundCall<F>,
-): Awaited<ReturnType<F>> {
-  return call.fn.apply(call.self, call.args) as Awaited<ReturnType<F>>;
 }

@@ -1,9 +1,3 @@
-export {
-  Timeout,
-  runWithTimeout,
-  type TimeoutWork,
-  type TimeoutOptions,
-  type TimeoutCallOptions,
-  type TimeoutEvents,
-} from './timeout.js';
+export { Timeout, runWithTimeout, type TimeoutWork, type TimeoutEvents } from './timeout.js';
+export { type TimeoutOptions, type TimeoutCallOptions } from './timeout.options.js';
 export { runWithShield, drainShielded, shieldedCount } from './shield.js';

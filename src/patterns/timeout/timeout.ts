@@ -6,29 +6,19 @@ import {
   setOutermostContext,
   type CallContext,
 } from '../../core/context.js';
+import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
 import { type Duration, toMs } from '../../core/duration.js';
-import { ConfigError, TimeoutError } from '../../core/errors.js';
+import { ConfigError, TimeoutError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
-import { toError } from '../../core/sleep.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
-import { DeadlineQueue, type DeadlineEntry, type Segment } from './deadline-queue.js';
+import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
+import type { Next, Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
+import { callOptionsError } from '../../core/validate.js';
+import { resolveTimeout, type TimeoutCallOptions, type TimeoutOptions } from './timeout.options.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
 export type TimeoutWork<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | PromiseLike<T>;
-
-/** Options of {@link Timeout}. */
-export interface TimeoutOptions {
-  /** The time budget. */
-  timeout: Duration;
-}
-
-/** Per-call options of {@link runWithTimeout} and `Timeout.run`. */
-export interface TimeoutCallOptions {
-  /** An outer signal: when it aborts, the call's signal aborts and the call rejects with its reason. */
-  signal?: AbortSignal;
-}
 
 /** Events of a {@link Timeout}. */
 export interface TimeoutEvents {
@@ -49,9 +39,9 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   declare readonly owner: Timeout;
   declare readonly expiresAt: number;
   declare readonly attempt: number;
-  declare previous: DeadlineEntry | undefined;
-  declare next: DeadlineEntry | undefined;
-  declare segment: Segment | undefined;
+  declare previous: QueueNode | undefined;
+  declare next: QueueNode | undefined;
+  declare queue: LinkedQueue<QueueNode> | undefined;
   declare resolve: (value: T | PromiseLike<T>) => void;
   declare reject: (reason: unknown) => void;
 
@@ -60,7 +50,7 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
     this.owner = owner;
     this.expiresAt = now() + owner.timeout;
     this.attempt = attempt;
-    this.previous = this.next = this.segment = undefined;
+    this.previous = this.next = this.queue = undefined;
     this.resolve = this.reject = ignore;
   }
 
@@ -109,7 +99,9 @@ function ignore(): void {}
  * });
  * ```
  */
-export class Timeout {
+export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
+  /** `'timeout'`. */
+  readonly kind = 'timeout';
   /** The budget in milliseconds. */
   readonly timeout: number;
   /** Typed events: `timeout`. */
@@ -122,14 +114,7 @@ export class Timeout {
 
   /** @throws ConfigError when the duration is invalid */
   constructor(timeout: Duration | TimeoutOptions) {
-    if (typeof timeout === 'object' && timeout !== null) {
-      const checker = new OptionsChecker(timeout).onlyKnown(['timeout']);
-      if (checker.raw('timeout') === undefined) checker.fail('timeout', 'a duration');
-      this.timeout = checker.duration('timeout', 0);
-      checker.throwIfInvalid();
-    } else {
-      this.timeout = toMs(timeout, 'timeout');
-    }
+    this.timeout = resolveTimeout(timeout);
   }
 
   /** Runs `work` within the budget. A function receives the call's `AbortSignal` (created only if it takes one). */
@@ -142,21 +127,22 @@ export class Timeout {
       const invalid = callOptionsError(options, CALL_OPTION_KEYS);
       if (invalid) return Promise.reject(invalid);
     }
-    if (typeof work === 'function')
-      return this.executeWith(starterFor(work), work, options?.signal);
+    if (typeof work === 'function') return this.executeWith(starterFor(work), work, options);
     if (!isThenable(work))
       return Promise.reject(ConfigError.invalid('work', 'a function or a promise', work));
-    return this.executeWith(returnPromise<T>, work, options?.signal);
+    return this.executeWith(returnPromise<T>, work, options);
   }
 
   /**
-   * Runs `fn(arg)` within the budget, with the call's context current while `fn` starts.
-   * @internal
+   * Runs `next(invocation)` within the budget, with the call's context current while it starts: the policy
+   * contract's entry, which the decorator pipeline calls.
    */
-  executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
+  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: TimeoutCallOptions): Promise<T> {
     const outer = activeContext();
-    const parent = signal ?? outer?.cancellation;
+    const signal = options?.signal;
+    const parent = outer?.cancellation;
     if (parent?.aborted) return Promise.reject(toError(parent.reason));
+    if (signal?.aborted) return Promise.reject(toError(signal.reason));
     const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent);
     // An executor closure rather than a shared one parking the resolvers in module variables: those live in
     // the old generation, and writing to them costs more than allocating the closure.
@@ -167,7 +153,7 @@ export class Timeout {
     if (signal) linkCallerSignal(deadline, signal);
     this.deadlines.add(deadline);
     try {
-      const result = runInContext(deadline, fn, arg);
+      const result = runInContext(deadline, next, invocation);
       if (isThenable(result))
         result.then(
           (value) => deadline.onValue(value),
@@ -250,7 +236,7 @@ function returnPromise<T>(work: PromiseLike<T>): PromiseLike<T> {
   return work;
 }
 
-// A caller's own signal ends the call at once: the caller has stopped waiting.
+// A caller's own signal ends the call at once (the caller has stopped waiting) and aborts the call's signal.
 function linkCallerSignal<T>(deadline: Deadline<T>, signal: AbortSignal): void {
   const onAbort = () => {
     const reason = toError(signal.reason);

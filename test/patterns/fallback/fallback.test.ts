@@ -6,6 +6,7 @@ import {
   ConfigError,
   FallbackPolicy,
   fallback,
+  Invocation,
 } from '../../../src/index.js';
 
 class NetworkError extends Error {}
@@ -135,8 +136,8 @@ describe('fallback', () => {
       const policy = new FallbackPolicy(function (this: typeof self) {
         return this.name;
       });
-      const failing = (n: number) => Promise.reject(new Error(`${n}`));
-      expect(await policy.executeWith(failing, 1, [], self)).to.equal('repo');
+      const failing = () => Promise.reject(new Error('1'));
+      expect(await policy.executeWith(failing, new Invocation(self, [1]))).to.equal('repo');
     });
 
     it('emits a `fallback` event with the error it answered', async () => {

@@ -1,16 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import {
-  DeadlineQueue,
-  type DeadlineEntry,
-  type Segment,
-} from '../../../src/patterns/timeout/deadline-queue.js';
+import { DeadlineQueue, type DeadlineEntry } from '../../src/core/deadline-queue.js';
+import type { LinkedQueue, QueueNode } from '../../src/core/linked-queue.js';
 
 class Entry implements DeadlineEntry {
-  previous: DeadlineEntry | undefined = undefined;
-  next: DeadlineEntry | undefined = undefined;
-  segment: Segment | undefined = undefined;
+  previous: QueueNode | undefined = undefined;
+  next: QueueNode | undefined = undefined;
+  queue: LinkedQueue<QueueNode> | undefined = undefined;
   expiredAt: number | undefined;
 
   constructor(

@@ -1,12 +1,10 @@
-import { now, type TimerHandle } from '../../core/clock.js';
+import { now, type TimerHandle } from './clock.js';
+import { LinkedQueue, type QueueNode } from './linked-queue.js';
 
 /** An entry of a {@link DeadlineQueue}: something that expires at `expiresAt` unless removed first. */
-export interface DeadlineEntry {
+export interface DeadlineEntry extends QueueNode {
+  /** When it expires (ms since the epoch); `Infinity` for an entry queued only for its place in line. */
   expiresAt: number;
-  /** Links of the queue (owned by the queue): neighbours in arrival order, and the run holding the entry. */
-  previous: DeadlineEntry | undefined;
-  next: DeadlineEntry | undefined;
-  segment: Segment | undefined;
   /** Called once when the deadline passes while the entry is still queued. */
   expire(): void;
 }
@@ -22,29 +20,30 @@ export const TIMER_SPAN_MS = 100;
 const SEGMENT_CAPACITY = 1024;
 
 /**
- * A run of consecutive entries, linked among themselves. Why not link them straight into the queue: the queue
- * lives as long as its policy, so V8 soon moves it to the old generation, and storing a young object into an
- * old one takes the write barrier's slow path (about 10 ns, as much as the rest of the bookkeeping). A segment
- * is young while it fills, so adding and removing entries writes only young objects.
+ * A run of consecutive entries: a {@link LinkedQueue} of its own. Why not link them straight into one long-lived
+ * queue: V8 soon moves a long-lived object to the old generation, and storing a young object into an old one
+ * takes the write barrier's slow path (about 10 ns, as much as the rest of the bookkeeping). A segment is young
+ * while it fills, so adding and removing entries writes only young objects.
  * @internal
  */
-export class Segment {
-  declare head: DeadlineEntry | undefined;
-  declare tail: DeadlineEntry | undefined;
+export class Segment extends LinkedQueue<DeadlineEntry> {
   /** The next (younger) segment of the queue. */
-  declare next: Segment | undefined;
+  declare following: Segment | undefined;
   declare added: number;
 
   constructor() {
-    this.head = this.tail = this.next = undefined;
+    super();
+    this.following = undefined;
     this.added = 0;
   }
 }
 
 /**
- * Deadlines of one duration, sharing one timer. Calls with the same duration expire in arrival order, so the
- * FIFO needs a timer only for its head: adding and removing a call touches no timer at all. When the timer fires
- * it expires what is due and re-arms itself for the new head; finding the queue empty, it lets itself go.
+ * Entries of one duration in arrival order, sharing one timer: entries with the same duration expire in the
+ * order they came, so the FIFO needs a timer only for its head, and adding or removing an entry touches no
+ * timer at all. When the timer fires it expires what is due and re-arms itself for the new head; finding the
+ * queue empty, it lets itself go. It is also a plain FIFO (`oldest()`), so a queue of waiters that share a
+ * `maxWait` is one structure, not a list plus a timer per waiter.
  */
 export class DeadlineQueue {
   // Segments oldest first; the last one takes new entries until it holds SEGMENT_CAPACITY of them.
@@ -54,42 +53,52 @@ export class DeadlineQueue {
   // The setTimeout that made `timer`: a test may install fake timers after the first call.
   private timerApi: typeof globalThis.setTimeout | undefined;
   private clearApi: typeof globalThis.clearTimeout | undefined;
+  /** Entries queued now. */
+  size = 0;
 
   /** Queues `entry`, which must expire no earlier than every entry already queued. */
   add(entry: DeadlineEntry): void {
     let segment = this.last;
     if (segment === undefined || segment.added === SEGMENT_CAPACITY) segment = this.open();
     segment.added++;
-    entry.segment = segment;
-    entry.previous = segment.tail;
-    entry.next = undefined;
-    if (segment.tail) segment.tail.next = entry;
-    else segment.head = entry;
-    segment.tail = entry;
-    if (this.timer === undefined || this.timerApi !== globalThis.setTimeout) {
+    segment.push(entry);
+    this.size++;
+    if (
+      entry.expiresAt !== Infinity &&
+      (this.timer === undefined || this.timerApi !== globalThis.setTimeout)
+    ) {
       this.arm(entry.expiresAt - now());
     }
   }
 
   /** Removes `entry`; false (and nothing changes) if it was not queued: it expired or was removed already. */
   remove(entry: DeadlineEntry): boolean {
-    const segment = entry.segment;
-    if (segment === undefined) return false;
-    const { previous, next } = entry;
-    if (previous) previous.next = next;
-    else segment.head = next;
-    if (next) next.previous = previous;
-    else segment.tail = previous;
-    entry.previous = entry.next = entry.segment = undefined;
+    if (!LinkedQueue.remove(entry)) return false;
+    this.size--;
     return true;
+  }
+
+  /** The oldest entry still queued, or undefined. */
+  oldest(): DeadlineEntry | undefined {
+    for (let segment = this.first; segment !== undefined; segment = segment.following) {
+      if (segment.head !== undefined) return segment.head;
+    }
+    return undefined;
+  }
+
+  /** Lets go of the timer now (an idle queue otherwise keeps it for up to {@link TIMER_SPAN_MS}). */
+  releaseTimer(): void {
+    if (this.timer !== undefined) this.clearApi!(this.timer);
+    this.timer = undefined;
   }
 
   // A new segment; full segments already emptied are dropped on the way, so the chain stays short.
   private open(): Segment {
-    while (this.first !== undefined && this.first.head === undefined) this.first = this.first.next;
+    while (this.first !== undefined && this.first.head === undefined)
+      this.first = this.first.following;
     const segment = new Segment();
     if (this.first === undefined) this.first = segment;
-    else this.last!.next = segment;
+    else this.last!.following = segment;
     this.last = segment;
     return segment;
   }
@@ -104,7 +113,7 @@ export class DeadlineQueue {
   private readonly fire = (): void => {
     this.timer = undefined;
     const time = now();
-    for (let segment = this.first; segment !== undefined; segment = segment.next) {
+    for (let segment = this.first; segment !== undefined; segment = segment.following) {
       let due = segment.head;
       while (due !== undefined && due.expiresAt <= time) {
         this.remove(due);
@@ -112,11 +121,11 @@ export class DeadlineQueue {
         due = segment.head;
       }
       if (due !== undefined) {
-        this.arm(due.expiresAt - time);
+        if (due.expiresAt !== Infinity) this.arm(due.expiresAt - time);
         return;
       }
       // Empty, and no longer the one taking entries: drop it.
-      if (segment.next !== undefined) this.first = segment.next;
+      if (segment.following !== undefined) this.first = segment.following;
     }
   };
 }
