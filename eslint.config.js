@@ -10,6 +10,7 @@ export default tseslint.config(
       'reports',
       '.stryker-tmp',
       'test/fixtures/**/*.fail.ts',
+      'test/fixtures/types',
     ],
   },
   js.configs.recommended,

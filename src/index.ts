@@ -42,6 +42,7 @@ export * from './patterns/rate-limit/index.js';
 export {
   CircuitState,
   type CircuitBreakerEvents,
+  type CircuitBreakerCallOptions,
   type CircuitBreakerOptions,
   type ResolvedCircuitBreakerOptions,
   type CircuitSnapshot,

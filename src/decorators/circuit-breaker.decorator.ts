@@ -7,13 +7,14 @@ import { policyDecorator, type ResilienceDecorator } from './decorator-factory.j
 import { sourceOf } from './source.js';
 import type { PolicyName } from '../registry/policy-names.js';
 
-function circuitBreakerDecorator(
-  policy: CircuitBreakerOptions | PolicyName<'circuitBreaker'> | CircuitBreakerEngine = {},
-): ResilienceDecorator {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function circuitBreakerDecorator<R = any>(
+  policy: CircuitBreakerOptions<R> | PolicyName<'circuitBreaker'> | CircuitBreakerEngine<R> = {},
+): ResilienceDecorator<R> {
   const source = sourceOf(
     policy,
     CircuitBreakerEngine,
-    (options) => new CircuitBreakerEngine(options as CircuitBreakerOptions),
+    (options) => new CircuitBreakerEngine(options as CircuitBreakerOptions<R>),
   );
   return policyDecorator({ kind: 'circuitBreaker', source });
 }
@@ -35,5 +36,5 @@ function circuitBreakerDecorator(
  * ```
  */
 export const CircuitBreaker = callableClass(CircuitBreakerEngine, circuitBreakerDecorator);
-/** An instance of {@link CircuitBreaker}. */
-export type CircuitBreaker = CircuitBreakerEngine;
+/** An instance of {@link CircuitBreaker}; `R` is the result type `isFailureResult` judges. */
+export type CircuitBreaker<R = unknown> = CircuitBreakerEngine<R>;

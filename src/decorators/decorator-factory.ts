@@ -5,23 +5,25 @@ import { isWoven, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
-type AsyncMethod = (...args: never[]) => PromiseLike<unknown>;
-
 /**
  * A dspu decorator, usable on a method or a class, under TypeScript's `experimentalDecorators` and under TC39
  * standard decorators alike. Only methods that return a promise can carry one: anything else fails to compile.
+ *
+ * @typeParam R - what the decorated method's promise must resolve to: the type a result predicate
+ *   (`retryOnResult`, `isFailureResult`) was written for; `any` when the options do not say
  */
-export interface ResilienceDecorator {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface ResilienceDecorator<R = any> {
   /** Legacy (experimentalDecorators) method decorator. */
-  <T extends AsyncMethod>(
+  <M extends (...args: never[]) => PromiseLike<R>>(
     target: object,
     key: string | symbol,
-    descriptor: TypedPropertyDescriptor<T>,
+    descriptor: TypedPropertyDescriptor<M>,
   ): void;
   /** TC39 method decorator. */
-  <This, Args extends unknown[], R extends PromiseLike<unknown>>(
-    method: (this: This, ...args: Args) => R,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
+  <This, Args extends unknown[], P extends PromiseLike<R>>(
+    method: (this: This, ...args: Args) => P,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => P>,
   ): void;
   /** Legacy class decorator. */
   <C extends AnyClass>(target: C): void;
@@ -33,8 +35,9 @@ export interface ResilienceDecorator {
 type Recorder = (target: RecordTarget) => void;
 
 /** Makes a decorator that records one policy. */
-export function policyDecorator(descriptor: PolicyDescriptor): ResilienceDecorator {
-  return decorator((target) => recordPolicy(target, descriptor));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function policyDecorator<R = any>(descriptor: PolicyDescriptor): ResilienceDecorator<R> {
+  return decorator<R>((target) => recordPolicy(target, descriptor));
 }
 
 /** Makes a decorator that records a composition order. */
@@ -42,7 +45,9 @@ export function orderDecorator(order: readonly PolicyKind[]): ResilienceDecorato
   return decorator((target) => recordOrder(target, order));
 }
 
-function decorator(record: Recorder): ResilienceDecorator {
+// One implementation serves every result type: the type parameter only constrains the decorated method.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function decorator<R = any>(record: Recorder): ResilienceDecorator<R> {
   return function applyDecorator(target: unknown, key?: unknown, descriptor?: unknown): unknown {
     if (isTc39Context(key)) return applyTc39(record, target, key);
     if (typeof target === 'function' && key === undefined)

@@ -4,7 +4,9 @@ import { sourceOf } from './source.js';
 import type { PolicyName } from '../registry/policy-names.js';
 
 /**
- * Retries the decorated method (or every async method of the decorated class) per DESIGN 1.1.
+ * Retries the decorated method (or every async method of the decorated class): up to `maxAttempts` tries with
+ * backoff between them. `retryOnResult` sees the method's result; annotate its parameter
+ * (`(response: Response) => …`) and the method must resolve to that type.
  *
  * @param policy - inline options (one policy per class and method, shared by all instances), a registry name,
  *   or a {@link RetryPolicy} instance
@@ -19,11 +21,12 @@ import type { PolicyName } from '../registry/policy-names.js';
  * }
  * ```
  */
-export function Retry(
-  policy: RetryOptions | PolicyName<'retry'> | RetryPolicy = {},
-): ResilienceDecorator {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function Retry<R = any>(
+  policy: RetryOptions<R> | PolicyName<'retry'> | RetryPolicy = {},
+): ResilienceDecorator<R> {
   return policyDecorator({
     kind: 'retry',
-    source: sourceOf(policy, RetryPolicy, (options) => new RetryPolicy(options as RetryOptions)),
+    source: sourceOf(policy, RetryPolicy, (options) => new RetryPolicy(options as RetryOptions<R>)),
   });
 }

@@ -7,6 +7,8 @@ import {
   ConfigError,
   EventEmitter,
   toMs,
+  withSignal,
+  type CircuitBreakerCallOptions,
   type CircuitBreakerOptions,
   type CircuitSnapshot,
   type Duration,
@@ -115,8 +117,15 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     return view.state;
   }
 
-  /** @internal */
-  override executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+  /** Runs `next(invocation)` through the shared breaker: the policy contract's entry. */
+  override executeWith<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    options?: CircuitBreakerCallOptions,
+  ): Promise<T> {
+    // A caller's signal travels in the call context, which every path below keeps for the call.
+    if (options?.signal !== undefined)
+      return withSignal(options.signal, () => this.executeWith(fn, arg));
     this.changes.open();
     if (!this.link.tryRedis()) return this.degraded(fn, arg);
     const { view } = this;

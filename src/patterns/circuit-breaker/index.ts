@@ -1,4 +1,8 @@
-export { CircuitBreaker, type CircuitBreakerEvents } from './circuit-breaker.js';
+export {
+  CircuitBreaker,
+  type CircuitBreakerEvents,
+  type CircuitBreakerCallOptions,
+} from './circuit-breaker.js';
 export {
   type CircuitBreakerOptions,
   type ResolvedCircuitBreakerOptions,

@@ -6,7 +6,7 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** Type-checks one fixture with the project's options and returns its error messages. */
 function typeErrors(fixture: string, experimentalDecorators: boolean): string[] {
-  const file = `${root}test/fixtures/compile-fail/${fixture}`;
+  const file = `${root}test/fixtures/${fixture.endsWith('.fail.ts') ? 'compile-fail' : 'types'}/${fixture}`;
   const program = ts.createProgram([file], {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
@@ -45,5 +45,20 @@ describe('decorators: compile-time checks', function () {
     expect(errors.join('\n'))
       .to.match(/"paymnts"/)
       .and.to.match(/"gitlab"/);
+  });
+
+  it('lets result predicates see the result type, and compiles the unannotated form', () => {
+    for (const legacy of [true, false]) {
+      const errors = typeErrors('result-predicates.ts', legacy);
+      expect(errors, errors.join('\n')).to.deep.equal([]);
+    }
+  });
+
+  it('rejects a result predicate for another type than the method resolves to', () => {
+    const errors = typeErrors('result-predicates.fail.ts', true);
+    expect(errors, errors.join('\n')).to.have.length(4);
+    expect(errors.join('\n'))
+      .to.match(/status/)
+      .and.to.match(/code/);
   });
 });
