@@ -1,6 +1,7 @@
 /**
- * The one place dspu reads time and sets timers. Globals are looked up at call time, so `sinon` fake timers
- * installed after dspu was imported still drive every delay. Never `AbortSignal.timeout`: sinon cannot fake it.
+ * How dspu reads time and sets timers. Globals are looked up at call time (here, and in the few hot places that
+ * call `globalThis.setTimeout` themselves, like the deadline queue), so fake timers installed after dspu was
+ * imported still drive every delay. Never `AbortSignal.timeout`: sinon cannot fake it.
  */
 
 /** Opaque handle of a timer set through {@link setTimer}. */

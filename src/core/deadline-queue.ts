@@ -20,10 +20,8 @@ export const TIMER_SPAN_MS = 100;
 const SEGMENT_CAPACITY = 1024;
 
 /**
- * A run of consecutive entries: a {@link LinkedQueue} of its own. Why not link them straight into one long-lived
- * queue: V8 soon moves a long-lived object to the old generation, and storing a young object into an old one
- * takes the write barrier's slow path (about 10 ns, as much as the rest of the bookkeeping). A segment is young
- * while it fills, so adding and removing entries writes only young objects.
+ * A run of consecutive entries: a {@link LinkedQueue} of its own, young while it fills, so adding and removing
+ * entries never writes a young object into a long-lived one (the write barrier's slow path: bench/README.md).
  * @internal
  */
 export class Segment extends LinkedQueue<DeadlineEntry> {

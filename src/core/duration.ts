@@ -40,8 +40,3 @@ export function toMs(value: unknown, option: string): number {
     value,
   );
 }
-
-/** Like {@link toMs}, but `undefined` yields `fallback`. */
-export function toMsOr(value: unknown, option: string, fallback: number): number {
-  return value === undefined ? fallback : toMs(value, option);
-}

@@ -23,8 +23,8 @@ export function isItemSource(value: unknown): value is ItemSource<unknown> {
 
 /*
  * The engine shared by gatherWithLimit and mapWithLimit: up to `limit` worker loops, each taking the next item,
- * starting it and awaiting it. A worker's await is all the run adds per task: measured, about 0.6 of an
- * awaited bare call, where calling an async function per task (a pump) adds more than 1. A worker holds at
+ * starting it and awaiting it: one await per task is all the run adds (cheaper than an async call per task,
+ * bench/README.md). A worker holds at
  * most one item, so the source is never more than `limit` items ahead of finished tasks; pulls from an async
  * iterator are serialised, since an async iterator need not support overlapping next() calls.
  *

@@ -27,13 +27,9 @@ export interface TimeoutEvents {
 }
 
 /*
- * One object per call serves as the call's lazy abort, its context (for currentSignal()) and its entry in the
- * shared deadline queue: no AbortController, no Error, no timer and no closure beyond the promise executor and
- * the two settle callbacks on the happy path. Measured on Node 20, three things cost more than they look: a
- * field, about 3 ns per call; a write of a young object into a long-lived one (the write barrier), about 10 ns;
- * and class-field declarations, which V8 defines one at a time after super() returns (12 ns here). So the object
- * has few fields, assigned in the constructor, and the hot path writes it into a long-lived object only once:
- * as the current context, which must be findable from anywhere.
+ * One object per call is the call's lazy abort, its context (for currentSignal()) and its entry in the shared
+ * deadline queue. Few fields, assigned in the constructor, never written into a long-lived object but as the
+ * current context: each of these is a measured cost on the hot path (bench/README.md, "Hot-path rules").
  */
 class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   declare readonly owner: Timeout;
@@ -179,13 +175,9 @@ function isPlainCall<T>(
 }
 
 /*
- * The common call in as little code as possible, one call away from the public entry points. V8 inlines a call
- * chain only while the inlined bytecode stays under a budget, counting a callee already optimized on its own
- * with everything it inlined; past the budget the Deadline is built by a real constructor call and the chain
- * gains call boundaries (measured: 13 to 30 ns). The user's function is called right here, not through
- * runInContext: that call site sees every policy's function, and V8 does not inline through it. The settle
- * lines repeat executeWith's on purpose: in a shared helper the callbacks would need a closure context of their
- * own, one more allocation per call (measured: 4 % more garbage).
+ * The common call (a function, no options, no policy around it) in code small enough to be inlined whole, calling
+ * the user's function directly; the settle lines repeat executeWith's on purpose (bench/README.md, "Hot-path
+ * rules": the outermost timeout call).
  */
 function runOutermost<T>(
   timed: Timeout,
