@@ -12,7 +12,10 @@ import {
 export interface CircuitBreakerOptions<T = unknown> {
   /** Consecutive counted failures in CLOSED that open the circuit. Default 5. */
   failureThreshold?: number;
-  /** Time OPEN before a trial call is let through (HALF_OPEN). Default `'60s'`. */
+  /**
+   * How long the circuit stays OPEN before a trial call is let through (HALF_OPEN): the open time, not a
+   * deadline for calls (that is `@Timeout`). The name is the original library's. Default `'60s'`.
+   */
   timeout?: Duration;
   /** Successful trial calls in HALF_OPEN that close the circuit. Default 2. */
   successThreshold?: number;
