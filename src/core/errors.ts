@@ -127,3 +127,16 @@ export function toError(reason: unknown): Error {
   (error as Error & { cause: unknown }).cause = reason;
   return error;
 }
+
+/**
+ * The `retryAfter` an error carries, in ms (a 429's or 503's Retry-After, dspu's own errors), or 0 when it
+ * carries none usable. Never throws, whatever the error.
+ */
+export function retryAfterOf(error: unknown): number {
+  try {
+    const value = (error as { retryAfter?: unknown } | null | undefined)?.retryAfter;
+    return typeof value === 'number' && value > 0 && value !== Infinity ? value : 0;
+  } catch {
+    return 0; // a revoked Proxy, a throwing getter
+  }
+}

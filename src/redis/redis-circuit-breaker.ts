@@ -178,6 +178,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
       successes: 0,
       openedAt: open ? view.openUntil - this.options.timeout : null,
       isolated: view.isolated,
+      openMs: null,
     };
   }
 

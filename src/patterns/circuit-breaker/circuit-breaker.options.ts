@@ -1,5 +1,6 @@
-import type { Duration } from '../../core/duration.js';
-import type { OptionsChecker } from '../../core/validate.js';
+import { MAX_DURATION_MS, type Duration } from '../../core/duration.js';
+import { describeValue } from '../../core/errors.js';
+import { OptionsChecker, isPlainObject } from '../../core/validate.js';
 import type { ErrorClass } from '../retry/retry.options.js';
 import {
   closedSnapshot,
@@ -8,15 +9,42 @@ import {
   type CircuitState,
 } from './circuit-state.js';
 
-/** Options of {@link CircuitBreaker} and `@CircuitBreaker`. */
+/**
+ * Which recent calls a rate-mode breaker judges: the last `calls` calls, or the calls of the last `time`
+ * (kept in `buckets` buckets, default 10).
+ */
+export type SlidingWindowOptions = { calls: number } | { time: Duration; buckets?: number };
+
+/** Options of {@link CircuitBreaker} and `@CircuitBreaker`; `T` is the result type `isFailureResult` judges. */
 export interface CircuitBreakerOptions<T = unknown> {
-  /** Consecutive counted failures in CLOSED that open the circuit. Default 5. */
+  /**
+   * Consecutive counted failures in CLOSED that open the circuit (consecutive mode). Default 5. Not with
+   * `failureRateThreshold` or `slowCallDuration`, which judge a rate instead.
+   */
   failureThreshold?: number;
+  /**
+   * Rate mode: the percent (0–100] of the window's calls that failed at which the circuit opens. Default 50 when
+   * only `slowCallDuration` turns rate mode on.
+   */
+  failureRateThreshold?: number;
+  /** Rate mode: the calls judged. Default `{ calls: 100 }`. */
+  slidingWindow?: SlidingWindowOptions;
+  /** Rate mode: no verdict before the window holds this many calls. Default 10. */
+  minimumCalls?: number;
+  /** Rate mode: a call that takes longer than this is slow, whether it succeeds or fails. */
+  slowCallDuration?: Duration;
+  /** Rate mode: the percent (0–100] of slow calls in the window at which the circuit opens. Default 100. */
+  slowCallRateThreshold?: number;
   /**
    * How long the circuit stays OPEN before a trial call is let through (HALF_OPEN): the open time, not a
    * deadline for calls (that is `@Timeout`). The name is the original library's. Default `'60s'`.
    */
   timeout?: Duration;
+  /**
+   * Open backoff: each re-open from HALF_OPEN doubles the open time, up to this; closing resets it. Default: the
+   * `timeout` (no growth).
+   */
+  maxTimeout?: Duration;
   /** Successful trial calls in HALF_OPEN that close the circuit. Default 2. */
   successThreshold?: number;
   /** Trial calls let through at a time in HALF_OPEN; the rest are rejected. Default 1. */
@@ -34,10 +62,24 @@ export interface CircuitBreakerOptions<T = unknown> {
   initialState?: CircuitSnapshot | CircuitState;
 }
 
-/** Circuit breaker options with defaults applied and `timeout` in ms. */
+/** How a rate-mode breaker judges, resolved. */
+export interface ResolvedRateOptions {
+  readonly failureRateThreshold: number;
+  readonly slowCallRateThreshold: number;
+  /** `Infinity` when no call is slow. */
+  readonly slowCallDuration: number;
+  readonly minimumCalls: number;
+  readonly window: { readonly calls: number } | { readonly time: number; readonly buckets: number };
+}
+
+/** Circuit breaker options with defaults applied and durations in ms. */
 export interface ResolvedCircuitBreakerOptions {
+  /** `Infinity` in rate mode. */
   readonly failureThreshold: number;
+  /** Set in rate mode, undefined in consecutive mode. */
+  readonly rate: ResolvedRateOptions | undefined;
   readonly timeout: number;
+  readonly maxTimeout: number;
   readonly successThreshold: number;
   readonly halfOpenMaxCalls: number;
   readonly exceptions: readonly ErrorClass[] | undefined;
@@ -52,7 +94,13 @@ export interface ResolvedCircuitBreakerOptions {
 /** The option names `CircuitBreakerOptions` accepts. */
 export const CIRCUIT_BREAKER_OPTION_KEYS = [
   'failureThreshold',
+  'failureRateThreshold',
+  'slidingWindow',
+  'minimumCalls',
+  'slowCallDuration',
+  'slowCallRateThreshold',
   'timeout',
+  'maxTimeout',
   'successThreshold',
   'halfOpenMaxCalls',
   'exceptions',
@@ -61,14 +109,33 @@ export const CIRCUIT_BREAKER_OPTION_KEYS = [
   'initialState',
 ] as const;
 
+const RATE_ONLY = ['slidingWindow', 'minimumCalls', 'slowCallRateThreshold'] as const;
+const PERCENT = 'a percent greater than 0 and at most 100';
+
 /**
  * Validates and resolves circuit breaker options. Problems are recorded on `checker`; the caller throws.
- * Defaults: failureThreshold 5, timeout 60s, successThreshold 2, halfOpenMaxCalls 1.
+ * Defaults: failureThreshold 5, timeout 60s, successThreshold 2, halfOpenMaxCalls 1; in rate mode a window of
+ * the last 100 calls, minimumCalls 10, failureRateThreshold 50, slowCallRateThreshold 100.
  */
 export function resolveCircuitBreakerOptions(
   checker: OptionsChecker,
 ): ResolvedCircuitBreakerOptions {
   checker.onlyKnown(CIRCUIT_BREAKER_OPTION_KEYS);
+  const rateMode =
+    checker.raw('failureRateThreshold') !== undefined ||
+    checker.raw('slowCallDuration') !== undefined;
+  if (rateMode && checker.raw('failureThreshold') !== undefined)
+    checker.fail(
+      'failureThreshold',
+      'to be left out in rate mode (failureRateThreshold or slowCallDuration given)',
+    );
+  if (!rateMode)
+    for (const key of RATE_ONLY)
+      if (checker.raw(key) !== undefined)
+        checker.fail(key, 'only with failureRateThreshold or slowCallDuration (rate mode)');
+  const timeout = checker.duration('timeout', 60_000);
+  const maxTimeout = checker.duration('maxTimeout', timeout);
+  if (maxTimeout < timeout) checker.fail('maxTimeout', `at least timeout (${timeout} ms)`);
   let initialState = closedSnapshot();
   const rawInitial = checker.raw('initialState');
   if (rawInitial !== undefined) {
@@ -77,8 +144,10 @@ export function resolveCircuitBreakerOptions(
     else initialState = parsed;
   }
   return {
-    failureThreshold: checker.integer('failureThreshold', 5, 1),
-    timeout: checker.duration('timeout', 60_000),
+    failureThreshold: rateMode ? Infinity : checker.integer('failureThreshold', 5, 1),
+    rate: rateMode ? resolveRateOptions(checker) : undefined,
+    timeout,
+    maxTimeout: Math.max(timeout, maxTimeout),
     successThreshold: checker.integer('successThreshold', 2, 1),
     halfOpenMaxCalls: checker.integer('halfOpenMaxCalls', 1, 1),
     exceptions: checker.errorClasses('exceptions'),
@@ -86,4 +155,60 @@ export function resolveCircuitBreakerOptions(
     onStateChange: checker.fn('onStateChange'),
     initialState,
   };
+}
+
+function resolveRateOptions(checker: OptionsChecker): ResolvedRateOptions {
+  const slow = checker.raw('slowCallDuration');
+  const window = resolveWindow(checker);
+  const minimumCalls = checker.integer('minimumCalls', 10, 1);
+  if ('calls' in window && minimumCalls > window.calls)
+    checker.fail('minimumCalls', `at most the window's ${window.calls} calls`);
+  return {
+    failureRateThreshold: percent(checker, 'failureRateThreshold', 50),
+    slowCallRateThreshold: percent(checker, 'slowCallRateThreshold', 100),
+    slowCallDuration:
+      slow === undefined ? Infinity : checker.duration('slowCallDuration', Infinity),
+    minimumCalls,
+    window,
+  };
+}
+
+function percent(checker: OptionsChecker, key: string, fallback: number): number {
+  const value = checker.raw(key);
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && value > 0 && value <= 100) return value;
+  checker.fail(key, PERCENT);
+  return fallback;
+}
+
+const WINDOW_RULE = '{ calls: a positive integer } or { time: a duration, buckets?: 1 to 1000 }';
+
+function resolveWindow(checker: OptionsChecker): ResolvedRateOptions['window'] {
+  const raw = checker.raw('slidingWindow');
+  if (raw === undefined) return { calls: 100 };
+  if (!isPlainObject(raw)) {
+    checker.fail('slidingWindow', WINDOW_RULE);
+    return { calls: 100 };
+  }
+  const inner = new OptionsChecker(raw, 'slidingWindow.');
+  const hasCalls = inner.raw('calls') !== undefined;
+  const hasTime = inner.raw('time') !== undefined;
+  if (hasCalls === hasTime) {
+    checker.problems.push(`slidingWindow: expected ${WINDOW_RULE}, got ${describeValue(raw)}`);
+    return { calls: 100 };
+  }
+  let window: ResolvedRateOptions['window'];
+  if (hasCalls) {
+    inner.onlyKnown(['calls']);
+    window = { calls: inner.integer('calls', 100, 1, 1_000_000) };
+  } else {
+    inner.onlyKnown(['time', 'buckets']);
+    const time = inner.duration('time', 60_000);
+    const buckets = inner.integer('buckets', 10, 1, 1_000);
+    if (time <= 0 || time / buckets < 1)
+      inner.fail('time', `a duration of at least one ms per bucket (${buckets} buckets)`);
+    window = { time: Math.min(Math.max(time, buckets), MAX_DURATION_MS), buckets };
+  }
+  checker.problems.push(...inner.problems);
+  return window;
 }

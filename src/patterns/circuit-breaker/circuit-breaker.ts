@@ -1,7 +1,8 @@
 import { callAbort, untilAborted } from '../../core/cancellation.js';
+import { MAX_DURATION_MS } from '../../core/duration.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { CircuitBreakerError, ConfigError, toError } from '../../core/errors.js';
+import { CircuitBreakerError, ConfigError, retryAfterOf, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
@@ -12,6 +13,13 @@ import {
   type ResolvedCircuitBreakerOptions,
 } from './circuit-breaker.options.js';
 import { CircuitState, type CircuitSnapshot } from './circuit-state.js';
+import {
+  CountWindow,
+  TimeWindow,
+  windowMetrics,
+  type SlidingWindow,
+  type WindowMetrics,
+} from './sliding-window.js';
 import { isThenable } from '../../core/thenable.js';
 
 /** Events of a {@link CircuitBreaker}. */
@@ -39,10 +47,12 @@ export type CircuitBreakerCallOptions = CallOptions;
 const CLOSED_CALL = -1;
 
 /**
- * A circuit breaker. CLOSED counts consecutive failures and opens at `failureThreshold`; OPEN rejects at once
- * with {@link CircuitBreakerError}; after `timeout` it lets `halfOpenMaxCalls` trial calls through at a time
- * (HALF_OPEN): `successThreshold` successes close it, a counted failure opens it again. The move from OPEN to
- * HALF_OPEN is made when someone next calls or reads `state`, so an idle breaker holds no timer.
+ * A circuit breaker. CLOSED judges the calls that end: by consecutive counted failures (`failureThreshold`), or
+ * in rate mode by the failure rate and slow-call rate of a sliding window (`failureRateThreshold`,
+ * `slowCallDuration`); it opens when they say so. OPEN rejects at once with {@link CircuitBreakerError}; after the
+ * open time it lets `halfOpenMaxCalls` trial calls through at a time (HALF_OPEN): `successThreshold` successes
+ * close it, a counted failure (or a slow trial) opens it again, for twice as long up to `maxTimeout`. The move
+ * from OPEN to HALF_OPEN is made when someone next calls or reads `state`, so an idle breaker holds no timer.
  *
  * @example
  * ```ts
@@ -66,8 +76,12 @@ export class CircuitBreaker<R = unknown> implements Policy<
   /** Typed events: `stateChange`, `rejected`, `success`, `failure`, `ignored`, `callbackError`. */
   readonly events = new EventEmitter<CircuitBreakerEvents>();
 
-  // All the state that outlives a call, as plain data: what toJSON() saves.
+  // All the state that outlives a call, as plain data: what toJSON() saves (with the window's outcomes).
   private readonly record: CircuitSnapshot;
+  // Rate mode: the outcomes judged in CLOSED.
+  private readonly window: SlidingWindow | undefined;
+  // Rate mode with slowCallDuration: calls are timed.
+  private readonly timed: boolean;
   // Trial calls running in HALF_OPEN.
   private trials = 0;
   // Bumped on every transition, so a trial that outlives its HALF_OPEN period changes nothing.
@@ -78,13 +92,37 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const checker = new OptionsChecker(options);
     this.options = resolveCircuitBreakerOptions(checker);
     checker.throwIfInvalid();
-    this.record = { ...this.options.initialState };
+    const { window: saved, ...record } = this.options.initialState;
+    this.record = record;
+    const rate = this.options.rate;
+    this.timed = rate !== undefined && rate.slowCallDuration !== Infinity;
+    if (rate !== undefined) {
+      const { window } = rate;
+      this.window =
+        'calls' in window
+          ? new CountWindow(window.calls)
+          : new TimeWindow(window.time, window.buckets);
+      if (saved !== undefined) this.window.restore(saved);
+    }
   }
 
   /** The current state; an OPEN circuit whose timeout has passed becomes HALF_OPEN when read. */
   get state(): CircuitState {
     this.refresh();
     return this.record.state;
+  }
+
+  /**
+   * What the breaker judges now, without changing anything: in rate mode the calls of the current window,
+   * how many failed and were slow, and the rates in percent; in consecutive mode the current run of counted
+   * failures (each a failed call).
+   */
+  metrics(): WindowMetrics {
+    if (this.window === undefined) {
+      const { failures } = this.record;
+      return windowMetrics({ calls: failures, failed: failures, slow: 0 });
+    }
+    return windowMetrics(this.window.totals(now()));
   }
 
   /**
@@ -113,7 +151,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
   ): Promise<T> {
     const signal = options?.signal;
     const outer = activeContext();
-    if (signal === undefined && outer?.cancellation === undefined) {
+    if (signal === undefined && outer?.cancellation === undefined && !this.timed) {
       // The common call: nothing can abort it, so its outcome is always recorded.
       if (this.record.state !== CircuitState.CLOSED)
         return this.guarded(next, invocation, undefined);
@@ -121,7 +159,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
       try {
         result = next(invocation);
       } catch (error) {
-        this.closedFailure(error);
+        this.closedFailure(error, false);
         return Promise.reject(error);
       }
       if (result instanceof Promise)
@@ -141,6 +179,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const { record } = this;
     if (record.state === CircuitState.CLOSED) {
       record.failures = 0;
+      this.window?.clear();
       return RESOLVED;
     }
     return this.moveTo(CircuitState.CLOSED) ?? RESOLVED;
@@ -156,19 +195,23 @@ export class CircuitBreaker<R = unknown> implements Policy<
   /** The state as plain data, to save and pass back later as `initialState`. */
   toJSON(): CircuitSnapshot {
     this.refresh();
-    return { ...this.record };
+    const snapshot = { ...this.record };
+    return this.window === undefined
+      ? snapshot
+      : { ...snapshot, window: this.window.snapshot(now()) };
+  }
+
+  /** Milliseconds until an OPEN circuit lets a trial through (0 once it may). */
+  private openLeft(): number {
+    const { openedAt, openMs } = this.record;
+    return Math.max(0, (openedAt ?? -Infinity) + (openMs ?? this.options.timeout) - now());
   }
 
   /** The lazy OPEN → HALF_OPEN move. */
   private refresh(): void {
     const { record } = this;
-    if (
-      record.state === CircuitState.OPEN &&
-      !record.isolated &&
-      now() - (record.openedAt ?? -Infinity) >= this.options.timeout
-    ) {
+    if (record.state === CircuitState.OPEN && !record.isolated && this.openLeft() === 0)
       void this.moveTo(CircuitState.HALF_OPEN);
-    }
   }
 
   /**
@@ -178,12 +221,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private guarded<I, T>(next: Next<I, T>, invocation: I, abort: LazyAbort | undefined): Promise<T> {
     this.refresh();
     const { record } = this;
-    if (record.state === CircuitState.OPEN) {
-      const retryAfter = record.isolated
-        ? 0
-        : Math.max(0, (record.openedAt ?? 0) + this.options.timeout - now());
-      return this.reject(CircuitState.OPEN, retryAfter);
-    }
+    if (record.state === CircuitState.OPEN)
+      return this.reject(CircuitState.OPEN, record.isolated ? 0 : this.openLeft());
     let admission = CLOSED_CALL;
     if (record.state === CircuitState.HALF_OPEN) {
       if (this.trials >= this.options.halfOpenMaxCalls)
@@ -191,20 +230,21 @@ export class CircuitBreaker<R = unknown> implements Policy<
       this.trials++;
       admission = this.generation;
     }
+    const started = this.timed ? now() : 0;
     let result: T | PromiseLike<T>;
     try {
       result = next(invocation);
     } catch (error) {
-      this.settled(admission, abort, { error });
+      this.settled(admission, abort, started, { error });
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.settled(admission, abort, { value });
+        this.settled(admission, abort, started, { value });
         return value;
       },
       (error: unknown) => {
-        this.settled(admission, abort, { error });
+        this.settled(admission, abort, started, { error });
         throw error;
       },
     );
@@ -213,17 +253,19 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private settled(
     admission: number,
     abort: LazyAbort | undefined,
+    started: number,
     outcome: { error: unknown } | { value: unknown },
   ): void {
     if (abort?.aborted) {
       if (admission === this.generation && this.trials > 0) this.trials--;
       return;
     }
+    const slow = this.timed && now() - started > this.options.rate!.slowCallDuration;
     if (admission === CLOSED_CALL) {
-      if ('error' in outcome) this.closedFailure(outcome.error);
-      else this.closedValue(outcome.value);
-    } else if ('error' in outcome) this.trialError(admission, outcome.error);
-    else this.trialValue(admission, outcome.value);
+      if ('error' in outcome) this.closedFailure(outcome.error, slow);
+      else this.closedSuccess(outcome.value, slow);
+    } else if ('error' in outcome) this.trialError(admission, outcome.error, slow);
+    else this.trialValue(admission, outcome.value, slow);
   }
 
   private reject<T>(state: CircuitState, retryAfter: number): Promise<T> {
@@ -236,41 +278,48 @@ export class CircuitBreaker<R = unknown> implements Policy<
 
   // Bound once: the closed path attaches these to every call's promise without allocating closures.
   private readonly closedValue = <T>(value: T): T => {
-    if (this.isFailureResult(value)) this.countFailure(CircuitState.CLOSED, undefined, value);
-    else if (this.record.state === CircuitState.CLOSED) {
-      this.record.failures = 0;
-      if (this.events.has('success')) this.events.emit('success', { state: CircuitState.CLOSED });
-    }
+    this.closedSuccess(value, false);
     return value;
   };
 
   private readonly closedError = (error: unknown): never => {
-    this.closedFailure(error);
+    this.closedFailure(error, false);
     throw error;
   };
 
-  private closedFailure(error: unknown): void {
-    if (this.counts(error)) this.countFailure(CircuitState.CLOSED, error, undefined);
+  private closedSuccess(value: unknown, slow: boolean): void {
+    if (this.isFailureResult(value)) this.countFailure(CircuitState.CLOSED, undefined, value, slow);
+    else if (this.record.state === CircuitState.CLOSED) {
+      if (this.events.has('success')) this.events.emit('success', { state: CircuitState.CLOSED });
+      if (this.window === undefined) this.record.failures = 0;
+      else this.judge(false, slow, undefined);
+    }
+  }
+
+  private closedFailure(error: unknown, slow: boolean): void {
+    if (this.counts(error)) this.countFailure(CircuitState.CLOSED, error, undefined, slow);
     else if (this.events.has('ignored'))
       this.events.emit('ignored', { state: CircuitState.CLOSED, error });
   }
 
-  private trialValue(generation: number, value: unknown): void {
+  private trialValue(generation: number, value: unknown, slow: boolean): void {
     if (generation !== this.generation) return;
     if (this.isFailureResult(value)) {
-      this.countFailure(CircuitState.HALF_OPEN, undefined, value);
+      this.countFailure(CircuitState.HALF_OPEN, undefined, value, slow);
       return;
     }
     this.trials--;
-    const successes = ++this.record.successes;
     if (this.events.has('success')) this.events.emit('success', { state: CircuitState.HALF_OPEN });
-    if (successes >= this.options.successThreshold) void this.moveTo(CircuitState.CLOSED);
+    // A slow trial says the dependency has not recovered, even though it answered.
+    if (slow) void this.moveTo(CircuitState.OPEN);
+    else if (++this.record.successes >= this.options.successThreshold)
+      void this.moveTo(CircuitState.CLOSED);
   }
 
-  private trialError(generation: number, error: unknown): void {
+  private trialError(generation: number, error: unknown, slow: boolean): void {
     if (generation !== this.generation) return;
     if (this.counts(error)) {
-      this.countFailure(CircuitState.HALF_OPEN, error, undefined);
+      this.countFailure(CircuitState.HALF_OPEN, error, undefined, slow);
       return;
     }
     // An ignored error says nothing about recovery: free the slot for another trial.
@@ -280,13 +329,30 @@ export class CircuitBreaker<R = unknown> implements Policy<
   }
 
   /** Counts a failure observed in `state`; a call that outlived that state changes nothing. */
-  private countFailure(state: CircuitState, error: unknown, value: unknown): void {
+  private countFailure(state: CircuitState, error: unknown, value: unknown, slow: boolean): void {
     const { record } = this;
     if (record.state !== state) return;
     if (this.events.has('failure'))
       this.events.emit('failure', value === undefined ? { state, error } : { state, error, value });
-    if (state === CircuitState.HALF_OPEN || ++record.failures >= this.options.failureThreshold)
-      void this.moveTo(CircuitState.OPEN);
+    if (state === CircuitState.HALF_OPEN) void this.moveTo(CircuitState.OPEN, error);
+    else if (this.window !== undefined) this.judge(true, slow, error);
+    else if (++record.failures >= this.options.failureThreshold)
+      void this.moveTo(CircuitState.OPEN, error);
+  }
+
+  /** Rate mode: records a call that ended in CLOSED, then opens when the window's rates say so. */
+  private judge(failed: boolean, slow: boolean, error: unknown): void {
+    const window = this.window!;
+    const rate = this.options.rate!;
+    const time = now();
+    window.record(failed, slow, time);
+    const { calls, failed: failedCalls, slow: slowCalls } = window.totals(time);
+    if (calls < rate.minimumCalls) return;
+    if (
+      failedCalls * 100 >= rate.failureRateThreshold * calls ||
+      slowCalls * 100 >= rate.slowCallRateThreshold * calls
+    )
+      void this.moveTo(CircuitState.OPEN, error);
   }
 
   private counts(error: unknown): boolean {
@@ -305,8 +371,11 @@ export class CircuitBreaker<R = unknown> implements Policy<
     }
   }
 
-  /** Moves to `to`, clearing counters; returns the callback's promise when it is async. */
-  private moveTo(to: CircuitState): Promise<void> | undefined {
+  /**
+   * Moves to `to`, clearing counters (and, opening, the window); returns the callback's promise when it is
+   * async. `cause` is the failure that opened the circuit: a `retryAfter` it carries keeps it open that long.
+   */
+  private moveTo(to: CircuitState, cause?: unknown): Promise<void> | undefined {
     const { record } = this;
     const from = record.state;
     record.state = to;
@@ -314,8 +383,11 @@ export class CircuitBreaker<R = unknown> implements Policy<
     record.successes = 0;
     this.trials = 0;
     this.generation++;
-    if (to === CircuitState.OPEN) record.openedAt = now();
-    else if (to === CircuitState.CLOSED) record.isolated = false;
+    if (to === CircuitState.OPEN) {
+      record.openedAt = now();
+      record.openMs = this.openTime(from, cause);
+      this.window?.clear();
+    } else if (to === CircuitState.CLOSED) record.isolated = false;
     if (this.events.has('stateChange')) this.events.emit('stateChange', { from, to });
     const callback = this.options.onStateChange;
     if (callback === undefined) return undefined;
@@ -327,6 +399,16 @@ export class CircuitBreaker<R = unknown> implements Policy<
       this.reportCallbackError(error);
     }
     return undefined;
+  }
+
+  /** How long to stay open: the timeout, doubled per re-open from HALF_OPEN up to maxTimeout, or longer when told. */
+  private openTime(from: CircuitState, cause: unknown): number {
+    const { timeout, maxTimeout } = this.options;
+    const previous = this.record.openMs ?? timeout;
+    const backedOff =
+      from === CircuitState.HALF_OPEN ? Math.min(maxTimeout, previous * 2) : timeout;
+    const retryAfter = retryAfterOf(cause);
+    return retryAfter > backedOff ? Math.min(retryAfter, MAX_DURATION_MS) : backedOff;
   }
 
   private readonly reportCallbackError = (error: unknown): void => {

@@ -1,4 +1,5 @@
 import { now } from '../../core/clock.js';
+import type { WindowSnapshot } from './sliding-window.js';
 
 /** The states of a circuit breaker. */
 export const CircuitState = {
@@ -27,11 +28,25 @@ export interface CircuitSnapshot {
   openedAt: number | null;
   /** True when forced open by `isolate()`: it stays open until `reset()`. */
   isolated: boolean;
+  /**
+   * How long the current (or last) open period lasts, in ms; null before the first open (the `timeout` applies).
+   * A re-open from HALF_OPEN doubles it, up to `maxTimeout`.
+   */
+  openMs: number | null;
+  /** Rate mode: the outcomes of the sliding window. */
+  window?: WindowSnapshot;
 }
 
 /** A fresh closed circuit. */
 export function closedSnapshot(): CircuitSnapshot {
-  return { state: CircuitState.CLOSED, failures: 0, successes: 0, openedAt: null, isolated: false };
+  return {
+    state: CircuitState.CLOSED,
+    failures: 0,
+    successes: 0,
+    openedAt: null,
+    isolated: false,
+    openMs: null,
+  };
 }
 
 const STATES: readonly unknown[] = Object.values(CircuitState);
@@ -49,23 +64,62 @@ export function parseSnapshot(value: unknown): CircuitSnapshot | string {
   }
   const rule = `a CircuitState ('closed', 'open', 'half_open') or a breaker's toJSON() output`;
   if (typeof value !== 'object' || value === null) return rule;
-  const raw = value as Partial<Record<keyof CircuitSnapshot, unknown>>;
+  try {
+    return readSnapshot(value) ?? rule;
+  } catch {
+    return rule; // a revoked Proxy, a throwing getter
+  }
+}
+
+function readSnapshot(
+  raw: Partial<Record<keyof CircuitSnapshot, unknown>>,
+): CircuitSnapshot | undefined {
   const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
   const openedAt = raw.openedAt ?? null;
+  const openMs = raw.openMs ?? null;
+  const window = raw.window;
   const ok =
     STATES.includes(raw.state) &&
     count(raw.failures ?? 0) &&
     count(raw.successes ?? 0) &&
     (openedAt === null || (typeof openedAt === 'number' && Number.isFinite(openedAt))) &&
+    (openMs === null || (typeof openMs === 'number' && Number.isFinite(openMs) && openMs >= 0)) &&
+    (window === undefined || isWindowSnapshot(window)) &&
     (raw.isolated === undefined || raw.isolated === false || raw.state === CircuitState.OPEN) &&
     (raw.isolated === undefined || typeof raw.isolated === 'boolean') &&
     !(raw.state === CircuitState.OPEN && openedAt === null && raw.isolated !== true);
-  if (!ok) return rule;
+  if (!ok) return undefined;
   return {
     state: raw.state as CircuitState,
     failures: (raw.failures as number | undefined) ?? 0,
     successes: (raw.successes as number | undefined) ?? 0,
     openedAt: openedAt,
     isolated: raw.isolated === true,
+    openMs: openMs,
+    ...(window === undefined ? {} : { window: window as WindowSnapshot }),
   };
+}
+
+function isWindowSnapshot(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const saved = value as { type?: unknown; outcomes?: unknown; buckets?: unknown };
+  const small = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (saved.type === 'calls')
+    return (
+      Array.isArray(saved.outcomes) && saved.outcomes.every((n) => small(n) && (n as number) < 4)
+    );
+  if (saved.type === 'time')
+    return (
+      Array.isArray(saved.buckets) &&
+      saved.buckets.every(
+        (bucket) =>
+          Array.isArray(bucket) &&
+          bucket.length === 4 &&
+          Number.isFinite(bucket[0]) &&
+          bucket.slice(1).every(small) &&
+          (bucket[2] as number) <= (bucket[1] as number) &&
+          (bucket[3] as number) <= (bucket[1] as number),
+      )
+    );
+  return false;
 }

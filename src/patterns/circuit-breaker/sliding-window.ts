@@ -1,0 +1,214 @@
+/** What a rate-mode breaker judges: the calls of its window, how many failed, how many were slow. */
+export interface WindowMetrics {
+  /** Calls recorded in the window (an ignored error is not a call). */
+  readonly calls: number;
+  /** Of those, counted failures. */
+  readonly failedCalls: number;
+  /** Of those, calls slower than `slowCallDuration`, whatever their outcome. */
+  readonly slowCalls: number;
+  /** `failedCalls` as a percent of `calls` (0 when the window is empty). */
+  readonly failureRate: number;
+  /** `slowCalls` as a percent of `calls` (0 when the window is empty). */
+  readonly slowCallRate: number;
+}
+
+/** A window's contents as plain data, for `toJSON()` and `initialState`. */
+export type WindowSnapshot =
+  | { readonly type: 'calls'; readonly outcomes: readonly number[] }
+  | { readonly type: 'time'; readonly buckets: readonly (readonly number[])[] };
+
+// One call's outcome in one small number: bit 0 failed, bit 1 slow.
+const FAILED = 1;
+const SLOW = 2;
+
+/** Where a rate-mode breaker keeps the outcomes it judges. O(1) per record, no allocation, no timer. */
+export interface SlidingWindow {
+  /** Records one call at `nowMs`. */
+  record(failed: boolean, slow: boolean, nowMs: number): void;
+  /** The window's totals at `nowMs` (a time window first drops what has aged out). */
+  totals(nowMs: number): { calls: number; failed: number; slow: number };
+  /** Forgets everything (the circuit opened). */
+  clear(): void;
+  /** The contents as plain data. */
+  snapshot(nowMs: number): WindowSnapshot;
+  /** Loads contents saved by {@link SlidingWindow.snapshot} (already checked). */
+  restore(saved: WindowSnapshot): void;
+}
+
+/** The last `size` calls, as a ring of outcome codes with running sums. */
+export class CountWindow implements SlidingWindow {
+  private readonly ring: Uint8Array;
+  private next = 0;
+  private count = 0;
+  private failed = 0;
+  private slow = 0;
+
+  constructor(readonly size: number) {
+    this.ring = new Uint8Array(size);
+  }
+
+  record(failed: boolean, slow: boolean): void {
+    const code = (failed ? FAILED : 0) | (slow ? SLOW : 0);
+    if (this.count === this.size) {
+      const old = this.ring[this.next];
+      this.failed -= old & FAILED;
+      this.slow -= (old & SLOW) >> 1;
+    } else this.count++;
+    this.ring[this.next] = code;
+    this.failed += code & FAILED;
+    this.slow += (code & SLOW) >> 1;
+    this.next = this.next + 1 === this.size ? 0 : this.next + 1;
+  }
+
+  totals(): { calls: number; failed: number; slow: number } {
+    return { calls: this.count, failed: this.failed, slow: this.slow };
+  }
+
+  clear(): void {
+    this.next = this.count = this.failed = this.slow = 0;
+  }
+
+  snapshot(): WindowSnapshot {
+    const outcomes: number[] = [];
+    const first = this.count === this.size ? this.next : 0;
+    for (let i = 0; i < this.count; i++) outcomes.push(this.ring[(first + i) % this.size]);
+    return { type: 'calls', outcomes };
+  }
+
+  restore(saved: WindowSnapshot): void {
+    this.clear();
+    if (saved.type !== 'calls') return;
+    for (const code of saved.outcomes.slice(-this.size))
+      this.record((code & FAILED) !== 0, (code & SLOW) !== 0);
+  }
+}
+
+/**
+ * The calls of the last `durationMs`, in `buckets` buckets of equal span. A bucket is reused once its span has
+ * passed out of the window; rotation happens on the next record or read, so an idle breaker holds no timer.
+ */
+export class TimeWindow implements SlidingWindow {
+  private readonly spanMs: number;
+  // Per bucket: the index of the span it holds (time / spanMs, rounded down), and its counts.
+  private readonly spans: Float64Array;
+  private readonly calls: Uint32Array;
+  private readonly failedCalls: Uint32Array;
+  private readonly slowCalls: Uint32Array;
+  private totalCalls = 0;
+  private totalFailed = 0;
+  private totalSlow = 0;
+  // The newest span recorded or read: buckets of older spans than this minus `buckets` are stale.
+  private newest = -Infinity;
+
+  constructor(
+    readonly durationMs: number,
+    readonly buckets: number,
+  ) {
+    this.spanMs = durationMs / buckets;
+    this.spans = new Float64Array(buckets).fill(-Infinity);
+    this.calls = new Uint32Array(buckets);
+    this.failedCalls = new Uint32Array(buckets);
+    this.slowCalls = new Uint32Array(buckets);
+  }
+
+  record(failed: boolean, slow: boolean, nowMs: number): void {
+    const bucket = this.rotate(nowMs);
+    this.calls[bucket]++;
+    this.totalCalls++;
+    if (failed) {
+      this.failedCalls[bucket]++;
+      this.totalFailed++;
+    }
+    if (slow) {
+      this.slowCalls[bucket]++;
+      this.totalSlow++;
+    }
+  }
+
+  totals(nowMs: number): { calls: number; failed: number; slow: number } {
+    this.rotate(nowMs);
+    return { calls: this.totalCalls, failed: this.totalFailed, slow: this.totalSlow };
+  }
+
+  clear(): void {
+    this.spans.fill(-Infinity);
+    this.calls.fill(0);
+    this.failedCalls.fill(0);
+    this.slowCalls.fill(0);
+    this.totalCalls = this.totalFailed = this.totalSlow = 0;
+    this.newest = -Infinity;
+  }
+
+  snapshot(nowMs: number): WindowSnapshot {
+    this.rotate(nowMs);
+    const buckets: number[][] = [];
+    for (let i = 0; i < this.buckets; i++)
+      if (this.calls[i] > 0)
+        buckets.push([
+          this.spans[i] * this.spanMs,
+          this.calls[i],
+          this.failedCalls[i],
+          this.slowCalls[i],
+        ]);
+    return { type: 'time', buckets: buckets.sort((a, b) => a[0] - b[0]) };
+  }
+
+  restore(saved: WindowSnapshot): void {
+    this.clear();
+    if (saved.type !== 'time') return;
+    for (const [startMs, calls, failed, slow] of saved.buckets) {
+      const span = Math.round(startMs / this.spanMs);
+      const bucket = this.rotate(span * this.spanMs);
+      if (this.spans[bucket] !== span) continue; // older than the window already restored
+      this.calls[bucket] += calls;
+      this.failedCalls[bucket] += failed;
+      this.slowCalls[bucket] += slow;
+      this.totalCalls += calls;
+      this.totalFailed += failed;
+      this.totalSlow += slow;
+    }
+  }
+
+  /** Drops the buckets that aged out by `nowMs` and returns the bucket of `nowMs`. */
+  private rotate(nowMs: number): number {
+    const span = Math.floor(nowMs / this.spanMs);
+    const bucket = span % this.buckets;
+    if (span <= this.newest) {
+      // The same span as the newest (the common case), or a clock that stepped back: count it there.
+      return span === this.newest || this.spans[bucket] === span ? bucket : this.newestBucket();
+    }
+    // Every span from newest + 1 to `span` starts afresh; past a whole window, every bucket does.
+    const first = Math.max(this.newest + 1, span - this.buckets + 1);
+    for (let s = first; s <= span; s++) this.empty(s % this.buckets, s);
+    this.newest = span;
+    return bucket;
+  }
+
+  private newestBucket(): number {
+    return ((this.newest % this.buckets) + this.buckets) % this.buckets;
+  }
+
+  private empty(bucket: number, span: number): void {
+    this.totalCalls -= this.calls[bucket];
+    this.totalFailed -= this.failedCalls[bucket];
+    this.totalSlow -= this.slowCalls[bucket];
+    this.calls[bucket] = this.failedCalls[bucket] = this.slowCalls[bucket] = 0;
+    this.spans[bucket] = span;
+  }
+}
+
+/** Totals as the percents a breaker compares with its thresholds. */
+export function windowMetrics(totals: {
+  calls: number;
+  failed: number;
+  slow: number;
+}): WindowMetrics {
+  const { calls, failed, slow } = totals;
+  return {
+    calls,
+    failedCalls: failed,
+    slowCalls: slow,
+    failureRate: calls === 0 ? 0 : (failed / calls) * 100,
+    slowCallRate: calls === 0 ? 0 : (slow / calls) * 100,
+  };
+}

@@ -1,0 +1,390 @@
+import { expect } from 'chai';
+import {
+  CircuitBreaker,
+  CircuitBreakerError,
+  ConfigError,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from '../../../src/index.js';
+import { observe, useFakeClock } from '../../support/fake-clock.js';
+
+class Down extends Error {}
+class NotFound extends Error {}
+
+const ok = () => Promise.resolve('ok');
+const down = () => Promise.reject(new Down('down'));
+
+/** Calls through `breaker` one after another; each outcome is 'ok', 'down' or 'ignored'. */
+async function calls(breaker: CircuitBreaker, outcomes: string): Promise<void> {
+  for (const outcome of outcomes) {
+    const fn = outcome === 'o' ? ok : outcome === 'x' ? down : () => Promise.reject(new NotFound());
+    await breaker.protect(fn).catch(() => undefined);
+  }
+}
+
+/** A call that takes `ms` of fake time and then succeeds (or fails). */
+function takes(ms: number, fail = false) {
+  return () =>
+    new Promise((resolve, reject) =>
+      setTimeout(() => (fail ? reject(new Down('slow down')) : resolve('late')), ms),
+    );
+}
+
+async function openError(breaker: CircuitBreaker): Promise<CircuitBreakerError> {
+  const error = await breaker.protect(ok).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).to.be.instanceOf(CircuitBreakerError);
+  return error as CircuitBreakerError;
+}
+
+describe('CircuitBreaker: rate mode', () => {
+  const time = useFakeClock(1_000_000);
+
+  describe('options', () => {
+    const invalid: [string, CircuitBreakerOptions, RegExp][] = [
+      [
+        'both failureThreshold and a rate',
+        { failureThreshold: 5, failureRateThreshold: 50 },
+        /^failureThreshold: expected to be left out in rate mode/,
+      ],
+      [
+        'a window without rate mode',
+        { slidingWindow: { calls: 10 } },
+        /^slidingWindow: expected only with failureRateThreshold/,
+      ],
+      ['minimumCalls without rate mode', { minimumCalls: 5 }, /^minimumCalls: expected only with/],
+      [
+        'a rate of 0',
+        { failureRateThreshold: 0 },
+        /^failureRateThreshold: expected a percent greater than 0 and at most 100, got 0/,
+      ],
+      [
+        'a rate above 100',
+        { failureRateThreshold: 101 },
+        /^failureRateThreshold: expected a percent/,
+      ],
+      [
+        'a slow rate of NaN',
+        { slowCallDuration: '1s', slowCallRateThreshold: NaN },
+        /^slowCallRateThreshold: expected a percent/,
+      ],
+      [
+        'a window of both kinds',
+        { failureRateThreshold: 50, slidingWindow: { calls: 10, time: '1s' } as never },
+        /^slidingWindow: expected \{ calls/,
+      ],
+      [
+        'a window of no kind',
+        { failureRateThreshold: 50, slidingWindow: {} as never },
+        /^slidingWindow: expected \{ calls/,
+      ],
+      [
+        'a count window of 0 calls',
+        { failureRateThreshold: 50, slidingWindow: { calls: 0 } },
+        /^slidingWindow\.calls: expected an integer from 1/,
+      ],
+      [
+        'a time window shorter than its buckets',
+        { failureRateThreshold: 50, slidingWindow: { time: 5, buckets: 10 } },
+        /^slidingWindow\.time: expected a duration of at least one ms per bucket/,
+      ],
+      [
+        'an unknown window key',
+        { failureRateThreshold: 50, slidingWindow: { calls: 10, size: 3 } as never },
+        /^slidingWindow\.size: unknown option/,
+      ],
+      [
+        'more minimum calls than the window holds',
+        { failureRateThreshold: 50, slidingWindow: { calls: 10 }, minimumCalls: 11 },
+        /^minimumCalls: expected at most the window's 10 calls, got 11/,
+      ],
+      [
+        'a maxTimeout below the timeout',
+        { timeout: '10s', maxTimeout: '5s' },
+        /^maxTimeout: expected at least timeout \(10000 ms\)/,
+      ],
+      [
+        'a slowCallDuration that is not a duration',
+        { slowCallDuration: 'soon' as never },
+        /^slowCallDuration: expected a duration/,
+      ],
+    ];
+    for (const [label, options, message] of invalid) {
+      it(`refuses ${label} at construction`, () => {
+        expect(() => new CircuitBreaker(options)).to.throw(ConfigError, message);
+      });
+    }
+
+    it('turns rate mode on with slowCallDuration alone (failure rate 50 %, slow rate 100 %)', () => {
+      const { rate } = new CircuitBreaker({ slowCallDuration: '2s' }).options;
+      expect(rate).to.deep.include({
+        failureRateThreshold: 50,
+        slowCallRateThreshold: 100,
+        minimumCalls: 10,
+      });
+      expect(rate!.window).to.deep.equal({ calls: 100 });
+    });
+
+    it('keeps consecutive mode, with no rate, by default', () => {
+      const { options } = new CircuitBreaker();
+      expect(options.rate).to.equal(undefined);
+      expect(options.failureThreshold).to.equal(5);
+      expect(options.maxTimeout).to.equal(60_000);
+    });
+  });
+
+  describe('count window', () => {
+    it('opens when the failure rate of the last calls reaches the threshold, not before', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { calls: 10 },
+        minimumCalls: 10,
+      });
+      await calls(breaker, 'oxoxoxoxo');
+      expect(breaker.state).to.equal('closed'); // 9 calls: below minimumCalls
+      await calls(breaker, 'o');
+      expect(breaker.metrics()).to.deep.include({ calls: 10, failedCalls: 4, failureRate: 40 });
+      expect(breaker.state).to.equal('closed');
+      await calls(breaker, 'x'); // the oldest 'o' leaves: 5 of 10 failed
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('opens at a steady 30 % failure rate that never makes 5 failures in a row', async () => {
+      const rate = new CircuitBreaker({ failureRateThreshold: 25, slidingWindow: { calls: 20 } });
+      const consecutive = new CircuitBreaker({ failureThreshold: 5 });
+      const pattern = 'ooxoooxooxoooxooxoooxoox'.repeat(4);
+      await calls(rate, pattern);
+      await calls(consecutive, pattern);
+      expect(rate.state).to.equal('open');
+      expect(consecutive.state).to.equal('closed');
+    });
+
+    it('does not record errors outside `exceptions`: they are neither failures nor successes', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { calls: 4 },
+        minimumCalls: 4,
+        exceptions: [Down],
+      });
+      await calls(breaker, 'xx??????o');
+      expect(breaker.metrics()).to.deep.include({ calls: 3, failedCalls: 2 });
+      await calls(breaker, 'o');
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('counts a value refused by isFailureResult as a failed call, and still returns it', async () => {
+      const breaker = new CircuitBreaker<{ status: number }>({
+        failureRateThreshold: 100,
+        slidingWindow: { calls: 2 },
+        minimumCalls: 2,
+        isFailureResult: (reply) => reply.status >= 500,
+      });
+      expect(await breaker.protect(async () => ({ status: 503 }))).to.deep.equal({ status: 503 });
+      await breaker.protect(async () => ({ status: 500 }));
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('clears the window when it opens, so the next closed period starts afresh', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { calls: 4 },
+        minimumCalls: 2,
+        timeout: '1s',
+        successThreshold: 1,
+      });
+      await calls(breaker, 'xx');
+      expect(breaker.state).to.equal('open');
+      expect(breaker.metrics().calls).to.equal(0);
+      await time.clock.tickAsync(1_000);
+      await calls(breaker, 'o'); // trial closes it
+      await calls(breaker, 'x');
+      expect(breaker.state).to.equal('closed'); // 1 call: below minimumCalls, not judged on old failures
+    });
+  });
+
+  describe('time window', () => {
+    it('judges only the calls of the last `time`, rotating buckets without a timer', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { time: '10s', buckets: 10 },
+        minimumCalls: 4,
+      });
+      await calls(breaker, 'xxx');
+      expect(time.clock.countTimers()).to.equal(0);
+      await time.clock.tickAsync(11_000); // the three failures have aged out
+      await calls(breaker, 'ooox');
+      expect(breaker.metrics()).to.deep.include({ calls: 4, failedCalls: 1 });
+      expect(breaker.state).to.equal('closed');
+      await time.clock.tickAsync(5_000);
+      await calls(breaker, 'x'); // 2 of 5 in the window
+      expect(breaker.state).to.equal('closed');
+      await calls(breaker, 'x'); // 3 of 6
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('reports metrics of the current window, dropping aged buckets when read', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 90,
+        slidingWindow: { time: '1s' },
+      });
+      await calls(breaker, 'xo');
+      expect(breaker.metrics()).to.deep.equal({
+        calls: 2,
+        failedCalls: 1,
+        slowCalls: 0,
+        failureRate: 50,
+        slowCallRate: 0,
+      });
+      await time.clock.tickAsync(1_000);
+      expect(breaker.metrics().calls).to.equal(0);
+    });
+  });
+
+  describe('slow calls', () => {
+    it('counts a call slower than slowCallDuration as slow whatever its outcome, and opens on the slow rate', async () => {
+      const breaker = new CircuitBreaker({
+        slowCallDuration: '2s',
+        slowCallRateThreshold: 50,
+        slidingWindow: { calls: 4 },
+        minimumCalls: 4,
+      });
+      const run = (fn: () => Promise<unknown>, ms: number) => {
+        const call = observe(breaker.protect(fn));
+        return time.clock.tickAsync(ms).then(() => call);
+      };
+      await run(takes(100), 100);
+      await run(takes(3_000), 3_000);
+      await run(takes(2_500, true), 2_500);
+      expect(breaker.metrics()).to.deep.include({ calls: 3, slowCalls: 2, failedCalls: 1 });
+      expect(breaker.state).to.equal('closed');
+      await run(takes(50), 50);
+      expect(breaker.state).to.equal('open'); // 2 slow of 4: 50 %
+    });
+
+    it('re-opens on a slow trial in HALF_OPEN, even one that succeeded', async () => {
+      const breaker = new CircuitBreaker({
+        slowCallDuration: '1s',
+        slidingWindow: { calls: 2 },
+        minimumCalls: 2,
+        failureRateThreshold: 50,
+        timeout: '5s',
+      });
+      await calls(breaker, 'xx');
+      await time.clock.tickAsync(5_000);
+      const trial = observe(breaker.protect(takes(1_500)));
+      await time.clock.tickAsync(1_500);
+      expect(trial.value).to.equal('late');
+      expect(breaker.state).to.equal('open');
+    });
+  });
+
+  describe('open backoff', () => {
+    it('doubles the open time on each re-open from HALF_OPEN up to maxTimeout, and closing resets it', async () => {
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        timeout: '5s',
+        maxTimeout: '20s',
+        successThreshold: 1,
+      });
+      const openTimes: number[] = [];
+      await calls(breaker, 'x');
+      for (let i = 0; i < 4; i++) {
+        openTimes.push((await openError(breaker)).retryAfter);
+        await time.clock.tickAsync(openTimes[i]);
+        await calls(breaker, 'x'); // the trial fails
+      }
+      expect(openTimes).to.deep.equal([5_000, 10_000, 20_000, 20_000]);
+      await time.clock.tickAsync(20_000);
+      await calls(breaker, 'o'); // closes
+      await calls(breaker, 'x');
+      expect((await openError(breaker)).retryAfter).to.equal(5_000);
+    });
+
+    it("stays open at least the failure's retryAfter (a 503's Retry-After)", async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: '5s' });
+      const unavailable = Object.assign(new Down('503'), { retryAfter: 30_000 });
+      await breaker.protect(() => Promise.reject(unavailable)).catch(() => undefined);
+      expect((await openError(breaker)).retryAfter).to.equal(30_000);
+      await time.clock.tickAsync(29_000);
+      expect(breaker.state).to.equal('open');
+      await time.clock.tickAsync(1_000);
+      expect(breaker.state).to.equal('half_open');
+    });
+  });
+
+  describe('observing', () => {
+    it('metrics() never moves an open circuit to half-open nor emits an event', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { calls: 2 },
+        minimumCalls: 2,
+        timeout: '1s',
+      });
+      await calls(breaker, 'xx');
+      const changes: string[] = [];
+      breaker.events.on('stateChange', ({ to }) => changes.push(to));
+      await time.clock.tickAsync(5_000);
+      breaker.metrics();
+      expect(changes).to.deep.equal([]);
+      expect(breaker.toJSON().state).to.equal('half_open' satisfies CircuitState); // reading the state does move it
+    });
+  });
+
+  describe('persistence', () => {
+    for (const slidingWindow of [{ calls: 5 }, { time: '10s', buckets: 5 }] as const) {
+      it(`restores the window of a ${'calls' in slidingWindow ? 'count' : 'time'} window from toJSON()`, async () => {
+        const options = { failureRateThreshold: 60, slidingWindow, minimumCalls: 5 };
+        const first = new CircuitBreaker(options);
+        await calls(first, 'xo');
+        await time.clock.tickAsync(2_000);
+        await calls(first, 'xo');
+        const saved = JSON.parse(JSON.stringify(first.toJSON())) as ReturnType<
+          CircuitBreaker['toJSON']
+        >;
+        const second = new CircuitBreaker({ ...options, initialState: saved });
+        expect(second.metrics()).to.deep.equal(first.metrics());
+        await calls(second, 'x'); // 3 of 5 failed
+        expect(second.state).to.equal('open');
+      });
+    }
+
+    it('keeps the open time of a backed-off circuit across a restart', async () => {
+      const options: CircuitBreakerOptions = {
+        failureThreshold: 1,
+        timeout: '5s',
+        maxTimeout: '1m',
+      };
+      const first = new CircuitBreaker(options);
+      await calls(first, 'x');
+      await time.clock.tickAsync(5_000);
+      await calls(first, 'x'); // re-opens for 10 s
+      const second = new CircuitBreaker({ ...options, initialState: first.toJSON() });
+      expect((await openError(second)).retryAfter).to.equal(10_000);
+    });
+
+    it('refuses a saved window that is not one', () => {
+      for (const window of [
+        { type: 'calls', outcomes: [7] },
+        { type: 'time', buckets: [[0, 1, 2, 0]] },
+        { type: 'ring' },
+      ])
+        expect(
+          () =>
+            new CircuitBreaker({
+              failureRateThreshold: 50,
+              initialState: {
+                state: 'closed',
+                failures: 0,
+                successes: 0,
+                openedAt: null,
+                isolated: false,
+                openMs: null,
+                window,
+              } as never,
+            }),
+        ).to.throw(ConfigError, /^initialState: expected/);
+    });
+  });
+});
