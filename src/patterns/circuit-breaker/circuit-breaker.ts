@@ -122,7 +122,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
       const { failures } = this.record;
       return windowMetrics({ calls: failures, failed: failures, slow: 0 });
     }
-    return windowMetrics(this.window.totals(now()));
+    if (this.window.timed) this.window.rotate(now());
+    return windowMetrics(this.window);
   }
 
   /**
@@ -344,13 +345,12 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private judge(failed: boolean, slow: boolean, error: unknown): void {
     const window = this.window!;
     const rate = this.options.rate!;
-    const time = now();
-    window.record(failed, slow, time);
-    const { calls, failed: failedCalls, slow: slowCalls } = window.totals(time);
+    window.record(failed, slow, window.timed ? now() : 0);
+    const { calls } = window;
     if (calls < rate.minimumCalls) return;
     if (
-      failedCalls * 100 >= rate.failureRateThreshold * calls ||
-      slowCalls * 100 >= rate.slowCallRateThreshold * calls
+      window.failed * 100 >= rate.failureRateThreshold * calls ||
+      window.slow * 100 >= rate.slowCallRateThreshold * calls
     )
       void this.moveTo(CircuitState.OPEN, error);
   }

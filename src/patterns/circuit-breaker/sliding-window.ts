@@ -23,10 +23,16 @@ const SLOW = 2;
 
 /** Where a rate-mode breaker keeps the outcomes it judges. O(1) per record, no allocation, no timer. */
 export interface SlidingWindow {
+  /** True when records and reads need the time (a time window): a count window never reads the clock. */
+  readonly timed: boolean;
+  /** The window's totals as of the last record or {@link SlidingWindow.rotate}. */
+  readonly calls: number;
+  readonly failed: number;
+  readonly slow: number;
   /** Records one call at `nowMs`. */
   record(failed: boolean, slow: boolean, nowMs: number): void;
-  /** The window's totals at `nowMs` (a time window first drops what has aged out). */
-  totals(nowMs: number): { calls: number; failed: number; slow: number };
+  /** Drops what has aged out by `nowMs` (nothing, for a count window). */
+  rotate(nowMs: number): void;
   /** Forgets everything (the circuit opened). */
   clear(): void;
   /** The contents as plain data. */
@@ -37,11 +43,12 @@ export interface SlidingWindow {
 
 /** The last `size` calls, as a ring of outcome codes with running sums. */
 export class CountWindow implements SlidingWindow {
+  readonly timed = false;
   private readonly ring: Uint8Array;
   private next = 0;
-  private count = 0;
-  private failed = 0;
-  private slow = 0;
+  calls = 0;
+  failed = 0;
+  slow = 0;
 
   constructor(readonly size: number) {
     this.ring = new Uint8Array(size);
@@ -49,29 +56,27 @@ export class CountWindow implements SlidingWindow {
 
   record(failed: boolean, slow: boolean): void {
     const code = (failed ? FAILED : 0) | (slow ? SLOW : 0);
-    if (this.count === this.size) {
+    if (this.calls === this.size) {
       const old = this.ring[this.next];
       this.failed -= old & FAILED;
       this.slow -= (old & SLOW) >> 1;
-    } else this.count++;
+    } else this.calls++;
     this.ring[this.next] = code;
     this.failed += code & FAILED;
     this.slow += (code & SLOW) >> 1;
     this.next = this.next + 1 === this.size ? 0 : this.next + 1;
   }
 
-  totals(): { calls: number; failed: number; slow: number } {
-    return { calls: this.count, failed: this.failed, slow: this.slow };
-  }
+  rotate(): void {}
 
   clear(): void {
-    this.next = this.count = this.failed = this.slow = 0;
+    this.next = this.calls = this.failed = this.slow = 0;
   }
 
   snapshot(): WindowSnapshot {
     const outcomes: number[] = [];
-    const first = this.count === this.size ? this.next : 0;
-    for (let i = 0; i < this.count; i++) outcomes.push(this.ring[(first + i) % this.size]);
+    const first = this.calls === this.size ? this.next : 0;
+    for (let i = 0; i < this.calls; i++) outcomes.push(this.ring[(first + i) % this.size]);
     return { type: 'calls', outcomes };
   }
 
@@ -88,15 +93,16 @@ export class CountWindow implements SlidingWindow {
  * passed out of the window; rotation happens on the next record or read, so an idle breaker holds no timer.
  */
 export class TimeWindow implements SlidingWindow {
+  readonly timed = true;
   private readonly spanMs: number;
   // Per bucket: the index of the span it holds (time / spanMs, rounded down), and its counts.
   private readonly spans: Float64Array;
-  private readonly calls: Uint32Array;
+  private readonly bucketCalls: Uint32Array;
   private readonly failedCalls: Uint32Array;
   private readonly slowCalls: Uint32Array;
-  private totalCalls = 0;
-  private totalFailed = 0;
-  private totalSlow = 0;
+  calls = 0;
+  failed = 0;
+  slow = 0;
   // The newest span recorded or read: buckets of older spans than this minus `buckets` are stale.
   private newest = -Infinity;
 
@@ -106,47 +112,46 @@ export class TimeWindow implements SlidingWindow {
   ) {
     this.spanMs = durationMs / buckets;
     this.spans = new Float64Array(buckets).fill(-Infinity);
-    this.calls = new Uint32Array(buckets);
+    this.bucketCalls = new Uint32Array(buckets);
     this.failedCalls = new Uint32Array(buckets);
     this.slowCalls = new Uint32Array(buckets);
   }
 
   record(failed: boolean, slow: boolean, nowMs: number): void {
-    const bucket = this.rotate(nowMs);
-    this.calls[bucket]++;
-    this.totalCalls++;
+    const bucket = this.bucketOf(nowMs);
+    this.bucketCalls[bucket]++;
+    this.calls++;
     if (failed) {
       this.failedCalls[bucket]++;
-      this.totalFailed++;
+      this.failed++;
     }
     if (slow) {
       this.slowCalls[bucket]++;
-      this.totalSlow++;
+      this.slow++;
     }
   }
 
-  totals(nowMs: number): { calls: number; failed: number; slow: number } {
-    this.rotate(nowMs);
-    return { calls: this.totalCalls, failed: this.totalFailed, slow: this.totalSlow };
+  rotate(nowMs: number): void {
+    this.bucketOf(nowMs);
   }
 
   clear(): void {
     this.spans.fill(-Infinity);
-    this.calls.fill(0);
+    this.bucketCalls.fill(0);
     this.failedCalls.fill(0);
     this.slowCalls.fill(0);
-    this.totalCalls = this.totalFailed = this.totalSlow = 0;
+    this.calls = this.failed = this.slow = 0;
     this.newest = -Infinity;
   }
 
   snapshot(nowMs: number): WindowSnapshot {
-    this.rotate(nowMs);
+    this.bucketOf(nowMs);
     const buckets: number[][] = [];
     for (let i = 0; i < this.buckets; i++)
-      if (this.calls[i] > 0)
+      if (this.bucketCalls[i] > 0)
         buckets.push([
           this.spans[i] * this.spanMs,
-          this.calls[i],
+          this.bucketCalls[i],
           this.failedCalls[i],
           this.slowCalls[i],
         ]);
@@ -158,19 +163,19 @@ export class TimeWindow implements SlidingWindow {
     if (saved.type !== 'time') return;
     for (const [startMs, calls, failed, slow] of saved.buckets) {
       const span = Math.round(startMs / this.spanMs);
-      const bucket = this.rotate(span * this.spanMs);
+      const bucket = this.bucketOf(span * this.spanMs);
       if (this.spans[bucket] !== span) continue; // older than the window already restored
-      this.calls[bucket] += calls;
+      this.bucketCalls[bucket] += calls;
       this.failedCalls[bucket] += failed;
       this.slowCalls[bucket] += slow;
-      this.totalCalls += calls;
-      this.totalFailed += failed;
-      this.totalSlow += slow;
+      this.calls += calls;
+      this.failed += failed;
+      this.slow += slow;
     }
   }
 
   /** Drops the buckets that aged out by `nowMs` and returns the bucket of `nowMs`. */
-  private rotate(nowMs: number): number {
+  private bucketOf(nowMs: number): number {
     const span = Math.floor(nowMs / this.spanMs);
     const bucket = span % this.buckets;
     if (span <= this.newest) {
@@ -189,19 +194,19 @@ export class TimeWindow implements SlidingWindow {
   }
 
   private empty(bucket: number, span: number): void {
-    this.totalCalls -= this.calls[bucket];
-    this.totalFailed -= this.failedCalls[bucket];
-    this.totalSlow -= this.slowCalls[bucket];
-    this.calls[bucket] = this.failedCalls[bucket] = this.slowCalls[bucket] = 0;
+    this.calls -= this.bucketCalls[bucket];
+    this.failed -= this.failedCalls[bucket];
+    this.slow -= this.slowCalls[bucket];
+    this.bucketCalls[bucket] = this.failedCalls[bucket] = this.slowCalls[bucket] = 0;
     this.spans[bucket] = span;
   }
 }
 
 /** Totals as the percents a breaker compares with its thresholds. */
 export function windowMetrics(totals: {
-  calls: number;
-  failed: number;
-  slow: number;
+  readonly calls: number;
+  readonly failed: number;
+  readonly slow: number;
 }): WindowMetrics {
   const { calls, failed, slow } = totals;
   return {
