@@ -10,6 +10,7 @@ export {
   RateLimitExceededError,
   ConcurrencyLimitError,
   BridgeError,
+  HedgeLostError,
 } from './core/errors.js';
 export { type Duration, toMs } from './core/duration.js';
 export { type Policy, type CallOptions, type Next, Invocation, isPolicy } from './core/policy.js';
@@ -28,6 +29,7 @@ export {
 } from './core/context.js';
 export { EventEmitter, type Listener, type Unsubscribe, type AnyEvent } from './core/events.js';
 export * from './patterns/retry/index.js';
+export * from './patterns/hedge/index.js';
 export {
   runWithTimeout,
   runWithShield,

@@ -87,6 +87,23 @@ export class ConcurrencyLimitError extends ResilienceError {
   }
 }
 
+/**
+ * The abort reason of a hedged attempt that another attempt of the same call beat: its signal (and
+ * `currentSignal()` inside it) aborts with this, so the work can stop. It never reaches the caller.
+ */
+export class HedgeLostError extends ResilienceError {
+  /** The attempt that won (1 is the first). */
+  readonly winner: number;
+
+  constructor(winner: number) {
+    super(
+      `Attempt ${winner} of this hedged call won; this attempt is no longer needed`,
+      'ERR_HEDGE_LOST',
+    );
+    this.winner = winner;
+  }
+}
+
 /** The sync/async bridge could not run a function on a worker. */
 export class BridgeError extends ResilienceError {
   constructor(message: string, options?: ErrorOptions) {

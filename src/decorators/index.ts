@@ -1,4 +1,5 @@
 export { Retry } from './retry.decorator.js';
+export { Hedge } from './hedge.decorator.js';
 export { Timeout } from './timeout.decorator.js';
 export { CircuitBreaker } from './circuit-breaker.decorator.js';
 export { RateLimited, type RateLimitedCallOptions } from './rate-limited.decorator.js';

@@ -6,6 +6,8 @@ import { ConcurrencyLimiter } from '../patterns/concurrency/concurrency-limiter.
 import type { ConcurrencyLimiterOptions } from '../patterns/concurrency/concurrency.options.js';
 import { FallbackPolicy, type FallbackHandler } from '../patterns/fallback/fallback.js';
 import type { FallbackOptions } from '../patterns/fallback/fallback.options.js';
+import { HedgePolicy } from '../patterns/hedge/hedge.js';
+import type { HedgeOptions } from '../patterns/hedge/hedge.options.js';
 import { RateLimiter } from '../patterns/rate-limit/rate-limiter.js';
 import type { RateLimiterOptions } from '../patterns/rate-limit/rate-limiter.options.js';
 import { RetryPolicy } from '../patterns/retry/retry.js';
@@ -52,7 +54,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Every built-in policy kind, **in the canonical order**, outermost first: adding a policy is one line here at
- * its place. Why this order: Retry outside CircuitBreaker so an open circuit ends retrying at once; the breaker
+ * its place. Why this order: Retry outside CircuitBreaker so an open circuit ends retrying at once; Hedge inside
+ * Retry (a hedged call fails only when every attempt failed) and outside the breaker, limiters and timeout, so
+ * each attempt is counted, limited and timed on its own; the breaker
  * outside RateLimited so a rejected call spends no token; Timeout inside Retry so each try gets its own deadline;
  * Concurrency innermost so a permit is held only while the method runs.
  */
@@ -70,13 +74,20 @@ export const POLICY_KINDS = {
     merge: mergeObjects,
     named: true as const,
   }),
+  hedge: spec({
+    engine: HedgePolicy,
+    create: (options: HedgeOptions) => new HedgePolicy(options),
+    merge: mergeObjects,
+    named: true as const,
+  }),
   circuitBreaker: spec({
     engine: CircuitBreaker,
-    // A reconfigured breaker keeps its state: an open circuit stays open under new thresholds.
+    // A reconfigured breaker keeps its state: an open circuit stays open under new thresholds, for the new
+    // open time (the length of the current open period is what was reconfigured).
     create: (options: CircuitBreakerOptions, previous) =>
       new CircuitBreaker(
         previous instanceof CircuitBreaker
-          ? { ...options, initialState: previous.toJSON() }
+          ? { ...options, initialState: { ...previous.toJSON(), openMs: null } }
           : options,
       ),
     merge: mergeObjects,

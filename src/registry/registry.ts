@@ -4,6 +4,7 @@ import { isPolicy, type Policy } from '../core/policy.js';
 import type { CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
 import type { ConcurrencyLimiterEvents } from '../patterns/concurrency/index.js';
 import type { FallbackEvents } from '../patterns/fallback/index.js';
+import type { HedgeEvents } from '../patterns/hedge/index.js';
 import type { RateLimiterEvents } from '../patterns/rate-limit/index.js';
 import type { RetryEvents } from '../patterns/retry/index.js';
 import type { TimeoutEvents } from '../patterns/timeout/index.js';
@@ -33,7 +34,7 @@ export type RegistryEvents = Merge<
     Merge<Sourced<RetryEvents>, Sourced<TimeoutEvents>>,
     Merge<Sourced<CircuitBreakerEvents>, Sourced<RateLimiterEvents>>
   >,
-  Merge<Sourced<FallbackEvents>, Sourced<ConcurrencyLimiterEvents>>
+  Merge<Merge<Sourced<FallbackEvents>, Sourced<ConcurrencyLimiterEvents>>, Sourced<HedgeEvents>>
 >;
 
 /** A kind the registry holds engines of: a built-in kind, or `'custom'` for policies of your own. */

@@ -6,6 +6,7 @@ import {
   CircuitBreaker,
   ConcurrencyLimiter,
   FallbackPolicy,
+  HedgePolicy,
   RateLimiter,
   RetryPolicy,
   Timeout,
@@ -74,6 +75,14 @@ const engines: (() => Engine)[] = [
   () => {
     const timeout = new Timeout('10s');
     return { name: 'Timeout.run', events: timeout.events, run: (w, o) => timeout.run(w, o) };
+  },
+  () => {
+    const policy = new HedgePolicy({ delay: '10s' });
+    return {
+      name: 'HedgePolicy.execute',
+      events: policy.events,
+      run: (w, o) => policy.execute(w, o),
+    };
   },
   () => {
     const policy = new FallbackPolicy(() => 'fallback');

@@ -15,6 +15,8 @@ import {
   checkAll,
   Fallback,
   FallbackPolicy,
+  Hedge,
+  HedgePolicy,
   RateLimited,
   RateLimiter,
   ResilienceRegistry,
@@ -29,6 +31,7 @@ import {
   fallback,
   gatherWithLimit,
   getResiliencePolicies,
+  hedge,
   mapWithLimit,
   prepareInstance,
   registry,
@@ -303,6 +306,68 @@ bad(
   () => new RetryPolicy().execute(noop, { sigal: undefined } as never),
   /^sigal: unknown option/,
 );
+
+// ---------------------------------------------------------------------------------------------------------
+// hedge
+
+const hedgeOptionCases: [string, readonly unknown[], RegExp][] = [
+  [
+    'delay',
+    [...NOT_DURATIONS.filter((v) => v !== undefined), 'p0', 'p100', 'p-5', 'P95', 'p95 '],
+    /delay: expected a duration, or a latency quantile/,
+  ],
+  ['maxHedges', [...NOT_POSITIVE_INTEGERS, 17], /maxHedges: expected an integer from 1 to 16/],
+  ['budget', [null, 0, true, {}, { deposit() {} }, ''], /budget: expected a/],
+];
+for (const [option, values, problem] of hedgeOptionCases) {
+  for (const value of values) {
+    const options = { delay: 'p95', [option]: value } as never;
+    bad('HedgePolicy', `${option} ${show(value)}`, () => new HedgePolicy(options), problem);
+    bad('hedge', `${option} ${show(value)}`, () => hedge(noop, options), problem);
+    bad('Hedge', `${option} ${show(value)}`, () => Hedge(options), problem);
+  }
+}
+for (const [option, values] of [
+  ['fallbackDelay', NOT_DURATIONS.filter((v) => v !== undefined)],
+  ['minSamples', [...NOT_POSITIVE_INTEGERS, 129]],
+] as const)
+  for (const value of values)
+    bad(
+      'HedgePolicy',
+      `${option} ${show(value)}`,
+      () => new HedgePolicy({ delay: 'p90', [option]: value } as never),
+      new RegExp(`^${option}: expected`),
+    );
+for (const value of NOT_OPTIONS) {
+  bad(
+    'HedgePolicy',
+    `options ${show(value)}`,
+    () => new HedgePolicy(value as never),
+    /options:|delay:/,
+  );
+  bad('hedge', `options ${show(value)}`, () => hedge(noop, value as never), /options:|delay:/);
+}
+for (const value of NOT_FUNCTIONS) {
+  bad(
+    'hedge',
+    `fn ${show(value)}`,
+    () => hedge(value as never, { delay: 10 }),
+    /^fn: expected a function/,
+  );
+  bad(
+    'HedgePolicy.execute',
+    `fn ${show(value)}`,
+    () => new HedgePolicy({ delay: 10 }).execute(value as never),
+    /^fn: expected a function/,
+  );
+}
+for (const value of NOT_SIGNALS)
+  bad(
+    'HedgePolicy.execute',
+    `signal ${show(value)}`,
+    () => new HedgePolicy({ delay: 10 }).execute(noop, { signal: value as never }),
+    /^signal: expected an AbortSignal/,
+  );
 
 // ---------------------------------------------------------------------------------------------------------
 // timeout
@@ -976,6 +1041,7 @@ for (const value of [
 
 const factories: [string, (arg: unknown) => unknown, string][] = [
   ['Retry', (arg) => Retry(arg as never), 'RetryPolicy'],
+  ['Hedge', (arg) => Hedge(arg as never), 'HedgePolicy'],
   ['CircuitBreaker', (arg) => CircuitBreaker(arg as never), 'CircuitBreaker'],
   ['RateLimited', (arg) => RateLimited(arg as never), 'RateLimiter'],
   ['Concurrency', (arg) => Concurrency(arg as never), 'ConcurrencyLimiter'],
@@ -1274,6 +1340,7 @@ const NO_INPUT: Record<string, string> = {
   RateLimitExceededError: 'an error class dspu raises',
   ConcurrencyLimitError: 'an error class dspu raises',
   BridgeError: 'an error class dspu raises',
+  HedgeLostError: 'an error class dspu raises',
   BackoffStrategy: 'a constant',
   CircuitState: 'a constant',
   DEFAULT_ORDER: 'a constant',

@@ -293,6 +293,7 @@ describe('reliability: gaps found by mutation testing', () => {
           successes: 0,
           openedAt: null,
           isolated: false,
+          openMs: null,
         });
       }
     });
