@@ -520,6 +520,12 @@ for (const value of NOT_OPTIONS)
   );
   bad(
     'RateLimited',
+    'call tokens above the capacity that inline options default to (their rate)',
+    () => RateLimited({ rate: 10 }, { tokens: 11 }),
+    /^tokens: expected a number greater than 0 and at most the capacity \(10\)/,
+  );
+  bad(
+    'RateLimited',
     'call tokens above the capacity of an instance',
     () => RateLimited(limiter(), { tokens: 11 }),
     /^tokens: expected a number greater than 0 and at most the capacity \(10\)/,
