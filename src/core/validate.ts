@@ -8,6 +8,10 @@ import { toMs } from './duration.js';
 export class OptionsChecker {
   readonly problems: string[] = [];
   private readonly source: Record<string, unknown>;
+  // Each option is read once: a getter runs once, and what was checked is what the engine gets.
+  private readonly values = new Map<string, unknown>();
+  // Options whose reading threw: reported once as unreadable, not again as "expected …, got undefined".
+  private readonly unreadable = new Set<string>();
 
   /**
    * @param options - what the user passed (anything: it is checked to be a plain object)
@@ -27,19 +31,41 @@ export class OptionsChecker {
     }
   }
 
-  /** The raw value of `key` (own properties only: `__proto__` tricks never reach the engines). */
+  /**
+   * The raw value of `key` (own properties only: `__proto__` tricks never reach the engines), read once.
+   * Undefined, with a problem recorded, when reading it throws (a getter or a Proxy trap).
+   */
   raw(key: string): unknown {
-    return Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+    if (this.values.has(key)) return this.values.get(key);
+    let value: unknown;
+    try {
+      value = Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+    } catch (error) {
+      this.unreadable.add(key);
+      this.problems.push(`${this.prefix}${key}: could not be read (${describeThrown(error)})`);
+    }
+    this.values.set(key, value);
+    return value;
   }
 
-  /** Records a problem for `key`. */
+  /** Records a problem for `key` (unless it was already reported as unreadable). */
   fail(key: string, rule: string, value: unknown = this.raw(key)): void {
+    if (this.unreadable.has(key)) return;
     this.problems.push(`${this.prefix}${key}: expected ${rule}, got ${describeValue(value)}`);
   }
 
   /** Rejects keys outside `known`: a typo (`maxAtempts`) must not silently fall back to a default. */
   onlyKnown(known: readonly string[]): this {
-    for (const key of Reflect.ownKeys(this.source)) {
+    let keys: (string | symbol)[];
+    try {
+      keys = Reflect.ownKeys(this.source);
+    } catch (error) {
+      this.problems.push(
+        `${this.prefix.replace(/\.$/, '') || 'options'}: could not be read (${describeThrown(error)})`,
+      );
+      return this;
+    }
+    for (const key of keys) {
       if (typeof key !== 'string' || !known.includes(key)) {
         this.problems.push(
           `${this.prefix}${String(key)}: unknown option (known: ${known.join(', ')})`,
@@ -56,7 +82,8 @@ export class OptionsChecker {
     try {
       return toMs(value, this.prefix + key);
     } catch (error) {
-      this.problems.push((error as ConfigError).message);
+      if (error instanceof ConfigError) this.problems.push(error.message);
+      else this.fail(key, 'a duration');
       return fallback;
     }
   }
@@ -108,8 +135,12 @@ export class OptionsChecker {
   errorClasses(key: string): ErrorClassList | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;
-    if (Array.isArray(value) && value.every(isErrorClass)) {
-      return [...(value as ErrorClassList)];
+    try {
+      // Copied before it is checked, so a Proxy cannot answer the check and the engine differently.
+      const classes = Array.isArray(value) ? [...(value as ErrorClassList)] : undefined;
+      if (classes?.every(isErrorClass)) return classes;
+    } catch {
+      // a revoked Proxy or a trap that throws: not an array of error classes
     }
     this.fail(key, 'an array of error classes');
     return undefined;
@@ -118,7 +149,7 @@ export class OptionsChecker {
   /** An `AbortSignal`, or undefined when absent. */
   signal(key: string): AbortSignal | undefined {
     const value = this.raw(key);
-    if (value === undefined || value instanceof AbortSignal) return value;
+    if (value === undefined || isAbortSignal(value)) return value;
     this.fail(key, 'an AbortSignal');
     return undefined;
   }
@@ -140,14 +171,47 @@ export function callOptionsError(
 ): ConfigError | undefined {
   if (options === undefined) return undefined;
   if (!isPlainObject(options)) return ConfigError.invalid('options', 'an options object', options);
-  for (const key in options) {
-    if (!known.includes(key))
-      return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
+  let keys: (string | symbol)[];
+  try {
+    keys = Reflect.ownKeys(options);
+  } catch (error) {
+    return new ConfigError(`options: could not be read (${describeThrown(error)})`);
+  }
+  for (const key of keys) {
+    if (typeof key !== 'string' || !known.includes(key))
+      return new ConfigError(`${String(key)}: unknown option (known: ${known.join(', ')})`);
+    try {
+      void options[key]; // a getter that throws must fail here, not in the middle of the engine
+    } catch (error) {
+      return new ConfigError(`${key}: could not be read (${describeThrown(error)})`);
+    }
   }
   const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal))
+  if (signal !== undefined && !isAbortSignal(signal))
     return ConfigError.invalid('signal', 'an AbortSignal', signal);
   return undefined;
+}
+
+/** `instanceof AbortSignal` that answers false, not throws, for a revoked Proxy or a throwing trap. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  try {
+    return value instanceof AbortSignal;
+  } catch {
+    return false;
+  }
+}
+
+/** What was thrown while reading an option, for a message. */
+function describeThrown(error: unknown): string {
+  try {
+    if (error instanceof Error) {
+      const text = `${error.name}: ${error.message}`;
+      return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    }
+  } catch {
+    // an error whose name or message cannot be read
+  }
+  return describeValue(error);
 }
 
 /**
@@ -166,9 +230,16 @@ function isErrorClass(value: unknown): boolean {
 
 type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
 
-/** True for `{}`-like objects (not arrays, class instances, or null). */
+/**
+ * True for `{}`-like objects (not arrays, class instances, or null), frozen or with a null prototype; false,
+ * never a throw, for a revoked Proxy or one whose `getPrototypeOf` trap throws.
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  try {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    return proto === Object.prototype || proto === null;
+  } catch {
+    return false;
+  }
 }

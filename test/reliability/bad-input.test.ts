@@ -39,6 +39,11 @@ import {
   syncToAsync,
   toMs,
 } from '../../src/index.js';
+import {
+  HOSTILE_VALUES,
+  UNREADABLE_OBJECTS,
+  withThrowingGetter,
+} from '../support/hostile-values.js';
 
 interface Case {
   /** The export (or `export.method`) under test. */
@@ -226,6 +231,41 @@ for (const [option, values, problem] of retryOptionCases) {
     bad('Retry', `${option} ${show(value)}`, () => Retry(options), problem);
   }
 }
+for (const { label, value } of HOSTILE_VALUES) {
+  bad(
+    'RetryPolicy',
+    `maxAttempts ${label}`,
+    () => new RetryPolicy({ maxAttempts: value as never }),
+    /^maxAttempts: expected an integer from 1/,
+  );
+  bad(
+    'RetryPolicy',
+    `baseDelay ${label}`,
+    () => new RetryPolicy({ baseDelay: value as never }),
+    /^baseDelay: expected a duration/,
+  );
+}
+for (const { label, value } of UNREADABLE_OBJECTS)
+  bad('RetryPolicy', `options ${label}`, () => new RetryPolicy(value as never), /^options: /);
+bad(
+  'RetryPolicy',
+  'an option whose getter throws',
+  () => new RetryPolicy(withThrowingGetter({ baseDelay: 10 }, 'maxAttempts')),
+  /^maxAttempts: could not be read/,
+);
+for (const { label, value } of [...UNREADABLE_OBJECTS, ...HOSTILE_VALUES])
+  bad(
+    'RetryPolicy.execute',
+    `call options ${label}`,
+    () => new RetryPolicy().execute(noop, value as never),
+    /^(options: |[^:]+: unknown option)/,
+  );
+bad(
+  'RetryPolicy.execute',
+  'a call option whose getter throws',
+  () => new RetryPolicy().execute(noop, withThrowingGetter({}, 'signal')),
+  /^signal: could not be read/,
+);
 bad(
   'RetryPolicy',
   'maxDelay below baseDelay',
