@@ -166,7 +166,7 @@ export class RetryPolicy {
   delayFor(attempt: number, error: unknown): number {
     const custom = this.options.delay?.(attempt, error);
     let delay =
-      typeof custom === 'number' && custom >= 0
+      typeof custom === 'number' && custom >= 0 && custom !== Infinity
         ? Math.min(custom, this.options.maxDelay)
         : applyJitter(backoffDelay(this.options, attempt), this.options.jitter);
     // A server that says when to come back is honoured even past maxDelay.

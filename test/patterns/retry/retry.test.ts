@@ -366,6 +366,59 @@ describe('retry', () => {
     );
   });
 
+  it('computes a finite delay within [0, maxDelay] for any attempt, a zero base included', () => {
+    expect(
+      new RetryPolicy({ baseDelay: 0, maxAttempts: 2000 }).delayFor(1025, new Error()),
+    ).to.equal(0);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: -5, max: 5_000 }),
+          fc.constantFrom(NaN, Infinity, -Infinity, 0.5, Number.MAX_SAFE_INTEGER),
+        ),
+        fc.constantFrom(0, 1, 1000),
+        fc.constantFrom(1000, 60_000, 2 ** 31 - 1),
+        fc.constantFrom(...Object.values(BackoffStrategy)),
+        fc.constantFrom(false, true, 'equal' as const),
+        (attempt, baseDelay, maxDelay, strategy, jitter) => {
+          const delay = new RetryPolicy({ baseDelay, maxDelay, strategy, jitter }).delayFor(
+            attempt,
+            new Error(),
+          );
+          return Number.isFinite(delay) && delay >= 0 && delay <= maxDelay;
+        },
+      ),
+    );
+  });
+
+  it('reports a finite delay in every retry event of a long run with a zero base', async () => {
+    const policy = new RetryPolicy({ baseDelay: 0, maxAttempts: 1030 });
+    const delays: number[] = [];
+    policy.events.on('retry', ({ delay }) => delays.push(delay));
+    const result = observe(policy.execute(() => Promise.reject(new NetworkError('down'))));
+    await time.clock.tickAsync(5_000); // a 0 ms timer set while the clock ticks fires 1 ms later
+    expect(result.error).to.be.instanceOf(NetworkError);
+    expect(delays).to.have.length(1029);
+    expect(delays.every((delay) => delay === 0)).to.equal(true);
+  });
+
+  it('falls back to the strategy when a custom delay is not a finite number of at least 0', () => {
+    for (const custom of [NaN, Infinity, -Infinity, -1]) {
+      const policy = new RetryPolicy({ baseDelay: 100, maxDelay: 1000, delay: () => custom });
+      expect(policy.delayFor(2, new Error()), String(custom)).to.equal(200);
+    }
+  });
+
+  it('honours a retryAfter past maxDelay but keeps it finite', () => {
+    const policy = new RetryPolicy({ baseDelay: 100, maxDelay: 1000 });
+    const delayAfter = (retryAfter: number) =>
+      policy.delayFor(1, Object.assign(new Error(), { retryAfter }));
+    expect(delayAfter(5000)).to.equal(5000);
+    expect(delayAfter(Infinity)).to.equal(2 ** 31 - 1);
+    expect(delayAfter(NaN)).to.equal(100);
+    expect(delayAfter(-5)).to.equal(100);
+  });
+
   it('rejects invalid options at construction with a ConfigError naming option, rule and value', () => {
     const cases: [RetryOptions, RegExp][] = [
       [{ maxAttempts: 0 }, /maxAttempts: expected an integer .* got 0/],
