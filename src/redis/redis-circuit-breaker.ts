@@ -115,6 +115,11 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     return view.state;
   }
 
+  /** Like {@link RedisCircuitBreaker.state}, without moving the local breaker that serves while Redis is down. */
+  override peekState(): CircuitState {
+    return this.local ? super.peekState() : this.state;
+  }
+
   /** @internal */
   override executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
     this.changes.open();

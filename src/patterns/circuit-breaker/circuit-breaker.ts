@@ -73,6 +73,15 @@ export class CircuitBreaker {
   }
 
   /**
+   * The state {@link CircuitBreaker.state} would return, read without side effects: an OPEN circuit whose
+   * timeout has passed reads HALF_OPEN but is not moved, so nothing is emitted. For observers (metrics,
+   * health checks), which must not change what they observe.
+   */
+  peekState(): CircuitState {
+    return this.openTimeOver() ? CircuitState.HALF_OPEN : this.record.state;
+  }
+
+  /**
    * Calls `fn` through the breaker: its value or error is passed on unchanged, or the call is rejected at once
    * with {@link CircuitBreakerError} while the circuit is open.
    */
@@ -125,14 +134,17 @@ export class CircuitBreaker {
 
   /** The lazy OPEN → HALF_OPEN move. */
   private refresh(): void {
+    if (this.openTimeOver()) void this.moveTo(CircuitState.HALF_OPEN);
+  }
+
+  /** True when the circuit is OPEN (not isolated) and its open time has passed. */
+  private openTimeOver(): boolean {
     const { record } = this;
-    if (
+    return (
       record.state === CircuitState.OPEN &&
       !record.isolated &&
       now() - (record.openedAt ?? -Infinity) >= this.options.timeout
-    ) {
-      void this.moveTo(CircuitState.HALF_OPEN);
-    }
+    );
   }
 
   private trial<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
