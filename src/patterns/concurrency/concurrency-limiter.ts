@@ -211,7 +211,12 @@ export class ConcurrencyLimiter {
         ),
       );
     }
-    const waiter = new Waiter(this.expire, fn, arg, activeContext());
+    const context = activeContext();
+    // An enclosing policy that gives up (a timeout) takes the waiter out at once, as the caller's signal does:
+    // a waiter nobody awaits must not hold a place in the queue (nor count against maxQueue) until a permit frees.
+    const abort = signal ?? context?.cancellation?.signal;
+    if (abort?.aborted) return Promise.reject(toError(abort.reason));
+    const waiter = new Waiter(this.expire, fn, arg, context);
     const promise = new Promise<unknown>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
@@ -225,10 +230,10 @@ export class ConcurrencyLimiter {
       waiter.expiresAt = now() + maxWait;
       this.deadlines.add(waiter);
     }
-    if (signal) {
-      const onAbort = () => this.leave(waiter, toError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      waiter.unlinkSignal = () => signal.removeEventListener('abort', onAbort);
+    if (abort) {
+      const onAbort = () => this.leave(waiter, toError(abort.reason));
+      abort.addEventListener('abort', onAbort, { once: true });
+      waiter.unlinkSignal = () => abort.removeEventListener('abort', onAbort);
     }
     if (this.events.has('queued')) this.events.emit('queued', { pending: this.queueLength });
     return promise;
