@@ -100,3 +100,50 @@ function newLinks(parent: LazyAbort | AbortSignal | undefined): AbortLinks {
     unlinkWatcher: undefined,
   };
 }
+
+/**
+ * The abort of a call that has its caller's own signal and also runs inside another policy: aborted when
+ * either is. An explicit signal must not cut a call off from the policy around it (a timeout that gave up
+ * must still stop the retries, the queued wait or the inner signal of what it wrapped). Nothing is allocated
+ * when only one of the two exists, and no listener until someone asks for the combined signal.
+ */
+export function eitherAbort(
+  signal: AbortSignal | undefined,
+  enclosing: LazyAbort | undefined,
+): AbortSignal | LazyAbort | undefined {
+  if (signal === undefined) return enclosing;
+  if (enclosing === undefined) return signal;
+  return new EitherAbort(signal, enclosing);
+}
+
+/** `AbortSignal.any` (Node >= 20.3), which the Node 20 type definitions do not declare. */
+interface SignalCombiner {
+  any(signals: AbortSignal[]): AbortSignal;
+}
+
+class EitherAbort extends LazyAbort {
+  private combined: AbortSignal | undefined;
+
+  constructor(
+    private readonly own: AbortSignal,
+    private readonly enclosing: LazyAbort,
+  ) {
+    super();
+  }
+
+  override get aborted(): boolean {
+    return this.own.aborted || this.enclosing.aborted;
+  }
+
+  override get reason(): unknown {
+    return this.own.aborted ? (this.own.reason as unknown) : this.enclosing.reason;
+  }
+
+  // AbortSignal.any holds its sources weakly: a long-lived caller signal does not collect listeners.
+  override get signal(): AbortSignal {
+    return (this.combined ??= (AbortSignal as unknown as SignalCombiner).any([
+      this.own,
+      this.enclosing.signal,
+    ]));
+  }
+}

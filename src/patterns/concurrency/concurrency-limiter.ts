@@ -1,6 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
+import { LazyAbort, eitherAbort } from '../../core/lazy-abort.js';
 import { ConcurrencyLimitError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { toError } from '../../core/sleep.js';
@@ -214,7 +215,8 @@ export class ConcurrencyLimiter {
     const context = activeContext();
     // An enclosing policy that gives up (a timeout) takes the waiter out at once, as the caller's signal does:
     // a waiter nobody awaits must not hold a place in the queue (nor count against maxQueue) until a permit frees.
-    const abort = signal ?? context?.cancellation?.signal;
+    const either = eitherAbort(signal, context?.cancellation);
+    const abort = either instanceof LazyAbort ? either.signal : either;
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     const waiter = new Waiter(this.expire, fn, arg, context);
     const promise = new Promise<unknown>((resolve, reject) => {

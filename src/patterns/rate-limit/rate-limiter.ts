@@ -3,7 +3,7 @@ import { activeContext, runInContext } from '../../core/context.js';
 import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
 import { ConfigError, RateLimitExceededError, ResilienceError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { LazyAbort } from '../../core/lazy-abort.js';
+import { LazyAbort, eitherAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import {
@@ -122,7 +122,7 @@ export class RateLimiter {
     const waiting = this.admit(
       tokens === undefined ? 1 : tokens,
       options?.maxWait,
-      options?.signal ?? outer?.cancellation,
+      eitherAbort(options?.signal, outer?.cancellation),
     );
     if (waiting === undefined) return invoke(fn, arg);
     // Called from a timer, the caller's synchronous context is gone: restore it for currentSignal().
@@ -139,8 +139,11 @@ export class RateLimiter {
       if (invalid) return Promise.reject(invalid);
     }
     return (
-      this.admit(tokens, options?.maxWait, options?.signal ?? activeContext()?.cancellation) ??
-      RESOLVED
+      this.admit(
+        tokens,
+        options?.maxWait,
+        eitherAbort(options?.signal, activeContext()?.cancellation),
+      ) ?? RESOLVED
     );
   }
 

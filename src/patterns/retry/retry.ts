@@ -1,7 +1,7 @@
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { LazyAbort } from '../../core/lazy-abort.js';
+import { LazyAbort, eitherAbort } from '../../core/lazy-abort.js';
 import { sleep, toError } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
@@ -77,7 +77,7 @@ export class RetryPolicy {
    */
   executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
     const outer = activeContext();
-    const abort: AbortSignal | LazyAbort | undefined = signal ?? outer?.cancellation;
+    const abort = eitherAbort(signal, outer?.cancellation);
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.options.retryOnResult !== undefined)
       return this.loop(fn, arg, abort, outer, 1, undefined);

@@ -9,7 +9,7 @@ import {
 import { type Duration, toMs } from '../../core/duration.js';
 import { ConfigError, TimeoutError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import { LazyAbort } from '../../core/lazy-abort.js';
+import { LazyAbort, eitherAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError } from '../../core/validate.js';
 import { DeadlineQueue, type DeadlineEntry, type Segment } from './deadline-queue.js';
@@ -155,7 +155,7 @@ export class Timeout {
    */
   executeWith<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, signal?: AbortSignal): Promise<T> {
     const outer = activeContext();
-    const parent = signal ?? outer?.cancellation;
+    const parent = eitherAbort(signal, outer?.cancellation);
     if (parent?.aborted) return Promise.reject(toError(parent.reason));
     const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent);
     // An executor closure rather than a shared one parking the resolvers in module variables: those live in

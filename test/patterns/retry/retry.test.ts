@@ -6,8 +6,10 @@ import {
   CircuitBreakerError,
   ConfigError,
   RetryPolicy,
+  TimeoutError,
   currentAttempt,
   retry,
+  runWithTimeout,
   type RetryOptions,
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
@@ -284,6 +286,16 @@ describe('retry', () => {
     expect(result.error).to.equal(reason);
     expect(fn.callCount).to.equal(1);
     expect(time.clock.countTimers()).to.equal(0);
+  });
+
+  it('stops retrying when an enclosing timeout gives up, even when the call passes its own signal', async () => {
+    const own = new AbortController();
+    const fn = sinon.fake.rejects(new NetworkError('x'));
+    const policy = new RetryPolicy({ maxAttempts: 5, baseDelay: 100, strategy: 'constant' });
+    const result = observe(runWithTimeout(() => policy.execute(fn, { signal: own.signal }), 150));
+    await time.clock.tickAsync(1000);
+    expect(result.error).to.be.instanceOf(TimeoutError);
+    expect(fn.callCount).to.equal(2);
   });
 
   it('does not start when the signal is already aborted', async () => {

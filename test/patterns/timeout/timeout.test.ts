@@ -120,6 +120,29 @@ describe('runWithTimeout', () => {
     expect((inner!.reason as TimeoutError).timeout).to.equal(1000);
   });
 
+  it('links nested timeouts even when the inner call passes its own signal', async () => {
+    const own = new AbortController();
+    let inner: AbortSignal | undefined;
+    const outer = observe(
+      runWithTimeout(
+        () =>
+          runWithTimeout(
+            (signal) => {
+              inner = signal;
+              return never();
+            },
+            '10s',
+            { signal: own.signal },
+          ),
+        '1s',
+      ),
+    );
+    await time.clock.tickAsync(1000);
+    expect(outer.error).to.be.instanceOf(TimeoutError);
+    expect(inner!.aborted).to.equal(true);
+    expect((inner!.reason as TimeoutError).timeout).to.equal(1000);
+  });
+
   it('aborts and rejects at once when the caller’s own signal aborts', async () => {
     const controller = new AbortController();
     let signal: AbortSignal | undefined;
