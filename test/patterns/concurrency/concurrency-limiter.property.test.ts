@@ -1,13 +1,20 @@
 // ConcurrencyLimiter against a reference model written from its promise: at most `limit` calls hold a permit,
 // waiters start in arrival order as soon as a permit is free, a call beyond `maxQueue` waiters or past `maxWait`
-// is refused with ConcurrencyLimitError, and a waiter whose signal aborts leaves at once with the reason.
+// is refused with ConcurrencyLimitError, a waiter whose signal aborts leaves at once with the reason, and so does
+// a waiter whose enclosing timeout gives up (a call that already runs keeps its permit until its work ends).
 //
 // Times are chosen so that no two different kinds of event share a millisecond (ties would leave the order
 // to the timer implementation): arrivals fall on whole seconds, a permit is freed at a residue of at most 325
-// ms (each call's duration adds its own small offset), maxWait expiries at residue 500 and aborts at 700.
+// ms (each call's duration adds its own small offset), maxWait expiries at residue 500, aborts at 700 and
+// enclosing timeouts at 850.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { ConcurrencyLimitError, ConcurrencyLimiter } from '../../../src/index.js';
+import {
+  ConcurrencyLimitError,
+  ConcurrencyLimiter,
+  TimeoutError,
+  runWithTimeout,
+} from '../../../src/index.js';
 import { useFakeClock } from '../../support/fake-clock.js';
 
 interface CallSpec {
@@ -18,6 +25,8 @@ interface CallSpec {
   readonly abort: 'before' | number | undefined;
   /** Taken through acquire() and released by hand, rather than run(). */
   readonly viaAcquire: boolean;
+  /** The call runs inside runWithTimeout with this budget. */
+  readonly within: number | undefined;
 }
 
 interface Settings {
@@ -26,48 +35,62 @@ interface Settings {
   readonly maxWait: number;
 }
 
-type Outcome =
-  | { kind: 'ran'; start: number; end: number; failed: boolean }
-  | { kind: 'refused' | 'aborted'; at: number };
+/** What happened to a call: when its work ran (if it did), and how and when its caller's promise settled. */
+interface Outcome {
+  work?: { start: number; end: number };
+  caller: { kind: 'ok' | 'failed' | 'refused' | 'aborted' | 'timeout'; at: number };
+}
 
 /** The promise as a discrete-event simulation. */
 function model(calls: readonly CallSpec[], { limit, maxQueue, maxWait }: Settings): Outcome[] {
-  const outcomes: Outcome[] = [];
-  type Event = { at: number; kind: 'arrive' | 'free' | 'expire' | 'abort'; id: number };
-  const events: Event[] = calls.map((call, id) => ({ at: call.arrival, kind: 'arrive', id }));
+  const outcomes: Partial<Outcome>[] = calls.map(() => ({}));
+  type Kind = 'arrive' | 'free' | 'expire' | 'abort' | 'deadline';
+  const events: { at: number; kind: Kind; id: number }[] = calls.map((call, id) => ({
+    at: call.arrival,
+    kind: 'arrive',
+    id,
+  }));
   const queue: number[] = [];
   let active = 0;
+  const settle = (id: number, kind: Outcome['caller']['kind'], at: number) => {
+    outcomes[id].caller ??= { kind, at };
+  };
   const start = (id: number, at: number) => {
     active++;
     const call = calls[id];
-    outcomes[id] = { kind: 'ran', start: at, end: at + call.duration, failed: call.fails };
+    outcomes[id].work = { start: at, end: at + call.duration };
     events.push({ at: at + call.duration, kind: 'free', id });
   };
-  const leave = (id: number, at: number, kind: 'refused' | 'aborted') => {
+  const leave = (id: number, at: number, kind: 'refused' | 'aborted' | 'timeout') => {
     const index = queue.indexOf(id);
     if (index === -1) return;
     queue.splice(index, 1);
-    outcomes[id] = { kind, at };
+    settle(id, kind, at);
   };
   while (events.length > 0) {
     events.sort((a, b) => a.at - b.at);
     const { at, kind, id } = events.shift()!;
     const call = calls[id];
     if (kind === 'arrive') {
-      if (call.abort === 'before') outcomes[id] = { kind: 'aborted', at };
+      if (call.abort === 'before') settle(id, 'aborted', at);
       else if (queue.length === 0 && active < limit) start(id, at);
-      else if (queue.length >= maxQueue || maxWait === 0) outcomes[id] = { kind: 'refused', at };
+      else if (queue.length >= maxQueue || maxWait === 0) settle(id, 'refused', at);
       else {
         queue.push(id);
         if (maxWait !== Infinity) events.push({ at: at + maxWait, kind: 'expire', id });
         if (call.abort !== undefined) events.push({ at: at + call.abort, kind: 'abort', id });
       }
+      if (call.within !== undefined) events.push({ at: at + call.within, kind: 'deadline', id });
     } else if (kind === 'free') {
       active--;
+      settle(id, call.fails ? 'failed' : 'ok', at);
       while (queue.length > 0 && active < limit) start(queue.shift()!, at);
+    } else if (kind === 'deadline') {
+      if (queue.includes(id)) leave(id, at, 'timeout');
+      else if (outcomes[id].work !== undefined) settle(id, 'timeout', at); // the work runs on
     } else leave(id, at, kind === 'expire' ? 'refused' : 'aborted');
   }
-  return outcomes;
+  return outcomes as Outcome[];
 }
 
 const callSpecs = fc
@@ -77,28 +100,36 @@ const callSpecs = fc
       seconds: fc.integer({ min: 0, max: 4 }),
       fails: fc.boolean(),
       abort: fc.oneof(
-        fc.constant(undefined),
-        fc.constant('before' as const),
-        fc.integer({ min: 0, max: 5 }).map((s) => s * 1000 + 700),
+        { arbitrary: fc.constant(undefined), weight: 3 },
+        { arbitrary: fc.constant('before' as const), weight: 1 },
+        { arbitrary: fc.integer({ min: 0, max: 5 }).map((s) => s * 1000 + 700), weight: 2 },
       ),
       viaAcquire: fc.boolean(),
+      within: fc.oneof(
+        { arbitrary: fc.constant(undefined), weight: 1 },
+        { arbitrary: fc.integer({ min: 0, max: 3 }).map((s) => s * 1000 + 850), weight: 1 },
+      ),
     }),
     { maxLength: 25 },
   )
   .map((raw) => {
     let arrival = 0;
-    return raw.map(({ gap, seconds, fails, abort, viaAcquire }, id): CallSpec => ({
+    return raw.map(({ gap, seconds, fails, abort, viaAcquire, within }, id): CallSpec => ({
       arrival: (arrival += (id === 0 ? 0 : 1 + gap) * 1000),
       duration: seconds * 1000 + id + 1,
       fails,
       abort,
       viaAcquire,
+      within,
     }));
   });
 
 const settings = fc.record({
   limit: fc.integer({ min: 1, max: 4 }),
-  maxQueue: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 5 })),
+  maxQueue: fc.oneof(
+    { arbitrary: fc.constant(Infinity), weight: 1 },
+    { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 3 },
+  ),
   maxWait: fc.oneof(
     fc.constant(Infinity),
     fc.constant(0),
@@ -109,17 +140,18 @@ const settings = fc.record({
 describe('ConcurrencyLimiter (model)', () => {
   const time = useFakeClock();
 
-  it('starts, refuses and drops each call exactly when the model does, under random timing and aborts', async () => {
+  it('starts, refuses and drops each call exactly when the model does, under random timing, aborts and timeouts', async () => {
     await fc.assert(
       fc.asyncProperty(callSpecs, settings, async (calls, options) => {
         const { limit, maxQueue, maxWait } = options;
         const limiter = new ConcurrencyLimiter(
           maxWait === Infinity ? { limit, maxQueue } : { limit, maxQueue, maxWait },
         );
-        const seen: Outcome[] = [];
+        const seen: Partial<Outcome>[] = calls.map(() => ({}));
         const origin = Date.now();
         const clock = () => Date.now() - origin;
         const reasons = calls.map((_, id) => new Error(`call ${id} aborted`));
+        const failures = calls.map((_, id) => new Error(`call ${id} failed`));
         calls.forEach((call, id) => {
           setTimeout(() => {
             const controller = new AbortController();
@@ -130,34 +162,46 @@ describe('ConcurrencyLimiter (model)', () => {
               new Promise<void>((resolve, reject) => {
                 const start = clock();
                 setTimeout(() => {
-                  seen[id] = { kind: 'ran', start, end: clock(), failed: call.fails };
-                  if (call.fails) reject(new Error(`call ${id} failed`));
+                  seen[id].work = { start, end: clock() };
+                  if (call.fails) reject(failures[id]);
                   else resolve();
                 }, call.duration);
               });
-            const done = call.viaAcquire
-              ? limiter.acquire({ signal: controller.signal }).then(async (permit) => {
-                  try {
-                    await work();
-                  } finally {
-                    permit.release();
-                  }
-                })
-              : limiter.run(work, { signal: controller.signal });
-            done.catch((error: unknown) => {
-              if (seen[id] !== undefined) return; // the work's own failure
-              if (error instanceof ConcurrencyLimitError)
-                seen[id] = { kind: 'refused', at: clock() };
-              else if (error === reasons[id]) seen[id] = { kind: 'aborted', at: clock() };
-              else seen[id] = { kind: 'refused', at: -1 }; // anything else is wrong
-            });
+            const limited = () =>
+              call.viaAcquire
+                ? limiter.acquire({ signal: controller.signal }).then(async (permit) => {
+                    try {
+                      await work();
+                    } finally {
+                      permit.release();
+                    }
+                  })
+                : limiter.run(work, { signal: controller.signal });
+            const done =
+              call.within === undefined ? limited() : runWithTimeout(limited, call.within);
+            done.then(
+              () => (seen[id].caller = { kind: 'ok', at: clock() }),
+              (error: unknown) => {
+                const kind =
+                  error === failures[id]
+                    ? 'failed'
+                    : error === reasons[id]
+                      ? 'aborted'
+                      : error instanceof ConcurrencyLimitError
+                        ? 'refused'
+                        : error instanceof TimeoutError
+                          ? 'timeout'
+                          : undefined;
+                seen[id].caller = { kind: kind ?? ('unexpected' as 'ok'), at: clock() };
+              },
+            );
           }, call.arrival);
         });
         await time.clock.tickAsync(200_000);
         expect(seen).to.deep.equal(model(calls, options));
         expect(limiter.active + limiter.pending).to.equal(0);
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 });
