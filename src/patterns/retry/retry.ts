@@ -137,9 +137,12 @@ export class RetryPolicy {
           this.events.emit('giveUp', { attempts: attempt, error: undefined, value: failure.value });
         return failure.value;
       }
+      // An abort ends the loop at once: no retry is announced (onRetry, `retry`) that will not happen.
+      if (abort?.aborted) throw toError(abort.reason);
       const error = 'error' in failure ? failure.error : undefined;
       const delay = this.delayFor(attempt, error);
       await this.notify(attempt, error);
+      if (abort?.aborted) throw toError(abort.reason);
       if (this.events.has('retry')) this.events.emit('retry', { attempt, delay, error });
       await sleep(delay, abort);
       failure = undefined;

@@ -298,6 +298,48 @@ describe('retry', () => {
     expect(fn.callCount).to.equal(2);
   });
 
+  it('ends without onRetry or a retry event when the signal aborted during the try', async () => {
+    const controller = new AbortController();
+    const onRetry = sinon.fake();
+    const policy = new RetryPolicy({ baseDelay: 100, onRetry });
+    const retries: unknown[] = [];
+    policy.events.on('retry', (event) => retries.push(event));
+    const reason = new Error('caller left');
+    const result = observe(
+      policy.execute(
+        async () => {
+          controller.abort(reason);
+          throw new NetworkError('x');
+        },
+        { signal: controller.signal },
+      ),
+    );
+    await time.clock.tickAsync(0);
+    expect(result.error).to.equal(reason);
+    expect(onRetry.callCount).to.equal(0);
+    expect(retries).to.deep.equal([]);
+  });
+
+  it('announces no retry when the signal aborts while onRetry runs', async () => {
+    const controller = new AbortController();
+    const reason = new Error('caller left');
+    const policy = new RetryPolicy({
+      baseDelay: 100,
+      onRetry: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        controller.abort(reason);
+      },
+    });
+    const retries: unknown[] = [];
+    policy.events.on('retry', (event) => retries.push(event));
+    const fn = sinon.fake.rejects(new NetworkError('x'));
+    const result = observe(policy.execute(fn, { signal: controller.signal }));
+    await time.clock.tickAsync(1000);
+    expect(result.error).to.equal(reason);
+    expect(retries).to.deep.equal([]);
+    expect(fn.callCount).to.equal(1);
+  });
+
   it('does not start when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('gone'));
