@@ -194,11 +194,52 @@ export function callOptionsError(
 
 /** `instanceof AbortSignal` that answers false, not throws, for a revoked Proxy or a throwing trap. */
 function isAbortSignal(value: unknown): value is AbortSignal {
+  return isInstance(value, AbortSignal);
+}
+
+/** `value instanceof Class`, answering false rather than throwing for a revoked Proxy or a trap that throws. */
+export function isInstance<T>(
+  value: unknown,
+  Class: abstract new (...args: never[]) => T,
+): value is T {
   try {
-    return value instanceof AbortSignal;
+    return value instanceof Class;
   } catch {
     return false;
   }
+}
+
+/**
+ * A copy of a plain object's own properties (symbol keys included), each read once, on a null prototype: what
+ * was checked is then what is used, however the original behaves (a Proxy, getters). Throws a ConfigError
+ * naming `path.key` when one of its properties cannot be read, `whole` when its keys cannot be listed.
+ */
+export function readOwnProperties(
+  object: Record<PropertyKey, unknown>,
+  path: string,
+  whole = path,
+): Record<PropertyKey, unknown> {
+  const copy = Object.create(null) as Record<PropertyKey, unknown>;
+  let keys: (string | symbol)[];
+  try {
+    keys = Reflect.ownKeys(object);
+  } catch (error) {
+    throw new ConfigError(`${whole}: could not be read (${describeThrown(error)})`);
+  }
+  for (const key of keys) {
+    try {
+      copy[key] = object[key];
+    } catch (error) {
+      const at = path ? `${path}.${String(key)}` : String(key);
+      throw new ConfigError(`${at}: could not be read (${describeThrown(error)})`);
+    }
+  }
+  return copy;
+}
+
+/** The ConfigError for an option (or options object) at `path` whose reading threw `error`. */
+export function unreadable(path: string, error: unknown): ConfigError {
+  return new ConfigError(`${path}: could not be read (${describeThrown(error)})`);
 }
 
 /** What was thrown while reading an option, for a message. */

@@ -1,3 +1,5 @@
+import { describeValue } from '../core/errors.js';
+
 /** The kinds of policy a method can carry, one per decorator. */
 export type PolicyKind =
   'fallback' | 'retry' | 'circuitBreaker' | 'rateLimiter' | 'timeout' | 'concurrency';
@@ -19,16 +21,21 @@ export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze([
 
 /** Checks that `order` is a permutation of a subset of the policy kinds; returns the problem or undefined. */
 export function orderProblem(order: unknown): string | undefined {
-  if (!Array.isArray(order)) return 'expected an array of policy kinds';
-  const seen = new Set<unknown>();
-  for (const kind of order) {
-    if (!DEFAULT_ORDER.includes(kind as PolicyKind)) {
-      return `expected policy kinds (${DEFAULT_ORDER.join(', ')}), got ${JSON.stringify(kind)}`;
+  try {
+    if (!Array.isArray(order)) return 'expected an array of policy kinds';
+    const seen = new Set<unknown>();
+    for (const kind of order) {
+      if (!DEFAULT_ORDER.includes(kind as PolicyKind)) {
+        return `expected policy kinds (${DEFAULT_ORDER.join(', ')}), got ${describeValue(kind)}`;
+      }
+      if (seen.has(kind)) return `expected each kind once, got ${describeValue(kind)} twice`;
+      seen.add(kind);
     }
-    if (seen.has(kind)) return `expected each kind once, got ${JSON.stringify(kind)} twice`;
-    seen.add(kind);
+    return undefined;
+  } catch {
+    // a revoked Proxy, or an array whose traps throw
+    return 'expected an array of policy kinds';
   }
-  return undefined;
 }
 
 /** Sorts kinds by `order`; kinds missing from `order` keep their canonical place after the listed ones. */

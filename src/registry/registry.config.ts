@@ -1,7 +1,7 @@
 import { describeValue } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
-import { isPlainObject } from '../core/validate.js';
+import { isInstance, isPlainObject, readOwnProperties } from '../core/validate.js';
 import type {
   ConcurrencyLimiter,
   ConcurrencyLimiterOptions,
@@ -57,14 +57,16 @@ export interface ParsedConfig {
  * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own;
  * an entry that is an engine of its kind checked its options when it was built.
  */
-export function validateConfig(config: unknown): ParsedConfig {
-  if (!isPlainObject(config)) throw ConfigError.invalid('config', 'an object', config);
+export function validateConfig(given: unknown): ParsedConfig {
+  if (!isPlainObject(given)) throw ConfigError.invalid('config', 'an object', given);
+  // Read once, whatever the object does (a Proxy, getters): what is checked is what is kept.
+  const config = readOwnProperties(given, '', 'config');
   const problems: string[] = [];
   const kinds = new Map<PolicyKind, Map<string, unknown>>();
   const known = [...CONFIGURABLE_KINDS, 'order'];
   let order: readonly PolicyKind[] | undefined;
   for (const key of Reflect.ownKeys(config)) {
-    const value = (config as Record<PropertyKey, unknown>)[key];
+    const value = config[key];
     if (key === 'order') {
       const problem = orderProblem(value);
       if (problem) problems.push(`order: ${problem}`);
@@ -85,26 +87,36 @@ export function validateConfig(config: unknown): ParsedConfig {
       continue;
     }
     const kind = key as PolicyKind;
+    let named: Record<PropertyKey, unknown>;
+    try {
+      named = readOwnEntries(value, kind);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      continue;
+    }
     const entries = new Map<string, unknown>();
     // Defaults that are an engine are reported once, on `defaults`, not again under every name.
     const defaults =
-      Object.hasOwn(value, 'defaults') && !isEngine(value.defaults) ? value.defaults : undefined;
-    for (const name of Reflect.ownKeys(value)) {
+      Object.hasOwn(named, 'defaults') && !isEngine(named.defaults) ? named.defaults : undefined;
+    for (const name of Reflect.ownKeys(named)) {
       if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
         problems.push(`${kind}.${String(name)}: this name is not allowed`);
         continue;
       }
-      const entry = value[name];
+      const entry = named[name];
       if (isEngine(entry)) {
         // An engine is used as it is (it checked its options when built): only its kind and place can be wrong.
-        if (name === 'defaults' || !(entry instanceof factory.engine)) {
+        if (name === 'defaults' || !isInstance(entry, factory.engine)) {
           const expected = name === 'defaults' ? 'options' : `options or a ${factory.engine.name}`;
           problems.push(ConfigError.invalid(`${kind}.${name}`, expected, entry).message);
         }
         entries.set(name, entry);
         continue;
       }
-      const merged = name === 'defaults' ? entry : factory.merge(defaults, entry);
+      // An object that is not plain options (a revoked Proxy, say) is not merged: the engine names it.
+      const alien = typeof entry === 'object' && entry !== null && !isPlainObject(entry);
+      const merged = name === 'defaults' || alien ? entry : factory.merge(defaults, entry);
       try {
         if (name !== 'defaults' || entry !== undefined) factory.create(merged);
       } catch (error) {
@@ -123,7 +135,20 @@ export function validateConfig(config: unknown): ParsedConfig {
 
 // Any kind's engine, so an engine of the wrong kind is named as such rather than checked as options.
 function isEngine(value: unknown): boolean {
-  return CONFIGURABLE_KINDS.some((kind) => value instanceof POLICY_FACTORIES[kind]!.engine);
+  return CONFIGURABLE_KINDS.some((kind) => isInstance(value, POLICY_FACTORIES[kind]!.engine));
+}
+
+// A kind's entries, each options entry read once too, so a Proxy or a getter cannot change after the check.
+function readOwnEntries(
+  value: Record<PropertyKey, unknown>,
+  kind: PolicyKind,
+): Record<PropertyKey, unknown> {
+  const named = readOwnProperties(value, kind);
+  for (const name of Reflect.ownKeys(named)) {
+    const entry = named[name];
+    if (isPlainObject(entry)) named[name] = readOwnProperties(entry, `${kind}.${String(name)}`);
+  }
+  return named;
 }
 
 // `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.

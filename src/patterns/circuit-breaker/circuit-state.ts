@@ -49,7 +49,15 @@ export function parseSnapshot(value: unknown): CircuitSnapshot | string {
   }
   const rule = `a CircuitState ('closed', 'open', 'half_open') or a breaker's toJSON() output`;
   if (typeof value !== 'object' || value === null) return rule;
-  const raw = value as Partial<Record<keyof CircuitSnapshot, unknown>>;
+  let raw: Partial<Record<keyof CircuitSnapshot, unknown>>;
+  try {
+    // Each field read once: a getter or a Proxy cannot pass the check and then say something else.
+    const given = value as Partial<Record<keyof CircuitSnapshot, unknown>>;
+    const { state, failures, successes, openedAt, isolated } = given;
+    raw = { state, failures, successes, openedAt, isolated };
+  } catch {
+    return rule;
+  }
   const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
   const openedAt = raw.openedAt ?? null;
   const ok =

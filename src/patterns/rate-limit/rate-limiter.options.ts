@@ -56,9 +56,18 @@ export function resolveRateLimiterOptions(checker: OptionsChecker): ResolvedRate
     else checker.fail('capacity', 'a finite number of at least 1');
   }
   const store = checker.raw('store');
-  if (store !== undefined && typeof (store as TokenBucketStore | null)?.take !== 'function')
+  if (store !== undefined && !hasTake(store))
     checker.fail('store', 'a TokenBucketStore (an object with a take() method)');
   return { rate, per: per > 0 ? per : 1_000, capacity };
+}
+
+// Answers false, rather than throwing, for a revoked Proxy or a `take` getter that throws.
+function hasTake(store: unknown): boolean {
+  try {
+    return typeof (store as TokenBucketStore | null)?.take === 'function';
+  } catch {
+    return false;
+  }
 }
 
 /** The ConfigError for a token count that could never be granted, or undefined when `tokens` is valid. */

@@ -3,7 +3,7 @@ import { CircuitBreakerError, ConfigError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort, eitherAbort } from '../../core/lazy-abort.js';
 import { sleep, toError } from '../../core/sleep.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError, isInstance } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { applyJitter, backoffDelay } from './backoff.js';
 import {
@@ -239,7 +239,7 @@ export function retry<F extends (...args: never[]) => unknown>(
   options: RetryOptions<Awaited<ReturnType<F>>> | RetryPolicy = {},
 ): Retried<F> {
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
-  const policy = options instanceof RetryPolicy ? options : new RetryPolicy(options);
+  const policy = isInstance(options, RetryPolicy) ? options : new RetryPolicy(options);
   return function retried(this: ThisParameterType<F>, ...args: Parameters<F>) {
     return policy.executeWith(applyCall<F>, { fn, self: this, args });
   };
