@@ -171,24 +171,23 @@ export function callOptionsError(
 ): ConfigError | undefined {
   if (options === undefined) return undefined;
   if (!isPlainObject(options)) return ConfigError.invalid('options', 'an options object', options);
-  let keys: (string | symbol)[];
+  // Every value is read here once, so a getter or a Proxy trap that throws fails now, naming the option, not
+  // in the middle of the engine. This runs on every call that passes options: for-in and one try keep it as
+  // cheap as the plain key check was. Symbol keys are never read from call options, so they are let be.
+  let reading = 'options';
   try {
-    keys = Reflect.ownKeys(options);
-  } catch (error) {
-    return new ConfigError(`options: could not be read (${describeThrown(error)})`);
-  }
-  for (const key of keys) {
-    if (typeof key !== 'string' || !known.includes(key))
-      return new ConfigError(`${String(key)}: unknown option (known: ${known.join(', ')})`);
-    try {
-      void options[key]; // a getter that throws must fail here, not in the middle of the engine
-    } catch (error) {
-      return new ConfigError(`${key}: could not be read (${describeThrown(error)})`);
+    for (const key in options) {
+      if (!known.includes(key))
+        return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
+      reading = key;
+      void options[key];
     }
+    const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
+    if (signal !== undefined && !isAbortSignal(signal))
+      return ConfigError.invalid('signal', 'an AbortSignal', signal);
+  } catch (error) {
+    return new ConfigError(`${reading}: could not be read (${describeThrown(error)})`);
   }
-  const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
-  if (signal !== undefined && !isAbortSignal(signal))
-    return ConfigError.invalid('signal', 'an AbortSignal', signal);
   return undefined;
 }
 
