@@ -1,5 +1,5 @@
 import { type Duration } from '../core/duration.js';
-import { OptionsChecker } from '../core/validate.js';
+import { OptionsChecker, isInstance } from '../core/validate.js';
 import { closeSyncWorker } from './sync-bridge.js';
 import { toTarget, type ModuleFunction } from './target.js';
 import { WorkerPool, runTarget } from './worker-pool.js';
@@ -51,7 +51,7 @@ export function syncToAsync<A extends unknown[], R>(
 ): (...args: A) => Promise<Awaited<R>> {
   const check = new OptionsChecker(options).onlyKnown(['pool', 'timeout']);
   const pool = check.raw('pool');
-  if (pool !== undefined && !(pool instanceof WorkerPool)) check.fail('pool', 'a WorkerPool');
+  if (pool !== undefined && !isInstance(pool, WorkerPool)) check.fail('pool', 'a WorkerPool');
   const timeout = check.duration('timeout', Infinity);
   if (timeout <= 0) check.fail('timeout', 'a duration greater than 0');
   check.throwIfInvalid();

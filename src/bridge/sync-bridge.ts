@@ -1,8 +1,8 @@
 import {
   MessageChannel,
-  Worker,
   receiveMessageOnPort,
   type MessagePort,
+  type Worker,
 } from 'node:worker_threads';
 import { type Duration } from '../core/duration.js';
 import { BridgeError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import { OptionsChecker } from '../core/validate.js';
 import { cloneFailure } from './clone.js';
 import { crashError, toCallerError, type Reply } from './remote-error.js';
 import { toTarget, type ModuleFunction, type Target } from './target.js';
-import { WORKER_SOURCE } from './worker-source.js';
+import { startBridgeWorker } from './worker-start.js';
 
 /** Options of {@link asyncToSync}. */
 export interface AsyncToSyncOptions {
@@ -18,15 +18,24 @@ export interface AsyncToSyncOptions {
    * Longest time a call may block. Past it the worker is stopped and the call throws a `BridgeError`
    * (default: no limit). Set one for work that may never settle, or that may exhaust the worker's memory: a
    * worker killed that way cannot wake the blocked caller, only a limit ends such a wait. The first call's
-   * time includes starting the worker (tens of milliseconds).
+   * time includes starting the worker (tens of milliseconds); whatever the timeout, a worker that has not
+   * started within 10 s fails the call.
    */
   timeout?: Duration;
 }
 
-// state[0]: 1 idle, 0 a call is running, 2 the worker has exited; state[1]: its exit code.
+// state[0]: 3 starting, 1 idle, 0 a call is running, 2 the worker has exited; state[1]: its exit code.
 const IDLE = 1;
 const RUNNING = 0;
 const EXITED = 2;
+const STARTING = 3;
+
+/*
+ * A worker that dies before the bridge program runs (a preload that refuses worker threads, say) never
+ * reports anything, and a thread blocked in Atomics.wait cannot hear its `exit` event. So the first call
+ * waits this long at most for the program to say it is ready, whatever the call's own timeout.
+ */
+const STARTUP_LIMIT_MS = 10_000;
 
 interface SyncWorker {
   readonly worker: Worker;
@@ -37,13 +46,14 @@ interface SyncWorker {
 
 // One per thread: the calling thread is blocked during a call, so it never has two calls in flight.
 let current: SyncWorker | undefined;
+// Why the last worker that never became ready died, once its `error` event got through: said next time.
+let startFailure: Error | undefined;
 
 function spawn(): SyncWorker {
   const { port1, port2 } = new MessageChannel();
   const state = new Int32Array(new SharedArrayBuffer(8));
-  Atomics.store(state, 0, IDLE);
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
+  Atomics.store(state, 0, STARTING);
+  const worker = startBridgeWorker({
     workerData: { sync: { port: port2, state: state.buffer } },
     transferList: [port2],
   });
@@ -51,7 +61,9 @@ function spawn(): SyncWorker {
   worker.unref();
   port1.unref();
   // A crash reaches the caller through `state`; the event itself must not become an uncaught error.
-  worker.on('error', () => undefined);
+  worker.on('error', (error: Error) => {
+    if (Atomics.load(state, 0) === STARTING) startFailure = error;
+  });
   const entry: SyncWorker = { worker, port: port1, state, known: new Set() };
   worker.on('exit', () => {
     if (current === entry) current = undefined;
@@ -66,13 +78,30 @@ function discard(entry: SyncWorker): void {
 }
 
 // Claims the worker for one call, replacing one that exited since the last call.
-function claim(): SyncWorker {
+function claim(timeout: number): SyncWorker {
   for (let tries = 0; tries < 2; tries++) {
     const entry = (current ??= spawn());
+    if (Atomics.load(entry.state, 0) === STARTING) awaitStart(entry, timeout);
     if (Atomics.compareExchange(entry.state, 0, IDLE, RUNNING) === IDLE) return entry;
     discard(entry);
   }
   throw new BridgeError('Could not start a worker thread for a synchronous call.');
+}
+
+/** Blocks until a new worker's program is ready, or throws a BridgeError once it is clearly not coming. */
+function awaitStart(entry: SyncWorker, timeout: number): void {
+  const limit = Math.min(timeout, STARTUP_LIMIT_MS);
+  Atomics.wait(entry.state, 0, STARTING, limit);
+  if (Atomics.load(entry.state, 0) !== STARTING) return;
+  discard(entry);
+  const previous = startFailure;
+  startFailure = undefined;
+  throw new BridgeError(
+    `The worker thread for synchronous calls did not start within ${limit} ms: it died before dspu's ` +
+      'program could run (a --require or --import preload that fails in worker threads does this), or ' +
+      `the machine is too busy to start a thread.${previous ? ` The last one failed with: ${previous.message}` : ''}`,
+    previous ? { cause: previous } : undefined,
+  );
 }
 
 /** Runs a prepared target on the synchronous worker, blocking this thread until it settles. @internal */
@@ -82,7 +111,8 @@ export function callSync(target: Target, args: unknown[], timeout: number): unkn
       'asyncToSync needs SharedArrayBuffer and Atomics.wait, which this environment does not provide.',
     );
   }
-  const entry = claim();
+  const started = performance.now();
+  const entry = claim(timeout);
   const { key, definition } = target;
   try {
     entry.worker.postMessage(entry.known.has(key) ? { key, args } : { key, definition, args });
@@ -91,7 +121,7 @@ export function callSync(target: Target, args: unknown[], timeout: number): unkn
     throw cloneFailure(target, args, error);
   }
   // No spurious wake-ups: only the worker notifies, after its reply is on the port or as it exits.
-  Atomics.wait(entry.state, 0, RUNNING, timeout);
+  Atomics.wait(entry.state, 0, RUNNING, Math.max(0, timeout - (performance.now() - started)));
   const reply = receiveMessageOnPort(entry.port)?.message as Reply | undefined;
   if (reply !== undefined) {
     if (reply.loaded === true) entry.known.add(key);

@@ -9,7 +9,8 @@
  * `error` is an error payload (see remote-error.ts) and `loaded` tells the main thread that the key is cached.
  * Pool workers reply on `parentPort`. The synchronous worker (`workerData.sync`) replies on its own port, then
  * sets `state[0]` to 1 and notifies the blocked caller; on exit it sets `state[0]` to 2 and `state[1]` to the
- * exit code, so a caller never waits on a worker that is gone.
+ * exit code, so a caller never waits on a worker that is gone. `state[0]` starts at 3; the program moves it to 1
+ * once those handlers are in place, and until then the caller waits a bounded time only.
  */
 /** Source of the bridge worker program, for `new Worker(WORKER_SOURCE, { eval: true })`. */
 export const WORKER_SOURCE = String.raw`'use strict';
@@ -178,6 +179,8 @@ if (workerData && workerData.sync) {
     }
     process.exit(1);
   });
+  // Ready: the handlers above will tell the caller about any exit from now on.
+  if (Atomics.compareExchange(flag, 0, 3, 1) === 3) Atomics.notify(flag, 0);
   parentPort.on('message', (job) => {
     busy = true;
     run(job, (message) => {

@@ -111,16 +111,23 @@ export class BridgeError extends ResilienceError {
   }
 }
 
-/** Renders a value for an error message: strings quoted, long values shortened, never throws. */
+/**
+ * Renders a value for an error message: strings quoted, long values shortened. Never throws, whatever the
+ * value: a revoked Proxy, a trap or a getter that throws is described without being looked into further.
+ */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (
-    typeof value === 'number' ||
-    typeof value === 'boolean' ||
-    typeof value === 'bigint' ||
-    value == null
-  ) {
+  try {
+    return describe(value);
+  } catch {
+    return `${typeof value === 'function' ? 'a function' : 'an object'} that cannot be inspected`;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(shorten(value));
+  if (typeof value === 'bigint') return `${shorten(String(value))}n`;
+  if (typeof value === 'symbol') return shorten(String(value));
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) {
     return String(value);
   }
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
@@ -128,12 +135,17 @@ export function describeValue(value: unknown): string {
   const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
   if (proto && proto !== Object.prototype && proto.constructor?.name)
     return `a ${proto.constructor.name} instance`;
+  let text: string | undefined;
   try {
-    const text = JSON.stringify(value);
-    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+    text = JSON.stringify(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    // a cycle, a BigInt inside, a toJSON that throws: fall back to the tag
   }
+  return text === undefined ? Object.prototype.toString.call(value) : shorten(text);
+}
+
+function shorten(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** Abort reasons are usually errors; a non-Error reason is wrapped so dspu never rejects with a non-Error. */

@@ -8,6 +8,10 @@ import { toMs } from './duration.js';
 export class OptionsChecker {
   readonly problems: string[] = [];
   private readonly source: Record<string, unknown>;
+  // Each option is read once: a getter runs once, and what was checked is what the engine gets.
+  private readonly values = new Map<string, unknown>();
+  // Options whose reading threw: reported once as unreadable, not again as "expected …, got undefined".
+  private readonly unreadable = new Set<string>();
 
   /**
    * @param options - what the user passed (anything: it is checked to be a plain object)
@@ -27,13 +31,26 @@ export class OptionsChecker {
     }
   }
 
-  /** The raw value of `key` (own properties only: `__proto__` tricks never reach the engines). */
+  /**
+   * The raw value of `key` (own properties only: `__proto__` tricks never reach the engines), read once.
+   * Undefined, with a problem recorded, when reading it throws (a getter or a Proxy trap).
+   */
   raw(key: string): unknown {
-    return Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+    if (this.values.has(key)) return this.values.get(key);
+    let value: unknown;
+    try {
+      value = Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+    } catch (error) {
+      this.unreadable.add(key);
+      this.problems.push(`${this.prefix}${key}: could not be read (${describeThrown(error)})`);
+    }
+    this.values.set(key, value);
+    return value;
   }
 
-  /** Records a problem for `key`. */
+  /** Records a problem for `key` (unless it was already reported as unreadable). */
   fail(key: string, rule: string, value: unknown = this.raw(key)): void {
+    if (this.unreadable.has(key)) return;
     this.problems.push(`${this.prefix}${key}: expected ${rule}, got ${describeValue(value)}`);
   }
 
@@ -46,7 +63,16 @@ export class OptionsChecker {
 
   /** Rejects keys outside `known`: a typo (`maxAtempts`) must not silently fall back to a default. */
   onlyKnown(known: readonly string[]): this {
-    for (const key of Reflect.ownKeys(this.source)) {
+    let keys: (string | symbol)[];
+    try {
+      keys = Reflect.ownKeys(this.source);
+    } catch (error) {
+      this.problems.push(
+        `${this.prefix.replace(/\.$/, '') || 'options'}: could not be read (${describeThrown(error)})`,
+      );
+      return this;
+    }
+    for (const key of keys) {
       if (typeof key !== 'string' || !known.includes(key)) {
         this.problems.push(
           `${this.prefix}${String(key)}: unknown option (known: ${known.join(', ')})`,
@@ -63,7 +89,8 @@ export class OptionsChecker {
     try {
       return toMs(value, this.prefix + key);
     } catch (error) {
-      this.problems.push((error as ConfigError).message);
+      if (error instanceof ConfigError) this.problems.push(error.message);
+      else this.fail(key, 'a duration');
       return fallback;
     }
   }
@@ -115,8 +142,12 @@ export class OptionsChecker {
   errorClasses(key: string): ErrorClassList | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;
-    if (Array.isArray(value) && value.every(isErrorClass)) {
-      return [...(value as ErrorClassList)];
+    try {
+      // Copied before it is checked, so a Proxy cannot answer the check and the engine differently.
+      const classes = Array.isArray(value) ? [...(value as ErrorClassList)] : undefined;
+      if (classes?.every(isErrorClass)) return classes;
+    } catch {
+      // a revoked Proxy or a trap that throws: not an array of error classes
     }
     this.fail(key, 'an array of error classes');
     return undefined;
@@ -126,11 +157,7 @@ export class OptionsChecker {
   store<S>(key: string, methods: readonly string[], rule: string): S | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
-    )
+    if (typeof value === 'object' && value !== null && hasMethods(value, methods))
       return value as S;
     this.fail(key, rule);
     return undefined;
@@ -139,7 +166,7 @@ export class OptionsChecker {
   /** An `AbortSignal`, or undefined when absent. */
   signal(key: string): AbortSignal | undefined {
     const value = this.raw(key);
-    if (value === undefined || value instanceof AbortSignal) return value;
+    if (value === undefined || isAbortSignal(value)) return value;
     this.fail(key, 'an AbortSignal');
     return undefined;
   }
@@ -204,14 +231,87 @@ export function callOptionsError(
 ): ConfigError | undefined {
   if (options === undefined) return undefined;
   if (!isPlainObject(options)) return ConfigError.invalid('options', 'an options object', options);
-  for (const key in options) {
-    if (!known.includes(key))
-      return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
+  // Every value is read here once, so a getter or a Proxy trap that throws fails now, naming the option, not
+  // in the middle of the engine. This runs on every call that passes options: for-in and one try keep it as
+  // cheap as the plain key check was. Symbol keys are never read from call options, so they are let be.
+  let reading = 'options';
+  try {
+    for (const key in options) {
+      if (!known.includes(key))
+        return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
+      reading = key;
+      void options[key];
+    }
+    const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
+    if (signal !== undefined && !isAbortSignal(signal))
+      return ConfigError.invalid('signal', 'an AbortSignal', signal);
+  } catch (error) {
+    return new ConfigError(`${reading}: could not be read (${describeThrown(error)})`);
   }
-  const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    return ConfigError.invalid('signal', 'an AbortSignal', signal);
   return undefined;
+}
+
+/** `instanceof AbortSignal` that answers false, not throws, for a revoked Proxy or a throwing trap. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return isInstance(value, AbortSignal);
+}
+
+/** `value instanceof Class`, answering false rather than throwing for a revoked Proxy or a trap that throws. */
+export function isInstance<T>(
+  value: unknown,
+  Class: abstract new (...args: never[]) => T,
+): value is T {
+  try {
+    return value instanceof Class;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A copy of a plain object's own properties (symbol keys included), each read once, on a null prototype: what
+ * was checked is then what is used, however the original behaves (a Proxy, getters). Throws a ConfigError
+ * naming `path.key` when one of its properties cannot be read, `whole` when its keys cannot be listed.
+ */
+export function readOwnProperties(
+  object: Record<PropertyKey, unknown>,
+  path: string,
+  whole = path,
+): Record<PropertyKey, unknown> {
+  const copy = Object.create(null) as Record<PropertyKey, unknown>;
+  let keys: (string | symbol)[];
+  try {
+    keys = Reflect.ownKeys(object);
+  } catch (error) {
+    throw new ConfigError(`${whole}: could not be read (${describeThrown(error)})`);
+  }
+  for (const key of keys) {
+    try {
+      copy[key] = object[key];
+    } catch (error) {
+      const at = path ? `${path}.${String(key)}` : String(key);
+      throw new ConfigError(`${at}: could not be read (${describeThrown(error)})`);
+    }
+  }
+  return copy;
+}
+
+/** The ConfigError for an option (or options object) at `path` whose reading threw `error`. */
+export function unreadable(path: string, error: unknown): ConfigError {
+  return new ConfigError(`${path}: could not be read (${describeThrown(error)})`);
+}
+
+/** What was thrown while reading an option, for a message. */
+function describeThrown(error: unknown): string {
+  try {
+    if (error instanceof Error) {
+      const text = `${error.name}: ${error.message}`;
+      return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    }
+  } catch {
+    // an error whose name or message cannot be read
+  }
+  return describeValue(error);
 }
 
 /**
@@ -230,9 +330,25 @@ function isErrorClass(value: unknown): boolean {
 
 type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
 
-/** True for `{}`-like objects (not arrays, class instances, or null). */
+/**
+ * True for `{}`-like objects (not arrays, class instances, or null), frozen or with a null prototype; false,
+ * never a throw, for a revoked Proxy or one whose `getPrototypeOf` trap throws.
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  try {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    return proto === Object.prototype || proto === null;
+  } catch {
+    return false;
+  }
+}
+
+// Answers false, rather than throwing, for a revoked Proxy or a method getter that throws.
+function hasMethods(value: object, methods: readonly string[]): boolean {
+  try {
+    return methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+  } catch {
+    return false;
+  }
 }

@@ -33,20 +33,17 @@ export function RateLimited(
   policy: RateLimiterOptions | PolicyName<'rateLimiter'> | RateLimiter,
   call?: RateLimitedCallOptions,
 ): ResilienceDecorator {
+  let inline: RateLimiter | undefined;
   const source = sourceOf(
     policy,
     RateLimiter,
-    (options) => new RateLimiter(options as RateLimiterOptions),
+    (options) => (inline = new RateLimiter(options as RateLimiterOptions)),
   );
   const checked = checkCallOptions(call);
-  // A cost above the bucket's capacity could never be paid: say so now when the capacity is known. (Inline
-  // options without `capacity` take the registry's defaults, and a name is resolved later: first call.)
+  // A cost above the bucket's capacity could never be paid: say so now when the capacity is known, which it
+  // is for an instance and for inline options (their `capacity`, else their `rate`). A name is resolved later.
   const capacity =
-    policy instanceof RateLimiter
-      ? policy.options.capacity
-      : source.type === 'options' && typeof (policy as RateLimiterOptions).capacity === 'number'
-        ? (policy as RateLimiterOptions).capacity
-        : undefined;
+    policy instanceof RateLimiter ? policy.options.capacity : inline?.options.capacity;
   if (checked?.tokens !== undefined && capacity !== undefined) {
     const invalid = checkTokens(checked.tokens, capacity);
     if (invalid) throw invalid;

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { unreadable } from '../core/validate.js';
 import { orderProblem, type PolicyKind } from '../registry/policy-kind.js';
 import { orderDecorator, type ResilienceDecorator } from './decorator-factory.js';
 
@@ -23,7 +24,15 @@ export interface ResilientOptions {
  * ```
  */
 export function Resilient(options: ResilientOptions): ResilienceDecorator {
-  const problem = orderProblem(options?.order);
+  let order: unknown;
+  try {
+    // Copied before it is checked: a getter or a Proxy cannot answer the check and the decorator differently.
+    order = options?.order;
+    if (Array.isArray(order)) order = [...(order as unknown[])];
+  } catch (error) {
+    throw unreadable('order', error);
+  }
+  const problem = orderProblem(order);
   if (problem) throw new ConfigError(`order: ${problem}`);
-  return orderDecorator([...options.order]);
+  return orderDecorator(order as PolicyKind[]);
 }

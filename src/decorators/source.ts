@@ -1,5 +1,5 @@
 import { ConfigError, describeValue } from '../core/errors.js';
-import { isPlainObject } from '../core/validate.js';
+import { isInstance, isPlainObject } from '../core/validate.js';
 import type { PolicySource } from './metadata.js';
 
 /**
@@ -16,7 +16,7 @@ export function sourceOf(
       throw new ConfigError('policy name: expected a non-empty string, got ""');
     return { type: 'name', value: argument };
   }
-  if (argument instanceof Engine) return { type: 'instance', value: argument };
+  if (isInstance(argument, Engine)) return { type: 'instance', value: argument };
   if (isPlainObject(argument)) {
     validate(argument); // inline options fail at decoration time, not at first call
     return { type: 'options', value: argument };

@@ -49,7 +49,8 @@ export class ResilienceHealthIndicator {
       const breakers: Record<string, CircuitState> = {};
       let open = false;
       for (const name of options.names ?? this.registry.names('circuitBreaker')) {
-        const state = this.registry.circuitBreaker(name).state;
+        // Peeked: a health probe must not make the lazy OPEN → HALF_OPEN move it reports on.
+        const state = this.registry.circuitBreaker(name).peekState();
         breakers[name] = state;
         open ||= state === CircuitState.OPEN;
       }

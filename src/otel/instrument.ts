@@ -98,7 +98,8 @@ export function instrument(
   const observeStates = (result: ObservableResult) => {
     for (const name of registry.names('circuitBreaker')) {
       try {
-        breakerStates.set(name, registry.circuitBreaker(name).state);
+        // Peeked: reading `state` would make the lazy OPEN → HALF_OPEN move, and a scrape would emit it.
+        breakerStates.set(name, registry.circuitBreaker(name).peekState());
       } catch {
         // A name whose entry cannot build a breaker has no state to report.
       }

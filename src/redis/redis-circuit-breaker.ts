@@ -117,6 +117,11 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     return view.state;
   }
 
+  /** Like {@link RedisCircuitBreaker.state}, without moving the local breaker that serves while Redis is down. */
+  override peekState(): CircuitState {
+    return this.local ? super.peekState() : this.state;
+  }
+
   /** Runs `next(invocation)` through the shared breaker: the policy contract's entry. */
   override executeWith<A, T>(
     fn: (arg: A) => T | PromiseLike<T>,

@@ -1,3 +1,4 @@
+import { describeValue } from '../core/errors.js';
 import { POLICY_KINDS, type PolicyKind } from './policy-kinds.js';
 
 export type { PolicyKind } from './policy-kinds.js';
@@ -12,16 +13,21 @@ export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze(
 
 /** Checks that `order` is a permutation of a subset of the policy kinds; returns the problem or undefined. */
 export function orderProblem(order: unknown): string | undefined {
-  if (!Array.isArray(order)) return 'expected an array of policy kinds';
-  const seen = new Set<unknown>();
-  for (const kind of order) {
-    if (!DEFAULT_ORDER.includes(kind as PolicyKind)) {
-      return `expected policy kinds (${DEFAULT_ORDER.join(', ')}), got ${JSON.stringify(kind)}`;
+  try {
+    if (!Array.isArray(order)) return 'expected an array of policy kinds';
+    const seen = new Set<unknown>();
+    for (const kind of order) {
+      if (!DEFAULT_ORDER.includes(kind as PolicyKind)) {
+        return `expected policy kinds (${DEFAULT_ORDER.join(', ')}), got ${describeValue(kind)}`;
+      }
+      if (seen.has(kind)) return `expected each kind once, got ${describeValue(kind)} twice`;
+      seen.add(kind);
     }
-    if (seen.has(kind)) return `expected each kind once, got ${JSON.stringify(kind)} twice`;
-    seen.add(kind);
+    return undefined;
+  } catch {
+    // a revoked Proxy, or an array whose traps throw
+    return 'expected an array of policy kinds';
   }
-  return undefined;
 }
 
 /**

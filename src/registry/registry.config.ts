@@ -1,6 +1,6 @@
 import { ConfigError, describeValue } from '../core/errors.js';
 import { isPolicy, type Policy } from '../core/policy.js';
-import { isPlainObject } from '../core/validate.js';
+import { isInstance, isPlainObject, readOwnProperties } from '../core/validate.js';
 import { orderProblem } from './policy-kind.js';
 import {
   POLICY_KINDS,
@@ -53,14 +53,16 @@ export interface ParsedConfig {
  * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own;
  * an entry that is an engine of its kind checked its options when it was built.
  */
-export function validateConfig(config: unknown): ParsedConfig {
-  if (!isPlainObject(config)) throw ConfigError.invalid('config', 'an object', config);
+export function validateConfig(given: unknown): ParsedConfig {
+  if (!isPlainObject(given)) throw ConfigError.invalid('config', 'an object', given);
+  // Read once, whatever the object does (a Proxy, getters): what is checked is what is kept.
+  const config = readOwnProperties(given, '', 'config');
   const problems: string[] = [];
   const kinds = new Map<PolicyKind | typeof CUSTOM_POLICIES, Map<string, unknown>>();
   const known = [...NAMED_KINDS, CUSTOM_POLICIES, 'order'];
   let order: readonly PolicyKind[] | undefined;
   for (const key of Reflect.ownKeys(config)) {
-    const value = (config as Record<PropertyKey, unknown>)[key];
+    const value = config[key];
     if (key === 'order') {
       const problem = orderProblem(value);
       if (problem) problems.push(`order: ${problem}`);
@@ -76,11 +78,19 @@ export function validateConfig(config: unknown): ParsedConfig {
       problems.push(`${key}: expected an object of named entries, got ${describeValue(value)}`);
       continue;
     }
+    let named: Record<PropertyKey, unknown>;
+    try {
+      named = readOwnEntries(value, key);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      continue;
+    }
     kinds.set(
       key as PolicyKind,
       key === CUSTOM_POLICIES
-        ? checkCustomEntries(value, problems)
-        : checkEntries(key as PolicyKind, value, problems),
+        ? checkCustomEntries(named, problems)
+        : checkEntries(key as PolicyKind, named, problems),
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -89,7 +99,7 @@ export function validateConfig(config: unknown): ParsedConfig {
 
 function checkEntries(
   kind: PolicyKind,
-  value: Record<string, unknown>,
+  value: Record<PropertyKey, unknown>,
   problems: string[],
 ): Map<string, unknown> {
   const spec = kindSpec(kind)!;
@@ -105,14 +115,16 @@ function checkEntries(
     const entry = value[name];
     if (isEngine(entry)) {
       // An engine is used as it is (it checked its options when built): only its kind and place can be wrong.
-      if (name === 'defaults' || !(entry instanceof spec.engine)) {
+      if (name === 'defaults' || !isInstance(entry, spec.engine)) {
         const expected = name === 'defaults' ? 'options' : `options or a ${spec.engine.name}`;
         problems.push(ConfigError.invalid(`${kind}.${name}`, expected, entry).message);
       }
       entries.set(name, entry);
       continue;
     }
-    const merged = name === 'defaults' ? entry : spec.merge(defaults, entry);
+    // An object that is not plain options (a revoked Proxy, say) is not merged: the engine names it.
+    const alien = typeof entry === 'object' && entry !== null && !isPlainObject(entry);
+    const merged = name === 'defaults' || alien ? entry : spec.merge(defaults, entry);
     try {
       if (name !== 'defaults' || entry !== undefined) spec.create(merged, undefined);
     } catch (error) {
@@ -150,7 +162,20 @@ function checkCustomEntries(
 
 // Any kind's engine, so an engine of the wrong kind is named as such rather than checked as options.
 function isEngine(value: unknown): boolean {
-  return NAMED_KINDS.some((kind) => value instanceof POLICY_KINDS[kind].engine);
+  return NAMED_KINDS.some((kind) => isInstance(value, kindSpec(kind)!.engine));
+}
+
+// A kind's entries, each options entry read once too, so a Proxy or a getter cannot change after the check.
+function readOwnEntries(
+  value: Record<PropertyKey, unknown>,
+  kind: string,
+): Record<PropertyKey, unknown> {
+  const named = readOwnProperties(value, kind);
+  for (const name of Reflect.ownKeys(named)) {
+    const entry = named[name];
+    if (isPlainObject(entry)) named[name] = readOwnProperties(entry, `${kind}.${String(name)}`);
+  }
+  return named;
 }
 
 // `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.

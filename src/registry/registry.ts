@@ -1,5 +1,6 @@
 import { ConfigError, describeValue } from '../core/errors.js';
 import type { AnyEvent, EventEmitter, Listener, Unsubscribe } from '../core/events.js';
+import { isInstance } from '../core/validate.js';
 import { isPolicy, type Policy } from '../core/policy.js';
 import type { CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
 import type { ConcurrencyLimiterEvents } from '../patterns/concurrency/index.js';
@@ -188,7 +189,7 @@ export class ResilienceRegistry {
         return this.lookup(kind, source.value);
       case 'instance': {
         const spec = kindSpec(kind);
-        if (spec ? !(source.value instanceof spec.engine) : !isPolicy(source.value)) {
+        if (spec ? !isInstance(source.value, spec.engine) : !isPolicy(source.value)) {
           const expected = spec ? `a ${spec.engine.name} instance` : 'a Policy';
           throw ConfigError.invalid(`${label} ${kind}`, expected, source.value);
         }
@@ -251,7 +252,7 @@ export class ResilienceRegistry {
     label: string,
     previous: Policy | undefined,
   ): Policy {
-    if (entry instanceof spec.engine) return entry;
+    if (isInstance(entry, spec.engine)) return entry;
     const options = spec.merge(this.config.get(kind)?.get('defaults'), entry);
     try {
       return spec.create(options, previous);

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { ConfigError, ResilienceRegistry } from '../../src/index.js';
 import { ResilienceHealthIndicator, ResilienceModule } from '../../src/nestjs/index.js';
 import { listen, rejectionOf, type RunningApp } from './support.js';
@@ -75,6 +76,27 @@ describe('nestjs: health indicator', () => {
     expect(body.details).to.deep.equal({
       github: { status: 'up', breakers: { github: 'closed' } },
     });
+  });
+
+  it('changes no breaker by reporting it: an open breaker past its timeout reads half-open, unmoved', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const registry = running.app.get(ResilienceRegistry);
+      const payments = registry.circuitBreaker('payments');
+      for (let i = 0; i < 5; i++)
+        await payments.protect(() => Promise.reject(new Error('down'))).catch(() => undefined);
+      const changes: unknown[] = [];
+      registry.on('stateChange', (change) => changes.push(change));
+      clock.tick(60_000);
+      const indicator = running.app.get(ResilienceHealthIndicator);
+      for (let i = 0; i < 2; i++) {
+        const report = await indicator.isHealthy();
+        expect(report.circuitBreakers.breakers.payments).to.equal('half_open');
+      }
+      expect(changes).to.deep.equal([]);
+    } finally {
+      clock.restore();
+    }
   });
 
   it('rejects with a ConfigError for a name the registry does not know', async () => {

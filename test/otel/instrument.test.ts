@@ -113,6 +113,11 @@ describe('dspu/otel: instrument()', () => {
       }
     }
     let payments: Payments;
+    const transition = (from: string, to: string) => ({
+      ...policy('circuitBreaker', 'payments'),
+      'dspu.circuit_breaker.from_state': from,
+      'dspu.circuit_breaker.to_state': to,
+    });
 
     beforeEach(async () => {
       payments = bindRegistry(new Payments(), registry);
@@ -139,6 +144,22 @@ describe('dspu/otel: instrument()', () => {
       ]);
     });
 
+    it('changes nothing by being collected: no stateChange event and no transition counted', async () => {
+      const changes: unknown[] = [];
+      registry.on('stateChange', (event) => changes.push(event));
+      await time.clock.tickAsync(30_000);
+      for (let i = 0; i < 3; i++) {
+        expect(await metrics.points('dspu.circuit_breaker.state')).to.deep.equal([
+          { attributes: policy('circuitBreaker', 'payments'), value: 1 },
+        ]);
+      }
+      expect(changes).to.deep.equal([]);
+      const counted = await metrics.points('dspu.circuit_breaker.transitions');
+      expect(counted.map((point) => point.attributes)).to.deep.equal([
+        transition('closed', 'open'),
+      ]);
+    });
+
     it('reports 0 after a successful trial closed it again', async () => {
       await time.clock.tickAsync(30_000);
       expect(await payments.pay(true)).to.equal('paid');
@@ -150,11 +171,6 @@ describe('dspu/otel: instrument()', () => {
     it('counts every state change with the states left and entered', async () => {
       await time.clock.tickAsync(30_000);
       await payments.pay(true);
-      const transition = (from: string, to: string) => ({
-        ...policy('circuitBreaker', 'payments'),
-        'dspu.circuit_breaker.from_state': from,
-        'dspu.circuit_breaker.to_state': to,
-      });
       expect(await metrics.points('dspu.circuit_breaker.transitions')).to.have.deep.members([
         { attributes: transition('closed', 'open'), value: 1 },
         { attributes: transition('open', 'half_open'), value: 1 },

@@ -277,6 +277,37 @@ describe('dspu/redis shared circuit breaker', function () {
     expect(a.state).to.equal(CircuitState.CLOSED); // the shared circuit never saw those failures
   });
 
+  it('reads the shared state for observers, as the state getter does', async () => {
+    const [a, b] = await fleet(2, { failureThreshold: 1, timeout: '200ms' });
+    await openIt(a);
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+    expect(b.peekState()).to.equal(CircuitState.OPEN);
+    await sleep(250);
+    expect(b.peekState()).to.equal(CircuitState.HALF_OPEN);
+  });
+
+  it('reads its state for observers without moving the local breaker while Redis is down', async () => {
+    const [a] = await fleet(1, {
+      failureThreshold: 1,
+      timeout: '200ms',
+      commandTimeout: '100ms',
+      retryInterval: '10s',
+    });
+    let down = false;
+    a.storeEvents.on('fallback', () => (down = true));
+    await server.stop();
+    await a.protect(ok);
+    await until(() => down, 2_000);
+    await a.protect(boom).catch(() => undefined);
+    expect(a.peekState()).to.equal(CircuitState.OPEN);
+    const changes: unknown[] = [];
+    a.events.on('stateChange', (change) => changes.push(change));
+    await sleep(250);
+    expect(a.peekState()).to.equal(CircuitState.HALF_OPEN);
+    expect(a.peekState()).to.equal(CircuitState.HALF_OPEN);
+    expect(changes).to.deep.equal([]);
+  });
+
   it("refuses calls with RedisStoreError while Redis is down ('fail-closed')", async () => {
     const [a] = await fleet(1, { onStoreError: 'fail-closed', retryInterval: '1s' });
     await a.protect(ok);

@@ -45,6 +45,12 @@ import {
   UsePolicy,
   withSignal,
 } from '../../src/index.js';
+import {
+  HOSTILE_VALUES,
+  UNREADABLE_OBJECTS,
+  sameOptionsReshaped,
+  withThrowingGetter,
+} from '../support/hostile-values.js';
 
 interface Case {
   /** The export (or `export.method`) under test. */
@@ -261,6 +267,44 @@ for (const [option, values, problem] of retryOptionCases) {
     bad('Retry', `${option} ${show(value)}`, () => Retry(options), problem);
   }
 }
+for (const { label, value } of HOSTILE_VALUES) {
+  bad(
+    'RetryPolicy',
+    `maxAttempts ${label}`,
+    () => new RetryPolicy({ maxAttempts: value as never }),
+    /^maxAttempts: expected an integer from 1/,
+  );
+  bad(
+    'RetryPolicy',
+    `baseDelay ${label}`,
+    () => new RetryPolicy({ baseDelay: value as never }),
+    /^baseDelay: expected a duration/,
+  );
+}
+for (const { label, value } of UNREADABLE_OBJECTS)
+  bad('RetryPolicy', `options ${label}`, () => new RetryPolicy(value as never), /^options: /);
+bad(
+  'RetryPolicy',
+  'an option whose getter throws',
+  () => new RetryPolicy(withThrowingGetter({ baseDelay: 10 }, 'maxAttempts')),
+  /^maxAttempts: could not be read/,
+);
+// (A symbol-keyed property is never read from call options: such an object is accepted.)
+for (const { label, value } of [...UNREADABLE_OBJECTS, ...HOSTILE_VALUES].filter(
+  ({ label }) => !label.includes('Symbol.'),
+))
+  bad(
+    'RetryPolicy.execute',
+    `call options ${label}`,
+    () => new RetryPolicy().execute(noop, value as never),
+    /^(options: |[^:]+: unknown option)/,
+  );
+bad(
+  'RetryPolicy.execute',
+  'a call option whose getter throws',
+  () => new RetryPolicy().execute(noop, withThrowingGetter({}, 'signal')),
+  /^signal: could not be read/,
+);
 bad(
   'RetryPolicy',
   'maxDelay below baseDelay',
@@ -614,6 +658,12 @@ for (const value of NOT_OPTIONS)
     'call tokens above the inline capacity',
     () => RateLimited({ rate: 1, capacity: 2 }, { tokens: 5 }),
     /^tokens: expected a number greater than 0 and at most the capacity \(2\)/,
+  );
+  bad(
+    'RateLimited',
+    'call tokens above the capacity that inline options default to (their rate)',
+    () => RateLimited({ rate: 10 }, { tokens: 11 }),
+    /^tokens: expected a number greater than 0 and at most the capacity \(10\)/,
   );
   bad(
     'RateLimited',
@@ -1331,6 +1381,360 @@ for (const [label, config, problem] of configCases) {
     );
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// hostile values at every option site: revoked and trapping Proxies, getters that throw, BigInt and symbols as
+// option values; the options object itself unreadable or with a getter that throws. Each answers with a
+// ConfigError naming the option, never a TypeError from inside the validation.
+
+interface OptionSite {
+  readonly entry: string;
+  readonly label: string;
+  /** Calls the entry with `options` where its options object goes. */
+  readonly call: (options: unknown) => unknown;
+  /** Options that are valid, over which one option at a time is made hostile. */
+  readonly valid: Record<string, unknown>;
+  /** Each option, and the problem a wrong value of it must be reported as. */
+  readonly options: readonly (readonly [string, RegExp])[];
+  /** The problem for an options object that cannot be read at all. */
+  readonly unreadable: RegExp;
+}
+
+const SIGNAL_PROBLEM = /signal: expected an AbortSignal/;
+const DURATION_PROBLEM = (option: string) => new RegExp(`${option}: expected a duration`);
+const byOption = (cases: [string, readonly unknown[], RegExp][]) =>
+  cases.map(([option, , problem]) => [option, problem] as const);
+
+const optionSites: OptionSite[] = [
+  ...(
+    [
+      ['RetryPolicy', (o: unknown) => new RetryPolicy(o as never)],
+      ['retry', (o: unknown) => retry(noop, o as never)],
+      ['Retry', (o: unknown) => Retry(o as never)],
+    ] as const
+  ).map(([entry, call]) => ({
+    entry,
+    label: entry,
+    call,
+    valid: {},
+    options: byOption(retryOptionCases),
+    unreadable: /options: |decorator argument/,
+  })),
+  ...(
+    [
+      ['RateLimiter', (o: unknown) => new RateLimiter(o as never)],
+      ['RateLimited', (o: unknown) => RateLimited(o as never)],
+    ] as const
+  ).map(([entry, call]) => ({
+    entry,
+    label: entry,
+    call,
+    valid: { rate: 10 },
+    options: [
+      ['rate', /rate: expected a finite number greater than 0/] as const,
+      ...byOption(limiterOptionCases).filter(([option]) => option !== 'rate'),
+    ],
+    unreadable: /options: |decorator argument/,
+  })),
+  ...(
+    [
+      ['CircuitBreaker', 'new CircuitBreaker', (o: unknown) => new CircuitBreaker(o as never)],
+      ['CircuitBreaker', '@CircuitBreaker', (o: unknown) => CircuitBreaker(o as never)],
+    ] as const
+  ).map(([entry, label, call]) => ({
+    entry,
+    label,
+    call,
+    valid: {},
+    options: byOption(breakerOptionCases),
+    unreadable: /options: |decorator argument/,
+  })),
+  {
+    entry: 'Timeout',
+    label: 'new Timeout',
+    call: (o) => new Timeout(o as never),
+    valid: { timeout: '1s' },
+    options: [['timeout', DURATION_PROBLEM('timeout')]],
+    unreadable: /options: |timeout: expected a duration/,
+  },
+  ...(
+    [
+      ['ConcurrencyLimiter', (o: unknown) => new ConcurrencyLimiter(o as never)],
+      ['Concurrency', (o: unknown) => Concurrency(o as never)],
+    ] as const
+  ).map(([entry, call]) => ({
+    entry,
+    label: entry,
+    call,
+    valid: { limit: 1 },
+    options: [
+      ['limit', /limit: expected an integer from 1/] as const,
+      ['maxQueue', /maxQueue: expected an integer >= 0/] as const,
+      ['maxWait', DURATION_PROBLEM('maxWait')] as const,
+    ],
+    unreadable: /options: |limit: |decorator argument/,
+  })),
+  {
+    entry: 'gatherWithLimit',
+    label: 'gatherWithLimit',
+    call: (o) => gatherWithLimit([noop], o as never),
+    valid: { limit: 1 },
+    options: [
+      ['limit', /limit: expected an integer from 1/],
+      ['signal', SIGNAL_PROBLEM],
+      ['settle', /settle: expected one of true, false/],
+    ],
+    unreadable: /options: /,
+  },
+  {
+    entry: 'mapWithLimit',
+    label: 'mapWithLimit',
+    call: (o) => mapWithLimit([1], noop, o as never),
+    valid: { limit: 1 },
+    options: [
+      ['limit', /limit: expected an integer from 1/],
+      ['signal', SIGNAL_PROBLEM],
+    ],
+    unreadable: /options: /,
+  },
+  ...(
+    [
+      ['fallback', (o: unknown) => fallback(noop, () => 1, o as never)],
+      ['FallbackPolicy', (o: unknown) => new FallbackPolicy(() => 1, o as never)],
+      ['Fallback', (o: unknown) => Fallback(() => 1, o as never)],
+    ] as const
+  ).map(([entry, call]) => ({
+    entry,
+    label: entry,
+    call,
+    valid: {},
+    options: [['exceptions', /exceptions: expected an array of error classes/] as const],
+    unreadable: /options: /,
+  })),
+  {
+    entry: 'syncToAsync',
+    label: 'syncToAsync',
+    call: (o) => syncToAsync((n: number) => n, o as never),
+    valid: {},
+    options: [
+      ['pool', /pool: expected a WorkerPool/],
+      ['timeout', DURATION_PROBLEM('timeout')],
+    ],
+    unreadable: /options: /,
+  },
+  {
+    entry: 'asyncToSync',
+    label: 'asyncToSync',
+    call: (o) => asyncToSync((n: number) => n, o as never),
+    valid: {},
+    options: [['timeout', DURATION_PROBLEM('timeout')]],
+    unreadable: /options: /,
+  },
+  {
+    entry: 'WorkerPool',
+    label: 'new WorkerPool',
+    call: (o) => new WorkerPool(o as never),
+    valid: { size: 1 },
+    options: [
+      ['size', /size: expected an integer from 1 to 1024/],
+      ['resourceLimits', /resourceLimits/],
+    ],
+    unreadable: /options: /,
+  },
+  {
+    entry: 'WorkerPool',
+    label: 'new WorkerPool, resourceLimits',
+    call: (o) => new WorkerPool({ resourceLimits: o as never }),
+    valid: {},
+    options: [['maxOldGenerationSizeMb', /resourceLimits\.maxOldGenerationSizeMb: expected/]],
+    unreadable: /resourceLimits/,
+  },
+  {
+    entry: 'drainShielded',
+    label: 'drainShielded',
+    call: (o) => drainShielded(o as never),
+    valid: {},
+    options: [['timeout', DURATION_PROBLEM('timeout')]],
+    unreadable: /options: /,
+  },
+  {
+    entry: 'Resilient',
+    label: '@Resilient',
+    call: (o) => Resilient(o as never),
+    valid: { order: ['retry'] },
+    options: [['order', /order: (expected|could not be read)/]],
+    unreadable: /options: |order: (expected|could not be read)/,
+  },
+  // Per-call options.
+  {
+    entry: 'RetryPolicy.execute',
+    label: 'RetryPolicy.execute',
+    call: (o) => new RetryPolicy().execute(noop, o as never),
+    valid: {},
+    options: [['signal', SIGNAL_PROBLEM]],
+    unreadable: /^options: /,
+  },
+  {
+    entry: 'RateLimiter.run',
+    label: 'RateLimiter.run',
+    call: (o) => new RateLimiter({ rate: 10 }).run(noop, o as never),
+    valid: {},
+    options: [
+      ['tokens', /tokens: expected a number greater than 0/],
+      ['maxWait', DURATION_PROBLEM('maxWait')],
+      ['signal', SIGNAL_PROBLEM],
+    ],
+    unreadable: /^options: /,
+  },
+  {
+    entry: 'RateLimiter.acquire',
+    label: 'RateLimiter.acquire',
+    call: (o) => new RateLimiter({ rate: 10 }).acquire(1, o as never),
+    valid: {},
+    options: [
+      ['maxWait', DURATION_PROBLEM('maxWait')],
+      ['signal', SIGNAL_PROBLEM],
+    ],
+    unreadable: /^options: /,
+  },
+  {
+    entry: 'RateLimited',
+    label: '@RateLimited call options',
+    call: (o) => RateLimited({ rate: 10 }, o as never),
+    valid: {},
+    options: [
+      ['tokens', /tokens: expected a number greater than 0/],
+      ['maxWait', DURATION_PROBLEM('maxWait')],
+    ],
+    unreadable: /options: /,
+  },
+  ...(
+    [
+      ['ConcurrencyLimiter.run', (o: unknown) => new ConcurrencyLimiter(1).run(noop, o as never)],
+      ['ConcurrencyLimiter.acquire', (o: unknown) => new ConcurrencyLimiter(1).acquire(o as never)],
+      ['Timeout.run', (o: unknown) => new Timeout('1s').run(noop, o as never)],
+      ['runWithTimeout', (o: unknown) => runWithTimeout(noop, '1s', o as never)],
+    ] as const
+  ).map(([entry, call]) => ({
+    entry,
+    label: entry,
+    call,
+    valid: {},
+    options: [['signal', SIGNAL_PROBLEM] as const],
+    unreadable: /^options: /,
+  })),
+];
+
+for (const site of optionSites) {
+  for (const [option, problem] of site.options) {
+    for (const { label, value } of HOSTILE_VALUES)
+      bad(
+        site.entry,
+        `${site.label}: ${option} ${label}`,
+        () => site.call({ ...site.valid, [option]: value }),
+        problem,
+      );
+    bad(
+      site.entry,
+      `${site.label}: ${option} with a getter that throws`,
+      () => site.call(withThrowingGetter(site.valid, option)),
+      new RegExp(`${option}: could not be read \\(Error: ${option} refused\\)`),
+    );
+  }
+  for (const { label, value } of UNREADABLE_OBJECTS)
+    bad(site.entry, `${site.label}: options ${label}`, () => site.call(value), site.unreadable);
+}
+
+// Single values where a duration, a token count or a decorator argument goes.
+for (const { label, value } of HOSTILE_VALUES) {
+  bad('toMs', label, () => toMs(value, 'opt'), /^opt: expected a duration/);
+  bad('Timeout', `new Timeout(${label})`, () => new Timeout(value as never), /timeout: expected/);
+  bad(
+    'runWithTimeout',
+    `timeout ${label}`,
+    () => runWithTimeout(noop, value as never),
+    /^timeout: expected a duration/,
+  );
+  bad(
+    'RateLimiter.acquire',
+    `tokens ${label}`,
+    () => new RateLimiter({ rate: 10 }).acquire(value as never),
+    /^tokens: expected a number/,
+  );
+  bad(
+    'RateLimiter.tryAcquire',
+    `tokens ${label}`,
+    () => new RateLimiter({ rate: 10 }).tryAcquire(value as never),
+    /^tokens: expected a number/,
+  );
+  for (const [name, factory, engine] of factories)
+    bad(
+      name,
+      `decorator argument ${label}`,
+      () => factory(value),
+      // (an object with an odd key is options with an unknown option)
+      new RegExp(
+        `decorator argument: expected options, a registry name or a ${engine}|timeout:|unknown option`,
+      ),
+    );
+  bad('Fallback', `target ${label}`, () => Fallback(value as never), /^fallback: expected/);
+  bad(
+    'ConcurrencyLimiter',
+    `new ConcurrencyLimiter(${label})`,
+    () => new ConcurrencyLimiter(value as never),
+    /options: |limit: /,
+  );
+}
+
+// registry.configure: the whole config, a kind's entries, an entry, and one option of an entry.
+{
+  const configure = (config: unknown) => new ResilienceRegistry(config as never);
+  const places: [string, (value: unknown) => unknown, RegExp][] = [
+    ['the config', (value) => value, /^config: |could not be read|unknown policy kind/],
+    ['the retry entries', (value) => ({ retry: value }), /^retry[:.]/],
+    ['a retry entry', (value) => ({ retry: { payments: value } }), /^retry\.payments/],
+    ['a timeout entry', (value) => ({ timeout: { slow: value } }), /timeout\.slow/],
+    [
+      'a retry option',
+      (value) => ({ retry: { payments: { maxAttempts: value } } }),
+      /^retry\.payments\.maxAttempts: expected/,
+    ],
+    [
+      'a limiter option',
+      (value) => ({ rateLimiter: { github: { rate: 10, per: value } } }),
+      /^rateLimiter\.github\.per: expected a duration/,
+    ],
+    [
+      'a breaker option',
+      (value) => ({ circuitBreaker: { payments: { initialState: value } } }),
+      /^circuitBreaker\.payments\.initialState: expected/,
+    ],
+    ['the order', (value) => ({ order: value }), /^order: expected/],
+  ];
+  for (const [place, wrap, problem] of places) {
+    for (const { label, value } of [...HOSTILE_VALUES, ...UNREADABLE_OBJECTS]) {
+      bad('ResilienceRegistry', `new, ${place} ${label}`, () => configure(wrap(value)), problem);
+      bad(
+        'registry',
+        `configure, ${place} ${label}`,
+        () => registry.configure(wrap(value) as never),
+        problem,
+      );
+    }
+  }
+  bad(
+    'ResilienceRegistry',
+    'an entry option whose getter throws',
+    () => configure({ retry: { payments: withThrowingGetter({}, 'maxAttempts') } }),
+    /^retry\.payments\.maxAttempts: could not be read/,
+  );
+  bad(
+    'ResilienceRegistry',
+    'a kind whose getter throws',
+    () => configure(withThrowingGetter({}, 'retry')),
+    /^retry: could not be read/,
+  );
+}
+
 // Exports that take no input to validate, and why.
 const NO_INPUT: Record<string, string> = {
   ResilienceError: 'an error class dspu raises',
@@ -1592,6 +1996,75 @@ describe('reliability: bad input everywhere', () => {
       expect(
         await gatherWithLimit([async () => 1, async () => 2], { limit: Number.MAX_SAFE_INTEGER }),
       ).to.deep.equal([1, 2]);
+    });
+  });
+
+  describe('valid options in any shape: frozen, null-prototype, behind a Proxy, through getters', () => {
+    const engines: [string, object, (options: unknown) => { options: unknown }][] = [
+      [
+        'RetryPolicy',
+        { maxAttempts: 4, baseDelay: '10ms', strategy: 'linear', exceptions: [TypeError] },
+        (o) => new RetryPolicy(o as never),
+      ],
+      ['RateLimiter', { rate: 5, per: '2s', capacity: 7 }, (o) => new RateLimiter(o as never)],
+      [
+        'CircuitBreaker',
+        { failureThreshold: 2, timeout: '5s', initialState: { state: 'open', openedAt: 0 } },
+        (o) => new CircuitBreaker(o as never),
+      ],
+      [
+        'ConcurrencyLimiter',
+        { limit: 2, maxQueue: 3, maxWait: '1s' },
+        (o) => new ConcurrencyLimiter(o as never),
+      ],
+    ];
+    for (const [name, options, make] of engines) {
+      it(`${name} reads them as it reads the plain object`, () => {
+        const expected = make(options).options;
+        for (const { label, value } of sameOptionsReshaped(options))
+          expect(make(value).options, label).to.deep.equal(expected);
+      });
+    }
+
+    it('every other entry point accepts them', async () => {
+      for (const { label, value } of sameOptionsReshaped({ limit: 2 })) {
+        expect(await gatherWithLimit([noop], value as never), label).to.deep.equal(['ok']);
+        for await (const item of mapWithLimit([1], noop, value as never))
+          expect(item, label).to.equal('ok');
+      }
+      for (const { label, value } of sameOptionsReshaped({
+        signal: new AbortController().signal,
+      })) {
+        expect(await new RetryPolicy().execute(noop, value as never), label).to.equal('ok');
+        expect(await new ConcurrencyLimiter(1).run(noop, value as never), label).to.equal('ok');
+        expect(await runWithTimeout(noop, '1s', value as never), label).to.equal('ok');
+      }
+      for (const { label, value } of sameOptionsReshaped({ tokens: 2, maxWait: '1s' }))
+        expect(await new RateLimiter({ rate: 5 }).run(noop, value as never), label).to.equal('ok');
+      for (const { label, value } of sameOptionsReshaped({ timeout: '1s' }))
+        expect(new Timeout(value as never).timeout, label).to.equal(1000);
+    });
+
+    it('registry.configure accepts them at every level', () => {
+      for (const { label, value } of sameOptionsReshaped({ maxAttempts: 5 })) {
+        const entries = sameOptionsReshaped({ payments: value });
+        for (const { value: named } of entries) {
+          for (const { value: config } of sameOptionsReshaped({ retry: named })) {
+            const policies = new ResilienceRegistry(config as never);
+            expect(policies.retry('payments').options.maxAttempts, label).to.equal(5);
+          }
+        }
+      }
+    });
+
+    it('reads each option once, so what was checked is what is used', () => {
+      let reads = 0;
+      const options = Object.defineProperty({}, 'maxAttempts', {
+        enumerable: true,
+        get: () => (++reads === 1 ? 4 : 'not a number'),
+      });
+      expect(new RetryPolicy(options).options.maxAttempts).to.equal(4);
+      expect(reads).to.equal(1);
     });
   });
 });

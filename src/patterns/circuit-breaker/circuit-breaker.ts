@@ -113,6 +113,15 @@ export class CircuitBreaker<R = unknown> implements Policy<
   }
 
   /**
+   * The state {@link CircuitBreaker.state} would return, read without side effects: an OPEN circuit whose
+   * open time has passed reads HALF_OPEN but is not moved, so nothing is emitted. For observers (metrics,
+   * health checks), which must not change what they observe.
+   */
+  peekState(): CircuitState {
+    return this.openTimeOver() ? CircuitState.HALF_OPEN : this.record.state;
+  }
+
+  /**
    * What the breaker judges now, without changing anything: in rate mode the calls of the current window,
    * how many failed and were slow, and the rates in percent; in consecutive mode the current run of counted
    * failures (each a failed call).
@@ -210,9 +219,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
 
   /** The lazy OPEN → HALF_OPEN move. */
   private refresh(): void {
+    if (this.openTimeOver()) void this.moveTo(CircuitState.HALF_OPEN);
+  }
+
+  /** True when the circuit is OPEN (not isolated) and its open time has passed. */
+  private openTimeOver(): boolean {
     const { record } = this;
-    if (record.state === CircuitState.OPEN && !record.isolated && this.openLeft() === 0)
-      void this.moveTo(CircuitState.HALF_OPEN);
+    return record.state === CircuitState.OPEN && !record.isolated && this.openLeft() === 0;
   }
 
   /**

@@ -64,11 +64,16 @@ export function parseSnapshot(value: unknown): CircuitSnapshot | string {
   }
   const rule = `a CircuitState ('closed', 'open', 'half_open') or a breaker's toJSON() output`;
   if (typeof value !== 'object' || value === null) return rule;
+  let raw: Partial<Record<keyof CircuitSnapshot, unknown>>;
   try {
-    return readSnapshot(value) ?? rule;
+    // Each field read once: a getter or a Proxy cannot pass the check and then say something else.
+    const given = value as Partial<Record<keyof CircuitSnapshot, unknown>>;
+    const { state, failures, successes, openedAt, isolated, openMs, window } = given;
+    raw = { state, failures, successes, openedAt, isolated, openMs, window };
   } catch {
-    return rule; // a revoked Proxy, a throwing getter
+    return rule;
   }
+  return readSnapshot(raw) ?? rule;
 }
 
 function readSnapshot(

@@ -163,20 +163,26 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
           this.stop(toError(this.parent.reason));
           return;
         }
+        if (this.array !== undefined && this.started >= this.array.length) {
+          this.sourceDone = true;
+          return;
+        }
+        // The place in the window is taken before the pull is awaited: a worker that checked for room and
+        // then waited for the source would otherwise let others pass the same check, and more than `window`
+        // results would be left untaken. Pulls resolve in the order they were asked for, so indices match.
+        const index = this.started++;
         let item: I;
         if (this.array !== undefined) {
-          if (this.started >= this.array.length) {
-            this.sourceDone = true;
-            return;
-          }
-          item = this.array[this.started];
+          item = this.array[index];
         } else {
           const step = this.isAsync ? await this.pullAsync() : this.pullSync();
-          if (step === undefined || this.ended) return;
+          if (step === undefined || this.ended) {
+            this.started--; // the source had no item for this place; every later pull finds none either
+            return;
+          }
           item = step.value;
           if (this.isAsync && this.workers < this.limit && !this.sourceDone) this.spawn();
         }
-        const index = this.started++;
         if (this.notAFunction !== undefined && typeof item !== 'function') {
           this.stop(this.notAFunction(item, index));
           return;

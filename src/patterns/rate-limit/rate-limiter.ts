@@ -153,10 +153,16 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
       const invalid = callOptionsError(options, ACQUIRE_OPTION_KEYS);
       if (invalid) return Promise.reject(invalid);
     }
-    return (
-      this.admit(tokens, options?.maxWait, options?.signal ?? activeContext()?.cancellation) ??
-      RESOLVED
-    );
+    const signal = options?.signal;
+    const outer = activeContext();
+    if (signal === undefined)
+      return this.admit(tokens, options?.maxWait, outer?.cancellation) ?? RESOLVED;
+    if (signal.aborted) return Promise.reject(toError(signal.reason));
+    const abort = callAbort(signal, outer)!;
+    const waiting = this.admit(tokens, options?.maxWait, abort);
+    if (waiting !== undefined) return untilAborted(waiting, signal, abort);
+    abort.release();
+    return RESOLVED;
   }
 
   /**

@@ -39,7 +39,10 @@ export interface RetryOptions<T = unknown> {
   onRetry?: (attempt: number, error: unknown) => void | Promise<void>;
   /** Treat a returned value as a failure to retry (the last value is returned when tries run out). */
   retryOnResult?: (value: T) => boolean;
-  /** A custom wait in ms before the next try; `undefined` falls back to the strategy. */
+  /**
+   * A custom wait in ms before the next try, capped by `maxDelay`; `undefined` (or anything but a finite
+   * number of at least 0) falls back to the strategy.
+   */
   delay?: (attempt: number, error: unknown) => number | undefined;
 }
 

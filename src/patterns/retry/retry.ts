@@ -12,7 +12,7 @@ import {
   type Policy,
 } from '../../core/policy.js';
 import { sleep } from '../../core/sleep.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError, isInstance } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { applyJitter, backoffDelay } from './backoff.js';
 import {
@@ -156,6 +156,8 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
           this.events.emit('giveUp', { attempts: attempt, error: undefined, value: failure.value });
         return failure.value;
       }
+      // An abort ends the loop at once: no retry is announced (onRetry, `retry`) that will not happen.
+      if (abort?.aborted) throw toError(abort.reason);
       const error = 'error' in failure ? failure.error : undefined;
       const delay = this.delayFor(attempt, error);
       await this.notify(attempt, error);
@@ -186,7 +188,7 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   delayFor(attempt: number, error: unknown): number {
     const custom = this.options.delay?.(attempt, error);
     let delay =
-      typeof custom === 'number' && custom >= 0
+      typeof custom === 'number' && custom >= 0 && custom !== Infinity
         ? Math.min(custom, this.options.maxDelay)
         : applyJitter(backoffDelay(this.options, attempt), this.options.jitter);
     // A server that says when to come back is honoured even past maxDelay.
@@ -252,7 +254,7 @@ export function retry<F extends (...args: never[]) => unknown>(
   options: RetryOptions<Awaited<ReturnType<F>>> | RetryPolicy = {},
 ): Retried<F> {
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
-  const policy = options instanceof RetryPolicy ? options : new RetryPolicy(options);
+  const policy = isInstance(options, RetryPolicy) ? options : new RetryPolicy(options);
   const call = applyTo(fn);
   return function retried(this: ThisParameterType<F>, ...args: Parameters<F>) {
     return policy.executeWith(call, new Invocation(this, args)) as Promise<Awaited<ReturnType<F>>>;

@@ -119,6 +119,9 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
   }
 
   private runChecked<T>(work: TimeoutWork<T>, options?: TimeoutCallOptions): Promise<T> {
+    // A promise runs already: if the call ends without awaiting it (bad options, an aborted signal), its
+    // failure must still not become an unhandled rejection.
+    if (work instanceof Promise) work.catch(ignore);
     if (options !== undefined) {
       const invalid = callOptionsError(options, CALL_OPTION_KEYS);
       if (invalid) return Promise.reject(invalid);

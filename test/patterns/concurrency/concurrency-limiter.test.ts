@@ -179,6 +179,33 @@ describe('ConcurrencyLimiter', () => {
       expect(probe.started).to.deep.equal([0]);
       expect(limiter.pending).to.equal(0);
     });
+
+    it('leaves the queue as soon as its enclosing timeout expires, making room for the next caller', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxQueue: 1 });
+      const probe = new Probe();
+      void limiter.run(() => probe.work(0, 1000));
+      const timed = observe(runWithTimeout(() => limiter.run(() => probe.work(1, 10)), 100));
+      await time.clock.tickAsync(100);
+      expect(timed.error).to.be.instanceOf(TimeoutError);
+      expect(limiter.pending).to.equal(0);
+      const next = observe(limiter.run(() => probe.work(2, 10)));
+      await time.clock.tickAsync(1000);
+      expect(next.value).to.equal(2);
+      expect(probe.started).to.deep.equal([0, 2]);
+    });
+
+    it('leaves the queue when its enclosing timeout expires even when it passes its own signal', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxQueue: 1 });
+      const probe = new Probe();
+      const own = new AbortController();
+      void limiter.run(() => probe.work(0, 1000));
+      const timed = observe(
+        runWithTimeout(() => limiter.run(() => probe.work(1, 10), { signal: own.signal }), 100),
+      );
+      await time.clock.tickAsync(100);
+      expect(timed.error).to.be.instanceOf(TimeoutError);
+      expect(limiter.pending).to.equal(0);
+    });
   });
 
   describe('context', () => {

@@ -206,3 +206,222 @@ describe('concurrency properties', () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Sources that pause, consumers that pause, early exits: what the README promises of every run, whatever the
+// timing. A step's delay of 0 is a macrotask turn; 'micro' only lets promise reactions run; 'sync' none.
+
+type Pause = 'sync' | 'micro' | number;
+const pause = fc.oneof(
+  fc.constantFrom<Pause>('sync', 'micro'),
+  fc.integer({ min: 0, max: 20 }) as fc.Arbitrary<Pause>,
+);
+
+function wait(p: Pause): Promise<void> | undefined {
+  if (p === 'sync') return undefined;
+  if (p === 'micro') return Promise.resolve();
+  return new Promise((resolve) => setTimeout(resolve, p));
+}
+
+/** A source that waits `pauses[i]` before yielding item i, and records pulls and whether it was closed. */
+function pausingSource(
+  count: number,
+  pauses: readonly Pause[],
+  kind: SourceKind,
+  log: { pulled: number; closed: boolean },
+): Iterable<number> | AsyncIterable<number> {
+  if (kind === 'array') {
+    log.pulled = count;
+    return Array.from({ length: count }, (_, i) => i);
+  }
+  if (kind === 'iterable')
+    return (function* () {
+      try {
+        for (let i = 0; i < count; i++) {
+          log.pulled++;
+          yield i;
+        }
+      } finally {
+        log.closed = true;
+      }
+    })();
+  return (async function* () {
+    try {
+      for (let i = 0; i < count; i++) {
+        await wait(pauses[i % pauses.length]);
+        log.pulled++;
+        yield i;
+      }
+    } finally {
+      log.closed = true;
+    }
+  })();
+}
+
+const runSpec = fc.record({
+  count: fc.integer({ min: 0, max: 20 }),
+  limit: limits,
+  kind: sourceKinds,
+  sourcePauses: fc.array(pause, { minLength: 1, maxLength: 6 }),
+  taskPauses: fc.array(pause, { minLength: 1, maxLength: 6 }),
+  consumerPauses: fc.array(pause, { minLength: 1, maxLength: 6 }),
+  failAt: fc.option(fc.nat({ max: 25 }), { nil: undefined }),
+  breakAfter: fc.option(fc.nat({ max: 25 }), { nil: undefined }),
+  abortAt: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+});
+
+describe('concurrency properties: pausing sources, slow consumers, early exits', () => {
+  const time = useFakeClock();
+
+  it('mapWithLimit yields an in-order prefix within its bounds, always ends, and starts nothing after it ends', async () => {
+    await fc.assert(
+      fc.asyncProperty(runSpec, async (spec) => {
+        const { count, limit, kind, failAt, breakAfter, abortAt } = spec;
+        const log = { pulled: 0, closed: false };
+        const source = pausingSource(count, spec.sourcePauses, kind, log);
+        const controller = new AbortController();
+        const reason = new Error('aborted by the caller');
+        if (abortAt !== undefined) setTimeout(() => controller.abort(reason), abortAt);
+        const failure = new Error('task failed');
+        let running = 0;
+        let peak = 0;
+        let consumed = 0;
+        let maxAhead = 0;
+        const started: number[] = [];
+        let endedAt = Infinity;
+        let failedAtTime = Infinity;
+        let sequence = 0;
+        const startedAt: number[] = [];
+        const startedAtTime: number[] = [];
+        const mapper = async (i: number) => {
+          started.push(i);
+          startedAt.push(++sequence);
+          startedAtTime.push(Date.now());
+          running++;
+          peak = Math.max(peak, running);
+          maxAhead = Math.max(maxAhead, started.length - consumed);
+          try {
+            await wait(spec.taskPauses[i % spec.taskPauses.length]);
+            if (i === failAt) {
+              failedAtTime = Math.min(failedAtTime, Date.now());
+              throw failure;
+            }
+            return i * 10;
+          } finally {
+            running--;
+          }
+        };
+        const out: number[] = [];
+        const loop = observe(
+          (async () => {
+            try {
+              for await (const value of mapWithLimit(source, mapper, {
+                limit,
+                signal: controller.signal,
+              })) {
+                out.push(value);
+                consumed++;
+                if (breakAfter !== undefined && out.length > breakAfter) break;
+                await wait(spec.consumerPauses[out.length % spec.consumerPauses.length]);
+              }
+            } finally {
+              endedAt = ++sequence;
+            }
+          })(),
+        );
+        await time.clock.tickAsync(10_000);
+        expect(loop.settled, 'the loop ended').to.equal(true);
+        expect(out, 'an in-order prefix').to.deep.equal(
+          Array.from({ length: out.length }, (_, i) => i * 10),
+        );
+        expect(peak).to.be.at.most(limit);
+        // Started but not handed out: at most `limit`, plus the one the consumer is handling.
+        expect(maxAhead).to.be.at.most(limit + 1);
+        if (kind !== 'array')
+          expect(log.pulled - consumed, 'pulled ahead of the consumer').to.be.at.most(limit + 1);
+        expect(
+          startedAt.every((at) => at < endedAt),
+          'no task starts after the loop ended',
+        ).to.equal(true);
+        if (loop.error === undefined && out.length < count)
+          expect(breakAfter, 'only a break ends a clean loop early').to.equal(out.length - 1);
+        // Fail-fast: once a task has failed, nothing starts at a later time (the run learns of the failure
+        // within the same turn, so tasks ready in that very turn may still start).
+        if (loop.error === failure)
+          expect(startedAtTime.every((at) => at <= failedAtTime)).to.equal(true);
+        else if (loop.error !== undefined) expect(loop.error).to.equal(reason);
+        if (loop.error === undefined && breakAfter === undefined) expect(out).to.have.length(count);
+        if (kind !== 'array' && (loop.error !== undefined || out.length < count))
+          expect(log.closed, 'the source was closed').to.equal(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('gatherWithLimit keeps input order from a pausing source, fails fast, stops on abort, and always settles', async () => {
+    await fc.assert(
+      fc.asyncProperty(runSpec, async (spec) => {
+        const { count, limit, kind, failAt, abortAt } = spec;
+        const log = { pulled: 0, closed: false };
+        const items = pausingSource(count, spec.sourcePauses, kind, log);
+        const controller = new AbortController();
+        const reason = new Error('aborted by the caller');
+        if (abortAt !== undefined) setTimeout(() => controller.abort(reason), abortAt);
+        const failure = new Error('task failed');
+        let running = 0;
+        let peak = 0;
+        let sequence = 0;
+        let stoppedAt = Infinity;
+        let failedAtTime = Infinity;
+        const startedAt: number[] = [];
+        const startedAtTime: number[] = [];
+        const toTask = (i: number) => async () => {
+          startedAt.push(++sequence);
+          startedAtTime.push(Date.now());
+          running++;
+          peak = Math.max(peak, running);
+          try {
+            await wait(spec.taskPauses[i % spec.taskPauses.length]);
+            if (i === failAt) {
+              failedAtTime = Math.min(failedAtTime, Date.now());
+              throw failure;
+            }
+            return i;
+          } finally {
+            running--;
+          }
+        };
+        const tasks =
+          Symbol.asyncIterator in items
+            ? (async function* () {
+                for await (const i of items) yield toTask(i);
+              })()
+            : Array.isArray(items)
+              ? items.map(toTask)
+              : (function* () {
+                  for (const i of items) yield toTask(i);
+                })();
+        const result = observe(
+          gatherWithLimit(tasks, { limit, signal: controller.signal }).finally(() => {
+            stoppedAt = Math.min(stoppedAt, ++sequence);
+          }),
+        );
+        await time.clock.tickAsync(10_000);
+        expect(result.settled, 'the call settled').to.equal(true);
+        expect(peak).to.be.at.most(limit);
+        if (result.error === undefined) {
+          expect(result.value).to.deep.equal(Array.from({ length: count }, (_, i) => i));
+        } else {
+          expect([failure, reason]).to.include(result.error);
+          expect(
+            startedAt.every((at) => at < stoppedAt),
+            'no task starts after the call stopped',
+          ).to.equal(true);
+          if (result.error === failure)
+            expect(startedAtTime.every((at) => at <= failedAtTime)).to.equal(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

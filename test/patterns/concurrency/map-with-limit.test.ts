@@ -91,6 +91,55 @@ describe('mapWithLimit', () => {
     expect(maxAhead).to.be.at.most(5);
   });
 
+  it('keeps input order over an async source when the consumer awaits between results', async () => {
+    async function* source(): AsyncGenerator<number> {
+      yield 0;
+      yield 1;
+      yield 2;
+      yield 3;
+    }
+    const result = observe(
+      (async () => {
+        const out: number[] = [];
+        for await (const value of mapWithLimit(source(), (i) => i * 10, { limit: 2 })) {
+          out.push(value);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        return out;
+      })(),
+    );
+    await time.clock.tickAsync(100);
+    expect(result.value).to.deep.equal([0, 10, 20, 30]);
+  });
+
+  it('loses no result when an async source pauses while a slow head task holds the window', async () => {
+    async function* source(): AsyncGenerator<number> {
+      yield* [0, 1, 2, 3, 4];
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      yield 5;
+    }
+    const result = observe(
+      (async () => {
+        const out: number[] = [];
+        const stream = mapWithLimit(
+          source(),
+          async (i) => {
+            if (i === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+            return i;
+          },
+          { limit: 4 },
+        );
+        for await (const value of stream) {
+          out.push(value);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        return out;
+      })(),
+    );
+    await time.clock.tickAsync(100);
+    expect(result.value).to.deep.equal([0, 1, 2, 3, 4, 5]);
+  });
+
   it('passes the run’s signal to a mapper that declares it, and to currentSignal()', async () => {
     const boom = new Error('boom');
     const signals: AbortSignal[] = [];

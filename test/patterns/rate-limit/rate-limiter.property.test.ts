@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import { RateLimiter } from '../../../src/index.js';
+import { RateLimitExceededError, RateLimiter, Timeout, TimeoutError } from '../../../src/index.js';
 
 interface Grant {
   at: number;
@@ -75,6 +75,214 @@ describe('RateLimiter (properties)', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The limiter against a reference model of its promise: a bucket that starts full and refills continuously;
+// waiters served first come, first served as soon as the head's tokens are there; tryAcquire never waits, is
+// refused while anyone waits, and consumes nothing when refused; a call whose wait would exceed maxWait is
+// refused at once; a waiter whose signal aborts, or whose enclosing timeout expires, leaves at once.
+//
+// With `per` 1000 ms and a rate that divides it into a multiple of 4 ms per token, and arrivals 4 ms apart,
+// every grant falls on a multiple of 4 ms. Aborts fall 1 ms past one, enclosing timeouts 3 ms past one, and
+// maxWait is odd: no two kinds of event share a millisecond, and no wait ties with a maxWait.
+
+interface LimiterOp {
+  readonly arrival: number;
+  readonly kind: 'acquire' | 'run' | 'tryAcquire';
+  readonly tokens: number;
+  readonly maxWait: number | undefined;
+  readonly abort: 'before' | number | undefined;
+  readonly within: number | undefined;
+}
+
+type LimiterOutcome =
+  | { kind: 'granted' | 'refused' | 'aborted' | 'timeout'; at: number }
+  | { kind: 'try'; answer: boolean };
+
+function modelLimiter(ops: readonly LimiterOp[], capacity: number, msPerToken: number) {
+  const outcomes: (LimiterOutcome | undefined)[] = ops.map(() => undefined);
+  // The bucket in token-milliseconds, so that every quantity is an integer.
+  const full = capacity * msPerToken;
+  let level = full;
+  let levelAt = 0;
+  const held = (t: number) => Math.min(full, level + (t - levelAt));
+  const take = (tokens: number, t: number): number => {
+    const missing = tokens * msPerToken - held(t);
+    if (missing > 0) return missing;
+    level = held(t) - tokens * msPerToken;
+    levelAt = t;
+    return 0;
+  };
+  type Event = { at: number; kind: 'arrive' | 'abort' | 'deadline' | 'timer'; id: number };
+  const events: Event[] = ops.map((op, id) => ({ at: op.arrival, kind: 'arrive', id }));
+  const queue: number[] = [];
+  let headReadyAt = 0;
+  let timer: Event | undefined;
+  const settle = (id: number, outcome: LimiterOutcome) => (outcomes[id] ??= outcome);
+  const pump = (t: number) => {
+    if (timer) events.splice(events.indexOf(timer), 1);
+    timer = undefined;
+    while (queue.length > 0) {
+      const head = queue[0];
+      const wait = take(ops[head].tokens, t);
+      if (wait > 0) {
+        headReadyAt = t + wait;
+        timer = { at: headReadyAt, kind: 'timer', id: head };
+        events.push(timer);
+        return;
+      }
+      queue.shift();
+      settle(head, { kind: 'granted', at: t });
+    }
+  };
+  const leave = (id: number, t: number, outcome: LimiterOutcome) => {
+    const index = queue.indexOf(id);
+    if (index === -1) return;
+    queue.splice(index, 1);
+    settle(id, outcome);
+    if (index === 0) pump(t);
+  };
+  while (events.length > 0) {
+    events.sort((a, b) => a.at - b.at);
+    const event = events.shift()!;
+    const { at: t, id } = event;
+    const op = ops[id];
+    if (event.kind === 'timer') {
+      timer = undefined;
+      pump(t);
+    } else if (event.kind === 'abort') leave(id, t, { kind: 'aborted', at: t });
+    else if (event.kind === 'deadline') {
+      leave(id, t, { kind: 'timeout', at: t });
+    } else if (op.kind === 'tryAcquire') {
+      settle(id, { kind: 'try', answer: queue.length === 0 && take(op.tokens, t) === 0 });
+    } else if (op.abort === 'before') {
+      settle(id, { kind: 'aborted', at: t });
+    } else {
+      let wait: number;
+      if (queue.length > 0) {
+        const behindHead = queue.slice(1).reduce((sum, q) => sum + ops[q].tokens, 0);
+        wait = Math.max(0, headReadyAt - t) + (behindHead + op.tokens) * msPerToken;
+      } else {
+        wait = take(op.tokens, t);
+        if (wait === 0) {
+          settle(id, { kind: 'granted', at: t });
+          continue;
+        }
+      }
+      if (op.maxWait !== undefined && wait > op.maxWait) {
+        settle(id, { kind: 'refused', at: t });
+        continue;
+      }
+      queue.push(id);
+      if (queue.length === 1) {
+        headReadyAt = t + wait;
+        timer = { at: headReadyAt, kind: 'timer', id };
+        events.push(timer);
+      }
+      if (op.abort !== undefined) events.push({ at: t + op.abort, kind: 'abort', id });
+      if (op.within !== undefined) events.push({ at: t + op.within, kind: 'deadline', id });
+    }
+  }
+  return outcomes;
+}
+
+const limiterOps = fc
+  .array(
+    fc.record({
+      gap: fc.integer({ min: 1, max: 200 }),
+      kind: fc.constantFrom<LimiterOp['kind']>('acquire', 'run', 'tryAcquire'),
+      tokens: fc.integer({ min: 1, max: 1_000 }),
+      maxWait: fc.option(
+        fc.integer({ min: 0, max: 3_000 }).map((n) => 2 * n + 1),
+        { nil: undefined },
+      ),
+      abort: fc.oneof(
+        { arbitrary: fc.constant(undefined), weight: 4 },
+        { arbitrary: fc.constant('before' as const), weight: 1 },
+        { arbitrary: fc.integer({ min: 0, max: 1_000 }).map((n) => 4 * n + 1), weight: 2 },
+      ),
+      within: fc.option(
+        fc.integer({ min: 0, max: 1_000 }).map((n) => 4 * n + 3),
+        { nil: undefined },
+      ),
+    }),
+    { maxLength: 30 },
+  )
+  .map((raw) => {
+    let arrival = 0;
+    return raw.map(({ gap, ...op }) => ({ ...op, arrival: (arrival += 4 * gap) }));
+  });
+
+describe('RateLimiter (model)', () => {
+  it('grants, refuses and drops every call exactly when the model does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1, 2, 5, 10, 25, 50),
+        fc.integer({ min: 0, max: 5 }),
+        fc.boolean(),
+        limiterOps,
+        async (rate, extra, belowRate, rawOps) => {
+          const clock = sinon.useFakeTimers({ now: 0 });
+          try {
+            const capacity = belowRate ? Math.max(1, Math.floor(rate / 2)) : rate + extra;
+            const ops = rawOps.map((op) => ({ ...op, tokens: 1 + (op.tokens % capacity) }));
+            const limiter = new RateLimiter({ rate, per: 1000, capacity });
+            const seen: (LimiterOutcome | undefined)[] = ops.map(() => undefined);
+            ops.forEach((op, id) => {
+              setTimeout(() => {
+                const at = () => Date.now();
+                if (op.kind === 'tryAcquire') {
+                  void limiter.tryAcquire(op.tokens).then((answer) => {
+                    seen[id] = { kind: 'try', answer };
+                  });
+                  return;
+                }
+                const reason = new Error(`call ${id} aborted`);
+                const controller = new AbortController();
+                if (op.abort === 'before') controller.abort(reason);
+                else if (op.abort !== undefined)
+                  setTimeout(() => controller.abort(reason), op.abort);
+                const options = {
+                  signal: controller.signal,
+                  ...(op.maxWait === undefined ? {} : { maxWait: op.maxWait }),
+                };
+                const call = (): Promise<unknown> =>
+                  op.kind === 'run'
+                    ? limiter.run(() => (seen[id] = { kind: 'granted', at: at() }), {
+                        ...options,
+                        tokens: op.tokens,
+                      })
+                    : limiter
+                        .acquire(op.tokens, options)
+                        .then(() => (seen[id] = { kind: 'granted', at: at() }));
+                const done = op.within === undefined ? call() : new Timeout(op.within).run(call);
+                done.catch((error: unknown) => {
+                  seen[id] ??= {
+                    kind:
+                      error === reason
+                        ? 'aborted'
+                        : error instanceof RateLimitExceededError
+                          ? 'refused'
+                          : error instanceof TimeoutError
+                            ? 'timeout'
+                            : ('unexpected' as 'refused'),
+                    at: at(),
+                  };
+                });
+              }, op.arrival);
+            });
+            await clock.tickAsync((ops.at(-1)?.arrival ?? 0) + 40 * 1000 * 30);
+            expect(seen).to.deep.equal(modelLimiter(ops, capacity, 1000 / rate));
+            expect(limiter.pending).to.equal(0);
+          } finally {
+            clock.restore();
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -219,6 +219,21 @@ describe('RateLimiter', () => {
       await time.clock.tickAsync(2_000);
       expect(fn.callCount).to.equal(0);
     });
+
+    it('leaves the queue, never calling the function, when an enclosing timeout expires even with its own signal', async () => {
+      const limiter = new RateLimiter({ rate: 1 });
+      await limiter.acquire();
+      const fn = sinon.fake();
+      const own = new AbortController();
+      const result = observe(
+        new Timeout('200ms').run(() => limiter.run(fn, { signal: own.signal })),
+      );
+      await time.clock.tickAsync(200);
+      expect(result.error).to.have.property('code', 'ERR_TIMEOUT');
+      expect(limiter.pending).to.equal(0);
+      await time.clock.tickAsync(2_000);
+      expect(fn.callCount).to.equal(0);
+    });
   });
 
   describe('queue', () => {

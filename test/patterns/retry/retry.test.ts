@@ -6,8 +6,10 @@ import {
   CircuitBreakerError,
   ConfigError,
   RetryPolicy,
+  TimeoutError,
   currentAttempt,
   retry,
+  runWithTimeout,
   type RetryOptions,
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
@@ -286,6 +288,58 @@ describe('retry', () => {
     expect(time.clock.countTimers()).to.equal(0);
   });
 
+  it('stops retrying when an enclosing timeout gives up, even when the call passes its own signal', async () => {
+    const own = new AbortController();
+    const fn = sinon.fake.rejects(new NetworkError('x'));
+    const policy = new RetryPolicy({ maxAttempts: 5, baseDelay: 100, strategy: 'constant' });
+    const result = observe(runWithTimeout(() => policy.execute(fn, { signal: own.signal }), 150));
+    await time.clock.tickAsync(1000);
+    expect(result.error).to.be.instanceOf(TimeoutError);
+    expect(fn.callCount).to.equal(2);
+  });
+
+  it('ends without onRetry or a retry event when the signal aborted during the try', async () => {
+    const controller = new AbortController();
+    const onRetry = sinon.fake();
+    const policy = new RetryPolicy({ baseDelay: 100, onRetry });
+    const retries: unknown[] = [];
+    policy.events.on('retry', (event) => retries.push(event));
+    const reason = new Error('caller left');
+    const result = observe(
+      policy.execute(
+        async () => {
+          controller.abort(reason);
+          throw new NetworkError('x');
+        },
+        { signal: controller.signal },
+      ),
+    );
+    await time.clock.tickAsync(0);
+    expect(result.error).to.equal(reason);
+    expect(onRetry.callCount).to.equal(0);
+    expect(retries).to.deep.equal([]);
+  });
+
+  it('announces no retry when the signal aborts while onRetry runs', async () => {
+    const controller = new AbortController();
+    const reason = new Error('caller left');
+    const policy = new RetryPolicy({
+      baseDelay: 100,
+      onRetry: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        controller.abort(reason);
+      },
+    });
+    const retries: unknown[] = [];
+    policy.events.on('retry', (event) => retries.push(event));
+    const fn = sinon.fake.rejects(new NetworkError('x'));
+    const result = observe(policy.execute(fn, { signal: controller.signal }));
+    await time.clock.tickAsync(1000);
+    expect(result.error).to.equal(reason);
+    expect(retries).to.deep.equal([]);
+    expect(fn.callCount).to.equal(1);
+  });
+
   it('does not start when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('gone'));
@@ -364,6 +418,59 @@ describe('retry', () => {
         },
       ),
     );
+  });
+
+  it('computes a finite delay within [0, maxDelay] for any attempt, a zero base included', () => {
+    expect(
+      new RetryPolicy({ baseDelay: 0, maxAttempts: 2000 }).delayFor(1025, new Error()),
+    ).to.equal(0);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: -5, max: 5_000 }),
+          fc.constantFrom(NaN, Infinity, -Infinity, 0.5, Number.MAX_SAFE_INTEGER),
+        ),
+        fc.constantFrom(0, 1, 1000),
+        fc.constantFrom(1000, 60_000, 2 ** 31 - 1),
+        fc.constantFrom(...Object.values(BackoffStrategy)),
+        fc.constantFrom(false, true, 'equal' as const),
+        (attempt, baseDelay, maxDelay, strategy, jitter) => {
+          const delay = new RetryPolicy({ baseDelay, maxDelay, strategy, jitter }).delayFor(
+            attempt,
+            new Error(),
+          );
+          return Number.isFinite(delay) && delay >= 0 && delay <= maxDelay;
+        },
+      ),
+    );
+  });
+
+  it('reports a finite delay in every retry event of a long run with a zero base', async () => {
+    const policy = new RetryPolicy({ baseDelay: 0, maxAttempts: 1030 });
+    const delays: number[] = [];
+    policy.events.on('retry', ({ delay }) => delays.push(delay));
+    const result = observe(policy.execute(() => Promise.reject(new NetworkError('down'))));
+    await time.clock.tickAsync(5_000); // a 0 ms timer set while the clock ticks fires 1 ms later
+    expect(result.error).to.be.instanceOf(NetworkError);
+    expect(delays).to.have.length(1029);
+    expect(delays.every((delay) => delay === 0)).to.equal(true);
+  });
+
+  it('falls back to the strategy when a custom delay is not a finite number of at least 0', () => {
+    for (const custom of [NaN, Infinity, -Infinity, -1]) {
+      const policy = new RetryPolicy({ baseDelay: 100, maxDelay: 1000, delay: () => custom });
+      expect(policy.delayFor(2, new Error()), String(custom)).to.equal(200);
+    }
+  });
+
+  it('honours a retryAfter past maxDelay but keeps it finite', () => {
+    const policy = new RetryPolicy({ baseDelay: 100, maxDelay: 1000 });
+    const delayAfter = (retryAfter: number) =>
+      policy.delayFor(1, Object.assign(new Error(), { retryAfter }));
+    expect(delayAfter(5000)).to.equal(5000);
+    expect(delayAfter(Infinity)).to.equal(2 ** 31 - 1);
+    expect(delayAfter(NaN)).to.equal(100);
+    expect(delayAfter(-5)).to.equal(100);
   });
 
   it('rejects invalid options at construction with a ConfigError naming option, rule and value', () => {

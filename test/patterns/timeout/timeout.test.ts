@@ -94,6 +94,26 @@ describe('runWithTimeout', () => {
     }
   });
 
+  it('absorbs the failure of a promise given as the work when the call ends before it starts', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failing = () =>
+        new Promise((_, reject) => setTimeout(() => reject(new Error('late')), 500));
+      const aborted = observe(runWithTimeout(failing(), 100, { signal: AbortSignal.abort() }));
+      const misconfigured = observe(runWithTimeout(failing(), 100, { sigal: 1 } as never));
+      await time.clock.tickAsync(1000);
+      expect(aborted.error).to.be.instanceOf(Error);
+      expect(misconfigured.error).to.be.instanceOf(ConfigError);
+      time.clock.restore();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('ignores a late result after the timeout', async () => {
     const result = observe(
       runWithTimeout(() => new Promise((resolve) => setTimeout(() => resolve('late'), 500)), 100),
@@ -111,6 +131,29 @@ describe('runWithTimeout', () => {
             inner = signal;
             return never();
           }, '10s'),
+        '1s',
+      ),
+    );
+    await time.clock.tickAsync(1000);
+    expect(outer.error).to.be.instanceOf(TimeoutError);
+    expect(inner!.aborted).to.equal(true);
+    expect((inner!.reason as TimeoutError).timeout).to.equal(1000);
+  });
+
+  it('links nested timeouts even when the inner call passes its own signal', async () => {
+    const own = new AbortController();
+    let inner: AbortSignal | undefined;
+    const outer = observe(
+      runWithTimeout(
+        () =>
+          runWithTimeout(
+            (signal) => {
+              inner = signal;
+              return never();
+            },
+            '10s',
+            { signal: own.signal },
+          ),
         '1s',
       ),
     );
