@@ -14,8 +14,8 @@ import {
 } from '../index.js';
 import { checkName, RedisLink, type RedisClient, type RedisStoreEvents } from './redis-link.js';
 import type { RedisStoreOptions } from './redis-link.js';
-import { ACQUIRE, RELEASE, RENEW } from './semaphore-scripts.js';
 import { LeasedPermit, splitOptions, toError } from './leased-permit.js';
+import { PermitLeases } from './permit-leases.js';
 import { Subscription } from './subscription.js';
 
 /** Options of {@link RedisConcurrencyLimiter}: the limiter's own, plus where and how permits are shared. */
@@ -60,7 +60,7 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
   /** The lease of a permit, in ms. */
   readonly leaseMs: number;
   private readonly link: RedisLink;
-  private readonly key: string;
+  private readonly permits: PermitLeases;
   private readonly channel: string;
   private readonly releases: Subscription;
   private readonly waiters = new Set<Waiter>();
@@ -79,11 +79,11 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     const redisOptions = splitOptions(options)[1] as RedisConcurrencyLimiterOptions;
     this.link = new RedisLink(client, redisOptions, ['lease']);
     this.storeEvents = this.link.events;
-    this.key = this.link.key(checkName(name), 'permits');
-    this.channel = this.link.key(name, 'released');
+    this.channel = this.link.key(checkName(name), 'released');
     this.leaseMs = toMs(redisOptions.lease ?? 10_000, 'lease');
     if (this.leaseMs < 30)
       throw ConfigError.invalid('lease', 'a duration of at least 30 ms', redisOptions.lease);
+    this.permits = new PermitLeases(this.link, name, this.channel, this.leaseMs);
     this.releases = new Subscription(client, this.channel, this.pump, options);
   }
 
@@ -133,16 +133,7 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
 
   /** Resolves 0 when permit `id` was taken, else the ms until the earliest lease ends. */
   private take(id: string): Promise<number> {
-    return this.link.run(ACQUIRE, [this.key], [this.leaseMs, this.limit, id]).then(
-      (reply) => {
-        this.link.succeeded();
-        const [granted, wait] = reply as [number, number];
-        return granted === 1 ? 0 : wait;
-      },
-      (error: unknown) => {
-        throw this.link.failed(error);
-      },
-    );
+    return this.permits.take(id, this.limit);
   }
 
   /** Runs `fn` holding permit `id`, or hands the permit to an `acquire()` caller. */
@@ -168,30 +159,11 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
       clearInterval(this.renewTimer);
       this.renewTimer = undefined;
     }
-    // A release that fails is reported as an event; the lease then returns the permit when it ends.
-    return this.link
-      .run(RELEASE, [this.key], [this.leaseMs, id, this.channel])
-      .then(
-        () => this.link.succeeded(),
-        (error: unknown) => void this.link.failed(error),
-      )
-      .finally(() => this.pump());
+    return this.permits.giveBack(id).finally(() => this.pump());
   }
 
   private readonly renew = (): void => {
-    if (this.held.size === 0) return;
-    this.link.run(RENEW, [this.key], [this.leaseMs, ...this.held]).then(
-      (lost) => {
-        this.link.succeeded();
-        if ((lost as number) > 0)
-          this.link.warn(
-            new ConcurrencyLimitError(
-              `${String(lost)} permit lease(s) ran out before renewal: the limit may have been exceeded`,
-            ),
-          );
-      },
-      (error: unknown) => void this.link.failed(error),
-    );
+    if (this.held.size > 0) this.permits.renew([...this.held]);
   };
 
   private queueUp(
