@@ -150,7 +150,7 @@ export class RedisLink {
   ): Promise<void> {
     const giveUpAt = Date.now() + forMs;
     return new Promise((resolve) => {
-      const attempt = () =>
+      const attempt = (): void => {
         this.run(script, keys, args).then(
           () => resolve(),
           () => {
@@ -158,6 +158,7 @@ export class RedisLink {
             setTimeout(attempt, this.retryMs).unref?.();
           },
         );
+      };
       attempt();
     });
   }
