@@ -9,11 +9,12 @@ import {
 import {
   checkName,
   RedisLink,
+  RedisStoreError,
   type RedisClient,
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
-import { TAKE } from './token-bucket-script.js';
+import { CANCEL, TAKE } from './token-bucket-script.js';
 
 /** Most takes one script call decides: bounds the size of a command and of the script's run. */
 const MAX_BATCH = 256;
@@ -69,6 +70,10 @@ export class RedisTokenBucketStore implements TokenBucketStore {
   private readonly line: string;
   private readonly id = randomUUID();
   private readonly slackMs: number;
+  private readonly name: string;
+  // Each batch is named, so that Redis runs it once and a batch given up on can be taken back.
+  private batches = 0;
+  private readonly memoryMs: number;
   // Takes over while Redis is down in 'local' mode; kept across outages so its own limit holds throughout.
   private readonly local = new MemoryTokenBucketStore();
   // Takes issued since the last flush: sent together once the code that issued them has run.
@@ -83,9 +88,12 @@ export class RedisTokenBucketStore implements TokenBucketStore {
     this.link = new RedisLink(client, options);
     this.events = this.link.events;
     this.key = this.link.key(checkName(name), 'bucket');
+    this.name = name;
     this.line = this.link.key(name, 'line');
     // A waiting head comes back after its wait plus a timer's lateness and a round trip.
     this.slackMs = Math.max(100, 2 * this.link.timeoutMs);
+    // Longer than a stalled or resent batch plausibly runs after its caller gave up on it.
+    this.memoryMs = Math.max(1_000, 4 * this.link.timeoutMs);
   }
 
   /**
@@ -117,16 +125,27 @@ export class RedisTokenBucketStore implements TokenBucketStore {
     const takes = this.batch;
     if (takes.length === 0) return;
     this.batch = [];
-    const args: (string | number)[] = [this.id, this.slackMs];
+    const keys = [
+      this.key,
+      this.line,
+      this.link.key(this.name, `batch:${this.id}:${++this.batches}`),
+    ];
+    const args: (string | number)[] = [this.id, this.slackMs, this.memoryMs];
     for (const { tokens, bucket, maxWaitMs } of takes)
       args.push(tokens, bucket.msPerToken, bucket.capacity, Math.min(maxWaitMs, MAX_WAIT_MS));
-    this.link.run(TAKE, [this.key, this.line], args).then(
+    this.link.run(TAKE, keys, args).then(
       (reply) => this.settle(takes, reply as (string | number)[]),
-      (error: unknown) => this.fail(takes, error),
+      (error: unknown) => {
+        // Redis may still run the batch (it was stalled, not gone): what it takes then goes back.
+        void this.link.insist(CANCEL, keys, [this.memoryMs], this.memoryMs);
+        this.fail(takes, error);
+      },
     );
   };
 
   private settle(takes: readonly QueuedTake[], reply: readonly (string | number)[]): void {
+    if (reply.length !== takes.length + 2)
+      return this.fail(takes, new RedisStoreError('Redis answered a batch given up on'));
     this.link.succeeded();
     const at = Number(reply[0]) * 1000 + Number(reply[1]) / 1000;
     // Results are read-only: the grants of one batch can share one.

@@ -17,16 +17,35 @@ import { LuaScript } from './redis-link.js';
  * never gets one, so its refusal leaves no trace. The store's id is ARGV[1].
  *
  * One call decides a batch of takes, strictly in order and at one TIME: ARGV holds (tokens, msPerToken,
- * capacity, maxWait) per take from ARGV[3] on; maxWait is 0 for a take that will not wait. Once a waiting
+ * capacity, maxWait) per take from ARGV[4] on; maxWait is 0 for a take that will not wait. Once a waiting
  * take of the batch is refused, the later ones are too: they queue behind it in their process. Returns
  * {seconds, microseconds, wait of take 1, wait of take 2, …}: the time as TIME's own strings (Lua numbers
  * reach the client as integers), and a wait of 0 for a grant (a refusal always waits at least 1 ms).
+ *
+ * Each batch is done once: KEYS[3], named after the batch, keeps for ARGV[3] ms "<ms granted> <wait 1> …",
+ * so a batch run again (the client resends what got no answer after a reconnect) answers as it did and takes
+ * nothing more; CANCEL (sent by a caller that gave up on the batch) refunds what it took, or marks it "-1"
+ * so that it takes nothing if it runs later, and answers nothing.
  */
+const BATCH_RECORD = `
+local record = redis.call('GET', KEYS[3])
+`;
+
 export const TAKE = new LuaScript(`
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nowMs = nowUs / 1000
+${BATCH_RECORD}
+if record then
+  local reply = {t[1], t[2]}
+  local first = true
+  for wait in string.gmatch(record, '%S+') do
+    if not first then reply[#reply + 1] = tonumber(wait) end
+    first = false
+  end
+  return reply
+end
 local emptyIn
 local saved = redis.call('GET', KEYS[1])
 if saved then
@@ -60,8 +79,9 @@ local function ahead(order)
 end
 local ttl = 0
 local blocked = false
+local granted = 0
 local reply = {t[1], t[2]}
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local tokens = tonumber(ARGV[i])
   local msPerToken = tonumber(ARGV[i + 1])
   local fullSpan = tonumber(ARGV[i + 2]) * msPerToken
@@ -74,6 +94,7 @@ for i = 3, #ARGV, 4 do
   local missing = start + (queued + tokens) * msPerToken
   if not blocked and missing <= 1e-6 then
     emptyIn = start + tokens * msPerToken
+    granted = granted + tokens * msPerToken
     ttl = math.max(1, math.ceil(emptyIn + fullSpan))
     if maxWait > 0 and mine then
       mine = nil
@@ -96,5 +117,30 @@ end
 if ttl > 0 then
   redis.call('SET', KEYS[1], string.format('%.0f %.17g', nowUs, emptyIn), 'PX', ttl)
 end
+local waits = {string.format('%.17g', granted)}
+for i = 3, #reply do waits[#waits + 1] = reply[i] end
+redis.call('SET', KEYS[3], table.concat(waits, ' '), 'PX', ARGV[3])
 return reply
+`);
+
+/** Gives up on the batch of KEYS[3] (ARGV[1]: how long to remember it): see {@link TAKE}. */
+export const CANCEL = new LuaScript(`
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+${BATCH_RECORD}
+redis.call('SET', KEYS[3], '-1', 'PX', ARGV[1])
+local granted = tonumber(record and string.match(record, '^(%S+)') or '0')
+if granted <= 0 then return 0 end
+-- The bucket is full that much sooner: its state moves back by the time the refunded tokens take to come.
+local saved = redis.call('GET', KEYS[1])
+local left = redis.call('PTTL', KEYS[1]) - granted
+if not saved or left <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+local at, ms = string.match(saved, '^(%d+) (%S+)$')
+local emptyIn = tonumber(ms) - (nowUs - tonumber(at)) / 1000 - granted
+redis.call('SET', KEYS[1], string.format('%.0f %.17g', nowUs, emptyIn), 'PX', math.ceil(left))
+return 1
 `);

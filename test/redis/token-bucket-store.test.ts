@@ -191,15 +191,17 @@ describe('dspu/redis token bucket store', function () {
       expect(a).to.deep.equal({ granted: true, waitMs: 0, at: 1_700_000_000_500 });
       expect(b).to.deep.equal({ granted: false, waitMs: 7, at: 1_700_000_000_500 });
       expect(calls).to.have.length(1);
-      // Two keys (the bucket and the line), this store's id, a ticket's slack, then (tokens,
-      // msPerToken, capacity, maxWait) per take.
-      const [, keys, bucketKey, lineKey, , slack, ...takes] = calls[0];
-      expect([keys, bucketKey, lineKey, slack]).to.deep.equal([
-        2,
+      // Three keys (the bucket, the line, the batch's record), this store's id, a ticket's slack, how long
+      // the batch is remembered, then (tokens, msPerToken, capacity, maxWait) per take.
+      const [, keys, bucketKey, lineKey, batchKey, , slack, memory, ...takes] = calls[0];
+      expect([keys, bucketKey, lineKey, slack, memory]).to.deep.equal([
+        3,
         store.key,
         '{dspu:fake-timers}:line',
         500,
+        1_000,
       ]);
+      expect(batchKey).to.match(/^\{dspu:fake-timers\}:batch:[0-9a-f-]{36}:1$/);
       expect(takes).to.deep.equal([1, 1_000, 5, 0, 2, 1_000, 5, 0]);
     } finally {
       clock.restore();

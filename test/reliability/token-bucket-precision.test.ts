@@ -36,11 +36,11 @@ describe('reliability: token bucket precision on the epoch clock', () => {
     let run = 0;
     // The script as it is, but reading its clock from a hash instead of Redis TIME, keeping its bucket for
     // longer than the real time the test takes (keys expire on Redis's own clock), and repeating one take
-    // ARGV[3] times: a batch as long as the tokens a millisecond brings costs a few arguments.
-    const clock = ["redis.call('TIME')", "redis.call('HMGET', KEYS[3], 'seconds', 'microseconds')"];
+    // ARGV[4] times: a batch as long as the tokens a millisecond brings costs a few arguments.
+    const clock = ["redis.call('TIME')", "redis.call('HMGET', KEYS[4], 'seconds', 'microseconds')"];
     const expiry = ["'PX', ttl", "'PX', ttl + 3600000"];
-    const repeat = `local A = {ARGV[1], ARGV[2]}
-for i = 1, tonumber(ARGV[3]) do for j = 4, 7 do A[#A + 1] = ARGV[j] end end`;
+    const repeat = `local A = {ARGV[1], ARGV[2], ARGV[3]}
+for i = 1, tonumber(ARGV[4]) do for j = 5, 8 do A[#A + 1] = ARGV[j] end end`;
     const source = `${repeat}\n${TAKE.source.replaceAll('ARGV', 'A')}`
       .replace(clock[0], clock[1])
       .replace(expiry[0], expiry[1]);
@@ -63,14 +63,17 @@ for i = 1, tonumber(ARGV[3]) do for j = 4, 7 do A[#A + 1] = ARGV[j] end end`;
      * sent in one pipeline: each millisecond's batch is decided whatever the previous one answered.
      */
     async function scriptGrantsOver(bucket: TokenBucketSpec, start: number, ms: number) {
-      const keys = ['bucket', 'line', 'clock'].map((suffix) => `{precision-${++run}}:${suffix}`);
+      const [bucketKey, line, clockKey] = ['bucket', 'line', 'clock'].map(
+        (suffix) => `{precision-${++run}}:${suffix}`,
+      );
       const take = [1, bucket.msPerToken, bucket.capacity, 0];
       const pipeline = redis.pipeline();
       for (let t = start; t <= start + ms; t++) {
         const batch = t === start ? bucket.capacity + 2 : Math.ceil(1 / bucket.msPerToken) + 2;
+        const keys = [bucketKey, line, `{precision-${run}}:batch:${t}`, clockKey];
         pipeline
-          .hset(keys[2], 'seconds', Math.floor(t / 1000), 'microseconds', (t % 1000) * 1000)
-          .evalsha(script.sha, keys.length, ...keys, 'store', 100, batch, ...take);
+          .hset(clockKey, 'seconds', Math.floor(t / 1000), 'microseconds', (t % 1000) * 1000)
+          .evalsha(script.sha, keys.length, ...keys, 'store', 100, 60_000, batch, ...take);
       }
       const replies = (await pipeline.exec()) as [Error | null, number[]][];
       let grants = 0;
