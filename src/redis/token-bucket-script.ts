@@ -78,7 +78,8 @@ local function ahead(order)
   return sum
 end
 local ttl = 0
-local blocked = false
+-- Tokens of this batch's waiting takes that were refused: the later takes of the batch queue behind them.
+local behind = 0
 local granted = 0
 local reply = {t[1], t[2]}
 for i = 4, #ARGV, 4 do
@@ -89,10 +90,11 @@ for i = 4, #ARGV, 4 do
   local start = -fullSpan
   if emptyIn and emptyIn > start then start = emptyIn end
   local queued
-  if maxWait > 0 and mine then queued = ahead(mine[1])
+  if maxWait > 0 and mine then queued = ahead(mine[1]) + behind
+  elseif behind > 0 then queued = ahead(nil) + behind
   else queued = ahead(nil) + (mine and mine[2] or 0) end
   local missing = start + (queued + tokens) * msPerToken
-  if not blocked and missing <= 1e-6 then
+  if behind == 0 and missing <= 1e-6 then
     emptyIn = start + tokens * msPerToken
     granted = granted + tokens * msPerToken
     ttl = math.max(1, math.ceil(emptyIn + fullSpan))
@@ -103,12 +105,14 @@ for i = 4, #ARGV, 4 do
     reply[#reply + 1] = 0
   else
     local wait = math.max(1, math.ceil(missing - 1e-6))
-    if maxWait > 0 and not blocked and wait <= maxWait then
-      local order = mine and mine[1] or redis.call('HINCRBY', KEYS[2], '#', 1)
-      mine = {order, tokens}
-      redis.call('HSET', KEYS[2], me, order .. ' ' .. tokens .. ' ' .. string.format('%.3f', nowMs + wait + slack))
-      if redis.call('PTTL', KEYS[2]) < wait + slack then redis.call('PEXPIRE', KEYS[2], math.ceil(wait + slack)) end
-      blocked = true
+    if maxWait > 0 and wait <= maxWait then
+      if behind == 0 then
+        local order = mine and mine[1] or redis.call('HINCRBY', KEYS[2], '#', 1)
+        mine = {order, tokens}
+        redis.call('HSET', KEYS[2], me, order .. ' ' .. tokens .. ' ' .. string.format('%.3f', nowMs + wait + slack))
+        if redis.call('PTTL', KEYS[2]) < wait + slack then redis.call('PEXPIRE', KEYS[2], math.ceil(wait + slack)) end
+      end
+      behind = behind + tokens
     end
     reply[#reply + 1] = wait
   end
