@@ -77,43 +77,63 @@ describe('dspu/redis token bucket script', function () {
   });
 
   describe('the line of waiting takes across processes', () => {
+    // Slow refill (a token a second), and levels set directly: the waits below do not depend on timing.
+    const slow = [1_000, 5];
+
+    /** Leaves `level` tokens in the bucket now. */
+    async function fill(level: number) {
+      const [seconds, micros] = await redis.time();
+      await redis.set(bucket, `${seconds}${String(micros).padStart(6, '0')} ${-level * 1_000}`);
+    }
+
+    async function takeSlow(store: string, takes: Take[]) {
+      const args = takes.flatMap(([tokens, maxWait = 0]) => [tokens, ...slow, maxWait]);
+      const keys = [bucket, line, `${bucket}:batch-${++batches}`];
+      const reply = (await runScript(redis, TAKE, keys, [
+        store,
+        slackMs,
+        1_000,
+        ...args,
+      ])) as number[];
+      return reply.slice(2).map((wait) => Math.round(wait / 10) * 10);
+    }
+
     it('keeps tokens for a waiting take that asked first, however small the takes behind it', async () => {
-      await take('a', [[5]]);
-      const [wait] = await take('heavy', [[3, 10_000]]);
-      expect(wait).to.be.within(290, 300);
-      await sleep(150);
-      // 1.5 tokens are back: without the line a 1-token take would be granted.
-      expect((await take('light', [[1]]))[0]).to.be.within(230, 250);
-      const [lightWait] = await take('light', [[1, 10_000]]);
-      expect(lightWait).to.be.within(230, 250); // the 3 tokens ahead, then its own
-      await sleep(160);
-      expect(await take('heavy', [[3, 10_000]])).to.deep.equal([0]);
+      await fill(1.5);
+      expect(await takeSlow('heavy', [[3, 60_000]])).to.deep.equal([1_500]);
+      // Without the line, a 1-token take would be granted now.
+      expect(await takeSlow('light', [[1]])).to.deep.equal([2_500]);
+      expect(await takeSlow('light', [[1, 60_000]])).to.deep.equal([2_500]);
+      await fill(3);
+      expect(await takeSlow('heavy', [[3, 60_000]])).to.deep.equal([0]);
+      expect(await takeSlow('light', [[1, 60_000]])).to.deep.equal([1_000]);
     });
 
     it('gives no place in line to a take that will not wait: its refusal leaves no trace', async () => {
-      await take('a', [[5]]);
-      expect((await take('b', [[2]]))[0]).to.be.above(0);
+      await fill(1);
+      expect(await takeSlow('b', [[2]])).to.deep.equal([1_000]);
       expect(await redis.exists(line)).to.equal(0);
     });
 
     it('gives no place in line to a take whose wait would exceed its maxWait', async () => {
-      await take('a', [[5]]);
-      expect((await take('b', [[3, 100]]))[0]).to.be.within(290, 300);
+      await fill(0);
+      expect(await takeSlow('b', [[3, 2_000]])).to.deep.equal([3_000]);
       expect(await redis.exists(line)).to.equal(0);
     });
 
     it('lets the place of a waiting take lapse when it does not come back after its wait', async () => {
-      await take('a', [[5]]);
-      await take('gone', [[1, 10_000]]); // waits 100 ms, then never asks again
-      await sleep(100 + slackMs + 20);
-      expect(await take('b', [[1]])).to.deep.equal([0]);
+      await fill(0.95);
+      await takeSlow('gone', [[1, 60_000]]); // waits 50 ms, then never asks again
+      await sleep(50 + slackMs + 30);
+      expect(await takeSlow('b', [[1]])).to.deep.equal([0]);
     });
 
     it('queues the rest of a batch behind its first waiting take that is refused', async () => {
-      await take('a', [[4]]);
-      const waits = await take('b', [[2, 10_000], [1, 10_000], [1]]);
-      // 1 token is left: the first waits for 1 more, the second for the first's 2 and its own, …
-      expect(waits.map((wait) => Math.round(wait / 100) * 100)).to.deep.equal([100, 200, 300]);
+      await fill(1);
+      // The first waits for 1 token more, the second for the first's 2 and its own, …
+      expect(await takeSlow('b', [[2, 60_000], [1, 60_000], [1]])).to.deep.equal([
+        1_000, 2_000, 3_000,
+      ]);
     });
   });
 });
