@@ -38,11 +38,18 @@ export class PermitLeases {
     );
   }
 
-  /** Gives permit `id` back; a release that fails is reported as an event, and the lease returns it. */
+  /**
+   * Gives permit `id` back. A release that fails is reported as an event and sent again until Redis answers
+   * (it is safe to repeat), so the permit does not wait for its lease to end.
+   */
   giveBack(id: string): Promise<void> {
-    return this.link.run(RELEASE, this.keys, [this.leaseMs, id, this.channel]).then(
+    const args = [this.leaseMs, id, this.channel];
+    return this.link.run(RELEASE, this.keys, args).then(
       () => this.link.succeeded(),
-      (error: unknown) => void this.link.failed(error),
+      (error: unknown) => {
+        this.link.failed(error);
+        void this.link.insist(RELEASE, this.keys, args, this.leaseMs);
+      },
     );
   }
 

@@ -231,9 +231,11 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const { failureThreshold, successThreshold } = this.options;
     // An id lets Redis count a report once however often it runs; a closed success counted twice changes nothing.
     const id = token !== '' ? token : outcome === 'failure' ? randomUUID() : '';
-    this.script(REPORT, [outcome, gen, token, failureThreshold, successThreshold, id]).catch(
-      () => undefined,
-    );
+    const args = [outcome, gen, token, failureThreshold, successThreshold, id];
+    this.script(REPORT, args).catch(() => {
+      // A trial's report frees its slot: send it until Redis answers rather than hold the slot a whole lease.
+      if (token !== '') void this.link.insist(REPORT, this.keys, this.argv(args), this.leaseMs);
+    });
   }
 
   private argv(args: (string | number)[]): (string | number)[] {

@@ -17,7 +17,8 @@ import {
   type RedisCircuitBreakerOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { roundTrips, sleep, until } from './support.js';
+import { failingOnce, roundTrips, sleep, until } from './support.js';
+import { REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
 const boom = () => Promise.reject(new Error('boom'));
@@ -315,6 +316,19 @@ describe('dspu/redis shared circuit breaker', function () {
       await stall(300, () => a.protect(ok));
       await sleep(20);
       expect(await b.protect(ok)).to.equal('ok');
+    });
+
+    it("sends a trial's REPORT that failed again until Redis answers, freeing its slot", async () => {
+      const options = { failureThreshold: 1, timeout: 50, trialLease: 5_000, ...slow };
+      const [a] = await fleet(1, options);
+      const client = failingOnce(server.client(), REPORT);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${run}`, options);
+      breakers.push(flaky);
+      await openIt(a);
+      await sleep(100);
+      expect(await flaky.protect(ok)).to.equal('ok'); // the trial; its report fails
+      await until(async () => (await admin.zcard(`{dspu:circuit-${run}}:trials`)) === 0, 1_000);
     });
 
     it('counts a failure once when its REPORT timed out and Redis ran it later', async () => {

@@ -14,7 +14,8 @@ import {
   type RedisConcurrencyLimiterOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { sleep, until } from './support.js';
+import { failingOnce, sleep, until } from './support.js';
+import { RELEASE } from '../../src/redis/semaphore-scripts.js';
 
 const holder = fileURLToPath(new URL('./permit-holder.child.js', import.meta.url));
 
@@ -204,6 +205,16 @@ describe('dspu/redis distributed concurrency limiter', function () {
       await stall(300, () => permit[Symbol.asyncDispose]());
       expect(errors).to.have.length(1);
       expect(await admin.zcard(`{dspu:permits-${run}}:permits`)).to.equal(0);
+    });
+
+    it('sends a RELEASE that failed again until Redis answers, so the permit does not wait for its lease', async () => {
+      const name = `permits-${++run}`;
+      const client = failingOnce(server.client(), RELEASE);
+      clients.push(client);
+      const limiter = new RedisConcurrencyLimiter(client, name, { limit: 1, lease: '5s', ...slow });
+      limiters.push(limiter);
+      await limiter.run(async () => 'done'); // its RELEASE fails
+      await until(async () => (await admin.zcard(`{dspu:${name}}:permits`)) === 0, 500);
     });
 
     it('loses no lease when a RENEW timed out and Redis ran it later', async () => {

@@ -56,3 +56,24 @@ export function runScript(
 ): Promise<unknown> {
   return client.eval(script.source, keys.length, ...keys, ...args);
 }
+
+/**
+ * `client`, except that its first call of `script` fails without reaching Redis (as on a lost connection
+ * that the client does not resend).
+ */
+export function failingOnce<C extends RedisClient>(client: C, script: LuaScript): C {
+  let failed = false;
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'evalsha')
+        return (sha: string, ...rest: (string | number)[]) => {
+          if (sha !== script.sha || failed)
+            return (target.evalsha as (...args: unknown[]) => Promise<unknown>)(sha, ...rest);
+          failed = true;
+          return Promise.reject(new Error('Connection is closed.'));
+        };
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+}
