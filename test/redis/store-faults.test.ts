@@ -134,6 +134,8 @@ describe('dspu/redis store faults', function () {
     await loop;
     expect(failed).to.equal(0);
     expect(seen.recovered[0].downMs).to.be.above(100);
+    // Recovery is found by a probe of the store's own: the next call uses Redis again.
+    await l.acquire();
     // The restarted server lost everything; the bucket is back in it.
     expect(await admin.exists(store.key)).to.equal(1);
   });
