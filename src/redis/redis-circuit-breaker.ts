@@ -13,7 +13,7 @@ import {
   type CircuitSnapshot,
   type Duration,
 } from '../index.js';
-import { ADMIT, FORCE, REPORT } from './circuit-scripts.js';
+import { ABANDON, ADMIT, FORCE, REPORT } from './circuit-scripts.js';
 import {
   checkName,
   RedisLink,
@@ -94,7 +94,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.link = new RedisLink(client, redisOptions, ['trialLease']);
     this.storeEvents = this.link.events;
     checkName(name);
-    this.keys = [this.link.key(name, 'circuit'), this.link.key(name, 'trials')];
+    this.keys = ['circuit', 'trials', 'done'].map((suffix) => this.link.key(name, suffix));
     this.channel = this.link.key(name, 'changes');
     this.leaseMs = toMs(redisOptions.trialLease ?? 60_000, 'trialLease');
     if (this.leaseMs <= 0)
@@ -134,7 +134,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.changes.open();
     if (!this.link.tryRedis()) return this.degraded(fn, arg);
     const { view } = this;
-    // A closed call's report doubles as the probe of a recovering link; a cached rejection sends nothing.
+    // A cached rejection sends nothing.
     if (view.gen >= 0 && view.state === CircuitState.CLOSED)
       return this.runCall(fn, arg, view.gen, '');
     const cachedOpen = view.isolated || Date.now() < view.openUntil;
@@ -143,13 +143,17 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const token = randomUUID();
     // The call starts after the round trip: keep the caller's context (currentSignal()) for it.
     const start = bindContext(fn);
-    return this.script(ADMIT, [this.options.halfOpenMaxCalls, this.leaseMs, token]).then(
+    return this.script(ADMIT, [this.options.halfOpenMaxCalls, token]).then(
       (reply) => {
         if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '');
         if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token);
-        return this.rejected(reply[1], reply[1] === CircuitState.OPEN ? reply[3] : 0);
+        return this.rejected(reply[1], reply[3]);
       },
-      (error: unknown) => this.degraded(start, arg, error),
+      (error: unknown) => {
+        // Redis may still run the ADMIT (it was stalled, not gone): its trial slot must not go to nobody.
+        void this.link.insist(ABANDON, this.keys, this.argv([token]), this.leaseMs);
+        return this.degraded(start, arg, error);
+      },
     );
   }
 
@@ -157,7 +161,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   override async reset(): Promise<void> {
     this.changes.open();
     await super.reset();
-    await this.script(FORCE, ['reset']).catch((error: unknown) => {
+    await this.script(FORCE, ['reset', randomUUID()]).catch((error: unknown) => {
       // The error was reported as a storeError event; only a fail-closed breaker makes it the caller's.
       if (this.link.mode === 'fail-closed') throw error;
     });
@@ -169,7 +173,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
     if (this.local) super.isolate();
     this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
-    this.script(FORCE, ['isolate']).catch(() => undefined);
+    this.script(FORCE, ['isolate', randomUUID()]).catch(() => undefined);
   }
 
   /** The state this process knows, as plain data (the shared record lives in Redis). */
@@ -240,13 +244,21 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   // Outcomes are reported in the background: the call's own result never waits for Redis.
   private report(outcome: Outcome, gen: number, token: string): void {
     const { failureThreshold, successThreshold } = this.options;
-    this.script(REPORT, [outcome, gen, token, failureThreshold, successThreshold]).catch(
-      () => undefined,
-    );
+    // An id lets Redis count a report once however often it runs; a closed success counted twice changes nothing.
+    const id = token !== '' ? token : outcome === 'failure' ? randomUUID() : '';
+    const args = [outcome, gen, token, failureThreshold, successThreshold, id];
+    this.script(REPORT, args).catch(() => {
+      // A trial's report frees its slot: send it until Redis answers rather than hold the slot a whole lease.
+      if (token !== '') void this.link.insist(REPORT, this.keys, this.argv(args), this.leaseMs);
+    });
+  }
+
+  private argv(args: (string | number)[]): (string | number)[] {
+    return [this.options.timeout, this.channel, this.leaseMs, ...args];
   }
 
   private script(script: typeof ADMIT, args: (string | number)[]): Promise<Reply> {
-    return this.link.run(script, this.keys, [this.options.timeout, this.channel, ...args]).then(
+    return this.link.run(script, this.keys, this.argv(args)).then(
       (reply) => {
         this.link.succeeded();
         this.learn(reply as Reply);

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import {
   checkAll,
   ConcurrencyLimiter,
-  ConcurrencyLimitError,
   ConfigError,
   EventEmitter,
   splitOptions,
+  toError,
   toMs,
   type ConcurrencyLimiterOptions,
   type Duration,
@@ -19,7 +19,7 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
-import { ACQUIRE, RELEASE, RENEW } from './semaphore-scripts.js';
+import { PermitLeases } from './permit-leases.js';
 import { Subscription } from './subscription.js';
 
 /** Options of {@link RedisConcurrencyLimiter}: the limiter's own, plus where and how permits are shared. */
@@ -52,8 +52,7 @@ class RedisPermitStore implements PermitStore<Ticket> {
 
   constructor(
     private readonly link: RedisLink,
-    private readonly key: string,
-    private readonly channel: string,
+    private readonly permits: PermitLeases,
     private readonly limit: number,
     readonly leaseMs: number,
     readonly releases: Subscription,
@@ -74,18 +73,16 @@ class RedisPermitStore implements PermitStore<Ticket> {
     this.releases.open();
     if (!this.link.tryRedis()) return this.degraded(undefined);
     const id = randomUUID();
-    return this.link.run(ACQUIRE, [this.key], [this.leaseMs, this.limit, id]).then(
-      (reply) => {
-        this.link.succeeded();
-        const [granted, wait] = reply as [number, number];
-        if (granted !== 1) {
+    return this.permits.take(id, this.limit).then(
+      (wait) => {
+        if (wait !== 0) {
           this.wakeIn(wait);
           return undefined;
         }
         this.hold(id);
         return { id };
       },
-      (error: unknown) => this.degraded(this.link.failed(error)),
+      (error: unknown) => this.degraded(toError(error)),
     );
   }
 
@@ -116,27 +113,11 @@ class RedisPermitStore implements PermitStore<Ticket> {
       clearInterval(this.renewTimer);
       this.renewTimer = undefined;
     }
-    // A release that fails is reported as an event; the lease then returns the permit when it ends.
-    return this.link.run(RELEASE, [this.key], [this.leaseMs, id, this.channel]).then(
-      () => this.link.succeeded(),
-      (error: unknown) => void this.link.failed(error),
-    );
+    return this.permits.giveBack(id);
   }
 
   private readonly renew = (): void => {
-    if (this.held.size === 0) return;
-    this.link.run(RENEW, [this.key], [this.leaseMs, ...this.held]).then(
-      (lost) => {
-        this.link.succeeded();
-        if ((lost as number) > 0)
-          this.link.warn(
-            new ConcurrencyLimitError(
-              `${String(lost)} permit lease(s) ran out before renewal: the limit may have been exceeded`,
-            ),
-          );
-      },
-      (error: unknown) => void this.link.failed(error),
-    );
+    if (this.held.size > 0) this.permits.renew([...this.held]);
   };
 
   // No release message may come (the holder crashed): look again when the earliest lease ends.
@@ -210,14 +191,8 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     const channel = link.key(name, 'released');
     let store: RedisPermitStore | undefined = undefined;
     const releases = new Subscription(client, channel, () => store?.released(), options);
-    store = new RedisPermitStore(
-      link,
-      link.key(name, 'permits'),
-      channel,
-      limit,
-      leaseMs,
-      releases,
-    );
+    const permits = new PermitLeases(link, name, channel, leaseMs);
+    store = new RedisPermitStore(link, permits, limit, leaseMs, releases);
     super({ ...(limiterOptions as ConcurrencyLimiterOptions), store });
     this.storeEvents = link.events;
     this.leaseMs = leaseMs;

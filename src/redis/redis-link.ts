@@ -72,6 +72,9 @@ export class LuaScript {
   }
 }
 
+// Has no effect: it only shows that the node serving the policy's keys answers scripts again.
+const PROBE = new LuaScript('return 1');
+
 /**
  * The connection of a store: runs scripts with a timeout, tracks whether Redis is usable, and emits the
  * fault events. One per store, so each store recovers on its own.
@@ -88,6 +91,8 @@ export class RedisLink {
   private downSince = 0;
   private retryAt = 0;
   private probing = false;
+  // A key of the policy, so a probe reaches the node that serves it on a Cluster.
+  private home: string | undefined;
 
   constructor(
     readonly client: RedisClient,
@@ -126,7 +131,9 @@ export class RedisLink {
 
   /** The hash-tagged key of `name`: every key of one policy lands on the same Cluster slot. */
   key(name: string, suffix: string): string {
-    return `{${this.prefix}:${name}}:${suffix}`;
+    const key = `{${this.prefix}:${name}}:${suffix}`;
+    this.home ??= key;
+    return key;
   }
 
   /** False from a failure until Redis answers again. */
@@ -135,14 +142,48 @@ export class RedisLink {
   }
 
   /**
-   * True when the next call should go to Redis: it is healthy, or the retry interval has passed and this
-   * call becomes the one probe (the others keep using the fallback until it answers).
+   * True when the next call should go to Redis, i.e. while it is healthy. Otherwise the call follows the
+   * mode, and once the retry interval has passed a probe of the link's own is sent: a user's call is never
+   * the probe, so a `'fail-closed'` store runs no user work until Redis has answered.
    */
   tryRedis(): boolean {
     if (this.downSince === 0) return true;
-    if (this.probing || Date.now() < this.retryAt || DOWN.has(this.client.status)) return false;
+    if (!this.probing && Date.now() >= this.retryAt && !DOWN.has(this.client.status)) this.probe();
+    return false;
+  }
+
+  /**
+   * Sends a clean-up command (giving back what a command given up on may still take) until Redis answers it,
+   * the client ends, or `forMs` has passed (by then what it cleans up has expired on its own). It is nobody's
+   * call: its failures emit no events.
+   */
+  insist(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    forMs: number,
+  ): Promise<void> {
+    const giveUpAt = Date.now() + forMs;
+    return new Promise((resolve) => {
+      const attempt = (): void => {
+        this.run(script, keys, args).then(
+          () => resolve(),
+          () => {
+            if (Date.now() >= giveUpAt || this.client.status === 'end') return resolve();
+            setTimeout(attempt, this.retryMs).unref?.();
+          },
+        );
+      };
+      attempt();
+    });
+  }
+
+  private probe(): void {
     this.probing = true;
-    return true;
+    this.run(PROBE, this.home === undefined ? [] : [this.home], []).then(
+      () => this.succeeded(),
+      (error: unknown) => void this.failed(error),
+    );
   }
 
   /** Runs `script` with one round trip (EVALSHA, or EVAL when the server lost its cache), within the timeout. */

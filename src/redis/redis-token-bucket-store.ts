@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   EventEmitter,
   MemoryTokenBucketStore,
@@ -7,52 +8,18 @@ import {
 } from '../index.js';
 import {
   checkName,
-  LuaScript,
   RedisLink,
+  RedisStoreError,
   type RedisClient,
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
-
-/*
- * The same bucket as the in-memory store: one number, the time at which the bucket is (or was) empty, with
- * Redis TIME as the clock so the clocks of the clients never matter. Tokens beyond capacity are not banked.
- * Only a grant writes; the key expires once the bucket would be full again, so an idle limiter leaves nothing.
- *
- * One call decides a batch of takes, strictly in order and at one TIME: ARGV holds (tokens, msPerToken,
- * capacity) per take. A refusal changes nothing, so a later, smaller take may still be granted. Returns
- * {seconds, microseconds, wait of take 1, wait of take 2, …}: the time as TIME's own strings (Lua numbers
- * reach the client as integers), and a wait of 0 for a grant (a refusal always waits at least 1 ms).
- */
-const TAKE = new LuaScript(`
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local emptyAt = tonumber(redis.call('GET', KEYS[1]))
-local ttl = 0
-local reply = {t[1], t[2]}
-for i = 1, #ARGV, 3 do
-  local tokens = tonumber(ARGV[i])
-  local msPerToken = tonumber(ARGV[i + 1])
-  local fullSpan = tonumber(ARGV[i + 2]) * msPerToken
-  local start = now - fullSpan
-  if emptyAt and emptyAt > start then start = emptyAt end
-  local nextAt = start + tokens * msPerToken
-  if nextAt <= now + 1e-6 then
-    emptyAt = nextAt
-    ttl = math.max(1, math.ceil(nextAt + fullSpan - now))
-    reply[#reply + 1] = 0
-  else
-    reply[#reply + 1] = math.max(1, math.ceil(nextAt - now - 1e-6))
-  end
-end
--- The last grant's write is the one a take-by-take run would leave; %.17g round-trips a double exactly.
-if ttl > 0 then redis.call('SET', KEYS[1], string.format('%.17g', emptyAt), 'PX', ttl) end
-return reply
-`);
+import { CANCEL, TAKE } from './token-bucket-script.js';
 
 /** Most takes one script call decides: bounds the size of a command and of the script's run. */
 const MAX_BATCH = 256;
+// A wait without a bound, as a number Lua reads back exactly.
+const MAX_WAIT_MS = 2 ** 31;
 
 // A promise continuation runs after the code that issued the takes, and fake timers never fake it (they
 // do fake process.nextTick, setImmediate and queueMicrotask, so waiting on those would hang a user's test).
@@ -63,6 +30,7 @@ interface QueuedTake {
   readonly tokens: number;
   readonly nowMs: number;
   readonly bucket: TokenBucketSpec;
+  readonly maxWaitMs: number;
   resolve(result: RedisTakeResult): void;
   reject(error: Error): void;
 }
@@ -76,9 +44,10 @@ export interface RedisTakeResult extends TakeResult {
 /**
  * A {@link TokenBucketStore} in Redis, shared by every process that uses the same client, prefix and name.
  * Takes are decided by a Lua script: weighted, atomic, never consuming on refusal, and answering a refusal
- * with the exact wait, so the limiter sleeps once instead of polling. Takes issued together (in the same
- * tick, up to 256) share one script call and one round trip, decided in the order they were issued; a take
- * on its own is a round trip of its own.
+ * with the exact wait, so the limiter sleeps once instead of polling. Waiting takes are served in the order
+ * they first asked, across processes. Takes issued together (in the same tick, up to 256) share one script
+ * call and one round trip, decided in the order they were issued; a take on its own is a round trip of its
+ * own.
  *
  * @example
  * ```ts
@@ -97,6 +66,14 @@ export class RedisTokenBucketStore implements TokenBucketStore {
   /** The Redis key of the bucket. */
   readonly key: string;
   private readonly link: RedisLink;
+  // The line of waiting takes across processes, and this store's place in it.
+  private readonly line: string;
+  private readonly id = randomUUID();
+  private readonly slackMs: number;
+  private readonly name: string;
+  // Each batch is named, so that Redis runs it once and a batch given up on can be taken back.
+  private batches = 0;
+  private readonly memoryMs: number;
   // Takes over while Redis is down in 'local' mode; kept across outages so its own limit holds throughout.
   private readonly local = new MemoryTokenBucketStore();
   // Takes issued since the last flush: sent together once the code that issued them has run.
@@ -111,13 +88,25 @@ export class RedisTokenBucketStore implements TokenBucketStore {
     this.link = new RedisLink(client, options);
     this.events = this.link.events;
     this.key = this.link.key(checkName(name), 'bucket');
+    this.name = name;
+    this.line = this.link.key(name, 'line');
+    // A waiting head comes back after its wait plus a timer's lateness and a round trip.
+    this.slackMs = Math.max(100, 2 * this.link.timeoutMs);
+    // Longer than a stalled or resent batch plausibly runs after its caller gave up on it.
+    this.memoryMs = Math.max(1_000, 4 * this.link.timeoutMs);
   }
 
-  /** @inheritDoc */
+  /**
+   * Takes `tokens` from the shared bucket, or says how long until it would hold them. A take with a
+   * `maxWaitMs` keeps a place in a line across processes while it waits (tokens that come back are kept for
+   * the takes ahead in the line), so a weighted take is served in turn instead of being overtaken by smaller
+   * ones from other processes; a take without one (`tryAcquire`) leaves no trace when refused.
+   */
   take(
     tokens: number,
     nowMs: number,
     bucket: TokenBucketSpec,
+    maxWaitMs = 0,
   ): RedisTakeResult | Promise<RedisTakeResult> {
     if (!this.link.tryRedis()) {
       // A store answers fail-closed refusals as rejections, never as synchronous throws.
@@ -125,7 +114,7 @@ export class RedisTokenBucketStore implements TokenBucketStore {
       return this.fallback(tokens, nowMs, bucket);
     }
     return new Promise((resolve, reject) => {
-      const length = this.batch.push({ tokens, nowMs, bucket, resolve, reject });
+      const length = this.batch.push({ tokens, nowMs, bucket, maxWaitMs, resolve, reject });
       if (length === 1) void RESOLVED.then(this.flush);
       else if (length === MAX_BATCH) this.flush();
     });
@@ -136,15 +125,27 @@ export class RedisTokenBucketStore implements TokenBucketStore {
     const takes = this.batch;
     if (takes.length === 0) return;
     this.batch = [];
-    const args: number[] = [];
-    for (const { tokens, bucket } of takes) args.push(tokens, bucket.msPerToken, bucket.capacity);
-    this.link.run(TAKE, [this.key], args).then(
+    const keys = [
+      this.key,
+      this.line,
+      this.link.key(this.name, `batch:${this.id}:${++this.batches}`),
+    ];
+    const args: (string | number)[] = [this.id, this.slackMs, this.memoryMs];
+    for (const { tokens, bucket, maxWaitMs } of takes)
+      args.push(tokens, bucket.msPerToken, bucket.capacity, Math.min(maxWaitMs, MAX_WAIT_MS));
+    this.link.run(TAKE, keys, args).then(
       (reply) => this.settle(takes, reply as (string | number)[]),
-      (error: unknown) => this.fail(takes, error),
+      (error: unknown) => {
+        // Redis may still run the batch (it was stalled, not gone): what it takes then goes back.
+        void this.link.insist(CANCEL, keys, [this.memoryMs], this.memoryMs);
+        this.fail(takes, error);
+      },
     );
   };
 
   private settle(takes: readonly QueuedTake[], reply: readonly (string | number)[]): void {
+    if (reply.length !== takes.length + 2)
+      return this.fail(takes, new RedisStoreError('Redis answered a batch given up on'));
     this.link.succeeded();
     const at = Number(reply[0]) * 1000 + Number(reply[1]) / 1000;
     // Results are read-only: the grants of one batch can share one.

@@ -17,7 +17,8 @@ import {
   type RedisCircuitBreakerOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { roundTrips, sleep, until } from './support.js';
+import { failingOnce, roundTrips, sleep, until } from './support.js';
+import { REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
 const boom = () => Promise.reject(new Error('boom'));
@@ -204,6 +205,8 @@ describe('dspu/redis shared circuit breaker', function () {
     await sleep(30);
     const busy = (await b.protect(ok).catch((e: unknown) => e)) as CircuitBreakerError;
     expect(busy.state).to.equal(CircuitState.HALF_OPEN);
+    // Not 0 (a Retry-After: 0 for a slot that stays taken): the time until the trial's lease ends.
+    expect(busy.retryAfter).to.be.within(100, 200);
     await sleep(250);
     expect(await b.protect(ok)).to.equal('ok');
   });
@@ -317,6 +320,85 @@ describe('dspu/redis shared circuit breaker', function () {
     await a.protect(ok); // closed: runs, and its report finds Redis gone
     await until(() => down, 2_000);
     expect(await a.protect(ok).catch((e: unknown) => e)).to.be.instanceOf(RedisStoreError);
+  });
+
+  describe('commands that time out and run later', () => {
+    const slow = { commandTimeout: '100ms', retryInterval: '100ms' } as const;
+    let admin: Redis;
+
+    beforeEach(() => {
+      admin = server.client();
+      clients.push(admin);
+    });
+
+    /** Stalls Redis past the command timeout; resolves once it answers again. */
+    async function stall(ms: number, meanwhile: () => PromiseLike<unknown>): Promise<void> {
+      await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+      await meanwhile();
+      await admin.ping(); // queued behind the pause
+    }
+
+    it('frees the trial slot of an ADMIT that timed out and ran later', async () => {
+      const options = { failureThreshold: 1, timeout: 50, trialLease: 5_000 };
+      const [a, b] = await fleet(2, { ...options, ...slow });
+      await openIt(a);
+      await sleep(100);
+      // The ADMIT times out: the call runs on this process's own breaker, and never reports a trial.
+      await stall(300, () => a.protect(ok));
+      await sleep(20);
+      expect(await b.protect(ok)).to.equal('ok');
+    });
+
+    it("sends a trial's REPORT that failed again until Redis answers, freeing its slot", async () => {
+      const options = { failureThreshold: 1, timeout: 50, trialLease: 5_000, ...slow };
+      const [a] = await fleet(1, options);
+      const client = failingOnce(server.client(), REPORT);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${run}`, options);
+      breakers.push(flaky);
+      await openIt(a);
+      await sleep(100);
+      expect(await flaky.protect(ok)).to.equal('ok'); // the trial; its report fails
+      await until(async () => (await admin.zcard(`{dspu:circuit-${run}}:trials`)) === 0, 1_000);
+    });
+
+    it('counts a failure once when its REPORT timed out and Redis ran it later', async () => {
+      const [a, b] = await fleet(2, { failureThreshold: 2, ...slow });
+      await a.protect(ok);
+      await stall(300, async () => {
+        await a.protect(boom).catch(() => undefined);
+        await sleep(150); // its report times out
+      });
+      await b.protect(boom).catch(() => undefined);
+      await until(() => b.state === CircuitState.OPEN, 2_000);
+    });
+
+    it("refuses every call and runs no user work to probe Redis while it does not answer ('fail-closed')", async () => {
+      const [a] = await fleet(1, { onStoreError: 'fail-closed', ...slow });
+      await a.protect(ok);
+      let down = false;
+      a.storeEvents.on('fallback', () => (down = true));
+      let ran = 0;
+      const work = async () => ++ran;
+      const outcomes: unknown[] = [];
+      await stall(700, async () => {
+        await a.protect(work); // runs: nothing has failed yet, and its report finds Redis stalled
+        await until(() => down, 1_000);
+        ran = 0;
+        // Calls over several retry intervals: each is refused, and a probe of the breaker's own is sent.
+        for (let i = 0; i < 12; i++) {
+          outcomes.push(await a.protect(work).catch((e: unknown) => e));
+          await sleep(30);
+        }
+      });
+      expect(ran).to.equal(0);
+      expect(outcomes.every((o) => o instanceof RedisStoreError)).to.equal(true);
+      await until(
+        () => ran > 0,
+        2_000,
+        () => a.protect(work).catch(() => undefined),
+      );
+    });
   });
 
   it('throws a ConfigError naming invalid options', () => {

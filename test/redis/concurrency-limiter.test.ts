@@ -14,7 +14,8 @@ import {
   type RedisConcurrencyLimiterOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { sleep, until } from './support.js';
+import { failingOnce, sleep, until } from './support.js';
+import { RELEASE } from '../../src/redis/semaphore-scripts.js';
 
 const holder = fileURLToPath(new URL('./permit-holder.child.js', import.meta.url));
 
@@ -163,6 +164,70 @@ describe('dspu/redis distributed concurrency limiter', function () {
       10_000,
       () => a.run(work),
     );
+  });
+
+  describe('commands that time out and run later', () => {
+    const slow = { commandTimeout: '100ms', retryInterval: '50ms' } as const;
+    let admin: Redis;
+
+    beforeEach(() => {
+      admin = server.client();
+      clients.push(admin);
+    });
+
+    /** Stalls Redis past the command timeout; resolves once it answers again. */
+    async function stall(ms: number, meanwhile: () => PromiseLike<unknown>): Promise<void> {
+      await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+      await meanwhile();
+      await admin.ping(); // queued behind the pause
+    }
+
+    it('gives a permit back at once when its ACQUIRE timed out and Redis ran it later', async () => {
+      const [a, b] = fleet(2, { limit: 1, lease: '5s', ...slow });
+      const key = `{dspu:permits-${run}}:permits`;
+      await stall(300, async () => {
+        // The ACQUIRE times out: the call runs on this process's own limiter.
+        expect(await a.run(async () => 'ran locally')).to.equal('ran locally');
+      });
+      const resumed = Date.now();
+      await until(async () => (await admin.zcard(key)) === 0, 1_000);
+      expect(Date.now() - resumed).to.be.below(200);
+      const started = Date.now();
+      expect(await b.run(async () => 'at once')).to.equal('at once');
+      expect(Date.now() - started).to.be.below(200);
+    });
+
+    it('gives a permit back when its RELEASE timed out, once Redis runs it', async () => {
+      const [a] = fleet(1, { limit: 1, lease: '5s', ...slow });
+      const permit = await a.acquire();
+      const errors: unknown[] = [];
+      a.storeEvents.on('storeError', (e) => errors.push(e));
+      await stall(300, () => permit[Symbol.asyncDispose]());
+      expect(errors).to.have.length(1);
+      expect(await admin.zcard(`{dspu:permits-${run}}:permits`)).to.equal(0);
+    });
+
+    it('sends a RELEASE that failed again until Redis answers, so the permit does not wait for its lease', async () => {
+      const name = `permits-${++run}`;
+      const client = failingOnce(server.client(), RELEASE);
+      clients.push(client);
+      const limiter = new RedisConcurrencyLimiter(client, name, { limit: 1, lease: '5s', ...slow });
+      limiters.push(limiter);
+      await limiter.run(async () => 'done'); // its RELEASE fails
+      await until(async () => (await admin.zcard(`{dspu:${name}}:permits`)) === 0, 500);
+    });
+
+    it('loses no lease when a RENEW timed out and Redis ran it later', async () => {
+      const [a] = fleet(1, { limit: 1, lease: 300, ...slow });
+      const lost: Error[] = [];
+      a.storeEvents.on('storeError', ({ error }) => lost.push(error));
+      const permit = await a.acquire();
+      await stall(250, () => sleep(150)); // a renewal (every 100 ms) is sent and times out
+      await sleep(50);
+      await permit[Symbol.asyncDispose]();
+      expect(lost.some((e) => /ran out before renewal/.test(e.message))).to.equal(false);
+      expect(await admin.zcard(`{dspu:permits-${run}}:permits`)).to.equal(0);
+    });
   });
 
   it('throws a ConfigError naming an invalid lease', () => {

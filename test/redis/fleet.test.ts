@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { RedisServer } from './redis-server.js';
 
 const child = fileURLToPath(new URL('./fleet.child.js', import.meta.url));
+const weightedTaker = fileURLToPath(new URL('./weighted-taker.child.js', import.meta.url));
 
 interface ChildReport {
   grants: [at: number, tokens: number][];
@@ -24,6 +25,38 @@ function runChild(port: number, name: string, runMs: number): Promise<ChildRepor
       if (code === 0) resolve(JSON.parse(stdout) as ChildReport);
       else reject(new Error(`fleet child exited with ${code}: ${stderr}`));
     });
+  });
+}
+
+interface Share {
+  granted: number;
+  fallbacks: number;
+}
+
+/** Spawns a taker; resolves its start function once it is connected and waits for the start time. */
+function taker(port: number, name: string, tokens: number, runMs: number) {
+  return new Promise<(start: number) => Promise<Share>>((ready, reject) => {
+    const args = [weightedTaker, String(port), name, String(tokens), '50', String(runMs)];
+    const proc = spawn(process.execPath, args);
+    let stdout = '';
+    let stderr = '';
+    const done = new Promise<Share>((resolve, fail) => {
+      proc.on('exit', (code) => {
+        if (code === 0) resolve(JSON.parse(stdout) as Share);
+        else fail(new Error(`taker exited with ${code}: ${stderr}`));
+      });
+    });
+    done.catch(reject);
+    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr === 'ready\n')
+        ready((start) => {
+          proc.stdin.end(String(start));
+          return done;
+        });
+    });
+    proc.on('error', reject);
   });
 }
 
@@ -68,5 +101,21 @@ describe('dspu/redis rate limiter across processes', function () {
     const span = Math.max(...grants.map((g) => g[0])) - Math.min(...grants.map((g) => g[0]));
     const admitted = grants.reduce((sum, g) => sum + g[1], 0);
     expect(admitted).to.be.above(0.8 * (40 + 0.4 * span));
+  });
+
+  it('serves a 3-token taker in turn while three other processes take 1 token at a time', async () => {
+    const starts = await Promise.all(
+      [3, 1, 1, 1].map((tokens) => taker(server.port, 'weighted', tokens, 2_000)),
+    );
+    const start = Date.now() + 50;
+    const shares = await Promise.all(starts.map((go) => go(start)));
+    expect(shares.map((s) => s.fallbacks)).to.deep.equal([0, 0, 0, 0]);
+    const tokens = shares.map((s) => s.granted);
+    // In turn, each process is served as often as the others: the heavy one gets 3 of every 6 tokens.
+    const calls = [tokens[0] / 3, ...tokens.slice(1)];
+    const lightest = Math.min(...calls.slice(1));
+    expect(calls[0], `tokens granted: ${tokens.join(', ')}`).to.be.at.least(0.7 * lightest);
+    // 50 a second for 2 s, plus the burst of 50 the bucket starts with.
+    expect(tokens.reduce((sum, n) => sum + n, 0)).to.be.within(120, 155);
   });
 });

@@ -68,6 +68,21 @@ describe('dspu/redis store faults', function () {
     await sleep(400);
   });
 
+  it('gives back the tokens of a take that timed out and that Redis ran later', async () => {
+    const { limiter: l } = limiter({ commandTimeout: '50ms' });
+    await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+    expect(await l.tryAcquire(5)).to.equal(true); // served by the local bucket
+    await admin.ping(); // queued behind the pause, and behind the take
+    await sleep(20);
+    // The fleet's bucket is as full as before: the take that ran late took nothing in the end.
+    const other = new RateLimiter({
+      rate: 5,
+      per: '10s',
+      store: redisStore(redis, `faults-${run}`),
+    });
+    expect(await other.tryAcquire(5)).to.equal(true);
+  });
+
   it('answers at once, without queueing the command, while the connection is down', async () => {
     const { limiter: l, seen } = limiter({ commandTimeout: '5s' });
     await server.stop();
@@ -119,6 +134,8 @@ describe('dspu/redis store faults', function () {
     await loop;
     expect(failed).to.equal(0);
     expect(seen.recovered[0].downMs).to.be.above(100);
+    // Recovery is found by a probe of the store's own: the next call uses Redis again.
+    await l.acquire();
     // The restarted server lost everything; the bucket is back in it.
     expect(await admin.exists(store.key)).to.equal(1);
   });

@@ -1,3 +1,4 @@
+import type { LuaScript, RedisClient } from '../../src/redis/redis-link.js';
 import type { RedisServer } from './redis-server.js';
 
 /** Resolves after `ms` milliseconds. */
@@ -5,12 +6,12 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** Calls `step` every 20 ms until `condition` holds; fails after `limitMs`. */
 export async function until(
-  condition: () => boolean,
+  condition: () => boolean | Promise<boolean>,
   limitMs: number,
   step: () => Promise<unknown> = async () => undefined,
 ): Promise<void> {
   const deadline = Date.now() + limitMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${limitMs} ms`);
     await step();
     await sleep(20);
@@ -41,4 +42,38 @@ export async function roundTrips(
     watcher.disconnect();
     marker.disconnect();
   }
+}
+
+/**
+ * Runs `script` on `client` directly, as a store would send it: how a test makes a command run a second time
+ * (as when ioredis resends it after a reconnect) or after the command that was meant to follow it.
+ */
+export function runScript(
+  client: RedisClient,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  return client.eval(script.source, keys.length, ...keys, ...args);
+}
+
+/**
+ * `client`, except that its first call of `script` fails without reaching Redis (as on a lost connection
+ * that the client does not resend).
+ */
+export function failingOnce<C extends RedisClient>(client: C, script: LuaScript): C {
+  let failed = false;
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'evalsha')
+        return (sha: string, ...rest: (string | number)[]) => {
+          if (sha !== script.sha || failed)
+            return (target.evalsha as (...args: unknown[]) => Promise<unknown>)(sha, ...rest);
+          failed = true;
+          return Promise.reject(new Error('Connection is closed.'));
+        };
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
 }

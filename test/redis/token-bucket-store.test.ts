@@ -154,7 +154,9 @@ describe('dspu/redis token bucket store', function () {
     const [big, tooBig, small] = await takeAll(store, [8, 5, 2], slow);
     expect([big.granted, tooBig.granted, small.granted]).to.deep.equal([true, false, true]);
     // 8 + 2 emptied the full bucket at `at` exactly: the refused 5 left no trace.
-    expect(Number(await admin.get(store.key))).to.be.closeTo(small.at, 1e-3);
+    const [lastGrant, emptyIn] = (await admin.get(store.key))!.split(' ').map(Number);
+    expect(lastGrant / 1000).to.be.closeTo(small.at, 1e-3);
+    expect(emptyIn).to.be.closeTo(0, 1e-6);
     const before = await admin.get(store.key);
     const refused = await takeAll(store, [3, 2], slow);
     expect(refused.map((r) => r.granted)).to.deep.equal([false, false]);
@@ -189,7 +191,18 @@ describe('dspu/redis token bucket store', function () {
       expect(a).to.deep.equal({ granted: true, waitMs: 0, at: 1_700_000_000_500 });
       expect(b).to.deep.equal({ granted: false, waitMs: 7, at: 1_700_000_000_500 });
       expect(calls).to.have.length(1);
-      expect(calls[0].slice(1)).to.deep.equal([1, store.key, 1, 1_000, 5, 2, 1_000, 5]);
+      // Three keys (the bucket, the line, the batch's record), this store's id, a ticket's slack, how long
+      // the batch is remembered, then (tokens, msPerToken, capacity, maxWait) per take.
+      const [, keys, bucketKey, lineKey, batchKey, , slack, memory, ...takes] = calls[0];
+      expect([keys, bucketKey, lineKey, slack, memory]).to.deep.equal([
+        3,
+        store.key,
+        '{dspu:fake-timers}:line',
+        500,
+        1_000,
+      ]);
+      expect(batchKey).to.match(/^\{dspu:fake-timers\}:batch:[0-9a-f-]{36}:1$/);
+      expect(takes).to.deep.equal([1, 1_000, 5, 0, 2, 1_000, 5, 0]);
     } finally {
       clock.restore();
     }

@@ -208,7 +208,7 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.queue.head !== undefined || this.taking)
       return this.enqueue(tokens, undefined, maxWait, abort);
-    const result = this.store.take(tokens, now(), this.bucket);
+    const result = this.store.take(tokens, now(), this.bucket, maxWait ?? Infinity);
     if (!isThenable(result))
       return result.granted ? undefined : this.enqueue(tokens, result.waitMs, maxWait, abort);
     return Promise.resolve(result).then(
@@ -266,7 +266,8 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
     for (let head = this.queue.head; head !== undefined && !this.taking; head = this.queue.head) {
       let result: TakeResult | PromiseLike<TakeResult>;
       try {
-        result = this.store.take(head.tokens, now(), this.bucket);
+        // A queued head waits for as long as it takes.
+        result = this.store.take(head.tokens, now(), this.bucket, Infinity);
       } catch (error) {
         this.queue.remove(head);
         head.reject(toError(error));

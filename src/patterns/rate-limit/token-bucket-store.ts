@@ -22,11 +22,15 @@ export interface TokenBucketStore {
   /**
    * Takes `tokens` if the bucket holds them at `nowMs`, else takes nothing and says how long until it would.
    * Must be atomic: two concurrent takes never both spend the same tokens.
+   * @param maxWaitMs - how long the caller will wait if refused (0 or absent: it will not, and its refusal
+   *   must leave no trace). A store shared by several processes may keep the caller's place in line for that
+   *   long, so a waiting take is not overtaken by smaller takes of other processes.
    */
   take(
     tokens: number,
     nowMs: number,
     bucket: TokenBucketSpec,
+    maxWaitMs?: number,
   ): TakeResult | PromiseLike<TakeResult>;
   /** Tokens in the bucket at `nowMs`, when the store can tell without waiting (what `limiter.available` reads). */
   peek?(nowMs: number, bucket: TokenBucketSpec): number;

@@ -433,6 +433,24 @@ describe('RateLimiter', () => {
       expect((result.error as Error).message).to.include('redis down');
     });
 
+    it('tells the store how long each take will wait: 0 for tryAcquire, maxWait, forever once queued', async () => {
+      const waits: (number | undefined)[] = [];
+      const inner = new MemoryTokenBucketStore();
+      const store: TokenBucketStore = {
+        take: (tokens, nowMs, bucket, maxWaitMs) => {
+          waits.push(maxWaitMs);
+          return inner.take(tokens, nowMs, bucket);
+        },
+      };
+      const limiter = new RateLimiter({ rate: 10, store });
+      await limiter.acquire(10);
+      expect(await limiter.tryAcquire()).to.equal(false);
+      const late = limiter.acquire(1, { maxWait: 500 });
+      await time.clock.tickAsync(100);
+      await late;
+      expect(waits).to.deep.equal([Infinity, undefined, 500, Infinity]);
+    });
+
     it('says clearly that `available` needs a store that can peek synchronously', () => {
       const limiter = new RateLimiter({ rate: 10, store: new AsyncStore() });
       expect(() => limiter.available).to.throw(/peek synchronously/);

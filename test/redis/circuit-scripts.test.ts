@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { ABANDON, ADMIT, FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
+import type { LuaScript } from '../../src/redis/redis-link.js';
+import { RedisServer } from './redis-server.js';
+import { runScript } from './support.js';
+
+type Reply = [verdict: string, state: string, gen: number, retryAfter: number, isolated: number];
+
+describe('dspu/redis circuit scripts that run late or twice', function () {
+  this.timeout(10_000);
+  let server: RedisServer;
+  let redis: Redis;
+  let run = 0;
+  let keys: string[];
+  const trialLease = 5_000;
+  // Every script takes the open timeout, the channel and the trial lease first.
+  const script = (lua: LuaScript, ...args: (string | number)[]) =>
+    runScript(redis, lua, keys, [10, `${keys[0]}:changes`, trialLease, ...args]) as Promise<Reply>;
+  const admit = (token: string, halfOpenMaxCalls = 1) => script(ADMIT, halfOpenMaxCalls, token);
+  const report = (outcome: string, gen: number, token: string, id: string, thresholds = [2, 2]) =>
+    script(REPORT, outcome, gen, token, ...thresholds, id);
+  const circuit = async () => redis.hgetall(keys[0]);
+
+  /** A circuit opened long ago: the next ADMIT finds its timeout passed and moves it to HALF_OPEN. */
+  const openLongAgo = () => redis.hset(keys[0], 's', 'open', 'o', 0, 'g', 1, 'i', 0);
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+  });
+
+  beforeEach(() => {
+    keys = ['circuit', 'trials', 'done'].map((suffix) => `{circuit-${++run}}:${suffix}`);
+  });
+
+  after(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('leases one trial slot for an ADMIT that runs twice, and answers both runs alike', async () => {
+    await openLongAgo();
+    const [first, second] = [await admit('a'), await admit('a')];
+    expect([first[0], second[0]]).to.deep.equal(['trial', 'trial']);
+    expect(await redis.zcard(keys[1])).to.equal(1);
+    expect((await admit('b'))[0]).to.equal('rejected');
+  });
+
+  it('takes no slot for an ADMIT that runs after its caller gave up on it', async () => {
+    await openLongAgo();
+    await script(ABANDON, 'a');
+    expect((await admit('a'))[0]).to.equal('rejected');
+    expect(await redis.zcard(keys[1])).to.equal(0);
+    expect((await admit('b'))[0]).to.equal('trial');
+  });
+
+  it('frees the slot of an ADMIT that ran before its caller gave up on it', async () => {
+    await openLongAgo();
+    await admit('a');
+    await script(ABANDON, 'a');
+    await script(ABANDON, 'a');
+    expect(await redis.zcard(keys[1])).to.equal(0);
+    expect((await admit('b'))[0]).to.equal('trial');
+  });
+
+  it('takes no slot for an ADMIT that runs again after its trial reported', async () => {
+    await openLongAgo();
+    const [, , gen] = await admit('a');
+    await report('ignored', gen, 'a', 'a');
+    expect((await admit('a'))[0]).to.equal('rejected');
+    expect(await redis.zcard(keys[1])).to.equal(0);
+  });
+
+  it('answers a half-open rejection with the time until the earliest trial lease ends', async () => {
+    await openLongAgo();
+    await admit('a');
+    const [verdict, state, , retryAfter] = await admit('b');
+    expect([verdict, state]).to.deep.equal(['rejected', 'half_open']);
+    expect(retryAfter).to.be.within(trialLease - 100, trialLease);
+  });
+
+  it('counts a failure once when its REPORT runs twice', async () => {
+    const [, , gen] = await admit('');
+    await report('failure', gen, '', 'report-1');
+    expect((await report('failure', gen, '', 'report-1'))[0]).to.equal('done');
+    const { s: state = 'closed', f: failures } = await circuit();
+    expect([state, failures]).to.deep.equal(['closed', '1']);
+    await report('failure', gen, '', 'report-2');
+    expect((await circuit()).s).to.equal('open');
+  });
+
+  it('counts a trial success once when its REPORT runs twice', async () => {
+    await openLongAgo();
+    const [, , gen] = await admit('a', 2);
+    await report('success', gen, 'a', 'a');
+    await report('success', gen, 'a', 'a');
+    expect(await circuit()).to.include({ s: 'half_open', k: '1' });
+  });
+
+  it('changes nothing with a REPORT that runs after the circuit moved on', async () => {
+    const [, , gen] = await admit('');
+    await script(FORCE, 'isolate', 'force-1');
+    expect((await report('success', gen, '', ''))[0]).to.equal('stale');
+    expect(await circuit()).to.include({ s: 'open', i: '1' });
+  });
+
+  it('moves the circuit once for a forced move that runs twice', async () => {
+    await script(FORCE, 'isolate', 'force-1');
+    const { g } = await circuit();
+    expect((await script(FORCE, 'isolate', 'force-1'))[0]).to.equal('done');
+    expect((await circuit()).g).to.equal(g);
+  });
+
+  it('forgets what it remembered once a trial lease has passed', async () => {
+    await runScript(redis, FORCE, keys, [10, 'channel', 50, 'reset', 'force-1']);
+    expect(await redis.pttl(keys[2])).to.be.within(1, 50);
+  });
+});
