@@ -28,6 +28,7 @@ export {
 } from './core/context.js';
 export { EventEmitter, type Listener, type Unsubscribe, type AnyEvent } from './core/events.js';
 export * from './patterns/retry/index.js';
+export * from './patterns/retry-budget/index.js';
 export {
   runWithTimeout,
   runWithShield,

@@ -17,12 +17,13 @@ export class OptionsChecker {
     options: unknown,
     private readonly prefix = '',
   ) {
-    if (options === undefined) this.source = {};
-    else if (isPlainObject(options)) this.source = options;
+    const source = options === undefined ? {} : readOptions(options);
+    if (typeof source === 'object') this.source = source;
     else {
       this.source = {};
+      const got = source === UNREADABLE ? 'one that throws when read' : describeSafely(options);
       this.problems.push(
-        `${prefix.replace(/\.$/, '') || 'options'}: expected an options object, got ${describeValue(options)}`,
+        `${prefix.replace(/\.$/, '') || 'options'}: expected an options object, got ${got}`,
       );
     }
   }
@@ -91,6 +92,15 @@ export class OptionsChecker {
     if (value === undefined) return fallback;
     if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
     this.fail(key, 'a finite number greater than 0');
+    return fallback;
+  }
+
+  /** A finite number >= 0, or `fallback` when absent. */
+  nonNegativeNumber(key: string, fallback: number): number {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && value >= 0 && Number.isFinite(value)) return value;
+    this.fail(key, 'a finite number >= 0');
     return fallback;
   }
 
@@ -229,6 +239,41 @@ function isErrorClass(value: unknown): boolean {
 }
 
 type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
+
+/**
+ * A plain object's own properties, each read once: options are checked from this copy, so what was checked is
+ * what is used, and an object that throws while it is read (a revoked Proxy, a throwing getter or trap) ends in a
+ * ConfigError like any other bad input.
+ */
+function readOptions(
+  options: unknown,
+): Record<string, unknown> | typeof UNREADABLE | typeof NOT_OPTIONS {
+  try {
+    if (!isPlainObject(options)) return NOT_OPTIONS;
+    const copy: Record<PropertyKey, unknown> = {};
+    for (const key of Reflect.ownKeys(options))
+      Object.defineProperty(copy, key, {
+        value: (options as Record<PropertyKey, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    return copy;
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+function describeSafely(value: unknown): string {
+  try {
+    return describeValue(value);
+  } catch {
+    return 'a value that throws when read';
+  }
+}
+
+const UNREADABLE = 'unreadable';
+const NOT_OPTIONS = 'not options';
 
 /** True for `{}`-like objects (not arrays, class instances, or null). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

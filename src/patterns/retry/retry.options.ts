@@ -1,5 +1,6 @@
 import type { Duration } from '../../core/duration.js';
 import { OptionsChecker } from '../../core/validate.js';
+import { RetryBudget } from '../retry-budget/retry-budget.js';
 
 /** How the wait between tries grows. */
 export const BackoffStrategy = {
@@ -41,6 +42,12 @@ export interface RetryOptions<T = unknown> {
   retryOnResult?: (value: T) => boolean;
   /** A custom wait in ms before the next try; `undefined` falls back to the strategy. */
   delay?: (attempt: number, error: unknown) => number | undefined;
+  /**
+   * The {@link RetryBudget} retries draw on: a retry that finds it empty is not made (the call gives up with its
+   * last error). An instance, or the name of a registry's `retryBudget` entry (named policies and decorators
+   * only: a name resolves through a registry).
+   */
+  budget?: RetryBudget | string;
 }
 
 /** Retry options with defaults applied and durations in ms. */
@@ -59,6 +66,8 @@ export interface ResolvedRetryOptions {
   readonly retryOnResult: ((value: unknown) => boolean) | undefined;
   /** See {@link RetryOptions.delay}. */
   readonly delay: ((attempt: number, error: unknown) => number | undefined) | undefined;
+  /** See {@link RetryOptions.budget}: a name has been resolved to its instance by then. */
+  readonly budget: RetryBudget | undefined;
 }
 
 /** The option names `RetryOptions` accepts. */
@@ -73,6 +82,7 @@ export const RETRY_OPTION_KEYS = [
   'onRetry',
   'retryOnResult',
   'delay',
+  'budget',
 ] as const;
 
 /**
@@ -100,5 +110,19 @@ export function resolveRetryOptions(checker: OptionsChecker): ResolvedRetryOptio
     onRetry: checker.fn('onRetry'),
     retryOnResult: checker.fn('retryOnResult'),
     delay: checker.fn('delay'),
+    budget: budgetOption(checker),
   };
+}
+
+function budgetOption(checker: OptionsChecker): RetryBudget | undefined {
+  const budget = checker.raw('budget');
+  if (budget === undefined || budget instanceof RetryBudget) return budget;
+  checker.fail(
+    'budget',
+    typeof budget === 'string'
+      ? 'a RetryBudget (a budget name resolves only through a registry: name it in @Retry or in a ' +
+          "registry's retry entry, and configure it under retryBudget)"
+      : "a RetryBudget or the name of a registry's retryBudget entry",
+  );
+  return undefined;
 }
