@@ -3,6 +3,10 @@ import { ConfigError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { CircuitBreaker } from '../patterns/circuit-breaker/circuit-breaker.js';
 import type { CircuitBreakerOptions } from '../patterns/circuit-breaker/circuit-breaker.options.js';
+import {
+  limiterFromOptions,
+  type AdaptiveConcurrencyEntry,
+} from '../patterns/concurrency/adaptive/adaptive-concurrency-limiter.js';
 import { ConcurrencyLimiter } from '../patterns/concurrency/concurrency-limiter.js';
 import type { ConcurrencyLimiterOptions } from '../patterns/concurrency/concurrency.options.js';
 import { FallbackPolicy, type FallbackHandler } from '../patterns/fallback/fallback.js';
@@ -70,6 +74,10 @@ function mergeObjects(defaults: unknown, entry: unknown): unknown {
   return entry;
 }
 
+function withoutKeys(value: Record<string, unknown>, keys: readonly string[]) {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)));
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -122,8 +130,13 @@ export const POLICY_KINDS = {
   }),
   concurrency: spec({
     engine: ConcurrencyLimiter,
-    create: (options: ConcurrencyLimiterOptions) => new ConcurrencyLimiter(options),
-    merge: mergeObjects,
+    create: (options: ConcurrencyLimiterOptions | AdaptiveConcurrencyEntry) =>
+      limiterFromOptions(options),
+    // A fixed limit and its store in the defaults are no options of an entry whose limit adapts.
+    merge: (defaults, entry) =>
+      isObject(defaults) && isObject(entry) && Object.hasOwn(entry, 'adaptive')
+        ? mergeObjects(withoutKeys(defaults, ['limit', 'store']), entry)
+        : mergeObjects(defaults, entry),
     named: true as const,
   }),
 };
