@@ -81,14 +81,19 @@ class Waiter implements DeadlineEntry {
 
 function ignore(): void {}
 
-/**
- * How work that failed with `error` ended, for a store that measures: nothing when the call's own signal aborted
- * for another reason than a timeout (its caller gave up, which says nothing about the work).
+/*
+ * How work ended, for a store that measures. A call whose deadline passed failed with its TimeoutError, even when
+ * its late work succeeded; a call whose caller gave up for another reason says nothing about the work.
  */
 function failure(error: unknown, context: CallContext | undefined): PermitOutcome | undefined {
   const abort = context?.cancellation;
-  if (abort?.aborted && !(abort.reason instanceof TimeoutError)) return undefined;
-  return { ok: false, error };
+  if (abort?.aborted !== true) return { ok: false, error };
+  return abort.reason instanceof TimeoutError ? { ok: false, error: abort.reason } : undefined;
+}
+
+function success(context: CallContext | undefined): PermitOutcome | undefined {
+  const abort = context?.cancellation;
+  return abort?.aborted === true ? failure(abort.reason, context) : SUCCEEDED;
 }
 
 /**
@@ -250,7 +255,7 @@ export class ConcurrencyLimiter implements Policy<
     if (this.store.measures !== true) return Promise.resolve(result).finally(giveBack);
     return Promise.resolve(result).then(
       (value) => {
-        giveBack(SUCCEEDED);
+        giveBack(success(context));
         return value;
       },
       (error: unknown) => {
