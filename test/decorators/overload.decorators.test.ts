@@ -160,7 +160,7 @@ describe('decorators: retry budgets and adaptive concurrency', () => {
       ConfigError,
       /^algorithm: expected one of "gradient", "aimd", "vegas", got "tcp"/,
     );
-    expect(() => Concurrency({ adaptive: {}, limit: 5 } as never)).to.throw(
+    expect(() => Concurrency({ adaptive: {}, limit: 5 })).to.throw(
       ConfigError,
       /^limit: unknown option \(known: maxQueue, maxWait\)/,
     );
