@@ -47,9 +47,9 @@ export class RetryBudget {
     this.options = resolveRetryBudgetOptions(checker);
     checker.throwIfInvalid();
     this.spec = Object.freeze({ ...this.options, buckets: BUCKETS });
-    this.store =
-      (checker.raw('store') as RetryBudgetStore | undefined) ??
-      new MemoryRetryBudgetStore(this.spec);
+    const store = checker.raw('store') as RetryBudgetStore | undefined;
+    store?.attach?.(this.spec);
+    this.store = store ?? new MemoryRetryBudgetStore(this.spec);
   }
 
   /** Records a first try: what the budget's allowance grows with. Retry policies call it; so may you. */
