@@ -174,8 +174,8 @@ function checkEntries(
       entries.set(name, entry);
       continue;
     }
-    const merged = name === 'defaults' ? entry : spec.merge(defaults, entry);
     try {
+      const merged = name === 'defaults' ? entry : mergeReadable(spec, defaults, entry);
       if (name !== 'defaults' || entry !== undefined) create(merged);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -212,10 +212,27 @@ function checkCustomEntries(
 
 // Any kind's engine, so an engine of the wrong kind is named as such rather than checked as options.
 function isEngine(value: unknown): boolean {
-  return (
-    NAMED_KINDS.some((kind) => value instanceof POLICY_KINDS[kind].engine) ||
-    RESOURCE_KIND_NAMES.some((kind) => value instanceof RESOURCE_KINDS[kind].engine)
-  );
+  try {
+    return (
+      NAMED_KINDS.some((kind) => value instanceof POLICY_KINDS[kind].engine) ||
+      RESOURCE_KIND_NAMES.some((kind) => value instanceof RESOURCE_KINDS[kind].engine)
+    );
+  } catch {
+    return false; // a revoked Proxy: checked as options, which reports it
+  }
+}
+
+// An entry that throws when read cannot be merged: it is checked as it is, which reports it.
+function mergeReadable(
+  spec: { merge(defaults: unknown, entry: unknown): unknown },
+  defaults: unknown,
+  entry: unknown,
+): unknown {
+  try {
+    return spec.merge(defaults, entry);
+  } catch {
+    return entry;
+  }
 }
 
 // `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.

@@ -116,9 +116,23 @@ export function limiterFromOptions(
   if (adaptive === undefined) return new ConcurrencyLimiter(options as ConcurrencyLimiterOptions);
   const checker = new OptionsChecker(adaptive.rest).onlyKnown(['maxQueue', 'maxWait']);
   checker.throwIfInvalid();
-  if (!isPlainObject(adaptive.options))
-    throw ConfigError.invalid('adaptive', 'adaptive limiter options', adaptive.options);
-  return new AdaptiveConcurrencyLimiter({ ...adaptive.rest, ...adaptive.options });
+  return new AdaptiveConcurrencyLimiter(withQueueOptions(adaptive.options, adaptive.rest));
+}
+
+// The queue options beside `adaptive` under those inside it; options that cannot be read go on as they are, for
+// the limiter's checks to report.
+function withQueueOptions(
+  options: unknown,
+  rest: Record<string, unknown>,
+): AdaptiveConcurrencyOptions {
+  try {
+    if (!isPlainObject(options))
+      throw ConfigError.invalid('adaptive', 'adaptive limiter options', options);
+    return Object.keys(rest).length === 0 ? options : { ...rest, ...options };
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    return options as AdaptiveConcurrencyOptions;
+  }
 }
 
 function adaptivePart(
