@@ -1466,13 +1466,13 @@ for (const [option, values, problem, extra] of adaptiveOptionCases)
     bad(
       'AdaptiveConcurrencyLimiter',
       `${option} ${show(value)}`,
-      () => new AdaptiveConcurrencyLimiter(options as never),
+      () => new AdaptiveConcurrencyLimiter(options),
       problem,
     );
     bad(
       'Concurrency',
       `adaptive ${option} ${show(value)}`,
-      () => Concurrency({ adaptive: options as never }),
+      () => Concurrency({ adaptive: options }),
       problem,
     );
   }
@@ -1523,7 +1523,7 @@ for (const value of NOT_OPTIONS) {
 bad(
   'Concurrency',
   'a fixed limit beside adaptive',
-  () => Concurrency({ adaptive: {}, limit: 5 } as never),
+  () => Concurrency({ adaptive: {}, limit: 5 }),
   /^limit: unknown option \(known: maxQueue, maxWait\)/,
 );
 
