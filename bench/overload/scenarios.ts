@@ -9,6 +9,8 @@ import {
   retry,
   type AdaptiveConcurrencyOptions,
 } from '../../src/index.js';
+import { AdaptivePermitStore } from '../../src/patterns/concurrency/adaptive/adaptive-permit-store.js';
+import { movingAverageGradient } from './moving-average-gradient.js';
 import { fixedLatency } from './server.js';
 import type { ClientPolicy, Scenario, Send } from './simulation.js';
 
@@ -67,6 +69,20 @@ function adaptiveLimit(options: AdaptiveConcurrencyOptions): Scenario['policy'] 
   };
 }
 
+// The gradient rule with a moving-average no-load latency: what anchoring by probes avoids.
+const movingAverage: Scenario['policy'] = () => {
+  const options = { minLimit: 1, maxLimit: 1000, smoothing: 0.2, windows: 60 };
+  const store = new AdaptivePermitStore(
+    movingAverageGradient,
+    options,
+    20,
+    () => true,
+    () => {},
+  );
+  const limiter = new ConcurrencyLimiter({ limit: 20, maxQueue: 0, store });
+  return { call: (send) => limiter.run(() => send()), limit: () => store.limit };
+};
+
 /** The adaptive limiters compared, with what each is told. */
 export function adaptiveVariants(size: SimulationSize): [string, AdaptiveConcurrencyOptions][] {
   return [
@@ -107,6 +123,7 @@ export function limiterScenarios(size: SimulationSize): Scenario[] {
       name: `adaptive ${name}`,
       policy: adaptiveLimit(options),
     })),
+    { ...base, name: 'gradient, moving-average no-load latency', policy: movingAverage },
     { ...halving, name: `capacity halves: fixed limit ${capacity}`, policy: fixedLimit(capacity) },
     ...adaptive.map(([name, options]) => ({
       ...halving,
