@@ -2,7 +2,8 @@
  * The happy-path cost of retry and timeout: each case awaits a call that succeeds at once, wrapped by dspu, by
  * a peer library, or by nothing. Ratios are to an awaited bare async call measured in the same run.
  *
- * Targets (DESIGN 1.4): dspu retry at most 2.5x, dspu runWithTimeout at most 5x.
+ * Targets: dspu retry at most 2.5x, with a retry budget too (one counter increment more), dspu runWithTimeout
+ * at most 5x.
  */
 import {
   ExponentialBackoff,
@@ -13,13 +14,14 @@ import {
 } from 'cockatiel';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
-import { Timeout, retry, runWithTimeout } from '../src/index.js';
+import { RetryBudget, Timeout, retry, runWithTimeout } from '../src/index.js';
 import { BenchGroup, environment } from './harness.js';
 
 const fast = async (): Promise<number> => 1;
 const noop = (): void => {};
 
 const dspuRetried = retry(fast, { maxAttempts: 3 });
+const dspuBudgeted = retry(fast, { maxAttempts: 3, budget: new RetryBudget() });
 const dspuTimeout = new Timeout(5000);
 const cockatielRetryPolicy = cockatielRetry(handleAll, {
   maxAttempts: 3,
@@ -40,6 +42,7 @@ console.log(`retry and timeout on a call that succeeds at once (${environment()}
 
 const result = await new BenchGroup('retry / timeout, happy path', { repeats: 9, sampleMs: 100 })
   .add('dspu retry(fn)()', () => dspuRetried())
+  .add('dspu retry(fn, { budget })()', () => dspuBudgeted())
   .add('dspu runWithTimeout(() => fast(), 5000)', () => runWithTimeout(() => fast(), 5000))
   .add('dspu new Timeout(5000).run(() => fast())', () => dspuTimeout.run(() => fast()))
   .add('cockatiel retry(handleAll, exponential).execute', () =>
@@ -55,6 +58,7 @@ const result = await new BenchGroup('retry / timeout, happy path', { repeats: 9,
 
 const targets: [string, number][] = [
   ['dspu retry(fn)()', 2.5],
+  ['dspu retry(fn, { budget })()', 2.5],
   ['dspu runWithTimeout(() => fast(), 5000)', 5],
 ];
 for (const [name, limit] of targets) {

@@ -30,6 +30,7 @@ export {
 export { EventEmitter, type Listener, type Unsubscribe, type AnyEvent } from './core/events.js';
 export * from './patterns/retry/index.js';
 export * from './patterns/hedge/index.js';
+export * from './patterns/retry-budget/index.js';
 export {
   runWithTimeout,
   runWithShield,

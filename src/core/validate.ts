@@ -7,11 +7,7 @@ import { toMs } from './duration.js';
  */
 export class OptionsChecker {
   readonly problems: string[] = [];
-  private readonly source: Record<string, unknown>;
-  // Each option is read once: a getter runs once, and what was checked is what the engine gets.
-  private readonly values = new Map<string, unknown>();
-  // Options whose reading threw: reported once as unreadable, not again as "expected …, got undefined".
-  private readonly unreadable = new Set<string>();
+  private source: Record<PropertyKey, unknown>;
 
   /**
    * @param options - what the user passed (anything: it is checked to be a plain object)
@@ -21,36 +17,32 @@ export class OptionsChecker {
     options: unknown,
     private readonly prefix = '',
   ) {
-    if (options === undefined) this.source = {};
-    else if (isPlainObject(options)) this.source = options;
-    else {
-      this.source = {};
+    const path = prefix.replace(/\.$/, '');
+    this.source = {};
+    if (options === undefined) return;
+    if (!isPlainObject(options)) {
       this.problems.push(
-        `${prefix.replace(/\.$/, '') || 'options'}: expected an options object, got ${describeValue(options)}`,
+        `${path || 'options'}: expected an options object, got ${describeValue(options)}`,
       );
+      return;
     }
-  }
-
-  /**
-   * The raw value of `key` (own properties only: `__proto__` tricks never reach the engines), read once.
-   * Undefined, with a problem recorded, when reading it throws (a getter or a Proxy trap).
-   */
-  raw(key: string): unknown {
-    if (this.values.has(key)) return this.values.get(key);
-    let value: unknown;
     try {
-      value = Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+      // Each option read once, into a copy: what was checked is what the engine gets, and an object that throws
+      // while it is read (a revoked Proxy, a throwing getter) ends in a ConfigError naming what failed.
+      this.source = readOwnProperties(options, path, path || 'options');
     } catch (error) {
-      this.unreadable.add(key);
-      this.problems.push(`${this.prefix}${key}: could not be read (${describeThrown(error)})`);
+      if (!(error instanceof ConfigError)) throw error;
+      this.problems.push(...error.problems);
     }
-    this.values.set(key, value);
-    return value;
   }
 
-  /** Records a problem for `key` (unless it was already reported as unreadable). */
+  /** The raw value of `key`, from the copy made at construction (own properties only). */
+  raw(key: string): unknown {
+    return Object.hasOwn(this.source, key) ? this.source[key] : undefined;
+  }
+
+  /** Records a problem for `key`. */
   fail(key: string, rule: string, value: unknown = this.raw(key)): void {
-    if (this.unreadable.has(key)) return;
     this.problems.push(`${this.prefix}${key}: expected ${rule}, got ${describeValue(value)}`);
   }
 
@@ -63,16 +55,7 @@ export class OptionsChecker {
 
   /** Rejects keys outside `known`: a typo (`maxAtempts`) must not silently fall back to a default. */
   onlyKnown(known: readonly string[]): this {
-    let keys: (string | symbol)[];
-    try {
-      keys = Reflect.ownKeys(this.source);
-    } catch (error) {
-      this.problems.push(
-        `${this.prefix.replace(/\.$/, '') || 'options'}: could not be read (${describeThrown(error)})`,
-      );
-      return this;
-    }
-    for (const key of keys) {
+    for (const key of Reflect.ownKeys(this.source)) {
       if (typeof key !== 'string' || !known.includes(key)) {
         this.problems.push(
           `${this.prefix}${String(key)}: unknown option (known: ${known.join(', ')})`,
@@ -118,6 +101,15 @@ export class OptionsChecker {
     if (value === undefined) return fallback;
     if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
     this.fail(key, 'a finite number greater than 0');
+    return fallback;
+  }
+
+  /** A finite number >= 0, or `fallback` when absent. */
+  nonNegativeNumber(key: string, fallback: number): number {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && value >= 0 && Number.isFinite(value)) return value;
+    this.fail(key, 'a finite number >= 0');
     return fallback;
   }
 

@@ -23,13 +23,20 @@ import { sourceOf } from './source.js';
 export function Hedge(policy: HedgeOptions | string | HedgePolicy): ResilienceDecorator {
   return policyDecorator({
     kind: 'hedge',
-    source: sourceOf(
-      policy,
-      HedgePolicy,
-      (options) => new HedgePolicy(options as HedgeOptions, NO_BUDGET_YET),
-    ),
+    source: sourceOf(policy, HedgePolicy, (options) => new HedgePolicy(budgetUnresolved(options))),
   });
 }
 
 // At decoration a budget name cannot be resolved yet (the registry does it at first call): check the rest.
+function budgetUnresolved(options: unknown): HedgeOptions {
+  const given = options as HedgeOptions;
+  try {
+    return typeof given.budget === 'string' && given.budget !== ''
+      ? { ...given, budget: NO_BUDGET_YET }
+      : given;
+  } catch {
+    return given; // unreadable options: the policy's own checks report them
+  }
+}
+
 const NO_BUDGET_YET = { deposit: () => undefined, withdraw: () => true };

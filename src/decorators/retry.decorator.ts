@@ -1,3 +1,4 @@
+import { RetryBudget } from '../patterns/retry-budget/index.js';
 import { RetryPolicy, type RetryOptions } from '../patterns/retry/index.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
 import { sourceOf } from './source.js';
@@ -18,6 +19,9 @@ import type { PolicyName } from '../registry/policy-names.js';
  *
  *   @Retry('payments') // from the registry
  *   async charge() {}
+ *
+ *   @Retry({ maxAttempts: 3, budget: 'upstream' }) // a registry's retryBudget entry, resolved at first call
+ *   async list() {}
  * }
  * ```
  */
@@ -27,6 +31,23 @@ export function Retry<R = any>(
 ): ResilienceDecorator<R> {
   return policyDecorator({
     kind: 'retry',
-    source: sourceOf(policy, RetryPolicy, (options) => new RetryPolicy(options as RetryOptions<R>)),
+    source: sourceOf(policy, RetryPolicy, (options) => new RetryPolicy(checkable(options))),
   });
+}
+
+// A budget name is resolved by the registry at first call: the options are checked now with a stand-in for it.
+function checkable(options: unknown): RetryOptions<never> {
+  try {
+    const budget = (options as { budget?: unknown }).budget;
+    if (typeof budget === 'string' && budget.length > 0)
+      return { ...(options as RetryOptions<never>), budget: standInBudget() };
+  } catch {
+    // unreadable options: the policy's own checks report them
+  }
+  return options as RetryOptions<never>;
+}
+
+let standIn: RetryBudget | undefined;
+function standInBudget(): RetryBudget {
+  return (standIn ??= new RetryBudget());
 }

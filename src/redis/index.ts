@@ -32,6 +32,7 @@ export {
   RedisConcurrencyLimiter,
   type RedisConcurrencyLimiterOptions,
 } from './redis-concurrency-limiter.js';
+export { RedisRetryBudgetStore } from './redis-retry-budget-store.js';
 export {
   withRedisStores,
   type RedisAwareConfig,

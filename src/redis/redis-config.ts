@@ -1,11 +1,14 @@
 import {
   ConfigError,
+  RetryBudget,
   type CircuitBreaker,
   type ConcurrencyLimiter,
   type NamedEntries,
   type RateLimiter,
   type RateLimiterOptions,
   type ResilienceConfig,
+  type RetryBudgetOptions,
+  type RetryBudgetStore,
   type TokenBucketStore,
 } from '../index.js';
 import { RedisCircuitBreaker, type RedisCircuitBreakerOptions } from './redis-circuit-breaker.js';
@@ -14,6 +17,7 @@ import {
   type RedisConcurrencyLimiterOptions,
 } from './redis-concurrency-limiter.js';
 import type { RedisClient, RedisStoreOptions } from './redis-link.js';
+import { RedisRetryBudgetStore } from './redis-retry-budget-store.js';
 import { RedisTokenBucketStore } from './redis-token-bucket-store.js';
 import { SUBSCRIBE_ON_FIRST_USE } from './subscription.js';
 
@@ -34,17 +38,23 @@ export type RedisCircuitBreakerEntry = RedisCircuitBreakerOptions<never> & { sto
  */
 export type RedisConcurrencyEntry = RedisConcurrencyLimiterOptions & { store?: 'redis' };
 
+/** A retry budget entry of a registry configuration that may name its store `'redis'`: one budget per fleet. */
+export type RedisRetryBudgetEntry = Omit<RetryBudgetOptions, 'store'> & {
+  store?: RetryBudgetStore | 'redis';
+};
+
 /**
- * A registry configuration in which rate limiter, circuit breaker and concurrency entries (and their
- * `defaults`) may say `store: 'redis'`.
+ * A registry configuration in which rate limiter, circuit breaker, concurrency and retry budget entries (and
+ * their `defaults`) may say `store: 'redis'`.
  */
 export type RedisAwareConfig = Omit<
   ResilienceConfig,
-  'rateLimiter' | 'circuitBreaker' | 'concurrency'
+  'rateLimiter' | 'circuitBreaker' | 'concurrency' | 'retryBudget'
 > & {
   readonly rateLimiter?: NamedEntries<Partial<RedisRateLimiterEntry>, RateLimiter>;
   readonly circuitBreaker?: NamedEntries<Partial<RedisCircuitBreakerEntry>, CircuitBreaker>;
   readonly concurrency?: NamedEntries<Partial<RedisConcurrencyEntry>, ConcurrencyLimiter>;
+  readonly retryBudget?: NamedEntries<RedisRetryBudgetEntry, RetryBudget>;
 };
 
 type Build = (name: string, options: Record<string, unknown>) => unknown;
@@ -58,6 +68,8 @@ type Build = (name: string, options: Record<string, unknown>) => unknown;
  * - A circuit breaker or concurrency entry becomes a {@link RedisCircuitBreaker} or
  *   {@link RedisConcurrencyLimiter} built from the entry merged over the kind's defaults, which the registry
  *   then uses as it is.
+ * - A retry budget entry becomes a `RetryBudget` on a {@link RedisRetryBudgetStore}: every retry policy of the
+ *   fleet that names it draws on one budget.
  *
  * `options` apply to every store and engine made here (a breaker or limiter entry may override them). A breaker
  * or limiter made here opens its subscriber connection (a duplicate of `client`) on first use, so a
@@ -74,6 +86,7 @@ type Build = (name: string, options: Record<string, unknown>) => unknown;
  *     rateLimiter: { payments: { rate: 10, store: 'redis' }, github: { rate: 5000, per: '1h', store: 'redis' } },
  *     circuitBreaker: { defaults: { failureThreshold: 5 }, payments: { timeout: '30s', store: 'redis' } },
  *     concurrency: { reports: { limit: 4, store: 'redis' } },
+ *     retryBudget: { upstream: { ratio: 0.2, store: 'redis' } },
  *   }),
  * );
  * registry.circuitBreaker('payments'); // a RedisCircuitBreaker: open in one process, open in all
@@ -96,6 +109,8 @@ export function withRedisStores(
         ...lazy,
         ...(entry as unknown as RedisConcurrencyLimiterOptions),
       }),
+    retryBudget: (name, entry) =>
+      new RetryBudget({ ...entry, store: new RedisRetryBudgetStore(client, name, options) }),
   };
   const problems: string[] = [];
   const result: Record<string, unknown> = { ...config };

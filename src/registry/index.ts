@@ -2,5 +2,12 @@ export { ResilienceRegistry, type RegistryEvents, type EventSource } from './reg
 export { registry, bindRegistry } from './binding.js';
 export type { ResilienceConfig, NamedEntries } from './registry.config.js';
 export { DEFAULT_ORDER } from './policy-kind.js';
-export type { PolicyKind, EngineOf, OptionsOf } from './policy-kinds.js';
+export type {
+  PolicyKind,
+  EngineOf,
+  OptionsOf,
+  ResourceKind,
+  ResourceOf,
+  ResourceOptionsOf,
+} from './policy-kinds.js';
 export type { ResiliencePolicyNames, PolicyName } from './policy-names.js';

@@ -1,7 +1,12 @@
 import type { Duration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { CircuitBreaker } from '../patterns/circuit-breaker/circuit-breaker.js';
 import type { CircuitBreakerOptions } from '../patterns/circuit-breaker/circuit-breaker.options.js';
+import {
+  limiterFromOptions,
+  type AdaptiveConcurrencyEntry,
+} from '../patterns/concurrency/adaptive/adaptive-concurrency-limiter.js';
 import { ConcurrencyLimiter } from '../patterns/concurrency/concurrency-limiter.js';
 import type { ConcurrencyLimiterOptions } from '../patterns/concurrency/concurrency.options.js';
 import { FallbackPolicy, type FallbackHandler } from '../patterns/fallback/fallback.js';
@@ -10,6 +15,8 @@ import { HedgePolicy } from '../patterns/hedge/hedge.js';
 import type { HedgeOptions } from '../patterns/hedge/hedge.options.js';
 import { RateLimiter } from '../patterns/rate-limit/rate-limiter.js';
 import type { RateLimiterOptions } from '../patterns/rate-limit/rate-limiter.options.js';
+import { RetryBudget } from '../patterns/retry-budget/retry-budget.js';
+import type { RetryBudgetOptions } from '../patterns/retry-budget/retry-budget.options.js';
 import { RetryPolicy } from '../patterns/retry/retry.js';
 import type { RetryOptions } from '../patterns/retry/retry.options.js';
 import { Timeout } from '../patterns/timeout/timeout.js';
@@ -26,13 +33,34 @@ export interface PolicyKindSpec<E extends Policy = Policy, O = never, N extends 
   readonly engine: abstract new (...args: never[]) => E;
   /**
    * Makes an engine from options already merged over the kind's defaults (throws ConfigError). `previous` is the
-   * engine of the same name it replaces, when the registry is reconfigured.
+   * engine of the same name it replaces, when the registry is reconfigured; `resources` resolves the names of
+   * shared resources the options refer to (a retry's `budget`), absent outside a registry.
    */
-  create(options: O, previous: Policy | undefined): E;
+  create(options: O, previous: Policy | undefined, resources?: SharedResources): E;
   /** Merges an entry over the kind's `defaults`. */
   merge(defaults: unknown, entry: unknown): unknown;
   /** False for a kind that is always inline (a fallback needs its handler): no named entries. */
   readonly named: N;
+}
+
+/**
+ * How the registry makes the shared resources that policies name in their options: a resource is no stage of a
+ * pipeline, just one instance per name that every policy naming it shares.
+ * @typeParam R - the resource
+ * @typeParam O - what a named entry holds (the options)
+ */
+export interface ResourceKindSpec<R extends object = object, O = never> {
+  /** The resource class, to recognise instances given as configuration entries. */
+  readonly engine: abstract new (...args: never[]) => R;
+  /** Makes a resource from options already merged over the kind's defaults (throws ConfigError). */
+  create(options: O): R;
+  /** Merges an entry over the kind's `defaults`. */
+  merge(defaults: unknown, entry: unknown): unknown;
+}
+
+/** Resolves the name of a shared resource (throws ConfigError for a name that is not configured). */
+export interface SharedResources {
+  resource<K extends ResourceKind>(kind: K, name: string): ResourceOf<K>;
 }
 
 function spec<E extends Policy, O, N extends boolean>(
@@ -46,6 +74,10 @@ function mergeObjects(defaults: unknown, entry: unknown): unknown {
   if (entry === undefined) return defaults;
   if (isObject(defaults) && isObject(entry)) return { ...defaults, ...entry };
   return entry;
+}
+
+function withoutKeys(value: Record<string, unknown>, keys: readonly string[]) {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -70,13 +102,15 @@ export const POLICY_KINDS = {
   }),
   retry: spec({
     engine: RetryPolicy,
-    create: (options: RetryOptions) => new RetryPolicy(options),
+    create: (options: RetryOptions, _previous, resources) =>
+      new RetryPolicy(withResolvedBudget(options, resources)),
     merge: mergeObjects,
     named: true as const,
   }),
   hedge: spec({
     engine: HedgePolicy,
-    create: (options: HedgeOptions) => new HedgePolicy(options),
+    create: (options: HedgeOptions, _previous, resources) =>
+      new HedgePolicy(withResolvedBudget(options, resources)),
     merge: mergeObjects,
     named: true as const,
   }),
@@ -108,11 +142,64 @@ export const POLICY_KINDS = {
   }),
   concurrency: spec({
     engine: ConcurrencyLimiter,
-    create: (options: ConcurrencyLimiterOptions) => new ConcurrencyLimiter(options),
-    merge: mergeObjects,
+    create: (options: ConcurrencyLimiterOptions | AdaptiveConcurrencyEntry) =>
+      limiterFromOptions(options),
+    // A fixed limit and its store in the defaults are no options of an entry whose limit adapts.
+    merge: (defaults, entry) =>
+      isObject(defaults) && isObject(entry) && Object.hasOwn(entry, 'adaptive')
+        ? mergeObjects(withoutKeys(defaults, ['limit', 'store']), entry)
+        : mergeObjects(defaults, entry),
     named: true as const,
   }),
 };
+
+/** The shared resources a registry configures by name, which policies refer to in their options. */
+export const RESOURCE_KINDS = {
+  retryBudget: {
+    engine: RetryBudget,
+    create: (options: RetryBudgetOptions) => new RetryBudget(options),
+    merge: mergeObjects,
+  } satisfies ResourceKindSpec<RetryBudget, RetryBudgetOptions>,
+};
+
+/** The kinds of shared resource: `'retryBudget'`. */
+export type ResourceKind = keyof typeof RESOURCE_KINDS;
+
+/** The class of a resource kind: `ResourceOf<'retryBudget'>` is `RetryBudget`. */
+export type ResourceOf<K extends ResourceKind> = ReturnType<(typeof RESOURCE_KINDS)[K]['create']>;
+
+/** What a named entry of a resource kind holds: `ResourceOptionsOf<'retryBudget'>` is `RetryBudgetOptions`. */
+export type ResourceOptionsOf<K extends ResourceKind> = Parameters<
+  (typeof RESOURCE_KINDS)[K]['create']
+>[0];
+
+/** The spec of resource `kind`, or undefined for a name that is not a resource kind. */
+export function resourceSpec(kind: string): ResourceKindSpec<object, unknown> | undefined {
+  return Object.hasOwn(RESOURCE_KINDS, kind) ? RESOURCE_KINDS[kind as ResourceKind] : undefined;
+}
+
+// A retry entry names its budget; the registry hands the policy the shared instance of that name.
+function withResolvedBudget<O extends RetryOptions | HedgeOptions>(
+  options: O,
+  resources: SharedResources | undefined,
+): O {
+  let named: { options: O; name: string } | undefined;
+  try {
+    if (resources !== undefined && isObject(options) && Object.hasOwn(options, 'budget')) {
+      const budget = (options as { budget?: unknown }).budget;
+      if (typeof budget === 'string') named = { options: { ...options }, name: budget };
+    }
+  } catch {
+    return options; // unreadable options: the policy's own checks report them
+  }
+  if (named === undefined) return options;
+  try {
+    return { ...named.options, budget: resources!.resource('retryBudget', named.name) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.problems.map((problem) => `budget: ${problem}`));
+  }
+}
 
 /** The kinds of policy a method can carry, one per decorator. */
 export type PolicyKind = keyof typeof POLICY_KINDS;

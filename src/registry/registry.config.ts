@@ -4,11 +4,17 @@ import { isInstance, isPlainObject, readOwnProperties } from '../core/validate.j
 import { orderProblem } from './policy-kind.js';
 import {
   POLICY_KINDS,
+  RESOURCE_KINDS,
   kindSpec,
+  resourceSpec,
   type EngineOf,
   type NamedKind,
   type OptionsOf,
   type PolicyKind,
+  type ResourceKind,
+  type ResourceOf,
+  type ResourceOptionsOf,
+  type SharedResources,
 } from './policy-kinds.js';
 
 /**
@@ -25,10 +31,13 @@ export const CUSTOM_POLICIES = 'policies';
 /**
  * What `registry.configure()` accepts: plain objects, as they come from JSON, where a named entry may also be
  * an engine of its kind. One key per kind with named entries (`retry`, `circuitBreaker`, `rateLimiter`,
- * `timeout`, `concurrency`), `policies` for policies of your own, and `order`.
+ * `timeout`, `concurrency`), one per kind of shared resource (`retryBudget`), `policies` for policies of your
+ * own, and `order`.
  */
 export type ResilienceConfig = {
   readonly [K in NamedKind]?: NamedEntries<OptionsOf<K>, EngineOf<K>>;
+} & {
+  readonly [K in ResourceKind]?: NamedEntries<ResourceOptionsOf<K>, ResourceOf<K>>;
 } & {
   /** Policies of your own, by name: objects implementing `Policy`, used as they are. */
   readonly policies?: { readonly [name: string]: Policy };
@@ -40,27 +49,37 @@ const NAMED_KINDS = (Object.keys(POLICY_KINDS) as PolicyKind[]).filter(
   (kind) => POLICY_KINDS[kind].named,
 );
 
+const RESOURCE_KIND_NAMES = Object.keys(RESOURCE_KINDS) as ResourceKind[];
+
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A key of a configuration that holds named entries. */
+export type ConfigKind = PolicyKind | ResourceKind | typeof CUSTOM_POLICIES;
 
 /** A configuration checked in full: every kind's entries, and the order. */
 export interface ParsedConfig {
-  readonly kinds: Map<PolicyKind | typeof CUSTOM_POLICIES, Map<string, unknown>>;
+  readonly kinds: Map<ConfigKind, Map<string, unknown>>;
   readonly order: readonly PolicyKind[] | undefined;
 }
+
+/** What a registry's earlier configuration already names, per resource kind. */
+export type KnownResources = (kind: ResourceKind) => readonly string[];
 
 /**
  * Checks a whole configuration and lists every problem by path in one ConfigError. Each entry is checked by
  * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own;
- * an entry that is an engine of its kind checked its options when it was built.
+ * an entry that is an engine of its kind checked its options when it was built. A resource an entry names (a
+ * retry's `budget`) must be configured here or in `known`, the registry's earlier configuration.
  */
-export function validateConfig(given: unknown): ParsedConfig {
+export function validateConfig(given: unknown, known: KnownResources = () => []): ParsedConfig {
   if (!isPlainObject(given)) throw ConfigError.invalid('config', 'an object', given);
   // Read once, whatever the object does (a Proxy, getters): what is checked is what is kept.
   const config = readOwnProperties(given, '', 'config');
   const problems: string[] = [];
-  const kinds = new Map<PolicyKind | typeof CUSTOM_POLICIES, Map<string, unknown>>();
-  const known = [...NAMED_KINDS, CUSTOM_POLICIES, 'order'];
+  const kinds = new Map<ConfigKind, Map<string, unknown>>();
+  const keys = [...NAMED_KINDS, ...RESOURCE_KIND_NAMES, CUSTOM_POLICIES, 'order'];
   let order: readonly PolicyKind[] | undefined;
+  const sections: [string, Record<string, unknown>][] = [];
   for (const key of Reflect.ownKeys(config)) {
     const value = config[key];
     if (key === 'order') {
@@ -69,40 +88,80 @@ export function validateConfig(given: unknown): ParsedConfig {
       else order = [...(value as PolicyKind[])];
       continue;
     }
-    const isKnown = typeof key === 'string' && known.includes(key);
+    const isKnown = typeof key === 'string' && keys.includes(key);
     if (!isKnown) {
-      problems.push(`${String(key)}: unknown policy kind (known: ${known.join(', ')})`);
+      problems.push(`${String(key)}: unknown policy kind (known: ${keys.join(', ')})`);
       continue;
     }
     if (!isPlainObject(value)) {
       problems.push(`${key}: expected an object of named entries, got ${describeValue(value)}`);
       continue;
     }
-    let named: Record<PropertyKey, unknown>;
     try {
-      named = readOwnEntries(value, key);
+      sections.push([key, readOwnEntries(value, key)]);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems);
-      continue;
     }
-    kinds.set(
-      key as PolicyKind,
-      key === CUSTOM_POLICIES
-        ? checkCustomEntries(named, problems)
-        : checkEntries(key as PolicyKind, named, problems),
-    );
+  }
+  // Resources first: the policies' entries may name them.
+  for (const [key, value] of sections) {
+    const spec = resourceSpec(key);
+    if (spec)
+      kinds.set(
+        key as ResourceKind,
+        checkEntries(key, spec, (options) => spec.create(options), value, problems),
+      );
+  }
+  const resources = resourcesForChecks(kinds, known);
+  for (const [key, value] of sections) {
+    if (key === CUSTOM_POLICIES) kinds.set(key, checkCustomEntries(value, problems));
+    else if (!resourceSpec(key)) {
+      const spec = kindSpec(key)!;
+      const create = (options: unknown) => spec.create(options, undefined, resources);
+      kinds.set(key as PolicyKind, checkEntries(key, spec, create, value, problems));
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { kinds, order };
 }
 
+/** Resolves resource names while a configuration is checked: to a stand-in, or a ConfigError for an unknown name. */
+function resourcesForChecks(
+  kinds: ReadonlyMap<ConfigKind, ReadonlyMap<string, unknown>>,
+  known: KnownResources,
+): SharedResources {
+  const standIns = new Map<ResourceKind, object>();
+  return {
+    resource(kind, name) {
+      const names = new Set(known(kind));
+      for (const configured of kinds.get(kind)?.keys() ?? []) names.add(configured);
+      names.delete('defaults');
+      if (!names.has(name)) throw unknownName(kind, name, [...names]);
+      let standIn = standIns.get(kind);
+      if (standIn === undefined) standIns.set(kind, (standIn = RESOURCE_KINDS[kind].create({})));
+      return standIn as ResourceOf<typeof kind>;
+    },
+  };
+}
+
+/** The error for a name that is not configured for `kind`, listing the names that are. */
+export function unknownName(kind: string, name: string, known: readonly string[]): ConfigError {
+  return new ConfigError(
+    `${kind} ${describeValue(name)} is not configured; known: ${known.length ? known.join(', ') : '(none)'}`,
+  );
+}
+
 function checkEntries(
-  kind: PolicyKind,
-  value: Record<PropertyKey, unknown>,
+  kind: string,
+  spec: {
+    readonly engine: abstract new (...args: never[]) => unknown;
+    merge(defaults: unknown, entry: unknown): unknown;
+  },
+  create: (options: unknown) => unknown,
+  value: Record<string, unknown>,
   problems: string[],
 ): Map<string, unknown> {
-  const spec = kindSpec(kind)!;
   const entries = new Map<string, unknown>();
   // Defaults that are an engine are reported once, on `defaults`, not again under every name.
   const defaults =
@@ -122,11 +181,9 @@ function checkEntries(
       entries.set(name, entry);
       continue;
     }
-    // An object that is not plain options (a revoked Proxy, say) is not merged: the engine names it.
-    const alien = typeof entry === 'object' && entry !== null && !isPlainObject(entry);
-    const merged = name === 'defaults' || alien ? entry : spec.merge(defaults, entry);
     try {
-      if (name !== 'defaults' || entry !== undefined) spec.create(merged, undefined);
+      const merged = name === 'defaults' ? entry : mergeReadable(spec, defaults, entry);
+      if (name !== 'defaults' || entry !== undefined) create(merged);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems.map((problem) => joinPath(kind, name, problem)));
@@ -162,14 +219,21 @@ function checkCustomEntries(
 
 // Any kind's engine, so an engine of the wrong kind is named as such rather than checked as options.
 function isEngine(value: unknown): boolean {
-  return NAMED_KINDS.some((kind) => isInstance(value, kindSpec(kind)!.engine));
+  try {
+    return (
+      NAMED_KINDS.some((kind) => value instanceof kindSpec(kind)!.engine) ||
+      RESOURCE_KIND_NAMES.some((kind) => value instanceof RESOURCE_KINDS[kind].engine)
+    );
+  } catch {
+    return false; // a revoked Proxy: checked as options, which reports it
+  }
 }
 
 // A kind's entries, each options entry read once too, so a Proxy or a getter cannot change after the check.
 function readOwnEntries(
   value: Record<PropertyKey, unknown>,
   kind: string,
-): Record<PropertyKey, unknown> {
+): Record<string, unknown> {
   const named = readOwnProperties(value, kind);
   for (const name of Reflect.ownKeys(named)) {
     const entry = named[name];
@@ -178,8 +242,21 @@ function readOwnEntries(
   return named;
 }
 
+// An entry that throws when read cannot be merged: it is checked as it is, which reports it.
+function mergeReadable(
+  spec: { merge(defaults: unknown, entry: unknown): unknown },
+  defaults: unknown,
+  entry: unknown,
+): unknown {
+  try {
+    return spec.merge(defaults, entry);
+  } catch {
+    return entry;
+  }
+}
+
 // `timeout.slow: expected a duration` reads better than `timeout.slow.timeout: …` for a bare duration entry.
-function joinPath(kind: PolicyKind, name: string, problem: string): string {
+function joinPath(kind: string, name: string, problem: string): string {
   if (kind === 'timeout' && problem.startsWith('timeout: '))
     return `timeout.${name}: ${problem.slice(9)}`;
   return `${kind}.${name}.${problem}`;

@@ -12,9 +12,23 @@ import type { TimeoutEvents } from '../patterns/timeout/index.js';
 import type { PolicySource } from '../decorators/metadata.js';
 import { EventRelay } from './event-relay.js';
 import { DEFAULT_ORDER } from './policy-kind.js';
-import { kindSpec, type EngineOf, type PolicyKind, type PolicyKindSpec } from './policy-kinds.js';
+import {
+  kindSpec,
+  resourceSpec,
+  type EngineOf,
+  type PolicyKind,
+  type PolicyKindSpec,
+  type ResourceKind,
+  type ResourceOf,
+  type SharedResources,
+} from './policy-kinds.js';
 import type { PolicyName } from './policy-names.js';
-import { CUSTOM_POLICIES, validateConfig, type ResilienceConfig } from './registry.config.js';
+import {
+  CUSTOM_POLICIES,
+  validateConfig,
+  type ConfigKind,
+  type ResilienceConfig,
+} from './registry.config.js';
 
 /** Fields the registry adds to every event it re-emits. */
 export interface EventSource {
@@ -41,6 +55,12 @@ export type RegistryEvents = Merge<
 /** A kind the registry holds engines of: a built-in kind, or `'custom'` for policies of your own. */
 type HeldKind = PolicyKind | typeof CUSTOM_POLICIES;
 
+/** A shared resource made from its entry, with the merged options it was made from. */
+interface HeldResource {
+  readonly resource: object;
+  readonly options: unknown;
+}
+
 interface Held {
   readonly kind: HeldKind;
   readonly name: string;
@@ -63,8 +83,13 @@ interface Held {
  * ```
  */
 export class ResilienceRegistry {
-  private config = new Map<HeldKind, Map<string, unknown>>();
+  private config = new Map<ConfigKind, Map<string, unknown>>();
   private readonly named = new Map<string, Held>();
+  private readonly resources = new Map<string, HeldResource>();
+  // What policies made here use to resolve the resources their options name.
+  private readonly shared: SharedResources = {
+    resource: (kind, name) => this.resource(kind, name),
+  };
   // Inline engines per decorated method (the weaver's site object) and kind, replaced when a pipeline is rebuilt.
   private readonly inline = new Map<object, Map<HeldKind, Held>>();
   private readonly relay = new EventRelay<RegistryEvents>();
@@ -105,8 +130,8 @@ export class ResilienceRegistry {
    * ```
    */
   configure(config: ResilienceConfig): this {
-    const parsed = validateConfig(config);
-    const next = new Map<HeldKind, Map<string, unknown>>();
+    const parsed = validateConfig(config, (kind) => this.names(kind));
+    const next = new Map<ConfigKind, Map<string, unknown>>();
     for (const [kind, entries] of this.config) next.set(kind, new Map(entries));
     for (const [kind, entries] of parsed.kinds) {
       const merged = next.get(kind) ?? new Map<string, unknown>();
@@ -115,6 +140,7 @@ export class ResilienceRegistry {
     }
     this.config = next;
     if (parsed.order) this.currentOrder = parsed.order;
+    this.replaceResources();
     this.replaceConfigured();
     this.currentVersion++;
     return this;
@@ -145,18 +171,26 @@ export class ResilienceRegistry {
     return this.get('timeout', name);
   }
 
+  /**
+   * The retry budget configured under `name`, shared by every retry policy whose `budget` names it.
+   * @throws ConfigError listing known names when unknown
+   */
+  retryBudget(name: string): ResourceOf<'retryBudget'> {
+    return this.resource('retryBudget', name);
+  }
+
   /** The policy of your own configured under `policies.<name>`. @throws ConfigError when unknown */
   policy(name: string): Policy {
     return this.lookup(CUSTOM_POLICIES, name);
   }
 
   /** The names configured for `kind` (without `defaults`); `'policies'` for policies of your own. */
-  names(kind: PolicyKind | typeof CUSTOM_POLICIES): string[] {
+  names(kind: ConfigKind): string[] {
     return [...(this.config.get(kind)?.keys() ?? [])].filter((name) => name !== 'defaults');
   }
 
   /** True when `name` is configured for `kind`. */
-  has(kind: PolicyKind | typeof CUSTOM_POLICIES, name: string): boolean {
+  has(kind: ConfigKind, name: string): boolean {
     return name !== 'defaults' && (this.config.get(kind)?.has(name) ?? false);
   }
 
@@ -233,7 +267,7 @@ export class ResilienceRegistry {
     return engine;
   }
 
-  private unknown(kind: HeldKind, name: string): ConfigError {
+  private unknown(kind: ConfigKind, name: string): ConfigError {
     const known = this.names(kind);
     const hint =
       this.config.size === 0
@@ -243,6 +277,50 @@ export class ResilienceRegistry {
     return new ConfigError(
       `${kind} ${describeValue(name)} is not configured; known: ${known.length ? known.join(', ') : '(none)'}${hint}`,
     );
+  }
+
+  /** The shared resource of `kind` named `name`: created on first use, or the instance given as the entry. */
+  private resource<K extends ResourceKind>(kind: K, name: string): ResourceOf<K> {
+    const key = `${kind}\u0000${name}`;
+    const existing = this.resources.get(key);
+    if (existing) return existing.resource as ResourceOf<K>;
+    if (!this.has(kind, name)) throw this.unknown(kind, name);
+    const held = this.makeResource(kind, name);
+    this.resources.set(key, held);
+    return held.resource as ResourceOf<K>;
+  }
+
+  private makeResource(kind: ResourceKind, name: string): HeldResource {
+    const spec = resourceSpec(kind)!;
+    const entry = this.config.get(kind)!.get(name);
+    if (entry instanceof spec.engine) return { resource: entry, options: entry };
+    const options = spec.merge(this.config.get(kind)?.get('defaults'), entry);
+    try {
+      return { resource: spec.create(options), options };
+    } catch (error) {
+      if (error instanceof ConfigError)
+        throw new ConfigError(error.problems.map((problem) => `${name}: ${problem}`));
+      throw error;
+    }
+  }
+
+  // A resource whose entry still says the same keeps its instance (a budget keeps its counts across an unrelated
+  // configure()); one whose entry changed or went is made again on next use.
+  private replaceResources(): void {
+    for (const [key, held] of [...this.resources]) {
+      const [kind, name] = key.split('\u0000') as [ResourceKind, string];
+      if (!this.has(kind, name)) {
+        this.resources.delete(key);
+        continue;
+      }
+      const spec = resourceSpec(kind)!;
+      const entry = this.config.get(kind)!.get(name);
+      const options =
+        entry instanceof spec.engine
+          ? entry
+          : spec.merge(this.config.get(kind)?.get('defaults'), entry);
+      if (!sameOptions(options, held.options)) this.resources.delete(key);
+    }
   }
 
   private create(
@@ -255,7 +333,7 @@ export class ResilienceRegistry {
     if (isInstance(entry, spec.engine)) return entry;
     const options = spec.merge(this.config.get(kind)?.get('defaults'), entry);
     try {
-      return spec.create(options, previous);
+      return spec.create(options, previous, this.shared);
     } catch (error) {
       if (error instanceof ConfigError) {
         throw new ConfigError(error.problems.map((problem) => `${label}: ${problem}`));
@@ -286,4 +364,17 @@ export class ResilienceRegistry {
       this.named.set(key, this.hold(held.kind, held.name, engine));
     }
   }
+}
+
+/** True when two merged entries say the same: the same keys, each with the same value (`Object.is`). */
+function sameOptions(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every(
+    (key) =>
+      Object.hasOwn(b, key) &&
+      Object.is((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+  );
 }

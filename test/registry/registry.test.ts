@@ -78,7 +78,7 @@ describe('ResilienceRegistry', () => {
     expect(problems.some((p) => p.startsWith('timeout.slow: expected a duration'))).to.equal(true);
     expect(problems.some((p) => p.startsWith('rateLimiter.github.rate'))).to.equal(true);
     expect(problems).to.include(
-      'cache: unknown policy kind (known: retry, hedge, circuitBreaker, rateLimiter, timeout, concurrency, policies, order)',
+      'cache: unknown policy kind (known: retry, hedge, circuitBreaker, rateLimiter, timeout, concurrency, retryBudget, policies, order)',
     );
     expect(registry.retry('payments').options.maxAttempts).to.equal(2);
   });

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import * as dspu from '../../src/index.js';
 import {
+  AdaptiveConcurrencyLimiter,
   CircuitBreaker,
   Concurrency,
   ConcurrencyLimiter,
@@ -22,6 +23,7 @@ import {
   ResilienceRegistry,
   Resilient,
   Retry,
+  RetryBudget,
   RetryPolicy,
   Timeout,
   WorkerPool,
@@ -1673,7 +1675,7 @@ for (const { label, value } of HOSTILE_VALUES) {
       () => factory(value),
       // (an object with an odd key is options with an unknown option)
       new RegExp(
-        `decorator argument: expected options, a registry name or a ${engine}|timeout:|unknown option`,
+        `decorator argument: expected options, a registry name or a ${engine}|timeout:|unknown option|could not be read`,
       ),
     );
   bad('Fallback', `target ${label}`, () => Fallback(value as never), /^fallback: expected/);
@@ -1735,6 +1737,318 @@ for (const { label, value } of HOSTILE_VALUES) {
   );
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// overload control: retry budgets and adaptive concurrency
+
+/** What an options object that throws when read is reported as: the option (or the object) that failed. */
+const UNREADABLE_PROBLEM =
+  /^(?:[\w.]+: could not be read|\w+: expected (?:an|adaptive limiter) options)/;
+
+/** Objects that throw when read: every options site must answer them with a ConfigError, never their error. */
+const UNREADABLE_OPTIONS: [string, () => unknown][] = [
+  [
+    'a Proxy whose get trap throws',
+    () =>
+      new Proxy(
+        { ratio: 1 },
+        {
+          get() {
+            throw new Error('trap');
+          },
+        },
+      ),
+  ],
+  [
+    'a Proxy whose ownKeys trap throws',
+    () =>
+      new Proxy(
+        {},
+        {
+          ownKeys() {
+            throw new Error('trap');
+          },
+        },
+      ),
+  ],
+  [
+    'an object with a throwing getter',
+    () => ({
+      get window() {
+        throw new Error('getter');
+      },
+    }),
+  ],
+  [
+    'a revoked Proxy',
+    () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    },
+  ],
+];
+const NOT_RATIOS: readonly unknown[] = [
+  -1,
+  -0.1,
+  NaN,
+  Infinity,
+  -Infinity,
+  '0.2',
+  1n,
+  Symbol('0.2'),
+  null,
+  true,
+  {},
+];
+
+const budgetOptionCases: [string, readonly unknown[], RegExp][] = [
+  ['ratio', NOT_RATIOS, /^ratio: expected a finite number >= 0/],
+  ['minPerSecond', NOT_RATIOS, /^minPerSecond: expected a finite number >= 0/],
+  ['window', [0, ...NOT_DURATIONS], /^window: expected a duration/],
+  [
+    'store',
+    [null, 'redis', 5, {}, { deposit() {}, withdraw() {} }],
+    /^store: expected a RetryBudgetStore/,
+  ],
+];
+for (const [option, values, problem] of budgetOptionCases)
+  for (const value of values)
+    bad(
+      'RetryBudget',
+      `${option} ${show(value)}`,
+      () => new RetryBudget({ [option]: value }),
+      problem,
+    );
+for (const value of NOT_OPTIONS)
+  bad('RetryBudget', `options ${show(value)}`, () => new RetryBudget(value as never), /^options:/);
+bad(
+  'RetryBudget',
+  'a misspelt option',
+  () => new RetryBudget({ ratoi: 1 } as never),
+  /^ratoi: unknown option/,
+);
+for (const [label, make] of UNREADABLE_OPTIONS) {
+  bad('RetryBudget', label, () => new RetryBudget(make() as never), UNREADABLE_PROBLEM);
+  bad(
+    'AdaptiveConcurrencyLimiter',
+    label,
+    () => new AdaptiveConcurrencyLimiter(make() as never),
+    UNREADABLE_PROBLEM,
+  );
+  bad('RetryPolicy', label, () => new RetryPolicy(make() as never), UNREADABLE_PROBLEM);
+  bad(
+    'Concurrency',
+    `adaptive: ${label}`,
+    () => Concurrency({ adaptive: make() as never }),
+    UNREADABLE_PROBLEM,
+  );
+  bad(
+    'ResilienceRegistry',
+    `retryBudget entry: ${label}`,
+    () => new ResilienceRegistry({ retryBudget: { upstream: make() as never } }),
+    /^retryBudget\.upstream(?:\.\w+)?: (?:could not be read|expected an options object)/,
+  );
+}
+
+for (const value of [5, {}, [], null, true, NaN, 1n, Symbol('budget'), new Map(), () => 1])
+  for (const [entry, call] of [
+    ['RetryPolicy', () => new RetryPolicy({ budget: value as never })],
+    ['retry', () => retry(noop, { budget: value as never })],
+    ['Retry', () => Retry({ budget: value as never })],
+  ] as const)
+    bad(
+      entry,
+      `budget ${show(value)}`,
+      call,
+      /^budget: expected a RetryBudget or the name of a registry's retryBudget entry/,
+    );
+for (const value of ['upstream', ''])
+  for (const [entry, call] of [
+    ['RetryPolicy', () => new RetryPolicy({ budget: value })],
+    ['retry', () => retry(noop, { budget: value })],
+  ] as const)
+    bad(
+      entry,
+      `budget name ${show(value)} outside a registry`,
+      call,
+      /^budget: expected a RetryBudget \(a budget name resolves only through a registry/,
+    );
+bad(
+  'Retry',
+  'an empty budget name',
+  () => Retry({ budget: '' }),
+  /^budget: expected a RetryBudget \(a budget name resolves only through a registry/,
+);
+
+const NOT_LIMITS: readonly unknown[] = [
+  0,
+  -1,
+  1.5,
+  NaN,
+  Infinity,
+  2 ** 53,
+  '10',
+  1n,
+  Symbol('10'),
+  null,
+  true,
+];
+const adaptiveOptionCases: [string, readonly unknown[], RegExp, Record<string, unknown>?][] = [
+  [
+    'algorithm',
+    ['Gradient', 'tcp', 1, null, 1n, Symbol('aimd')],
+    /^algorithm: expected one of "gradient", "aimd", "vegas"/,
+  ],
+  ['initialLimit', NOT_LIMITS, /^initialLimit: expected an integer from 1/],
+  ['minLimit', NOT_LIMITS, /^minLimit: expected an integer from 1/],
+  ['maxLimit', NOT_LIMITS, /^maxLimit: expected an integer from 1/],
+  ['maxQueue', [-1, 1.5, NaN, '3', 1n, null], /^maxQueue: expected an integer >= 0/],
+  ['maxWait', NOT_DURATIONS, /^maxWait: expected a duration/],
+  [
+    'latencyThreshold',
+    [0, ...NOT_DURATIONS],
+    /^latencyThreshold: expected a duration/,
+    { algorithm: 'aimd' },
+  ],
+  [
+    'backoffRatio',
+    [0, 1, 1.5, -0.5, NaN, Infinity, '0.9', 1n, null],
+    /^backoffRatio: expected a (number between 0 and 1|finite number >= 0)/,
+    { algorithm: 'aimd' },
+  ],
+  [
+    'smoothing',
+    [0, 1.5, -0.5, NaN, Infinity, '0.2', 1n, null],
+    /^smoothing: expected a (number in \(0, 1\]|finite number >= 0)/,
+  ],
+  ['probeInterval', [0, ...NOT_DURATIONS], /^probeInterval: expected a duration/],
+  ['exceptions', NOT_ERROR_CLASSES, /^exceptions: expected an array of error classes/],
+];
+for (const [option, values, problem, extra] of adaptiveOptionCases)
+  for (const value of values) {
+    const options = { ...extra, [option]: value };
+    bad(
+      'AdaptiveConcurrencyLimiter',
+      `${option} ${show(value)}`,
+      () => new AdaptiveConcurrencyLimiter(options),
+      problem,
+    );
+    bad(
+      'Concurrency',
+      `adaptive ${option} ${show(value)}`,
+      () => Concurrency({ adaptive: options }),
+      problem,
+    );
+  }
+for (const [option, value, algorithm] of [
+  ['latencyThreshold', '1s', 'gradient'],
+  ['backoffRatio', 0.5, 'vegas'],
+  ['smoothing', 0.5, 'aimd'],
+  ['probeInterval', '10s', 'aimd'],
+] as const)
+  bad(
+    'AdaptiveConcurrencyLimiter',
+    `${option} with algorithm ${algorithm}`,
+    () => new AdaptiveConcurrencyLimiter({ algorithm, [option]: value }),
+    new RegExp(`^${option}: expected no ${option} for algorithm '${algorithm}'`),
+  );
+bad(
+  'AdaptiveConcurrencyLimiter',
+  'maxLimit below minLimit',
+  () => new AdaptiveConcurrencyLimiter({ minLimit: 10, maxLimit: 5 }),
+  /^maxLimit: expected at least minLimit \(10\)/,
+);
+bad(
+  'AdaptiveConcurrencyLimiter',
+  'initialLimit above maxLimit',
+  () => new AdaptiveConcurrencyLimiter({ maxLimit: 5, initialLimit: 6 }),
+  /^initialLimit: expected an integer from minLimit \(1\) to maxLimit \(5\)/,
+);
+bad(
+  'AdaptiveConcurrencyLimiter',
+  'a fixed limit',
+  () => new AdaptiveConcurrencyLimiter({ limit: 5 } as never),
+  /^limit: unknown option/,
+);
+for (const value of NOT_OPTIONS) {
+  bad(
+    'AdaptiveConcurrencyLimiter',
+    `options ${show(value)}`,
+    () => new AdaptiveConcurrencyLimiter(value as never),
+    /^options:/,
+  );
+  bad(
+    'Concurrency',
+    `adaptive ${show(value)}`,
+    () => Concurrency({ adaptive: value as never }),
+    /^(adaptive: expected adaptive limiter options|options:)/,
+  );
+}
+bad(
+  'Concurrency',
+  'a fixed limit beside adaptive',
+  () => Concurrency({ adaptive: {}, limit: 5 }),
+  /^limit: unknown option \(known: maxQueue, maxWait\)/,
+);
+
+const overloadConfigCases: [string, unknown, RegExp][] = [
+  [
+    'retryBudget entries that are not an object',
+    { retryBudget: 5 },
+    /^retryBudget: expected an object of named entries/,
+  ],
+  [
+    'a retryBudget entry with a bad ratio',
+    { retryBudget: { upstream: { ratio: NaN } } },
+    /^retryBudget\.upstream\.ratio: expected a finite number >= 0/,
+  ],
+  [
+    'a retryBudget entry that is a policy',
+    { retryBudget: { upstream: new RetryPolicy() } },
+    /^retryBudget\.upstream: expected options or a RetryBudget, got a RetryPolicy/,
+  ],
+  [
+    '"__proto__" as a budget name',
+    JSON.parse('{"retryBudget":{"__proto__":{"ratio":1}}}'),
+    /^retryBudget\.__proto__: this name is not allowed/,
+  ],
+  [
+    'a retry entry naming a budget that is not configured',
+    { retry: { payments: { budget: 'upstream' } } },
+    /^retry\.payments\.budget: retryBudget "upstream" is not configured; known: \(none\)/,
+  ],
+  [
+    'a retry entry whose budget is not a name',
+    { retry: { payments: { budget: 5 } } },
+    /^retry\.payments\.budget: expected a RetryBudget or the name/,
+  ],
+  [
+    'an adaptive entry with a bad algorithm',
+    { concurrency: { search: { adaptive: { algorithm: 'tcp' } } } },
+    /^concurrency\.search\.algorithm: expected one of/,
+  ],
+  [
+    'an adaptive entry that is not options',
+    { concurrency: { search: { adaptive: [] } } },
+    /^concurrency\.search\.adaptive: expected adaptive limiter options/,
+  ],
+];
+for (const [label, config, problem] of overloadConfigCases) {
+  bad(
+    'ResilienceRegistry',
+    `new, ${label}`,
+    () => new ResilienceRegistry(config as never),
+    problem,
+  );
+  bad('registry', `configure, ${label}`, () => registry.configure(config as never), problem);
+}
+bad(
+  'ResilienceRegistry',
+  'an unknown budget by name',
+  () => new ResilienceRegistry({ retryBudget: { upstream: {} } }).retryBudget('upstreem'),
+  /^retryBudget "upstreem" is not configured; known: upstream/,
+);
+
 // Exports that take no input to validate, and why.
 const NO_INPUT: Record<string, string> = {
   ResilienceError: 'an error class dspu raises',
@@ -1756,6 +2070,8 @@ const NO_INPUT: Record<string, string> = {
   shutdownExecutor: 'takes no argument',
   MemoryTokenBucketStore:
     'takes no argument; its take/peek are the store interface the limiter calls with checked values',
+  MemoryRetryBudgetStore:
+    'made by a RetryBudget from the options it checked; its methods take nothing to check',
   Invocation: 'a plain record of a call (this and arguments): any values are valid',
   isPolicy: 'a predicate: answers false for anything that is not a policy',
   toError: 'turns any value into an Error',

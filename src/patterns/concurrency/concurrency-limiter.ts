@@ -3,7 +3,7 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
-import { ConcurrencyLimitError, ConfigError, toError } from '../../core/errors.js';
+import { ConcurrencyLimitError, ConfigError, TimeoutError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
@@ -14,7 +14,14 @@ import {
   type ConcurrencyLimiterOptions,
   type ResolvedConcurrencyLimiterOptions,
 } from './concurrency.options.js';
-import { HeldPermit, LocalPermitStore, type Permit, type PermitStore } from './permit-store.js';
+import {
+  HeldPermit,
+  LocalPermitStore,
+  SUCCEEDED,
+  type Permit,
+  type PermitOutcome,
+  type PermitStore,
+} from './permit-store.js';
 
 /** Per-call options of {@link ConcurrencyLimiter.run} and {@link ConcurrencyLimiter.acquire}. */
 export type ConcurrencyCallOptions = CallOptions;
@@ -25,6 +32,8 @@ export interface ConcurrencyLimiterEvents {
   queued: { pending: number };
   /** A call was refused with `ConcurrencyLimitError`: the queue was full, or it waited `maxWait`. */
   rejected: { reason: 'queueFull' | 'maxWait'; pending: number };
+  /** The limit of an adaptive limiter moved from `from` to `to` (a fixed limit never moves). */
+  limitChange: { from: number; to: number };
 }
 
 type Work = (invocation: never) => unknown;
@@ -71,6 +80,21 @@ class Waiter implements DeadlineEntry {
 }
 
 function ignore(): void {}
+
+/*
+ * How work ended, for a store that measures. A call whose deadline passed failed with its TimeoutError, even when
+ * its late work succeeded; a call whose caller gave up for another reason says nothing about the work.
+ */
+function failure(error: unknown, context: CallContext | undefined): PermitOutcome | undefined {
+  const abort = context?.cancellation;
+  if (abort?.aborted !== true) return { ok: false, error };
+  return abort.reason instanceof TimeoutError ? { ok: false, error: abort.reason } : undefined;
+}
+
+function success(context: CallContext | undefined): PermitOutcome | undefined {
+  const abort = context?.cancellation;
+  return abort?.aborted === true ? failure(abort.reason, context) : SUCCEEDED;
+}
 
 /**
  * Bounds how many calls run at once; the others wait in a FIFO queue (O(1) per operation at any depth).
@@ -209,8 +233,8 @@ export class ConcurrencyLimiter implements Policy<
     invocation: unknown,
     context: CallContext | undefined,
   ): Promise<unknown> => {
-    const giveBack = () => {
-      this.store.give(ticket);
+    const giveBack = (outcome?: PermitOutcome) => {
+      this.store.give(ticket, outcome);
       this.pump();
     };
     if (work === undefined) return Promise.resolve(new HeldPermit(giveBack));
@@ -221,14 +245,24 @@ export class ConcurrencyLimiter implements Policy<
           ? work(invocation as never)
           : runInContext(context, work, invocation as never);
     } catch (error) {
-      giveBack();
+      giveBack(failure(error, context));
       return Promise.reject(error);
     }
     if (!isThenable(result)) {
-      giveBack();
+      giveBack(SUCCEEDED);
       return Promise.resolve(result);
     }
-    return Promise.resolve(result).finally(giveBack);
+    if (this.store.measures !== true) return Promise.resolve(result).finally(giveBack);
+    return Promise.resolve(result).then(
+      (value) => {
+        giveBack(success(context));
+        return value;
+      },
+      (error: unknown) => {
+        giveBack(failure(error, context));
+        throw error;
+      },
+    );
   };
 
   private enqueue(

@@ -5,7 +5,7 @@ export {
   type ConcurrencyCallOptions,
   type ConcurrencyLimiterEvents,
 } from './concurrency-limiter.js';
-export { type Permit, type PermitStore } from './permit-store.js';
+export { type Permit, type PermitStore, type PermitOutcome } from './permit-store.js';
 export {
   type GatherOptions,
   type MapWithLimitOptions,
@@ -13,3 +13,13 @@ export {
   type ResolvedConcurrencyLimiterOptions,
 } from './concurrency.options.js';
 export { type ItemSource } from './limited-run.js';
+export {
+  AdaptiveConcurrencyLimiter,
+  type AdaptiveConcurrencyLimiterEvents,
+  type AdaptiveConcurrencyEntry,
+} from './adaptive/adaptive-concurrency-limiter.js';
+export {
+  type AdaptiveConcurrencyOptions,
+  type AdaptiveAlgorithm,
+  type ResolvedAdaptiveConcurrencyOptions,
+} from './adaptive/adaptive.options.js';

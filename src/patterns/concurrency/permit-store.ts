@@ -15,14 +15,26 @@ export interface PermitStore<Ticket = unknown> {
    * rejects with that error).
    */
   take(): Ticket | undefined | PromiseLike<Ticket | undefined>;
-  /** Gives back a permit taken with {@link PermitStore.take}; the limiter calls it once per ticket. */
-  give(ticket: Ticket): void;
+  /**
+   * Gives back a permit taken with {@link PermitStore.take}; the limiter calls it once per ticket. To a store
+   * that `measures`, it says how the work under the permit ended (nothing for a permit of `acquire()`, whose
+   * work the limiter does not see, or for work whose caller gave up on it).
+   */
+  give(ticket: Ticket, outcome?: PermitOutcome): void;
+  /** True for a store that learns from how work ends (an adaptive limit): the limiter then reports outcomes. */
+  readonly measures?: boolean;
   /**
    * Registers the limiter's wake-up: a store whose permits can be freed outside this process calls `wake` when
    * one may have been (a release elsewhere, a lease that ran out), and the limiter asks again for its head.
    */
   watch?(wake: () => void): void;
 }
+
+/** How the work under a permit ended: it succeeded, or failed with `error`. */
+export type PermitOutcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
+/** The outcome of every success: shared, so reporting one allocates nothing. */
+export const SUCCEEDED: PermitOutcome = Object.freeze({ ok: true });
 
 /** Permits of one process: a counter, answering at once. */
 export class LocalPermitStore implements PermitStore<true> {

@@ -187,22 +187,22 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
   private readonly queues = new Map<number, DeadlineQueue>();
 
   /**
-   * @param options - the hedge options; a budget given by name needs a registry to resolve it
-   * @param budget - the budget the name resolved to (the registry passes it)
+   * @param options - the hedge options; a budget given by name is resolved by a registry (configure the hedge
+   *   there, or use `@Hedge`)
    * @throws ConfigError naming each invalid option
    */
-  constructor(options: HedgeOptions, budget?: HedgeBudget) {
+  constructor(options: HedgeOptions) {
     const checker = new OptionsChecker(options);
     this.options = resolveHedgeOptions(checker);
     checker.throwIfInvalid();
-    const named = this.options.budget;
-    if (typeof named === 'string' && budget === undefined)
+    const budget = this.options.budget;
+    if (typeof budget === 'string')
       throw ConfigError.invalid(
         'budget',
         'a RetryBudget instance (a budget name is resolved by a registry: configure the hedge there)',
-        named,
+        budget,
       );
-    this.budget = typeof named === 'string' ? budget : named;
+    this.budget = budget;
     if (this.options.quantile !== undefined)
       this.latency = new LatencyQuantile(this.options.quantile);
   }

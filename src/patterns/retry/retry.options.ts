@@ -1,5 +1,6 @@
 import type { Duration } from '../../core/duration.js';
 import { OptionsChecker } from '../../core/validate.js';
+import { RetryBudget } from '../retry-budget/retry-budget.js';
 
 /** How the wait between tries grows. */
 export const BackoffStrategy = {
@@ -44,6 +45,12 @@ export interface RetryOptions<T = unknown> {
    * number of at least 0) falls back to the strategy.
    */
   delay?: (attempt: number, error: unknown) => number | undefined;
+  /**
+   * The {@link RetryBudget} retries draw on: a retry that finds it empty is not made (the call gives up with its
+   * last error). An instance, or the name of a registry's `retryBudget` entry (named policies and decorators
+   * only: a name resolves through a registry).
+   */
+  budget?: RetryBudget | string;
 }
 
 /** Retry options with defaults applied and durations in ms. */
@@ -62,6 +69,8 @@ export interface ResolvedRetryOptions {
   readonly retryOnResult: ((value: unknown) => boolean) | undefined;
   /** See {@link RetryOptions.delay}. */
   readonly delay: ((attempt: number, error: unknown) => number | undefined) | undefined;
+  /** See {@link RetryOptions.budget}: a name has been resolved to its instance by then. */
+  readonly budget: RetryBudget | undefined;
 }
 
 /** The option names `RetryOptions` accepts. */
@@ -76,6 +85,7 @@ export const RETRY_OPTION_KEYS = [
   'onRetry',
   'retryOnResult',
   'delay',
+  'budget',
 ] as const;
 
 /**
@@ -103,5 +113,19 @@ export function resolveRetryOptions(checker: OptionsChecker): ResolvedRetryOptio
     onRetry: checker.fn('onRetry'),
     retryOnResult: checker.fn('retryOnResult'),
     delay: checker.fn('delay'),
+    budget: budgetOption(checker),
   };
+}
+
+function budgetOption(checker: OptionsChecker): RetryBudget | undefined {
+  const budget = checker.raw('budget');
+  if (budget === undefined || budget instanceof RetryBudget) return budget;
+  checker.fail(
+    'budget',
+    typeof budget === 'string'
+      ? 'a RetryBudget (a budget name resolves only through a registry: name it in @Retry or in a ' +
+          "registry's retry entry, and configure it under retryBudget)"
+      : "a RetryBudget or the name of a registry's retryBudget entry",
+  );
+  return undefined;
 }

@@ -14,6 +14,7 @@ import {
 import { sleep } from '../../core/sleep.js';
 import { OptionsChecker, callOptionsError, isInstance } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
+import type { RetryBudget } from '../retry-budget/retry-budget.js';
 import { applyJitter, backoffDelay } from './backoff.js';
 import {
   resolveRetryOptions,
@@ -39,6 +40,11 @@ export interface RetryEvents {
   success: { attempts: number };
   /** An `onRetry` callback threw or rejected; the retry went on. */
   callbackError: { error: unknown };
+  /**
+   * Try `attempt` failed and would have been retried, but the `budget` was empty: the call gives up at once
+   * (a `giveUp` event follows) with `error`, undefined when `retryOnResult` refused the try's value.
+   */
+  budgetExhausted: { attempt: number; error: unknown };
 }
 
 /** Per-call options of {@link RetryPolicy.execute}. */
@@ -59,7 +65,7 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   readonly kind = 'retry';
   /** The resolved options (durations in ms, defaults applied). */
   readonly options: ResolvedRetryOptions;
-  /** Typed events: `retry`, `giveUp`, `success`, `callbackError`. */
+  /** Typed events: `retry`, `giveUp`, `success`, `callbackError`, `budgetExhausted`. */
   readonly events = new EventEmitter<RetryEvents>();
 
   /** @throws ConfigError naming each invalid option */
@@ -96,6 +102,8 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
 
   private start<I, T>(next: Next<I, T>, invocation: I, abort: LazyAbort | undefined): Promise<T> {
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
+    const budget = this.options.budget;
+    if (budget !== undefined) budget.deposit();
     if (this.options.retryOnResult !== undefined)
       return this.loop(next, invocation, abort, 1, undefined);
     // The first try runs without an async function: the happy path is one `then` on the caller's promise.
@@ -145,20 +153,18 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
         }
       }
       if (abort?.aborted) throw toError(abort.reason);
-      if ('error' in failure) {
-        if (attempt >= maxAttempts || !this.isRetryable(failure.error)) {
-          if (this.events.has('giveUp'))
-            this.events.emit('giveUp', { attempts: attempt, error: failure.error });
-          throw failure.error;
-        }
-      } else if (attempt >= maxAttempts) {
-        if (this.events.has('giveUp'))
-          this.events.emit('giveUp', { attempts: attempt, error: undefined, value: failure.value });
-        return failure.value;
-      }
-      // An abort ends the loop at once: no retry is announced (onRetry, `retry`) that will not happen.
-      if (abort?.aborted) throw toError(abort.reason);
       const error = 'error' in failure ? failure.error : undefined;
+      if (attempt >= maxAttempts || ('error' in failure && !this.isRetryable(error)))
+        return this.giveUp(attempt, failure);
+      if (this.options.budget !== undefined) {
+        const granted = await this.withdraw(this.options.budget);
+        if (abort?.aborted) throw toError(abort.reason);
+        if (!granted) {
+          if (this.events.has('budgetExhausted'))
+            this.events.emit('budgetExhausted', { attempt, error });
+          return this.giveUp(attempt, failure);
+        }
+      }
       const delay = this.delayFor(attempt, error);
       await this.notify(attempt, error);
       if (abort?.aborted) throw toError(abort.reason);
@@ -166,6 +172,32 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
       await sleep(delay, abort);
       failure = undefined;
     }
+  }
+
+  /** Ends the call after `attempts` tries: rethrows the last error, or returns the value still refused. */
+  private giveUp<T>(attempts: number, failure: Failure<T>): T {
+    if ('error' in failure) {
+      if (this.events.has('giveUp')) this.events.emit('giveUp', { attempts, error: failure.error });
+      throw failure.error;
+    }
+    if (this.events.has('giveUp'))
+      this.events.emit('giveUp', { attempts, error: undefined, value: failure.value });
+    return failure.value;
+  }
+
+  /** One retry from the budget; a store that cannot answer (a fleet's store, failing closed) grants none. */
+  private withdraw(budget: RetryBudget): boolean | Promise<boolean> {
+    let answer: boolean | PromiseLike<boolean>;
+    try {
+      answer = budget.withdraw();
+    } catch {
+      return false;
+    }
+    if (typeof answer === 'boolean') return answer;
+    return Promise.resolve(answer).then(
+      (granted) => granted === true,
+      () => false,
+    );
   }
 
   /** Whether `error` may be retried under these options. */
