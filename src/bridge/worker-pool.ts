@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { clearTimer, setTimer, unrefTimer, type TimerHandle } from '../core/clock.js';
 import { BridgeError } from '../core/errors.js';
 import { OptionsChecker, isPlainObject } from '../core/validate.js';
@@ -7,6 +7,7 @@ import { cloneFailure } from './clone.js';
 import { crashError, toCallerError, type Reply } from './remote-error.js';
 import { toTarget, type ModuleFunction, type Target } from './target.js';
 import { WORKER_SOURCE } from './worker-source.js';
+import { workerThreads } from './worker-threads.js';
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -198,7 +199,10 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: this.resourceLimits });
+    const worker = new (workerThreads().Worker)(WORKER_SOURCE, {
+      eval: true,
+      resourceLimits: this.resourceLimits,
+    });
     const slot: Slot = {
       worker,
       known: new Set(),

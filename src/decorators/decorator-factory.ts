@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors.js';
 import type { PolicyKind } from '../registry/policy-kind.js';
 import { recordOrder, recordPolicy, type PolicyDescriptor, type RecordTarget } from './metadata.js';
+import { loadReflectMetadata } from './reflect-metadata.js';
 import { isWoven, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -43,6 +44,9 @@ export function orderDecorator(order: readonly PolicyKind[]): ResilienceDecorato
 }
 
 function decorator(record: Recorder): ResilienceDecorator {
+  // Before the decorator runs: TypeScript's emitted `design:*` metadata for the same member, evaluated after
+  // this factory, then finds reflect-metadata loaded too.
+  loadReflectMetadata();
   return function applyDecorator(target: unknown, key?: unknown, descriptor?: unknown): unknown {
     if (isTc39Context(key)) return applyTc39(record, target, key);
     if (typeof target === 'function' && key === undefined)
