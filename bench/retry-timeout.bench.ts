@@ -2,7 +2,7 @@
  * The happy-path cost of retry and timeout: each case awaits a call that succeeds at once, wrapped by dspu, by
  * a peer library, or by nothing. Ratios are to an awaited bare async call measured in the same run.
  *
- * Targets (DESIGN 1.4): dspu retry at most 2.5x, dspu runWithTimeout at most 5x.
+ * Targets: dspu retry at most 2.5x, dspu runWithTimeout at most 5x (the happy path costs close to nothing).
  */
 import {
   ExponentialBackoff,

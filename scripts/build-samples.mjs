@@ -18,7 +18,7 @@ const run = (args) => {
 run([join(root, 'scripts', 'build.mjs'), '--if-stale']);
 
 // Written after each compile of the samples (tsc itself leaves its build info alone when nothing changed).
-const stamp = join(root, 'build', 'samples.stamp');
+const stamp = join(root, 'build', 'samples', '.stamp');
 const inputs = [
   join(root, 'tsconfig.json'),
   join(root, 'tsconfig.samples.json'),

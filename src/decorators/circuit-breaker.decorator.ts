@@ -33,6 +33,7 @@ function circuitBreakerDecorator(
  *   async pay() {}
  * }
  * ```
+ * @class
  */
 export const CircuitBreaker = callableClass(CircuitBreakerEngine, circuitBreakerDecorator);
 /** An instance of {@link CircuitBreaker}. */

@@ -7,7 +7,7 @@ import { sourceOf } from './source.js';
 import type { PolicyName } from '../registry/policy-names.js';
 
 /**
- * Bounds how many calls of the decorated method run at once (DESIGN 1.5); the rest wait in a FIFO queue. It
+ * Bounds how many calls of the decorated method run at once; the rest wait in a FIFO queue. It
  * composes innermost, so a permit is held only while the method itself runs.
  *
  * @param policy - a limit (`@Concurrency(10)`), limiter options, a registry name, or a {@link ConcurrencyLimiter}

@@ -4,7 +4,7 @@ import { sourceOf } from './source.js';
 import type { PolicyName } from '../registry/policy-names.js';
 
 /**
- * Retries the decorated method (or every async method of the decorated class) per DESIGN 1.1.
+ * Retries the decorated method (or every async method of the decorated class): see {@link RetryOptions}.
  *
  * @param policy - inline options (one policy per class and method, shared by all instances), a registry name,
  *   or a {@link RetryPolicy} instance

@@ -14,6 +14,7 @@
  * const payments = new RateLimiter({ rate: 10, per: '1s', store });
  * ```
  * @packageDocumentation
+ * @module dspu/redis
  */
 export {
   RedisTokenBucketStore,
