@@ -6,7 +6,8 @@
  *
  * A second table shows what dspu avoids loading at startup and what the per-module build (the one bundlers
  * get) would cost Node: the reasons the Node build is one file and loads reflect-metadata and worker_threads
- * on first use.
+ * on first use. A third gives what an application bundles when it uses only part of dspu: esbuild with the
+ * `module` build, minified.
  *
  * Exits non-zero when `import('dspu')` is slower than `import('opossum')`.
  */
@@ -14,6 +15,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import * as esbuild from 'esbuild';
 import { environment, formatTable, median } from './harness.js';
 
 const run = promisify(execFile);
@@ -106,6 +108,34 @@ console.log(
     parts.map((load) => [load.label, ms(load).toFixed(1), cpuMs(load).toFixed(1)]),
   ),
 );
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const uses = [
+  ['retry alone', "import { retry } from 'dspu'; console.log(retry);"],
+  ['@Retry alone', "import { Retry } from 'dspu'; console.log(Retry);"],
+  ['everything', "import * as dspu from 'dspu'; console.log(dspu);"],
+];
+const sizes = await Promise.all(
+  uses.map(async ([, contents]) => {
+    const built = await esbuild.build({
+      stdin: { contents, resolveDir: repoRoot, loader: 'js' },
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'esm',
+      external: ['reflect-metadata'],
+      write: false,
+    });
+    return built.outputFiles[0].contents.length;
+  }),
+);
+console.log(
+  formatTable(
+    'bundled by esbuild from the module build, minified',
+    ['what the application uses', 'bytes'],
+    uses.map(([label], i) => [label, sizes[i].toLocaleString('en-US')]),
+  ),
+);
+
 const dspuImport = loads.find((l) => l.specifier === 'dspu' && l.mode === 'import')!;
 const ratio = ms(dspuImport) / ms(opossum('import'));
 console.log(

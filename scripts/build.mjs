@@ -13,8 +13,9 @@
  * A module `x.ts` with a sibling `x.node.ts` is replaced by the sibling in the CommonJS bundles: that is how
  * the Node build loads reflect-metadata on first use instead of at import.
  *
- * Adding an entry: add its block to package.json `exports` (the build says which shape it expects) and its
- * line to `typesVersions`; the build, the package check and the API reference take their entries from there.
+ * Adding an entry (say dspu/testing, from src/testing/index.ts): add its block to package.json `exports` and its
+ * line to `typesVersions` (the build prints both as it expects them); the build, the packed-package checks and
+ * the API reference take their entries from `exports`.
  *
  *   node scripts/build.mjs             build
  *   node scripts/build.mjs --if-stale  build only when a source is newer than dist/
