@@ -1,6 +1,7 @@
 /*
  * Child process of await-tax.bench: measures the cost of a bare `await` in a process set up one of three
- * ways, then prints `{"mode":…,"nsPerAwait":…}` as its last line. Nothing is imported statically beyond the
+ * ways, then prints `{"mode":…,"nsPerAwait":…,"asyncContext":…}` as its last line (`asyncContext`: in mode
+ * dspu, whether dspu's call context follows awaits by default on this Node). Nothing is imported statically beyond the
  * dependency-free harness, so mode "none" really has nothing else loaded.
  *
  * Modes: none (nothing else imported), dspu (dspu imported and its retry and timeout paths exercised,
@@ -13,8 +14,11 @@ type Mode = 'none' | 'dspu' | 'als';
 
 const fast = async (): Promise<number> => 1;
 
+let asyncContext: boolean | undefined;
+
 async function exerciseDspu(): Promise<void> {
   const dspu = await import('../src/index.js');
+  asyncContext = dspu.isAsyncContextEnabled();
   const retried = dspu.retry(fast, { maxAttempts: 3 });
   const budget = new dspu.Timeout(5000);
   for (let i = 0; i < 50_000; i++) {
@@ -63,4 +67,4 @@ const mode = process.argv[2] as Mode;
 if (!['none', 'dspu', 'als'].includes(mode)) throw new Error(`unknown mode "${mode}"`);
 await prepare(mode);
 const { nsPerCall } = await measure('bare await', bareAsyncCall, { repeats: 7, sampleMs: 40 });
-console.log(JSON.stringify({ mode, nsPerAwait: nsPerCall }));
+console.log(JSON.stringify({ mode, nsPerAwait: nsPerCall, asyncContext }));

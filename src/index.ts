@@ -1,6 +1,7 @@
 /**
  * dspu: resilience patterns for async TypeScript.
  * @packageDocumentation
+ * @module dspu
  */
 export {
   ResilienceError,

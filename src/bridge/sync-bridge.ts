@@ -1,9 +1,4 @@
-import {
-  MessageChannel,
-  receiveMessageOnPort,
-  type MessagePort,
-  type Worker,
-} from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { type Duration } from '../core/duration.js';
 import { BridgeError } from '../core/errors.js';
 import { OptionsChecker } from '../core/validate.js';
@@ -11,6 +6,7 @@ import { cloneFailure } from './clone.js';
 import { crashError, toCallerError, type Reply } from './remote-error.js';
 import { toTarget, type ModuleFunction, type Target } from './target.js';
 import { startBridgeWorker } from './worker-start.js';
+import { workerThreads } from './worker-threads.js';
 
 /** Options of {@link asyncToSync}. */
 export interface AsyncToSyncOptions {
@@ -50,6 +46,7 @@ let current: SyncWorker | undefined;
 let startFailure: Error | undefined;
 
 function spawn(): SyncWorker {
+  const { MessageChannel } = workerThreads();
   const { port1, port2 } = new MessageChannel();
   const state = new Int32Array(new SharedArrayBuffer(8));
   Atomics.store(state, 0, STARTING);
@@ -122,7 +119,7 @@ export function callSync(target: Target, args: unknown[], timeout: number): unkn
   }
   // No spurious wake-ups: only the worker notifies, after its reply is on the port or as it exits.
   Atomics.wait(entry.state, 0, RUNNING, Math.max(0, timeout - (performance.now() - started)));
-  const reply = receiveMessageOnPort(entry.port)?.message as Reply | undefined;
+  const reply = workerThreads().receiveMessageOnPort(entry.port)?.message as Reply | undefined;
   if (reply !== undefined) {
     if (reply.loaded === true) entry.known.add(key);
     if (reply.ok) return reply.value;

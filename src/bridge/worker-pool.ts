@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { clearTimer, setTimer, unrefTimer, type TimerHandle } from '../core/clock.js';
 import { BridgeError } from '../core/errors.js';
@@ -55,7 +54,7 @@ export const runTarget = Symbol('runTarget');
 
 /** The default pool size: leave one core to the event loop of the main thread. */
 export function defaultPoolSize(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return Math.max(1, process.getBuiltinModule('node:os').availableParallelism() - 1);
 }
 
 /**

@@ -2,7 +2,8 @@
  * The program every bridge worker runs, as source for `new Worker(source, { eval: true })`. Kept as a string
  * rather than a worker file so that no path has to be resolved in either build (ESM or CommonJS), and so that
  * its `import()` stays a real dynamic import: the CommonJS build would turn one written in TypeScript into
- * `require()`, which cannot load ES modules on Node 20.
+ * `require()`, which cannot load ES modules on Node 20. It must run as a script and as an ES module alike: a
+ * worker evaluates it as an ES module when the process was started with `--input-type=module`.
  *
  * Protocol. Main → worker: `{ key, definition?, args }`; the definition comes with the first call of a key on
  * this worker. Worker → main: `{ ok: true, value, loaded: true }` or `{ ok: false, error, loaded? }`, where
@@ -14,7 +15,7 @@
  */
 /** Source of the bridge worker program, for `new Worker(WORKER_SOURCE, { eval: true })`. */
 export const WORKER_SOURCE = String.raw`'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
 const BUILT_IN_ERRORS = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError'];
 const loaded = new Map();
 

@@ -1,6 +1,7 @@
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 import { BridgeError } from '../core/errors.js';
 import { WORKER_SOURCE } from './worker-source.js';
+import { workerThreads } from './worker-threads.js';
 
 /*
  * A worker inherits the flags its process was started with. Some of them change how Node reads source given
@@ -77,15 +78,16 @@ function loadingFlags(execArgv: readonly string[]): string[] {
 export function startBridgeWorker(options: WorkerOptions = {}): Worker {
   try {
     const execArgv = bridgeExecArgv(process.execArgv);
-    if (execArgv === undefined) return new Worker(WORKER_SOURCE, { ...options, eval: true });
+    if (execArgv === undefined)
+      return new (workerThreads().Worker)(WORKER_SOURCE, { ...options, eval: true });
     try {
-      return new Worker(WORKER_SOURCE, { ...options, eval: true, execArgv });
+      return new (workerThreads().Worker)(WORKER_SOURCE, { ...options, eval: true, execArgv });
     } catch (error) {
       // Inherited, flags for V8 or the whole process are ignored in a worker; listed, Node refuses them.
       // Their effect is process-wide anyway: only the flags that decide how modules load must be passed on.
       if ((error as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV')
         throw error;
-      return new Worker(WORKER_SOURCE, {
+      return new (workerThreads().Worker)(WORKER_SOURCE, {
         ...options,
         eval: true,
         execArgv: loadingFlags(execArgv),

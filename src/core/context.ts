@@ -11,12 +11,24 @@ export interface CallContext {
 }
 
 /*
- * "Context without a tax": on Node 20 one AsyncLocalStorage.run() anywhere makes every await in the process
- * ~2.6x slower. So by default the context is a plain variable, set while a policy calls the user's function
- * and restored as soon as the function has returned its promise. enableAsyncContext() opts into ALS.
+ * Context without a tax: on Node 20 and 22, one AsyncLocalStorage.run() anywhere turns on promise hooks and
+ * makes every await in the process ~2.6x slower. There the context is by default a plain variable, set while a
+ * policy calls the user's function and restored as soon as the function has returned its promise;
+ * enableAsyncContext() opts into AsyncLocalStorage. From Node 24 on, AsyncLocalStorage is built on
+ * AsyncContextFrame and leaves awaits as fast as they were, so it is the default there; each policy call then
+ * pays for one run(), a few hundred nanoseconds.
  */
 let syncContext: CallContext | undefined;
-let asyncContext: AsyncLocalStorage<CallContext> | undefined;
+let asyncContext: AsyncLocalStorage<CallContext> | undefined = asyncContextIsFree()
+  ? new AsyncLocalStorage<CallContext>()
+  : undefined;
+
+/** True on Node >= 24, unless AsyncContextFrame was turned off with `--no-async-context-frame`. */
+function asyncContextIsFree(): boolean {
+  const major = Number(process.versions.node.split('.')[0]);
+  const options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  return major >= 24 && !options.includes('--no-async-context-frame');
+}
 
 /** Calls `fn(arg)` with `context` as the current call context. */
 export function runInContext<A, R>(context: CallContext, fn: (arg: A) => R, arg: A): R {
@@ -56,14 +68,16 @@ export function activeContext(): CallContext | undefined {
 
 /**
  * Makes `currentSignal()` and `currentAttempt()` follow `await`s by switching to `AsyncLocalStorage`.
- * Cost: on Node 20 this turns on promise hooks, and every `await` in the whole process becomes about 2.6×
- * slower. Call it once at startup, only if you need the context after an `await`.
+ * Cost: on Node 20 and 22 this turns on promise hooks, and every `await` in the whole process becomes about
+ * 2.6× slower. Call it once at startup, only if you need the context after an `await`. On Node 24 and later
+ * the context already follows awaits (there `AsyncLocalStorage` leaves awaits as fast as they were), and this
+ * does nothing.
  */
 export function enableAsyncContext(): void {
   asyncContext ??= new AsyncLocalStorage<CallContext>();
 }
 
-/** True once {@link enableAsyncContext} has been called. */
+/** True when the context follows awaits: on Node 24 and later, or once {@link enableAsyncContext} was called. */
 export function isAsyncContextEnabled(): boolean {
   return asyncContext !== undefined;
 }
@@ -94,17 +108,25 @@ let neverAborted: AbortSignal | undefined;
 function requireContext(what: string): CallContext {
   const context = activeContext();
   if (context) return context;
+  if (asyncContext) {
+    throw new ResilienceError(
+      `${what} was called outside any policy: call it inside a decorated method or a policy's callback.`,
+      'ERR_NO_CONTEXT',
+    );
+  }
   throw new ResilienceError(
     `${what} was called outside a policy's synchronous context. Call it before the first \`await\` of the ` +
       `decorated method or policy callback (\`const signal = currentSignal();\` on its first line), or call ` +
-      `enableAsyncContext() once at startup so the context follows awaits (this slows every await in the process).`,
+      `enableAsyncContext() once at startup so the context follows awaits (on Node 20 and 22 this slows every ` +
+      `await in the process; on Node 24 and later the context follows awaits by default).`,
     'ERR_NO_CONTEXT',
   );
 }
 
 /**
- * The `AbortSignal` of the current call: it aborts on timeout, fail-fast or the caller's abort. Read it
- * before the first `await` of a decorated method (or anywhere, after {@link enableAsyncContext}).
+ * The `AbortSignal` of the current call: it aborts on timeout, fail-fast or the caller's abort. On Node 24
+ * and later it can be read anywhere in the call; on Node 20 and 22, read it before the first `await` of a
+ * decorated method (or anywhere, after {@link enableAsyncContext}).
  *
  * @example
  * ```ts

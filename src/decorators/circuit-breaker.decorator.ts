@@ -34,6 +34,7 @@ function circuitBreakerDecorator<R = any>(
  *   async pay() {}
  * }
  * ```
+ * @class
  */
 export const CircuitBreaker = callableClass(CircuitBreakerEngine, circuitBreakerDecorator);
 /** An instance of {@link CircuitBreaker}; `R` is the result type `isFailureResult` judges. */

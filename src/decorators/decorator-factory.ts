@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors.js';
 import type { PolicyKind } from '../registry/policy-kind.js';
 import { recordOrder, recordPolicy, type PolicyDescriptor, type RecordTarget } from './metadata.js';
+import { loadReflectMetadata } from './reflect-metadata.js';
 import { isWoven, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -48,6 +49,9 @@ export function orderDecorator(order: readonly PolicyKind[]): ResilienceDecorato
 // One implementation serves every result type: the type parameter only constrains the decorated method.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function decorator<R = any>(record: Recorder): ResilienceDecorator<R> {
+  // Before the decorator runs: TypeScript's emitted `design:*` metadata for the same member, evaluated after
+  // this factory, then finds reflect-metadata loaded too.
+  loadReflectMetadata();
   return function applyDecorator(target: unknown, key?: unknown, descriptor?: unknown): unknown {
     if (isTc39Context(key)) return applyTc39(record, target, key);
     if (typeof target === 'function' && key === undefined)

@@ -1,5 +1,5 @@
-import 'reflect-metadata';
 import type { PolicyKind } from '../registry/policy-kind.js';
+import { loadReflectMetadata } from './reflect-metadata.js';
 
 /*
  * Node 20 lacks Symbol.metadata, which TC39 decorators need for `context.metadata`. TypeScript's emitted code
@@ -105,6 +105,8 @@ type AnyClass = abstract new (...args: never[]) => unknown;
 
 /** The records a class declares itself (not inherited), for a method or (method undefined) at class level. */
 export function readOwnRecords(Class: AnyClass, method: string | symbol | undefined): LevelRecords {
+  // Also read for classes nothing of dspu decorated (introspection, the NestJS explorer).
+  loadReflectMetadata();
   const holder = method === undefined ? Class : (Class.prototype as object);
   const policies = Reflect.getOwnMetadata(POLICIES_KEY, holder, method as string) as
     PolicyDescriptor[] | undefined;

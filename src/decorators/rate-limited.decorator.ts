@@ -13,7 +13,7 @@ import type { PolicyName } from '../registry/policy-names.js';
 export type RateLimitedCallOptions = Pick<RateLimitCallOptions, 'tokens' | 'maxWait'>;
 
 /**
- * Makes each call of the decorated method wait for tokens from a token bucket (DESIGN 1.2). A call that the
+ * Makes each call of the decorated method wait for tokens from a token bucket. A call that the
  * circuit breaker rejects spends no token (the breaker composes outside).
  *
  * @param policy - inline limiter options, a registry name, or a {@link RateLimiter} instance

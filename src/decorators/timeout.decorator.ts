@@ -7,7 +7,7 @@ import { sourceOf } from './source.js';
 import type { PolicyName } from '../registry/policy-names.js';
 
 /**
- * Bounds each call of the decorated method by a time budget (DESIGN 1.4). Inside the method,
+ * Bounds each call of the decorated method by a time budget. Inside the method,
  * `currentSignal()` aborts at the deadline.
  *
  * @param policy - a duration (`'2s'`, `2000`), `{ timeout }`, a registry name, or a Timeout instance
@@ -61,6 +61,7 @@ function isDuration(text: string): boolean {
  *   async slow() { await fetch(url, { signal: currentSignal() }); }
  * }
  * ```
+ * @class
  */
 export const Timeout = callableClass(TimeoutEngine, timeoutDecorator);
 /** An instance of {@link Timeout}. */

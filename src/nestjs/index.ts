@@ -9,6 +9,7 @@
  * export class AppModule {}
  * ```
  * @packageDocumentation
+ * @module dspu/nestjs
  */
 export { ResilienceModule } from './resilience.module.js';
 export {

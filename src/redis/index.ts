@@ -4,16 +4,17 @@
  *
  * @example
  * ```ts
- * import Redis from 'ioredis';
+ * import { Redis } from 'ioredis';
  * import { RateLimiter } from 'dspu';
  * import { redisStore } from 'dspu/redis';
  *
- * const redis = new Redis(process.env.REDIS_URL);
+ * const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
  * const store = redisStore(redis, 'payments');
  * store.events.on('fallback', ({ error }) => log.warn('payments limit is per process until Redis is back', error));
  * const payments = new RateLimiter({ rate: 10, per: '1s', store });
  * ```
  * @packageDocumentation
+ * @module dspu/redis
  */
 export {
   RedisTokenBucketStore,

@@ -147,7 +147,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
     });
   }
 
-  /** @inheritDoc The fleet's counts as Redis last reported them, with this process's first tries since. */
+  /** The fleet's counts as Redis last reported them, with this process's first tries since. */
   metrics(spec: RetryBudgetSpec): RetryBudgetMetrics {
     if (!this.link.healthy && this.link.mode === 'local') return this.localStore(spec).metrics();
     const requests = this.requests + this.deposits;

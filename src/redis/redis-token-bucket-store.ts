@@ -51,11 +51,11 @@ export interface RedisTakeResult extends TakeResult {
  *
  * @example
  * ```ts
- * import Redis from 'ioredis';
+ * import { Redis } from 'ioredis';
  * import { RateLimiter } from 'dspu';
  * import { redisStore } from 'dspu/redis';
  *
- * const redis = new Redis(process.env.REDIS_URL);
+ * const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
  * const payments = new RateLimiter({ rate: 10, per: '1s', store: redisStore(redis, 'payments') });
  * await payments.run(() => api.charge(order)); // 10 per second across the whole fleet
  * ```

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { Timeout, bindContext, currentAttempt, currentSignal, retry } from '../../src/index.js';
+import {
+  Timeout,
+  bindContext,
+  currentAttempt,
+  currentSignal,
+  isAsyncContextEnabled,
+  retry,
+} from '../../src/index.js';
 
 describe('bindContext', () => {
   it('lets a function run after an await see the context it was bound in', async () => {
@@ -7,7 +14,8 @@ describe('bindContext', () => {
     const seen = await budget.run(async (signal) => {
       const later = bindContext((label: string) => `${label}:${currentSignal() === signal}`);
       await Promise.resolve();
-      expect(() => currentSignal()).to.throw(/outside a policy/);
+      // Where the context does not follow awaits by itself (Node 20 and 22), only the bound function sees it.
+      if (!isAsyncContextEnabled()) expect(() => currentSignal()).to.throw(/outside a policy/);
       return later('bound');
     });
     expect(seen).to.equal('bound:true');

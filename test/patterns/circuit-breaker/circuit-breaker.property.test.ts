@@ -15,7 +15,7 @@ interface Settings {
   timeout: number;
 }
 
-/** The breaker of DESIGN 1.3 as plainly as it can be written, for calls made one after another. */
+/** The breaker the README describes, as plainly as it can be written, for calls made one after another. */
 class ReferenceBreaker {
   state: CircuitState = 'closed';
   failures = 0;
