@@ -6,6 +6,7 @@ import {
   runAsync,
   shutdownExecutor,
 } from '../../src/index.js';
+import { thrown } from '../support/rejection.js';
 
 const math = new URL('../fixtures/bridge/math.js', import.meta.url);
 
@@ -13,15 +14,6 @@ const delayed = async (ms: number, value: string): Promise<string> => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return value;
 };
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('asyncToSync and runAsync', () => {
   after(() => shutdownExecutor());

@@ -10,11 +10,9 @@ import {
   Timeout,
   bindRegistry,
 } from '../../src/index.js';
-import { observe, useFakeClock } from '../support/fake-clock.js';
+import { observe, useFakeClock, sleep } from '../support/fake-clock.js';
 
 class Down extends Error {}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('decorators: retry budgets and adaptive concurrency', () => {
   const time = useFakeClock();

@@ -24,6 +24,7 @@ import {
   type TokenBucketSpec,
   type TokenBucketStore,
 } from '../../src/index.js';
+import { sleep } from '../support/fake-clock.js';
 
 /** How hard and how long to soak. */
 export interface SoakOptions {
@@ -163,8 +164,6 @@ async function heapMb(): Promise<number> {
 function activeHandles(): string[] {
   return process.getActiveResourcesInfo().sort();
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs one soak and reports what it saw. It throws nothing: the caller checks the report. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {

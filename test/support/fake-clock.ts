@@ -21,3 +21,8 @@ export function observe<T>(promise: Promise<T>): { settled: boolean; value?: T; 
   );
   return state;
 }
+
+/** A promise that resolves after `ms` of the current clock: real time, or fake time under `useFakeClock`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

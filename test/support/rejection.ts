@@ -5,5 +5,18 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
   } catch (error) {
     return error as Error;
   }
-  throw new Error('expected a rejection');
+  throw new Error('expected a rejection, but the promise fulfilled');
+}
+
+/**
+ * Calls `fn`, which must throw, and returns what it threw (fails the test when it returns). Unlike a
+ * `try { fn(); expect.fail() } catch {}`, the failure cannot be swallowed by the test's own catch.
+ */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw, but the call returned');
 }

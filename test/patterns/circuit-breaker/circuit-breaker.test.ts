@@ -8,6 +8,7 @@ import {
   type CircuitBreakerOptions,
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
+import { thrown } from '../../support/rejection.js';
 
 class NetworkError extends Error {}
 class NotFoundError extends Error {}
@@ -436,12 +437,8 @@ describe('CircuitBreaker', () => {
       expect(make({ initialState: 'broken' })).to.throw(ConfigError, /initialState/);
       expect(make({ initialState: { state: 'open', failures: -1 } })).to.throw(ConfigError);
       expect(make({ failureTreshold: 3 })).to.throw(ConfigError, /failureTreshold: unknown option/);
-      try {
-        make({ failureThreshold: -1, timeout: -1 })();
-        expect.fail('should throw');
-      } catch (error) {
-        expect((error as ConfigError).problems).to.have.length(2);
-      }
+      const error = thrown(make({ failureThreshold: -1, timeout: -1 })) as ConfigError;
+      expect(error.problems).to.have.length(2);
     });
   });
 });

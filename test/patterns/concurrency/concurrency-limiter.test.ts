@@ -10,6 +10,7 @@ import {
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countAbortControllers } from './probe.js';
+import { thrown } from '../../support/rejection.js';
 
 describe('ConcurrencyLimiter', () => {
   const time = useFakeClock();
@@ -322,17 +323,14 @@ describe('ConcurrencyLimiter', () => {
     }
 
     it('lists every problem at once: negative queue, bad wait, unknown option', () => {
-      try {
-        new ConcurrencyLimiter({ limit: 1, maxQueue: -1, maxWait: 'soon', max: 3 } as never);
-        expect.fail('should have thrown');
-      } catch (error) {
-        const { problems } = error as ConfigError;
-        expect(problems).to.have.length(3);
-        expect(problems.join('\n'))
-          .to.match(/maxQueue/)
-          .and.match(/maxWait/)
-          .and.match(/max:/);
-      }
+      const { problems } = thrown(
+        () => new ConcurrencyLimiter({ limit: 1, maxQueue: -1, maxWait: 'soon', max: 3 } as never),
+      ) as ConfigError;
+      expect(problems).to.have.length(3);
+      expect(problems.join('\n'))
+        .to.match(/maxQueue/)
+        .and.match(/maxWait/)
+        .and.match(/max:/);
     });
 
     it('rejects run() of something that is not a function with ConfigError', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ConfigError, gatherWithLimit, type Task } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe } from './probe.js';
+import { thrown } from '../../support/rejection.js';
 
 describe('gatherWithLimit bad input', () => {
   const time = useFakeClock();
@@ -15,12 +16,10 @@ describe('gatherWithLimit bad input', () => {
   }
 
   it('lists every problem of the options at once', () => {
-    try {
-      void gatherWithLimit([task], { limit: 0, settle: 'yes', signl: 1 } as never);
-      expect.fail('should have thrown');
-    } catch (error) {
-      expect((error as ConfigError).problems).to.have.length(3);
-    }
+    const error = thrown(() =>
+      gatherWithLimit([task], { limit: 0, settle: 'yes', signl: 1 } as never),
+    );
+    expect((error as ConfigError).problems).to.have.length(3);
   });
 
   it('throws ConfigError for a non-function task in an array, starting none of the others', () => {

@@ -8,6 +8,7 @@ import {
   fallback,
   Invocation,
 } from '../../../src/index.js';
+import { rejection } from '../../support/rejection.js';
 
 class NetworkError extends Error {}
 
@@ -53,12 +54,7 @@ describe('fallback', () => {
       () => 'fallback',
       { exceptions: [NetworkError] },
     );
-    try {
-      await load();
-      expect.fail('should reject');
-    } catch (error) {
-      expect(error).to.equal(other);
-    }
+    expect(await rejection(load())).to.equal(other);
   });
 
   it('rejects with the handler’s own error when the handler fails', async () => {
@@ -69,12 +65,7 @@ describe('fallback', () => {
         throw broken;
       },
     );
-    try {
-      await load();
-      expect.fail('should reject');
-    } catch (error) {
-      expect(error).to.equal(broken);
-    }
+    expect(await rejection(load())).to.equal(broken);
   });
 
   it('keeps `this` for the wrapped function and the handler', async () => {

@@ -12,6 +12,7 @@ import {
 } from '../../../src/index.js';
 import { Timeout } from '../../../src/patterns/timeout/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
+import { thrown } from '../../support/rejection.js';
 
 /** Starts `count` acquires of `tokens` and records the fake time at which each is granted. */
 function acquireMany(limiter: RateLimiter, count: number, tokens = 1): number[] {
@@ -504,12 +505,8 @@ describe('RateLimiter', () => {
         ConfigError,
         /store: expected a TokenBucketStore/,
       );
-      try {
-        make({ rate: Number.NaN, capacity: 0, per: -1 })();
-        expect.fail('should throw');
-      } catch (error) {
-        expect((error as ConfigError).problems).to.have.length(3);
-      }
+      const error = thrown(make({ rate: Number.NaN, capacity: 0, per: -1 })) as ConfigError;
+      expect(error.problems).to.have.length(3);
     });
   });
 });

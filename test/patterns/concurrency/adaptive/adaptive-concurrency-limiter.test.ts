@@ -9,9 +9,7 @@ import {
   withSignal,
   type AdaptiveConcurrencyOptions,
 } from '../../../../src/index.js';
-import { observe, useFakeClock } from '../../../support/fake-clock.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { observe, useFakeClock, sleep } from '../../../support/fake-clock.js';
 
 /** Runs `count` calls of `ms` each, one after another, through `limiter`; `fail` says which throw. */
 async function calls(
