@@ -213,6 +213,20 @@ export function checkAll<R extends unknown[]>(...checks: { [K in keyof R]: () =>
 }
 
 /**
+ * Checks what an engine's public entry (`execute`, `protect`, `run`) was given: a function, and per-call
+ * options. Returns the ConfigError to reject with, or undefined. Checked before anything runs: a TypeError from
+ * calling a non-function would otherwise be retried, counted or answered like any error of the call.
+ */
+export function entryError(
+  fn: unknown,
+  options: unknown,
+  known: readonly string[],
+): ConfigError | undefined {
+  if (typeof fn !== 'function') return ConfigError.invalid('fn', 'a function', fn);
+  return options === undefined ? undefined : callOptionsError(options, known);
+}
+
+/**
  * Checks the per-call options of a `run`/`execute`/`acquire` method: absent, or a plain object with only
  * `known` keys and, when present, an `AbortSignal` under `signal`. Returns the ConfigError, or undefined when
  * they are fine. Cheap enough for every call that passes options; a call without them pays one comparison.

@@ -2,11 +2,11 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { CircuitBreakerError, ConfigError, retryAfterOf, toError } from '../../core/errors.js';
+import { CircuitBreakerError, retryAfterOf, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, entryError } from '../../core/validate.js';
 import {
   resolveCircuitBreakerOptions,
   type CircuitBreakerOptions,
@@ -144,13 +144,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
     fn: () => T | PromiseLike<T>,
     options?: CircuitBreakerCallOptions,
   ): Promise<T> {
-    if (typeof fn !== 'function')
-      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
-    return this.executeWith(callThunk<T>, fn, options);
+    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
+    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
   }
 
   /** Runs `next(invocation)` through the breaker: the policy contract's entry, which the pipeline calls. */

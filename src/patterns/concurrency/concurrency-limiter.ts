@@ -3,12 +3,12 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
-import { ConcurrencyLimitError, ConfigError, TimeoutError, toError } from '../../core/errors.js';
+import { ConcurrencyLimitError, TimeoutError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError, entryError } from '../../core/validate.js';
 import {
   resolveConcurrencyLimiterOptions,
   type ConcurrencyLimiterOptions,
@@ -163,13 +163,8 @@ export class ConcurrencyLimiter implements Policy<
    * held until its work settles: it still runs).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: ConcurrencyCallOptions): Promise<T> {
-    if (typeof fn !== 'function')
-      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
-    return this.executeWith(callThunk<T>, fn, options);
+    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
+    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
   }
 
   /** Runs `next(invocation)` under a permit: the policy contract's entry, which the pipeline calls. */

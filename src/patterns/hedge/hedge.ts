@@ -8,7 +8,7 @@ import { LazyAbort } from '../../core/lazy-abort.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { Invocation, type CallOptions, type Next, type Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, entryError } from '../../core/validate.js';
 import {
   resolveHedgeOptions,
   type HedgeBudget,
@@ -226,13 +226,8 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     options?: HedgeCallOptions,
   ): Promise<T> {
-    if (typeof fn !== 'function')
-      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
-    return this.executeWith(callWithSignal<T>, fn, options);
+    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
+    return invalid ? Promise.reject(invalid) : this.executeWith(callWithSignal<T>, fn, options);
   }
 
   /** Runs `next(invocation)` hedged: the policy contract's entry, which the decorator pipeline calls. */

@@ -2,16 +2,11 @@ import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
-import {
-  ConfigError,
-  RateLimitExceededError,
-  ResilienceError,
-  toError,
-} from '../../core/errors.js';
+import { RateLimitExceededError, ResilienceError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type Next, type Policy } from '../../core/policy.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, callOptionsError, entryError } from '../../core/validate.js';
 import {
   checkTokens,
   resolveRateLimiterOptions,
@@ -108,13 +103,8 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
    * would exceed `maxWait`, or the signal's reason when it aborts (while waiting, or while `fn` runs).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: RateLimitCallOptions): Promise<T> {
-    if (typeof fn !== 'function')
-      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, RUN_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
-    return this.executeWith(callThunk<T>, fn, options);
+    const invalid = entryError(fn, options, RUN_OPTION_KEYS);
+    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
   }
 
   /**

@@ -12,7 +12,7 @@ import {
   type Policy,
 } from '../../core/policy.js';
 import { sleep } from '../../core/sleep.js';
-import { OptionsChecker, callOptionsError, isInstance } from '../../core/validate.js';
+import { OptionsChecker, entryError, isInstance } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import type { RetryBudget } from '../retry-budget/retry-budget.js';
 import { applyJitter, backoffDelay } from './backoff.js';
@@ -80,14 +80,8 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
    * `options.signal` aborts, the call rejects at once with its reason and no further try starts.
    */
   execute<T>(fn: () => T | PromiseLike<T>, options?: RetryCallOptions): Promise<T> {
-    // Checked here, not retried: a TypeError from calling a non-function would be retried like any error.
-    if (typeof fn !== 'function')
-      return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
-    return this.executeWith(callThunk<T>, fn, options);
+    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
+    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
   }
 
   /** Runs `next(invocation)` with retries: the policy contract's entry, which the decorator pipeline calls. */
