@@ -2,21 +2,11 @@ import { expect } from 'chai';
 import {
   AdaptiveConcurrencyLimiter,
   ConcurrencyLimiter,
-  ConfigError,
   ResilienceRegistry,
   type RegistryEvents,
 } from '../../src/index.js';
 import { useFakeClock } from '../support/fake-clock.js';
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblems } from '../support/rejection.js';
 
 describe('ResilienceRegistry: adaptive concurrency', () => {
   const time = useFakeClock();
@@ -50,7 +40,7 @@ describe('ResilienceRegistry: adaptive concurrency', () => {
 
   it('lists bad adaptive options by path at configure()', () => {
     expect(
-      problemsOf(
+      configProblems(
         () =>
           new ResilienceRegistry({
             concurrency: {

@@ -10,16 +10,7 @@ import {
   Timeout,
 } from '../../src/index.js';
 import { useFakeClock } from '../support/fake-clock.js';
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblems } from '../support/rejection.js';
 
 describe('ResilienceRegistry', () => {
   const time = useFakeClock();
@@ -60,7 +51,7 @@ describe('ResilienceRegistry', () => {
 
   it('lists every problem of a configuration by path, and changes nothing', () => {
     const registry = new ResilienceRegistry({ retry: { payments: { maxAttempts: 2 } } });
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       registry.configure({
         retry: { payments: { maxAttempts: 0 } },
         circuitBreaker: { payments: { timeout: '30' as never } },
@@ -84,7 +75,7 @@ describe('ResilienceRegistry', () => {
   });
 
   it('rejects unknown option keys: a typo must not fall back to a default', () => {
-    const problems = problemsOf(
+    const problems = configProblems(
       () => new ResilienceRegistry({ retry: { api: { maxAtempts: 5 } as never } }),
     );
     expect(problems[0]).to.match(/^retry\.api\.maxAtempts: unknown option/);
@@ -94,7 +85,7 @@ describe('ResilienceRegistry', () => {
     const config = JSON.parse(
       '{"retry":{"__proto__":{"maxAttempts":1},"constructor":{}}}',
     ) as object;
-    const problems = problemsOf(() => new ResilienceRegistry(config));
+    const problems = configProblems(() => new ResilienceRegistry(config));
     expect(problems).to.deep.equal([
       'retry.__proto__: this name is not allowed',
       'retry.constructor: this name is not allowed',
@@ -104,7 +95,7 @@ describe('ResilienceRegistry', () => {
 
   it('validates the order', () => {
     expect(
-      problemsOf(() => new ResilienceRegistry({ order: ['retry', 'retries'] as never }))[0],
+      configProblems(() => new ResilienceRegistry({ order: ['retry', 'retries'] as never }))[0],
     ).to.match(/^order: expected policy kinds/);
     expect(new ResilienceRegistry({ order: ['timeout', 'retry'] }).order).to.deep.equal([
       'timeout',
@@ -177,7 +168,7 @@ describe('ResilienceRegistry', () => {
   });
 
   it('rejects an engine of another kind, or as defaults, naming its path', () => {
-    const problems = problemsOf(
+    const problems = configProblems(
       () =>
         new ResilienceRegistry({
           circuitBreaker: { payments: new RateLimiter({ rate: 1 }) as never },

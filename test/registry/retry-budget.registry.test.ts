@@ -6,16 +6,7 @@ import {
   type RegistryEvents,
 } from '../../src/index.js';
 import { observe, useFakeClock } from '../support/fake-clock.js';
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblems } from '../support/rejection.js';
 
 describe('ResilienceRegistry: retry budgets', () => {
   const time = useFakeClock();
@@ -84,7 +75,7 @@ describe('ResilienceRegistry: retry budgets', () => {
 
   it('fails configure() naming the retry entry whose budget is not configured, with the known ones', () => {
     expect(
-      problemsOf(
+      configProblems(
         () =>
           new ResilienceRegistry({
             retryBudget: { upstream: {}, search: {} },
@@ -98,7 +89,7 @@ describe('ResilienceRegistry: retry budgets', () => {
 
   it('lists a bad budget entry by path with every other problem', () => {
     expect(
-      problemsOf(
+      configProblems(
         () =>
           new ResilienceRegistry({
             retryBudget: { upstream: { ratio: -1, window: 'soon' as never } },
@@ -113,7 +104,7 @@ describe('ResilienceRegistry: retry budgets', () => {
   });
 
   it('refuses a policy engine given as a budget entry, and a budget given as a policy entry', () => {
-    const problems = problemsOf(
+    const problems = configProblems(
       () =>
         new ResilienceRegistry({
           retryBudget: { upstream: new ResilienceRegistry() as never },

@@ -1,3 +1,5 @@
+import { ConfigError } from '../../src/index.js';
+
 /** Awaits a promise that must reject and returns its error (fails the test when it resolves). */
 export async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -19,4 +21,12 @@ export function thrown(fn: () => unknown): Error {
     return error as Error;
   }
   throw new Error('expected a throw, but the call returned');
+}
+
+/** Calls `fn`, which must throw a `ConfigError`, and returns the problems it lists. */
+export function configProblems(fn: () => unknown): readonly string[] {
+  const error = thrown(fn);
+  if (!(error instanceof ConfigError))
+    throw new Error(`expected a ConfigError, got ${String(error)}`);
+  return error.problems;
 }
