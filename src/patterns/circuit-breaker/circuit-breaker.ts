@@ -197,9 +197,12 @@ export class CircuitBreaker<R = unknown> implements Policy<
     if (!wasOpen) void this.moveTo(CircuitState.OPEN);
   }
 
-  /** The state as plain data, to save and pass back later as `initialState`. */
+  /**
+   * The state as plain data, to save and pass back later as `initialState`. Saving observes: an OPEN circuit
+   * whose open time has passed is saved OPEN, as it stands, and becomes HALF_OPEN when next used (here or
+   * wherever the snapshot is restored), so saving emits nothing.
+   */
   toJSON(): CircuitSnapshot {
-    this.refresh();
     const snapshot = { ...this.record };
     return this.window === undefined
       ? snapshot

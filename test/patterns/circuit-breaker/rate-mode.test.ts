@@ -327,8 +327,11 @@ describe('CircuitBreaker: rate mode', () => {
       breaker.events.on('stateChange', ({ to }) => changes.push(to));
       await time.clock.tickAsync(5_000);
       breaker.metrics();
+      expect(breaker.toJSON().state).to.equal('open' satisfies CircuitState); // saved as it stands
+      expect(breaker.peekState()).to.equal('half_open' satisfies CircuitState);
       expect(changes).to.deep.equal([]);
-      expect(breaker.toJSON().state).to.equal('half_open' satisfies CircuitState); // reading the state does move it
+      expect(breaker.state).to.equal('half_open' satisfies CircuitState); // reading the state does move it
+      expect(changes).to.deep.equal(['half_open']);
     });
   });
 
