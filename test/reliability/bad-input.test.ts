@@ -1196,6 +1196,19 @@ for (const value of [null, undefined])
 // ---------------------------------------------------------------------------------------------------------
 // registry: configure (through the default registry too: a failed configure changes nothing)
 
+/** Each bad registry config fails alike when given to `new ResilienceRegistry` and to `configure`. */
+function badConfigs(cases: readonly (readonly [string, unknown, RegExp])[]): void {
+  for (const [label, config, problem] of cases) {
+    bad(
+      'ResilienceRegistry',
+      `new, ${label}`,
+      () => new ResilienceRegistry(config as never),
+      problem,
+    );
+    bad('registry', `configure, ${label}`, () => registry.configure(config as never), problem);
+  }
+}
+
 const configCases: [string, unknown, RegExp][] = [
   ['null', null, /^config: expected an object/],
   ['a string', 'retry', /^config: expected an object/],
@@ -1332,15 +1345,7 @@ const configCases: [string, unknown, RegExp][] = [
     /^retry\.payments\.options: expected an options object/,
   ],
 ];
-for (const [label, config, problem] of configCases) {
-  bad(
-    'ResilienceRegistry',
-    `new, ${label}`,
-    () => new ResilienceRegistry(config as never),
-    problem,
-  );
-  bad('registry', `configure, ${label}`, () => registry.configure(config as never), problem);
-}
+badConfigs(configCases);
 {
   const policies = new ResilienceRegistry({ retry: { payments: {} } });
   bad(
@@ -2034,15 +2039,7 @@ const overloadConfigCases: [string, unknown, RegExp][] = [
     /^concurrency\.search\.adaptive: expected adaptive limiter options/,
   ],
 ];
-for (const [label, config, problem] of overloadConfigCases) {
-  bad(
-    'ResilienceRegistry',
-    `new, ${label}`,
-    () => new ResilienceRegistry(config as never),
-    problem,
-  );
-  bad('registry', `configure, ${label}`, () => registry.configure(config as never), problem);
-}
+badConfigs(overloadConfigCases);
 bad(
   'ResilienceRegistry',
   'an unknown budget by name',
