@@ -84,13 +84,26 @@ class HedgedCall<I, T> implements DeadlineEntry {
     if (this.settled) return;
     if (this.abort?.aborted) return this.finish(undefined, toError(this.abort.reason));
     const budget = this.policy.budget;
-    const allowed = budget === undefined ? true : budget.withdraw();
+    let allowed: boolean | PromiseLike<boolean>;
+    try {
+      allowed = budget === undefined ? true : budget.withdraw();
+    } catch {
+      return; // a budget that cannot answer sends no hedge (and must not break the queue's timer)
+    }
     if (allowed === true) this.hedge();
     else if (allowed !== false)
       void Promise.resolve(allowed).then(
-        (granted) => granted === true && !this.settled && this.hedge(),
+        (granted) => granted === true && this.afterWait() && this.hedge(),
         () => undefined, // a budget that cannot answer sends no hedge
       );
+  }
+
+  // Still to be hedged after waiting for the budget: not settled, and not aborted by the caller meanwhile.
+  private afterWait(): boolean {
+    if (this.settled) return false;
+    if (!this.abort?.aborted) return true;
+    this.finish(undefined, toError(this.abort.reason));
+    return false;
   }
 
   private hedge(): void {

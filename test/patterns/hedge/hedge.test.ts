@@ -181,6 +181,49 @@ describe('hedge', () => {
       await time.clock.tickAsync(10);
       expect(backend.calls()).to.equal(1);
     });
+
+    it('sends no hedge when the budget grants one after the caller aborted', async () => {
+      let answer: (granted: boolean) => void = () => undefined;
+      const budget = {
+        deposit: () => undefined,
+        withdraw: () => new Promise<boolean>((resolve) => (answer = resolve)),
+      };
+      const policy = new HedgePolicy({ delay: 10, budget });
+      const events = recorder(policy);
+      const backend = server([1_000, 5]);
+      const caller = new AbortController();
+      const result = observe(policy.execute(backend.call, { signal: caller.signal }));
+      await time.clock.tickAsync(15);
+      caller.abort(new Error('stop'));
+      answer(true);
+      await time.clock.tickAsync(1_000);
+      expect((result.error as Error).message).to.equal('stop');
+      expect(backend.calls()).to.equal(1);
+      expect(events).to.deep.equal([]);
+    });
+
+    it('sends no hedge, and keeps the other calls hedging, when the budget throws', async () => {
+      let throws = true;
+      const budget = {
+        deposit: () => undefined,
+        withdraw: () => {
+          if (throws) throw new Error('budget store down');
+          return true;
+        },
+      };
+      const policy = new HedgePolicy({ delay: 10, budget });
+      const first = server([100, 5]);
+      const second = server([100, 5]);
+      const a = observe(policy.execute(first.call));
+      await time.clock.tickAsync(5);
+      const b = observe(policy.execute(second.call));
+      await time.clock.tickAsync(5); // the first call's hedge is refused by a throwing budget
+      throws = false;
+      await time.clock.tickAsync(100);
+      expect(a.value).to.equal(0);
+      expect(first.calls()).to.equal(1);
+      expect(b.value).to.equal(1); // the same queue's timer still sent the second call's hedge
+    });
   });
 
   describe('hedge(fn)', () => {

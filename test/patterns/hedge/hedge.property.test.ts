@@ -1,0 +1,292 @@
+// Hedged calls against a reference model of their promise: attempt k (k = 0..maxHedges) starts k delays after
+// the one before, unless the call settled first or the budget refused (a budget may answer at once or some ms
+// later, refuse, fail or throw: any answer but yes sends no more hedges); the first success wins at its finish
+// time and every other attempt's signal aborts with a HedgeLostError naming the winner; a failure ends the call
+// only when no other attempt is running (hedges are sent for latency, not for failures: a retry outside does
+// that), with that last error; a caller's abort rejects at once with its reason and aborts every attempt's
+// signal; after the call settled no attempt starts and no event is emitted; nothing is left as an unhandled
+// rejection or a timer.
+//
+// Delays are multiples of 10 ms (and so are budget answers), attempts end at residues 2, 3, 7 or 8 and caller
+// aborts fall at residue 5: no two kinds of event tie. Two attempts may end together: the one started first is
+// seen first, as its timer is older.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import sinon from 'sinon';
+import {
+  HedgeLostError,
+  HedgePolicy,
+  hedge,
+  withSignal,
+  type HedgeBudget,
+} from '../../../src/index.js';
+
+interface Attempt {
+  readonly ms: number;
+  readonly outcome: 'ok' | 'fail' | 'throw';
+  /** Stops (rejecting with the signal's reason) when its signal aborts. */
+  readonly obeys: boolean;
+}
+
+type Answer =
+  | { readonly kind: 'yes' | 'no' | 'throw' }
+  | { readonly kind: 'later'; readonly ms: number; readonly granted: boolean | 'reject' };
+
+interface Scenario {
+  readonly delay: number;
+  readonly maxHedges: number;
+  readonly attempts: readonly Attempt[];
+  readonly abort: 'before' | number | undefined;
+  /** The budget's answers, in order (undefined: no budget). */
+  readonly budget: readonly Answer[] | undefined;
+  readonly viaFunction: boolean;
+}
+
+interface Outcome {
+  /** Attempt indexes (0-based) with their start times. */
+  starts: [number, number][];
+  events: string[];
+  result: { at: number; value?: number; error?: string } | undefined;
+  /** Per started attempt: when its signal aborted and why ('lost to n' or 'caller'). */
+  aborts: ([number, string] | undefined)[];
+  withdrawals: number[];
+  deposits: number;
+}
+
+const CALLER = new Error('caller stopped');
+const failure = (k: number) => `attempt ${k} failed`;
+
+function model(s: Scenario): Outcome {
+  const out: Outcome = {
+    starts: [],
+    events: [],
+    result: undefined,
+    aborts: [],
+    withdrawals: [],
+    deposits: 0,
+  };
+  if (s.abort === 'before') {
+    out.result = { at: 0, error: CALLER.message };
+    return out;
+  }
+  if (s.budget !== undefined) out.deposits = 1;
+  const abortAt = s.abort ?? Infinity;
+  let running = 0;
+  let nextDue = Infinity; // when the next hedge is due
+  let answerAt = Infinity; // when a budget's late answer comes
+  let lateAnswer: Answer | undefined;
+  const ends: { k: number; at: number }[] = [];
+  const settle = (at: number, value: number | undefined, error?: string) => {
+    out.result = value === undefined ? { at, error } : { at, value };
+    nextDue = answerAt = Infinity;
+    if (out.starts.length > 1)
+      out.starts.forEach(([k]) => {
+        if (k !== value && out.aborts[k] === undefined)
+          out.aborts[k] = [at, `lost to ${value === undefined ? 0 : value + 1}`];
+      });
+  };
+  const start = (at: number) => {
+    const k = out.starts.length;
+    const attempt = s.attempts[k];
+    out.starts.push([k, at]);
+    out.aborts.push(undefined);
+    if (k > 0) out.events.push(`${at} hedge ${k + 1} after ${s.delay}`);
+    if (attempt.outcome === 'throw') {
+      if (running === 0) settle(at, undefined, failure(k));
+    } else {
+      running++;
+      ends.push({ k, at: at + attempt.ms });
+    }
+    if (out.result === undefined && k < s.maxHedges) nextDue = at + s.delay;
+  };
+  const answer = (at: number, granted: boolean | 'reject') => {
+    if (granted === true) start(at);
+  };
+  start(0);
+  for (;;) {
+    if (out.result !== undefined) return out;
+    ends.sort((a, b) => a.at - b.at || a.k - b.k);
+    const end = ends[0]?.at ?? Infinity;
+    const at = Math.min(end, nextDue, answerAt, abortAt);
+    if (at === Infinity) throw new Error('the model found nothing left to happen');
+    if (at === abortAt) {
+      out.result = { at, error: CALLER.message };
+      out.starts.forEach(([k]) => (out.aborts[k] ??= [at, 'caller']));
+      return out;
+    }
+    if (at === end) {
+      const { k } = ends.shift()!;
+      running--;
+      if (s.attempts[k].outcome === 'ok') {
+        if (out.starts.length > 1) out.events.push(`${at} won by ${k + 1}`);
+        settle(at, k);
+      } else if (running === 0) settle(at, undefined, failure(k));
+    } else if (at === nextDue) {
+      nextDue = Infinity;
+      if (s.budget === undefined) {
+        start(at);
+        continue;
+      }
+      const reply = s.budget[out.withdrawals.length] ?? { kind: 'yes' };
+      out.withdrawals.push(at);
+      if (reply.kind === 'yes') start(at);
+      else if (reply.kind === 'later') {
+        answerAt = at + reply.ms;
+        lateAnswer = reply;
+      }
+    } else {
+      answerAt = Infinity;
+      answer(at, (lateAnswer as Answer & { kind: 'later' }).granted);
+    }
+  }
+}
+
+async function run(s: Scenario, clock: sinon.SinonFakeTimers): Promise<Outcome> {
+  const out: Outcome = {
+    starts: [],
+    events: [],
+    result: undefined,
+    aborts: [],
+    withdrawals: [],
+    deposits: 0,
+  };
+  let budget: HedgeBudget | undefined;
+  if (s.budget !== undefined) {
+    const answers = s.budget;
+    budget = {
+      deposit: () => void out.deposits++,
+      withdraw: () => {
+        const reply = answers[out.withdrawals.length] ?? { kind: 'yes' };
+        out.withdrawals.push(Date.now());
+        if (reply.kind === 'throw') throw new Error('budget store down');
+        if (reply.kind !== 'later') return reply.kind === 'yes';
+        return new Promise<boolean>((resolve, reject) =>
+          setTimeout(
+            () =>
+              reply.granted === 'reject'
+                ? reject(new Error('budget store down'))
+                : resolve(reply.granted),
+            reply.ms,
+          ),
+        );
+      },
+    };
+  }
+  const policy = new HedgePolicy({ delay: s.delay, maxHedges: s.maxHedges, budget });
+  policy.events.on('hedge', ({ attempt, delay }) =>
+    out.events.push(`${Date.now()} hedge ${attempt} after ${delay}`),
+  );
+  policy.events.on('hedgeWon', ({ attempt }) => out.events.push(`${Date.now()} won by ${attempt}`));
+  const work = (signal: AbortSignal): Promise<number> => {
+    const k = out.starts.length;
+    const attempt = s.attempts[k];
+    out.starts.push([k, Date.now()]);
+    out.aborts.push(undefined);
+    signal.addEventListener('abort', () => {
+      const reason: unknown = signal.reason;
+      out.aborts[k] = [
+        Date.now(),
+        reason instanceof HedgeLostError ? `lost to ${reason.winner}` : reason === CALLER ? 'caller' : String(reason),
+      ];
+    });
+    if (attempt.outcome === 'throw') throw new Error(failure(k));
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => (attempt.outcome === 'ok' ? resolve(k) : reject(new Error(failure(k)))),
+        attempt.ms,
+      );
+      if (attempt.obeys)
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason as Error);
+        });
+    });
+  };
+  const caller = new AbortController();
+  if (s.abort === 'before') caller.abort(CALLER);
+  else if (s.abort !== undefined) setTimeout(() => caller.abort(CALLER), s.abort);
+  const promise = s.viaFunction
+    ? withSignal(caller.signal, () => hedge(work, policy)())
+    : policy.execute(work, { signal: caller.signal });
+  promise.then(
+    (value) => (out.result = { at: Date.now(), value }),
+    (error: Error) => (out.result = { at: Date.now(), error: error.message }),
+  );
+  await clock.tickAsync(5_000);
+  return out;
+}
+
+const attempt: fc.Arbitrary<Attempt> = fc.record({
+  ms: fc
+    .tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom(2, 3, 7, 8))
+    .map(([tens, units]) => tens * 10 + units),
+  outcome: fc.constantFrom('ok', 'ok', 'fail', 'throw'),
+  obeys: fc.boolean(),
+});
+
+const answer: fc.Arbitrary<Answer> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('yes', 'yes', 'no', 'throw') }),
+  fc.record({
+    kind: fc.constant('later' as const),
+    ms: fc.integer({ min: 1, max: 5 }).map((tens) => tens * 10),
+    granted: fc.constantFrom(true, true, false, 'reject' as const),
+  }),
+);
+
+const scenario: fc.Arbitrary<Scenario> = fc
+  .integer({ min: 1, max: 3 })
+  .chain((maxHedges) =>
+    fc.record({
+      delay: fc.integer({ min: 1, max: 15 }).map((tens) => tens * 10),
+      maxHedges: fc.constant(maxHedges),
+      attempts: fc.array(attempt, { minLength: maxHedges + 1, maxLength: maxHedges + 1 }),
+      abort: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.constant('before' as const) },
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 40 }).map((tens) => tens * 10 + 5) },
+      ),
+      budget: fc.option(fc.array(answer, { maxLength: 3 }), { nil: undefined }),
+      viaFunction: fc.boolean(),
+    }),
+  );
+
+describe('hedge (property)', () => {
+  let clock: sinon.SinonFakeTimers;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 0 });
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    clock.restore();
+    process.off('unhandledRejection', onUnhandled);
+  });
+
+  it('starts, wins, fails, aborts and emits as the model says, and leaves nothing behind', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        clock.reset();
+        unhandled.length = 0;
+        const expected = model(s);
+        const actual = await run(s, clock);
+        expect(actual.starts, 'attempts started').to.deep.equal(expected.starts);
+        expect(actual.result, 'the call').to.deep.equal(expected.result);
+        expect(actual.events, 'events').to.deep.equal(expected.events);
+        expect(actual.withdrawals, 'withdrawals').to.deep.equal(expected.withdrawals);
+        expect(actual.deposits, 'deposits').to.equal(expected.deposits);
+        // The model says when each signal must have aborted and why; a signal it leaves alone may still abort
+        // later for a reason of no consequence (its attempt already ended), but never the winner's.
+        expected.aborts.forEach((abort, k) => {
+          if (abort !== undefined) expect(actual.aborts[k], `attempt ${k}'s signal`).to.deep.equal(abort);
+        });
+        if (expected.result?.value !== undefined)
+          expect(actual.aborts[expected.result.value], "the winner's signal").to.equal(undefined);
+        await Promise.resolve();
+        expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+        expect(clock.countTimers(), 'timers left').to.equal(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
