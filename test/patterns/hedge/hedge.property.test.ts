@@ -20,6 +20,8 @@ import {
   withSignal,
   type HedgeBudget,
 } from '../../../src/index.js';
+import { LatencyQuantile } from '../../../src/patterns/hedge/latency-quantile.js';
+import { observe } from '../../support/fake-clock.js';
 
 interface Attempt {
   readonly ms: number;
@@ -186,7 +188,11 @@ async function run(s: Scenario, clock: sinon.SinonFakeTimers): Promise<Outcome> 
       const reason: unknown = signal.reason;
       out.aborts[k] = [
         Date.now(),
-        reason instanceof HedgeLostError ? `lost to ${reason.winner}` : reason === CALLER ? 'caller' : String(reason),
+        reason instanceof HedgeLostError
+          ? `lost to ${reason.winner}`
+          : reason === CALLER
+            ? 'caller'
+            : String(reason),
       ];
     });
     if (attempt.outcome === 'throw') throw new Error(failure(k));
@@ -233,22 +239,20 @@ const answer: fc.Arbitrary<Answer> = fc.oneof(
   }),
 );
 
-const scenario: fc.Arbitrary<Scenario> = fc
-  .integer({ min: 1, max: 3 })
-  .chain((maxHedges) =>
-    fc.record({
-      delay: fc.integer({ min: 1, max: 15 }).map((tens) => tens * 10),
-      maxHedges: fc.constant(maxHedges),
-      attempts: fc.array(attempt, { minLength: maxHedges + 1, maxLength: maxHedges + 1 }),
-      abort: fc.oneof(
-        { weight: 3, arbitrary: fc.constant(undefined) },
-        { weight: 1, arbitrary: fc.constant('before' as const) },
-        { weight: 3, arbitrary: fc.integer({ min: 0, max: 40 }).map((tens) => tens * 10 + 5) },
-      ),
-      budget: fc.option(fc.array(answer, { maxLength: 3 }), { nil: undefined }),
-      viaFunction: fc.boolean(),
-    }),
-  );
+const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 3 }).chain((maxHedges) =>
+  fc.record({
+    delay: fc.integer({ min: 1, max: 15 }).map((tens) => tens * 10),
+    maxHedges: fc.constant(maxHedges),
+    attempts: fc.array(attempt, { minLength: maxHedges + 1, maxLength: maxHedges + 1 }),
+    abort: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constant('before' as const) },
+      { weight: 3, arbitrary: fc.integer({ min: 0, max: 40 }).map((tens) => tens * 10 + 5) },
+    ),
+    budget: fc.option(fc.array(answer, { maxLength: 3 }), { nil: undefined }),
+    viaFunction: fc.boolean(),
+  }),
+);
 
 describe('hedge (property)', () => {
   let clock: sinon.SinonFakeTimers;
@@ -278,7 +282,8 @@ describe('hedge (property)', () => {
         // The model says when each signal must have aborted and why; a signal it leaves alone may still abort
         // later for a reason of no consequence (its attempt already ended), but never the winner's.
         expected.aborts.forEach((abort, k) => {
-          if (abort !== undefined) expect(actual.aborts[k], `attempt ${k}'s signal`).to.deep.equal(abort);
+          if (abort !== undefined)
+            expect(actual.aborts[k], `attempt ${k}'s signal`).to.deep.equal(abort);
         });
         if (expected.result?.value !== undefined)
           expect(actual.aborts[expected.result.value], "the winner's signal").to.equal(undefined);
@@ -287,6 +292,116 @@ describe('hedge (property)', () => {
         expect(clock.countTimers(), 'timers left').to.equal(0);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/**
+ * The estimator as documented, on a plain array: the nearest-rank quantile of the last 128 latencies, sorted
+ * again at the first read after 16 new ones (so a read sees the window as it was at that sort).
+ */
+class QuantileModel {
+  readonly history: number[] = [];
+  private snapshot: number[] = [];
+  private sinceSort = Infinity;
+
+  constructor(private readonly quantile: number) {}
+
+  record(ms: number): void {
+    this.history.push(ms);
+    this.sinceSort++;
+  }
+
+  value(): number {
+    if (this.history.length === 0) return NaN;
+    if (this.sinceSort >= 16) {
+      this.snapshot = this.history.slice(-128).sort((a, b) => a - b);
+      this.sinceSort = 0;
+    }
+    const rank = Math.ceil(this.quantile * this.snapshot.length) - 1;
+    return this.snapshot[Math.min(this.snapshot.length - 1, Math.max(0, rank))];
+  }
+}
+
+describe('hedge with a quantile delay (property)', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => (clock = sinon.useFakeTimers({ now: 0 })));
+  afterEach(() => clock.restore());
+
+  it('reads the quantile of the recent window, as a sorted array of it says', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 99 }),
+        fc.array(fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }), {
+          maxLength: 400,
+        }),
+        (percent, ops) => {
+          const estimator = new LatencyQuantile(percent / 100);
+          const reference = new QuantileModel(percent / 100);
+          for (const op of ops) {
+            if (op === undefined) expect(estimator.value()).to.deep.equal(reference.value());
+            else {
+              estimator.record(op);
+              reference.record(op);
+            }
+            expect(estimator.size).to.equal(Math.min(128, reference.history.length));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('waits fallbackDelay until minSamples successes, then the quantile of the winners’ latencies', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<`p${number}`>('p50', 'p90', 'p95', 'p99'),
+        fc.integer({ min: 1, max: 30 }),
+        fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.integer({ min: 1, max: 400 })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        async (delay, minSamples, fallbackDelay, calls) => {
+          clock.reset();
+          const policy = new HedgePolicy({ delay, minSamples, fallbackDelay, maxHedges: 1 });
+          const events: string[] = [];
+          policy.events.on('hedge', ({ delay: waited }) =>
+            events.push(`${Date.now()} hedge ${waited}`),
+          );
+          const reference = new QuantileModel(Number(delay.slice(1)) / 100);
+          for (const [first, second] of calls) {
+            const start = Date.now();
+            // The policy reads its delay when a call starts (a sort may happen then, not before).
+            const expected =
+              reference.history.length < minSamples
+                ? (fallbackDelay ?? Infinity)
+                : Math.ceil(reference.value());
+            let attempts = 0;
+            const result = observe(
+              policy.execute(() => {
+                const latency = attempts++ === 0 ? first : second;
+                return new Promise<number>((resolve) =>
+                  setTimeout(() => resolve(latency), latency),
+                );
+              }),
+            );
+            events.length = 0;
+            // The first attempt's timer is older than the hedge's: at a tie the attempt answers first.
+            const hedged = expected < first;
+            const winner = hedged && expected + second < first ? second : first;
+            await clock.tickAsync(hedged ? Math.min(first, expected + second) : first);
+            expect(result.value, 'the winner').to.equal(winner);
+            expect(events, 'the hedge').to.deep.equal(
+              hedged ? [`${start + expected} hedge ${expected}`] : [],
+            );
+            reference.record(winner);
+          }
+          await clock.tickAsync(1_000);
+          expect(clock.countTimers(), 'timers left').to.equal(0);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });

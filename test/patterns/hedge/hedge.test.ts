@@ -143,6 +143,23 @@ describe('hedge', () => {
       }
       expect(policy.delayFor()).to.equal(90); // nearest rank: 9 of the 10 samples at or below 90 ms
     });
+
+    it('reports the delay a hedge waited, though the quantile moved meanwhile', async () => {
+      const policy = new HedgePolicy({ delay: 'p50', minSamples: 1 });
+      const events = recorder(policy);
+      const answerIn = (ms: number) => () => new Promise((r) => setTimeout(r, ms));
+      for (let i = 0; i < 20; i++) {
+        observe(policy.execute(answerIn(50)));
+        await time.clock.tickAsync(50);
+      }
+      expect(policy.delayFor()).to.equal(50);
+      observe(policy.execute(answerIn(1_000))); // its hedge is due in 50 ms
+      for (let i = 0; i < 40; i++) observe(policy.execute(answerIn(1)));
+      await time.clock.tickAsync(1);
+      expect(policy.delayFor()).to.equal(1); // 40 fast answers moved the median
+      await time.clock.tickAsync(49);
+      expect(events).to.deep.equal(['hedge 2 after 50']);
+    });
   });
 
   describe('a budget', () => {
