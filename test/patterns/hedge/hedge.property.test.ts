@@ -143,42 +143,41 @@ function model(s: Scenario): Outcome {
   }
 }
 
-async function run(s: Scenario, clock: sinon.SinonFakeTimers): Promise<Outcome> {
-  const out: Outcome = {
-    starts: [],
-    events: [],
-    result: undefined,
-    aborts: [],
-    withdrawals: [],
-    deposits: 0,
+function emptyOutcome(): Outcome {
+  return { starts: [], events: [], result: undefined, aborts: [], withdrawals: [], deposits: 0 };
+}
+
+/** A budget answering `answers` in turn (yes once they run out), logging to `log`. */
+function scriptedBudget(answers: readonly Answer[], log: Outcome): HedgeBudget {
+  return {
+    deposit: () => void log.deposits++,
+    withdraw: () => {
+      const reply = answers[log.withdrawals.length] ?? { kind: 'yes' };
+      log.withdrawals.push(Date.now());
+      if (reply.kind === 'throw') throw new Error('budget store down');
+      if (reply.kind !== 'later') return reply.kind === 'yes';
+      return new Promise<boolean>((resolve, reject) =>
+        setTimeout(
+          () =>
+            reply.granted === 'reject'
+              ? reject(new Error('budget store down'))
+              : resolve(reply.granted),
+          reply.ms,
+        ),
+      );
+    },
   };
-  let budget: HedgeBudget | undefined;
-  if (s.budget !== undefined) {
-    const answers = s.budget;
-    budget = {
-      deposit: () => void out.deposits++,
-      withdraw: () => {
-        const reply = answers[out.withdrawals.length] ?? { kind: 'yes' };
-        out.withdrawals.push(Date.now());
-        if (reply.kind === 'throw') throw new Error('budget store down');
-        if (reply.kind !== 'later') return reply.kind === 'yes';
-        return new Promise<boolean>((resolve, reject) =>
-          setTimeout(
-            () =>
-              reply.granted === 'reject'
-                ? reject(new Error('budget store down'))
-                : resolve(reply.granted),
-            reply.ms,
-          ),
-        );
-      },
-    };
-  }
-  const policy = new HedgePolicy({ delay: s.delay, maxHedges: s.maxHedges, budget });
+}
+
+function recordEvents(policy: HedgePolicy, log: Outcome): void {
   policy.events.on('hedge', ({ attempt, delay }) =>
-    out.events.push(`${Date.now()} hedge ${attempt} after ${delay}`),
+    log.events.push(`${Date.now()} hedge ${attempt} after ${delay}`),
   );
-  policy.events.on('hedgeWon', ({ attempt }) => out.events.push(`${Date.now()} won by ${attempt}`));
+  policy.events.on('hedgeWon', ({ attempt }) => log.events.push(`${Date.now()} won by ${attempt}`));
+}
+
+/** Makes the call `s` describes through `policy` now, recording its attempts and result in `out`. */
+function makeCall(s: Scenario, policy: HedgePolicy, out: Outcome): void {
   const work = (signal: AbortSignal): Promise<number> => {
     const k = out.starts.length;
     const attempt = s.attempts[k];
@@ -218,8 +217,70 @@ async function run(s: Scenario, clock: sinon.SinonFakeTimers): Promise<Outcome> 
     (value) => (out.result = { at: Date.now(), value }),
     (error: Error) => (out.result = { at: Date.now(), error: error.message }),
   );
+}
+
+async function run(s: Scenario, clock: sinon.SinonFakeTimers): Promise<Outcome> {
+  const out = emptyOutcome();
+  const budget = s.budget === undefined ? undefined : scriptedBudget(s.budget, out);
+  const policy = new HedgePolicy({ delay: s.delay, maxHedges: s.maxHedges, budget });
+  recordEvents(policy, out);
+  makeCall(s, policy, out);
   await clock.tickAsync(5_000);
   return out;
+}
+
+/** One policy's calls, each starting `offset` ms in: they share its delay queue and its budget. */
+interface Crowd {
+  readonly delay: number;
+  readonly maxHedges: number;
+  /** Every withdrawal gets this answer (undefined: no budget), so the calls' order does not matter. */
+  readonly answer: Answer | undefined;
+  readonly calls: readonly { readonly offset: number; readonly call: Scenario }[];
+}
+
+/** The model of each call, moved to its start time. */
+function crowdModel(crowd: Crowd): { calls: Outcome[]; shared: Outcome } {
+  const shared = emptyOutcome();
+  const calls = crowd.calls.map(({ offset, call }) => {
+    const answers =
+      crowd.answer === undefined ? undefined : [crowd.answer, crowd.answer, crowd.answer];
+    const alone = model({
+      ...call,
+      delay: crowd.delay,
+      maxHedges: crowd.maxHedges,
+      budget: answers,
+    });
+    const at = (t: number) => t + offset;
+    shared.events.push(...alone.events.map((e) => e.replace(/^\d+/, (t) => String(at(Number(t))))));
+    shared.withdrawals.push(...alone.withdrawals.map(at));
+    shared.deposits += alone.deposits;
+    return {
+      ...alone,
+      starts: alone.starts.map(([k, t]): [number, number] => [k, at(t)]),
+      result: alone.result && { ...alone.result, at: at(alone.result.at) },
+      aborts: alone.aborts.map((a): [number, string] | undefined => a && [at(a[0]), a[1]]),
+    };
+  });
+  return { calls, shared };
+}
+
+async function runCrowd(
+  crowd: Crowd,
+  clock: sinon.SinonFakeTimers,
+): Promise<{ calls: Outcome[]; shared: Outcome }> {
+  const shared = emptyOutcome();
+  const always = crowd.answer;
+  const budget =
+    always === undefined ? undefined : scriptedBudget(Array<Answer>(64).fill(always), shared);
+  const policy = new HedgePolicy({ delay: crowd.delay, maxHedges: crowd.maxHedges, budget });
+  recordEvents(policy, shared);
+  const calls = crowd.calls.map(({ offset, call }) => {
+    const out = emptyOutcome();
+    setTimeout(() => makeCall(call, policy, out), offset);
+    return out;
+  });
+  await clock.tickAsync(6_000);
+  return { calls, shared };
 }
 
 const attempt: fc.Arbitrary<Attempt> = fc.record({
@@ -251,6 +312,32 @@ const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 3 }).chain((m
     ),
     budget: fc.option(fc.array(answer, { maxLength: 3 }), { nil: undefined }),
     viaFunction: fc.boolean(),
+  }),
+);
+
+const crowd: fc.Arbitrary<Crowd> = fc.integer({ min: 1, max: 3 }).chain((maxHedges) =>
+  fc.record({
+    delay: fc.integer({ min: 1, max: 15 }).map((tens) => tens * 10),
+    maxHedges: fc.constant(maxHedges),
+    answer: fc.option(answer, { nil: undefined }),
+    calls: fc.array(
+      fc.record({
+        offset: fc.integer({ min: 0, max: 30 }).map((tens) => tens * 10),
+        call: fc.record({
+          delay: fc.constant(0),
+          maxHedges: fc.constant(maxHedges),
+          attempts: fc.array(attempt, { minLength: maxHedges + 1, maxLength: maxHedges + 1 }),
+          abort: fc.oneof(
+            { weight: 4, arbitrary: fc.constant(undefined) },
+            { weight: 1, arbitrary: fc.constant('before' as const) },
+            { weight: 2, arbitrary: fc.integer({ min: 0, max: 40 }).map((tens) => tens * 10 + 5) },
+          ),
+          budget: fc.constant(undefined),
+          viaFunction: fc.boolean(),
+        }),
+      }),
+      { minLength: 2, maxLength: 5 },
+    ),
   }),
 );
 
@@ -292,6 +379,39 @@ describe('hedge (property)', () => {
         expect(clock.countTimers(), 'timers left').to.equal(0);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('keeps calls that share a policy (its delay queue, its budget) as independent as the model says', async () => {
+    await fc.assert(
+      fc.asyncProperty(crowd, async (c) => {
+        clock.reset();
+        unhandled.length = 0;
+        const expected = crowdModel(c);
+        const actual = await runCrowd(c, clock);
+        expected.calls.forEach((call, i) => {
+          const got = actual.calls[i];
+          expect(got.starts, `call ${i}: attempts started`).to.deep.equal(call.starts);
+          expect(got.result, `call ${i}`).to.deep.equal(call.result);
+          call.aborts.forEach((abort, k) => {
+            if (abort !== undefined)
+              expect(got.aborts[k], `call ${i}: attempt ${k}'s signal`).to.deep.equal(abort);
+          });
+        });
+        const byTime = (a: string, b: string) => parseInt(a) - parseInt(b) || a.localeCompare(b);
+        expect(actual.shared.events.sort(byTime), 'events').to.deep.equal(
+          expected.shared.events.sort(byTime),
+        );
+        expect(
+          actual.shared.withdrawals.sort((a, b) => a - b),
+          'withdrawals',
+        ).to.deep.equal(expected.shared.withdrawals.sort((a, b) => a - b));
+        expect(actual.shared.deposits, 'deposits').to.equal(expected.shared.deposits);
+        await Promise.resolve();
+        expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+        expect(clock.countTimers(), 'timers left').to.equal(0);
+      }),
+      { numRuns: 300 },
     );
   });
 });
