@@ -1,15 +1,17 @@
-// Hedged calls against a reference model of their promise: attempt k (k = 0..maxHedges) starts k delays after
-// the one before, unless the call settled first or the budget refused (a budget may answer at once or some ms
-// later, refuse, fail or throw: any answer but yes sends no more hedges); the first success wins at its finish
-// time and every other attempt's signal aborts with a HedgeLostError naming the winner; a failure ends the call
-// only when no other attempt is running (hedges are sent for latency, not for failures: a retry outside does
-// that), with that last error; a caller's abort rejects at once with its reason and aborts every attempt's
-// signal; after the call settled no attempt starts and no event is emitted; nothing is left as an unhandled
-// rejection or a timer.
+// Hedged calls against a reference model of their promise: attempt k (k = 0..maxHedges) starts one delay after
+// the one before (after the budget's answer, when it answers late), unless the call settled first or the budget
+// refused (a budget may answer at once or some ms later, refuse, fail or throw: any answer but yes sends no more
+// hedges); the first success wins at its finish time and every other attempt's signal aborts with a
+// HedgeLostError naming the winner; a failure ends the call only when no other attempt is running (hedges are
+// sent for latency, not for failures: a retry outside does that), with that last error; a caller's abort
+// rejects at once with its reason and aborts every attempt's signal; after the call settled no attempt starts
+// and no event is emitted; nothing is left as an unhandled rejection or a timer. Calls sharing a policy (its
+// delay queue, its budget) each behave as the model of that call alone. A quantile delay is the estimator's
+// value, checked against a sorted array of the recent window.
 //
-// Delays are multiples of 10 ms (and so are budget answers), attempts end at residues 2, 3, 7 or 8 and caller
-// aborts fall at residue 5: no two kinds of event tie. Two attempts may end together: the one started first is
-// seen first, as its timer is older.
+// Delays are multiples of 10 ms (and so are budget answers and call start times), attempts end at residues 2,
+// 3, 7 or 8 and caller aborts fall at residue 5: no two kinds of event tie. Two attempts may end together: the
+// one started first is seen first, as its timer is older.
 import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
