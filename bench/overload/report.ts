@@ -56,6 +56,18 @@ export function retryTable(results: readonly ScenarioResult[]): string {
   return table(head, rows);
 }
 
+/** A table of the hedging scenarios: latency, and the extra requests hedges sent (per call). */
+export function hedgeTable(results: readonly ScenarioResult[]): string {
+  const head = ['scenario', 'p50', 'p99', 'extra attempts'];
+  const rows = results.map((r) => [
+    r.scenario.name,
+    ms(r.p50),
+    ms(r.p99),
+    `${((r.serverLoad - 1) * 100).toFixed(1)} %`,
+  ]);
+  return table(head, rows);
+}
+
 function table(head: readonly string[], rows: readonly string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');

@@ -6,12 +6,14 @@ import {
   AdaptiveConcurrencyLimiter,
   ConcurrencyLimiter,
   RetryBudget,
+  hedge,
   retry,
   type AdaptiveConcurrencyOptions,
+  type HedgeOptions,
 } from '../../src/index.js';
 import { AdaptivePermitStore } from '../../src/patterns/concurrency/adaptive/adaptive-permit-store.js';
 import { movingAverageGradient } from './moving-average-gradient.js';
-import { fixedLatency } from './server.js';
+import { fixedLatency, mixedLatency, type LatencyModel } from './server.js';
 import type { ClientPolicy, Scenario, Send } from './simulation.js';
 
 /** The dimensions shared by every scenario of one run of the simulation. */
@@ -175,4 +177,86 @@ export function retryScenarios(size: SimulationSize): Scenario[] {
         policy: retried(budget),
       });
   return scenarios;
+}
+
+/** The hedging scenarios' run: shorter than the others, as the server is never the bottleneck. */
+export interface HedgeSize {
+  /** How long the client sends, in ms. */
+  readonly durationMs: number;
+  /** Warm-up (a quantile delay learns the latency): results count from here. */
+  readonly measureFromMs: number;
+  /** Requests per second the client sends. */
+  readonly offeredRps: number;
+}
+
+/** The benchmark's hedging run: a minute at 500 calls/s (20,000 measured calls). */
+export const FULL_HEDGE_SIZE: HedgeSize = {
+  durationMs: 60_000,
+  measureFromMs: 20_000,
+  offeredRps: 500,
+};
+
+/** The test suite's hedging run: 5,000 measured calls (p99 is their 50th slowest). */
+export const FAST_HEDGE_SIZE: HedgeSize = {
+  durationMs: 12_000,
+  measureFromMs: 2_000,
+  offeredRps: 500,
+};
+
+/** The long tail hedging cuts: 10 ms for 98 % of requests, 1 s for 2 %, drawn for each request. */
+export const TAIL_LATENCY = mixedLatency([
+  [0.98, 10],
+  [0.02, 1_000],
+]);
+
+/** The same tail with the fast requests spread evenly over 5–15 ms: no single latency to tie with. */
+export const SPREAD_TAIL_LATENCY: LatencyModel = (random) =>
+  random() < 0.02 ? 1_000 : 5 + Math.floor(random() * 11);
+
+/** The hedge options compared, by name (no hedging first). */
+export function hedgeVariants(): [string, HedgeOptions | undefined][] {
+  return [
+    ['no hedging', undefined],
+    ['hedge after 20 ms', { delay: 20, maxHedges: 1 }],
+    ['hedge after 50 ms', { delay: 50, maxHedges: 1 }],
+    ['hedge after 100 ms', { delay: 100, maxHedges: 1 }],
+    ["hedge after 'p95'", { delay: 'p95', maxHedges: 1 }],
+  ];
+}
+
+/**
+ * Hedging against a server with a long tail: a request takes 10 ms, or 1 s for one in fifty, independently of
+ * the others; the server has room for every copy (a slow request is a slow replica or a GC pause, not
+ * overload). A hedge's loser is aborted, but a request already being served runs to its end, as on a real
+ * server that does not know its client moved on.
+ */
+export function hedgeScenarios(size: HedgeSize): Scenario[] {
+  const base = {
+    capacity: 200,
+    baseLatencyMs: 10,
+    latency: TAIL_LATENCY,
+    offeredRps: size.offeredRps,
+    durationMs: size.durationMs,
+    measureFromMs: size.measureFromMs,
+    // Every call answers within about a second: none is late.
+    deadlineMs: 2_000,
+  };
+  const hedged =
+    (options: HedgeOptions | undefined): Scenario['policy'] =>
+    () => {
+      if (options === undefined) return { call: direct };
+      // The hedge's attempt signal comes after the arguments: the server drops an abandoned request it has
+      // not started serving.
+      const call = hedge((send: Send, signal?: AbortSignal) => send(signal), options);
+      return { call: (send) => call(send) };
+    };
+  return [
+    ...hedgeVariants().map(([name, options]) => ({ ...base, name, policy: hedged(options) })),
+    {
+      ...base,
+      name: "hedge after 'p95', fast requests 5–15 ms",
+      latency: SPREAD_TAIL_LATENCY,
+      policy: hedged({ delay: 'p95', maxHedges: 1 }),
+    },
+  ];
 }

@@ -13,11 +13,21 @@ export const METRIC = {
   circuitBreakerState: 'dspu.circuit_breaker.state',
   /** Counter of circuit breaker state changes, by the state left and the state entered. */
   circuitBreakerTransitions: 'dspu.circuit_breaker.transitions',
+  /** Counter of extra attempts a hedge sent (hedges: the first attempt is not counted). Unit `{attempt}`. */
+  hedgeAttempts: 'dspu.hedge.attempts',
+  /**
+   * Counter of hedged calls a hedge won (an extra attempt answered first). A separate counter, not an outcome
+   * of `dspu.hedge.attempts`: wins are a subset of the hedges sent, and a metric's attribute values must add up
+   * to something meaningful. Their ratio is how often a hedge paid off. Unit `{call}`.
+   */
+  hedgeWins: 'dspu.hedge.wins',
 } as const;
 
 /** Attribute keys: all of them low-cardinality (policy names come from code or configuration). */
 export const ATTRIBUTE = {
-  /** The policy kind: `retry`, `circuitBreaker`, `rateLimiter`, `timeout`, `concurrency`, `fallback`. */
+  /**
+   * The policy kind: `retry`, `circuitBreaker`, `rateLimiter`, `timeout`, `concurrency`, `fallback`, `hedge`.
+   */
   kind: 'dspu.policy.kind',
   /** The registry name of the policy, or `Class.method` for a decorator's inline policy. */
   name: 'dspu.policy.name',

@@ -3,6 +3,7 @@ import {
   CircuitBreaker,
   Concurrency,
   Fallback,
+  Hedge,
   RateLimited,
   ResilienceRegistry,
   Retry,
@@ -243,6 +244,29 @@ describe('dspu/otel: instrument()', () => {
       { attributes: policy('timeout', 'Slow.call', 'timeout'), value: 1 },
       { attributes: policy('fallback', 'Slow.call', 'fallback'), value: 1 },
       { attributes: policy('concurrency', 'Slow.exclusive', 'rejected'), value: 1 },
+    ]);
+  });
+
+  it('counts the hedges sent and the calls a hedge won, by policy', async () => {
+    registry.configure({ hedge: { search: { delay: 50, maxHedges: 2 } } });
+    const latencies = [1_000, 10, 120, 1_000, 1_000];
+    class Search {
+      @Hedge('search')
+      async query() {
+        await new Promise((resolve) => setTimeout(resolve, latencies.shift()));
+      }
+    }
+    const search = bindRegistry(new Search(), registry);
+    const won = observe(search.query()); // the first hedge wins
+    await time.clock.tickAsync(60);
+    const lost = observe(search.query()); // two hedges sent, the first attempt wins after all
+    await time.clock.tickAsync(1_000);
+    expect(won.settled && lost.settled).to.equal(true);
+    expect(await metrics.points('dspu.hedge.attempts')).to.deep.equal([
+      { attributes: policy('hedge', 'search'), value: 3 },
+    ]);
+    expect(await metrics.points('dspu.hedge.wins')).to.deep.equal([
+      { attributes: policy('hedge', 'search'), value: 1 },
     ]);
   });
 

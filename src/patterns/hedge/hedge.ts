@@ -41,6 +41,8 @@ class HedgedCall<I, T> implements DeadlineEntry {
   declare next: QueueNode | undefined;
   declare queue: LinkedQueue<QueueNode> | undefined;
   declare expiresAt: number;
+  /** The delay this call waits before its next hedge (a quantile delay may have moved since). */
+  declare delay: number;
   declare sent: number;
   declare running: number;
   declare settled: boolean;
@@ -60,6 +62,7 @@ class HedgedCall<I, T> implements DeadlineEntry {
   ) {
     this.previous = this.next = this.queue = undefined;
     this.expiresAt = Infinity;
+    this.delay = 0;
     this.sent = this.running = 0;
     this.settled = false;
     this.lastError = undefined;
@@ -84,19 +87,32 @@ class HedgedCall<I, T> implements DeadlineEntry {
     if (this.settled) return;
     if (this.abort?.aborted) return this.finish(undefined, toError(this.abort.reason));
     const budget = this.policy.budget;
-    const allowed = budget === undefined ? true : budget.withdraw();
+    let allowed: boolean | PromiseLike<boolean>;
+    try {
+      allowed = budget === undefined ? true : budget.withdraw();
+    } catch {
+      return; // a budget that cannot answer sends no hedge (and must not break the queue's timer)
+    }
     if (allowed === true) this.hedge();
     else if (allowed !== false)
       void Promise.resolve(allowed).then(
-        (granted) => granted === true && !this.settled && this.hedge(),
+        (granted) => granted === true && this.afterWait() && this.hedge(),
         () => undefined, // a budget that cannot answer sends no hedge
       );
   }
 
+  // Still to be hedged after waiting for the budget: not settled, and not aborted by the caller meanwhile.
+  private afterWait(): boolean {
+    if (this.settled) return false;
+    if (!this.abort?.aborted) return true;
+    this.finish(undefined, toError(this.abort.reason));
+    return false;
+  }
+
   private hedge(): void {
     const attempt = this.sent + 1;
-    const delay = this.policy.delayFor();
-    if (this.policy.events.has('hedge')) this.policy.events.emit('hedge', { attempt, delay });
+    if (this.policy.events.has('hedge'))
+      this.policy.events.emit('hedge', { attempt, delay: this.delay });
     this.launch();
     if (!this.settled && this.sent <= this.policy.options.maxHedges) this.policy.schedule(this);
   }
@@ -254,6 +270,7 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
       this.queues.set(delay, (queue = new DeadlineQueue()));
     }
     call.expiresAt = now() + delay;
+    call.delay = delay;
     call.deadlines = queue;
     queue.add(call);
   }

@@ -143,6 +143,23 @@ describe('hedge', () => {
       }
       expect(policy.delayFor()).to.equal(90); // nearest rank: 9 of the 10 samples at or below 90 ms
     });
+
+    it('reports the delay a hedge waited, though the quantile moved meanwhile', async () => {
+      const policy = new HedgePolicy({ delay: 'p50', minSamples: 1 });
+      const events = recorder(policy);
+      const answerIn = (ms: number) => () => new Promise((r) => setTimeout(r, ms));
+      for (let i = 0; i < 20; i++) {
+        observe(policy.execute(answerIn(50)));
+        await time.clock.tickAsync(50);
+      }
+      expect(policy.delayFor()).to.equal(50);
+      observe(policy.execute(answerIn(1_000))); // its hedge is due in 50 ms
+      for (let i = 0; i < 40; i++) observe(policy.execute(answerIn(1)));
+      await time.clock.tickAsync(1);
+      expect(policy.delayFor()).to.equal(1); // 40 fast answers moved the median
+      await time.clock.tickAsync(49);
+      expect(events).to.deep.equal(['hedge 2 after 50']);
+    });
   });
 
   describe('a budget', () => {
@@ -180,6 +197,49 @@ describe('hedge', () => {
       answer(true);
       await time.clock.tickAsync(10);
       expect(backend.calls()).to.equal(1);
+    });
+
+    it('sends no hedge when the budget grants one after the caller aborted', async () => {
+      let answer: (granted: boolean) => void = () => undefined;
+      const budget = {
+        deposit: () => undefined,
+        withdraw: () => new Promise<boolean>((resolve) => (answer = resolve)),
+      };
+      const policy = new HedgePolicy({ delay: 10, budget });
+      const events = recorder(policy);
+      const backend = server([1_000, 5]);
+      const caller = new AbortController();
+      const result = observe(policy.execute(backend.call, { signal: caller.signal }));
+      await time.clock.tickAsync(15);
+      caller.abort(new Error('stop'));
+      answer(true);
+      await time.clock.tickAsync(1_000);
+      expect((result.error as Error).message).to.equal('stop');
+      expect(backend.calls()).to.equal(1);
+      expect(events).to.deep.equal([]);
+    });
+
+    it('sends no hedge, and keeps the other calls hedging, when the budget throws', async () => {
+      let throws = true;
+      const budget = {
+        deposit: () => undefined,
+        withdraw: () => {
+          if (throws) throw new Error('budget store down');
+          return true;
+        },
+      };
+      const policy = new HedgePolicy({ delay: 10, budget });
+      const first = server([100, 5]);
+      const second = server([100, 5]);
+      const a = observe(policy.execute(first.call));
+      await time.clock.tickAsync(5);
+      const b = observe(policy.execute(second.call));
+      await time.clock.tickAsync(5); // the first call's hedge is refused by a throwing budget
+      throws = false;
+      await time.clock.tickAsync(100);
+      expect(a.value).to.equal(0);
+      expect(first.calls()).to.equal(1);
+      expect(b.value).to.equal(1); // the same queue's timer still sent the second call's hedge
     });
   });
 
