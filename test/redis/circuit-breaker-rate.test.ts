@@ -49,6 +49,7 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
   afterEach(async () => {
     await Promise.all(breakers.splice(0).map((b) => b.close()));
     for (const client of clients.splice(0)) client.disconnect();
+    if (!server.running) await server.start();
   });
 
   after(async () => {
@@ -59,6 +60,8 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     const [a, b] = await fleet(2);
     await a.protect(ok);
     await b.protect(ok);
+    // Reports travel on each process's own connection: wait for b's before a reports again.
+    await until(() => b.metrics().calls === 2, 1_000);
     await settle(a.protect(boom));
     await until(() => a.metrics().calls === 3, 1_000);
     expect(a.metrics()).to.include({ calls: 3, failedCalls: 1 });
@@ -187,9 +190,37 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     await settle(a.protect(boom));
     await sleep(150); // its report times out, and runs once Redis resumes
     await admin.ping();
+    await until(
+      () => b.metrics().failedCalls === 1,
+      2_000,
+      () => b.protect(ok),
+    );
     await b.protect(ok);
-    await until(() => b.metrics().calls === 3, 2_000);
+    await until(() => b.metrics().calls >= 4, 1_000);
     expect(b.metrics().failedCalls).to.equal(1);
+  });
+
+  it("judges with this process's own rate-mode window while Redis is down, then shares again", async () => {
+    const [a] = await fleet(1, { ...rate, retryInterval: '100ms' });
+    await a.protect(ok);
+    let down = false;
+    a.storeEvents.on('fallback', () => (down = true));
+    await server.stop();
+    await until(
+      () => down,
+      2_000,
+      () => settle(a.protect(ok)),
+    );
+    for (let i = 0; i < 4; i++) await settle(a.protect(boom));
+    // Its own window: 4 failures of the few calls made since Redis went away.
+    expect(a.state).to.equal(CircuitState.OPEN);
+    expect(a.metrics().calls).to.equal(0); // opening cleared it
+    await server.start();
+    await until(
+      () => a.state === CircuitState.CLOSED,
+      5_000,
+      () => settle(a.protect(ok)),
+    );
   });
 
   it('throws a ConfigError naming failureThreshold given with failureRateThreshold', () => {
