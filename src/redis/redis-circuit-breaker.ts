@@ -48,6 +48,9 @@ type Reply = [
   slow?: number,
 ];
 
+// The start time of a call that is not timed (no slowCallDuration).
+const NOT_TIMED = -1;
+
 function split(options: RedisCircuitBreakerOptions<never> | undefined): [object, object] {
   const breaker: Record<string, unknown> = {};
   const redis: Record<string, unknown> = {};
@@ -237,25 +240,35 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     gen: number,
     token: string,
   ): Promise<T> {
-    const started = this.slowMs === Infinity ? 0 : Date.now();
-    const slow = () => started !== 0 && Date.now() - started > this.slowMs;
+    const started = this.slowMs === Infinity ? NOT_TIMED : Date.now();
     let result: T | PromiseLike<T>;
     try {
       result = fn(arg);
     } catch (error) {
-      this.reports.add(this.outcomeOf(error), gen, token, slow(), retryAfterOf(error));
+      this.reports.add(this.outcomeOf(error), gen, token, this.slow(started), retryAfterOf(error));
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.reports.add(this.resultOutcome(value), gen, token, slow(), 0);
+        this.reports.add(this.resultOutcome(value), gen, token, this.slow(started), 0);
         return value;
       },
       (error: unknown) => {
-        this.reports.add(this.outcomeOf(error), gen, token, slow(), retryAfterOf(error));
+        this.reports.add(
+          this.outcomeOf(error),
+          gen,
+          token,
+          this.slow(started),
+          retryAfterOf(error),
+        );
         throw error;
       },
     );
+  }
+
+  /** Rate mode with `slowCallDuration`: whether a call that started at `started` was slow. */
+  private slow(started: number): boolean {
+    return started !== NOT_TIMED && Date.now() - started > this.slowMs;
   }
 
   private outcomeOf(error: unknown): Outcome {
