@@ -223,6 +223,31 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     );
   });
 
+  it('counts a trial once and frees its slot when its batch timed out, ran late, and was sent again', async () => {
+    const slow = { commandTimeout: '100ms', retryInterval: '100ms' } as const;
+    const options = { ...rate, ...slow, timeout: 50, trialLease: 5_000, successThreshold: 3 };
+    const [a] = await fleet(1, options);
+    for (let i = 0; i < 4; i++) await settle(a.protect(boom));
+    await until(() => a.state === CircuitState.OPEN, 2_000);
+    await sleep(80);
+    const admin = server.client();
+    clients.push(admin);
+    const circuit = `{dspu:rate-circuit-${run}}`;
+    let timedOut = 0;
+    a.storeEvents.on('storeError', () => timedOut++);
+    // The trial is admitted, then Redis stalls: its report times out, runs when Redis resumes, and is resent.
+    const trial = a.protect(async () => {
+      await admin.call('CLIENT', 'PAUSE', '400', 'WRITE');
+      return 'ok';
+    });
+    expect(await trial).to.equal('ok');
+    await sleep(500);
+    expect(timedOut).to.be.above(0);
+    await until(async () => (await admin.zcard(`${circuit}:trials`)) === 0, 3_000);
+    await sleep(300); // a resend after the late run changes nothing
+    expect(await admin.hget(`${circuit}:circuit`, 'k')).to.equal('1');
+  });
+
   it('throws a ConfigError naming failureThreshold given with failureRateThreshold', () => {
     const client = server.client();
     clients.push(client);
