@@ -48,6 +48,8 @@ type Reply = [
   slow?: number,
 ];
 
+const EMPTY = { calls: 0, failed: 0, slow: 0 };
+
 // The start time of a call that is not timed (no slowCallDuration).
 const NOT_TIMED = -1;
 
@@ -90,8 +92,9 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   private readonly reports: ReportBatch;
   // Rate mode with slowCallDuration: calls are timed.
   private readonly slowMs: number;
-  // The window's totals as the last REPORT answered them.
+  // The window's totals as the last REPORT answered them, and when.
   private totals = { calls: 0, failed: 0, slow: 0 };
+  private totalsAt = 0;
   // What this process last learned of the shared circuit; gen -1 means "not yet asked".
   private view = {
     state: CircuitState.CLOSED as CircuitState,
@@ -150,10 +153,16 @@ export class RedisCircuitBreaker extends CircuitBreaker {
 
   /**
    * What the shared window held when Redis last answered one of this process's reports (this process's own
-   * window while its local breaker serves): the calls, failed and slow calls, and the rates in percent.
+   * window while its local breaker serves): the calls, failed and slow calls, and the rates in percent. A time
+   * window with no report for its whole duration reads empty.
    */
   override metrics(): WindowMetrics {
-    return this.local ? super.metrics() : windowMetrics(this.totals);
+    if (this.local) return super.metrics();
+    const window = this.options.rate?.window;
+    // Nothing reported for a whole time window: every call it held has aged out since.
+    if (window !== undefined && 'time' in window && Date.now() - this.totalsAt >= window.time)
+      return windowMetrics(EMPTY);
+    return windowMetrics(this.totals);
   }
 
   /** Runs `next(invocation)` through the shared breaker: the policy contract's entry. */
@@ -313,8 +322,10 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   private learn([, state, gen, remaining, isolated, calls, failed, slow]: Reply): void {
     const { view } = this;
     if (gen < view.gen) return;
-    if (calls !== undefined) this.totals = { calls, failed: failed!, slow: slow! };
-    else if (gen > view.gen) this.totals = { calls: 0, failed: 0, slow: 0 }; // a move clears the window
+    if (calls !== undefined) {
+      this.totals = { calls, failed: failed!, slow: slow! };
+      this.totalsAt = Date.now();
+    } else if (gen > view.gen) this.totals = EMPTY; // a move clears the window
     const from = view.gen < 0 ? CircuitState.CLOSED : view.state;
     this.view = { state, gen, openUntil: Date.now() + remaining, isolated: isolated === 1 };
     if (from === state) return;

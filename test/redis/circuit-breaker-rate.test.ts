@@ -158,6 +158,7 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     for (let i = 0; i < 3; i++) await settle(a.protect(boom));
     await until(() => a.metrics().calls === 3, 1_000);
     await sleep(400); // past the window
+    expect(a.metrics().calls).to.equal(0); // nothing reported for a whole window: read as empty
     await a.protect(ok);
     await until(() => a.metrics().calls === 1, 1_000);
     expect(a.state).to.equal(CircuitState.CLOSED);
