@@ -7,6 +7,8 @@ export type Outcome = 'success' | 'failure' | 'ignored';
 /** Most outcomes one REPORT carries: bounds the size of a command and of the script's run. */
 const MAX_BATCH = 256;
 const FIELDS = 5;
+// The longest open time a local breaker keeps for a retryAfter (the largest timer delay): the same in Redis.
+const MAX_RETRY_AFTER_MS = 2 ** 31 - 1;
 
 // A promise continuation runs after the code that settled the calls, and fake timers never fake it.
 const RESOLVED = Promise.resolve();
@@ -59,7 +61,8 @@ export class ReportBatch {
    * `slow` or not, its error asking to stay open `retryAfterMs` (0 for no such ask).
    */
   add(outcome: Outcome, gen: number, token: string, slow: boolean, retryAfterMs: number): void {
-    const length = this.pending.push(outcome, gen, token, slow ? 1 : 0, Math.round(retryAfterMs));
+    const retryAfter = Math.min(Math.round(retryAfterMs), MAX_RETRY_AFTER_MS);
+    const length = this.pending.push(outcome, gen, token, slow ? 1 : 0, retryAfter);
     if (token !== '') this.trial = true;
     if (length === FIELDS) void RESOLVED.then(this.flush);
     else if (length === MAX_BATCH * FIELDS) this.flush();
