@@ -17,7 +17,7 @@ export { type Duration, toMs } from './core/duration.js';
 export { type Policy, type CallOptions, type Next, Invocation, isPolicy } from './core/policy.js';
 export { withSignal } from './core/cancellation.js';
 // Building blocks for policies and stores of your own (and for dspu's integrations, which use only this entry).
-export { toError } from './core/errors.js';
+export { toError, retryAfterOf } from './core/errors.js';
 export { OptionsChecker, splitOptions, checkAll } from './core/validate.js';
 export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
 export { DeadlineQueue, type DeadlineEntry } from './core/deadline-queue.js';
@@ -49,7 +49,11 @@ export {
   type CircuitBreakerCallOptions,
   type CircuitBreakerOptions,
   type ResolvedCircuitBreakerOptions,
+  type ResolvedRateOptions,
+  type SlidingWindowOptions,
   type CircuitSnapshot,
+  windowMetrics,
+  type WindowMetrics,
 } from './patterns/circuit-breaker/index.js';
 export * from './patterns/fallback/index.js';
 export * from './patterns/concurrency/index.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CircuitState, ResilienceRegistry } from '../index.js';
+import { CircuitState, ResilienceRegistry, type WindowMetrics } from '../index.js';
 
 /** What {@link ResilienceHealthIndicator.isHealthy} reports under its key. */
 export interface CircuitBreakersHealth {
@@ -7,6 +7,11 @@ export interface CircuitBreakersHealth {
   readonly status: 'up' | 'down';
   /** The state of each reported breaker, by name: `'closed'`, `'open'` or `'half_open'`. */
   readonly breakers: Readonly<Record<string, CircuitState>>;
+  /**
+   * For each reported rate-mode breaker, by name: its window's calls, failed and slow calls, and the rates in
+   * percent (`breaker.metrics()`). Absent when no reported breaker is in rate mode.
+   */
+  readonly windows?: Readonly<Record<string, WindowMetrics>>;
 }
 
 /** Options of {@link ResilienceHealthIndicator.isHealthy}. */
@@ -19,7 +24,8 @@ export interface CircuitBreakersHealthOptions {
  * Reports the state of the registry's named circuit breakers in the shape `@nestjs/terminus` expects from a
  * health indicator (`{ [key]: { status, ... } }`), without importing terminus: dspu/nestjs works whether or
  * not it is installed. The result is `down` while any reported breaker is open; half-open counts as up, since
- * trial calls are going through. An open breaker means a dependency is failing, not this process, so use it in
+ * trial calls are going through. Rate-mode breakers add their window's figures (failure rate, slow-call rate) under
+ * `windows`, so a dependency that is failing without yet tripping shows. An open breaker means a dependency is failing, not this process, so use it in
  * a readiness check rather than a liveness one.
  *
  * @example
@@ -47,14 +53,24 @@ export class ResilienceHealthIndicator {
   ): Promise<Record<string, CircuitBreakersHealth>> {
     try {
       const breakers: Record<string, CircuitState> = {};
+      const windows: Record<string, WindowMetrics> = {};
+      let rated = false;
       let open = false;
       for (const name of options.names ?? this.registry.names('circuitBreaker')) {
+        const breaker = this.registry.circuitBreaker(name);
         // Peeked: a health probe must not make the lazy OPEN → HALF_OPEN move it reports on.
-        const state = this.registry.circuitBreaker(name).peekState();
+        const state = breaker.peekState();
         breakers[name] = state;
         open ||= state === CircuitState.OPEN;
+        if (breaker.options.rate !== undefined) {
+          windows[name] = breaker.metrics();
+          rated = true;
+        }
       }
-      return Promise.resolve({ [key]: { status: open ? 'down' : 'up', breakers } });
+      const status = open ? 'down' : 'up';
+      return Promise.resolve({
+        [key]: rated ? { status, breakers, windows } : { status, breakers },
+      });
     } catch (error) {
       return Promise.reject(error);
     }

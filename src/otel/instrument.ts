@@ -2,10 +2,11 @@ import {
   metrics,
   ValueType,
   type Attributes,
+  type BatchObservableResult,
   type Meter,
   type ObservableResult,
 } from '@opentelemetry/api';
-import type { ResilienceRegistry, Unsubscribe } from '../index.js';
+import type { ResilienceRegistry, Unsubscribe, WindowMetrics } from '../index.js';
 import { ATTRIBUTE, CIRCUIT_STATE_VALUE, METRIC, type Outcome } from './metric-names.js';
 
 /** Options of {@link instrument}. */
@@ -31,6 +32,10 @@ const WAIT_BUCKETS = [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000,
  *   as estimated when it joined the queue (exact for the in-memory bucket unless a waiter ahead leaves).
  * - `dspu.circuit_breaker.state` (observable gauge): 0 closed, 1 half-open, 2 open (isolated included), for
  *   every configured breaker (read live at collection) and every inline breaker that has reported an event.
+ * - `dspu.circuit_breaker.failure_rate` and `dspu.circuit_breaker.slow_call_rate` (observable gauges, unit
+ *   `1`): the failed and slow share of the calls in the window of every configured rate-mode breaker, as a
+ *   fraction from 0 to 1, read live at collection (`breaker.metrics()`; a Redis breaker's shared window as its
+ *   last report found it).
  * - `dspu.circuit_breaker.transitions` (counter, `{transition}`): state changes, with
  *   `dspu.circuit_breaker.from_state` and `dspu.circuit_breaker.to_state`.
  * - `dspu.hedge.attempts` (counter, `{attempt}`): extra attempts sent by hedges (the first attempt of a call is
@@ -124,6 +129,33 @@ export function instrument(
   };
   state.addCallback(observeStates);
 
+  const failureRate = meter.createObservableGauge(METRIC.circuitBreakerFailureRate, {
+    description: 'Failed share of the calls in a rate-mode circuit breaker window',
+    unit: '1',
+  });
+  const slowCallRate = meter.createObservableGauge(METRIC.circuitBreakerSlowCallRate, {
+    description: 'Slow share of the calls in a rate-mode circuit breaker window',
+    unit: '1',
+  });
+  const observeRates = (result: BatchObservableResult) => {
+    for (const name of registry.names('circuitBreaker')) {
+      let window: WindowMetrics;
+      try {
+        const breaker = registry.circuitBreaker(name);
+        // A consecutive breaker has no window: its run of failures is no rate.
+        if (breaker.options.rate === undefined) continue;
+        window = breaker.metrics();
+      } catch {
+        continue; // a name whose entry cannot build a breaker has no window to report
+      }
+      const set = attributes.get('circuitBreaker', name);
+      const { calls } = window;
+      result.observe(failureRate, calls === 0 ? 0 : window.failedCalls / calls, set);
+      result.observe(slowCallRate, calls === 0 ? 0 : window.slowCalls / calls, set);
+    }
+  };
+  meter.addBatchObservableCallback(observeRates, [failureRate, slowCallRate]);
+
   const subscriptions: Unsubscribe[] = [
     registry.on('success', (event) => {
       count(event.kind, event.name, 'success');
@@ -169,6 +201,7 @@ export function instrument(
     active = false;
     for (const unsubscribe of subscriptions) unsubscribe();
     state.removeCallback(observeStates);
+    meter.removeBatchObservableCallback(observeRates, [failureRate, slowCallRate]);
     calls.removeCallback(observeCalls);
   };
   return Object.assign(stop, { [Symbol.dispose]: stop });

@@ -11,6 +11,10 @@ export const METRIC = {
   rateLimiterWait: 'dspu.rate_limiter.wait.duration',
   /** Observable gauge of each circuit breaker's state: 0 closed, 1 half-open, 2 open. */
   circuitBreakerState: 'dspu.circuit_breaker.state',
+  /** Observable gauge of a rate-mode breaker's failure rate over its window, as a fraction (0–1). Unit `1`. */
+  circuitBreakerFailureRate: 'dspu.circuit_breaker.failure_rate',
+  /** Observable gauge of a rate-mode breaker's slow-call rate over its window, as a fraction (0–1). Unit `1`. */
+  circuitBreakerSlowCallRate: 'dspu.circuit_breaker.slow_call_rate',
   /** Counter of circuit breaker state changes, by the state left and the state entered. */
   circuitBreakerTransitions: 'dspu.circuit_breaker.transitions',
   /** Counter of extra attempts a hedge sent (hedges: the first attempt is not counted). Unit `{attempt}`. */

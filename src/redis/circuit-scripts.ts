@@ -1,24 +1,28 @@
 import { LuaScript } from './redis-link.js';
 
 /*
- * The shared circuit: a hash KEYS[1] {s state, f failures, k successes, o openedAt, g generation, i isolated}
- * and a sorted set KEYS[2] of trial leases (member: a caller's token, score: when the lease ends), so a trial
- * whose process died frees its slot after the lease. Every transition bumps the generation, so an outcome
- * reported for an older period changes nothing, and is published on ARGV[2] as "state generation remaining
- * isolated" for the other processes to learn without asking. Redis TIME is the clock.
+ * The shared circuit: a hash KEYS[1] {s state, f failures, k successes, o openedAt, m open time, g generation,
+ * i isolated} and a sorted set KEYS[2] of trial leases (member: a caller's token, score: when the lease ends), so
+ * a trial whose process died frees its slot after the lease. Every transition bumps the generation, so an
+ * outcome reported for an older period changes nothing, and is published on ARGV[2] as "state generation
+ * remaining isolated" for the other processes to learn without asking. Redis TIME is the clock.
  * Every script answers {verdict, state, generation, retry after ms, isolated}; the retry after is the time
  * left open, or for a half-open rejection the time until the earliest trial lease ends.
  * ARGV[1] is the open timeout in ms; ARGV[2] the channel; ARGV[3] the trial lease in ms.
  *
- * KEYS[3] remembers, for one trial lease, the ids of the commands that took effect or were given up on: a
- * trial's token, a counted report, a forced move. Such a command that runs again (the client resends what got
- * no answer after a reconnect) or late (after its caller gave up on it) changes nothing.
+ * KEYS[3] remembers, for a while, the ids of the commands that took effect or were given up on: a trial's
+ * token, a batch of reports, a forced move. Such a command that runs again (the client resends what got no
+ * answer after a reconnect) or late (after its caller gave up on it) changes nothing.
+ *
+ * KEYS[4] is the rate mode's window, one hash cleared on every transition: totals {c calls, f failed, s slow}
+ * and n (the count ring's next slot, or the time window's newest span); the ring's slots r<i> hold an outcome
+ * code (1 failed + 2 slow); the time window's buckets c<b> f<b> s<b> hold the counts of one span each.
  */
 const PRELUDE = `
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 's', 'f', 'k', 'o', 'g', 'i')
+local h = redis.call('HMGET', KEYS[1], 's', 'f', 'k', 'o', 'g', 'i', 'm')
 local state = h[1] or 'closed'
 local failures = tonumber(h[2]) or 0
 local successes = tonumber(h[3]) or 0
@@ -26,20 +30,25 @@ local openedAt = tonumber(h[4]) or 0
 local gen = tonumber(h[5]) or 0
 local isolated = h[6] == '1'
 local timeout = tonumber(ARGV[1])
+local openMs = tonumber(h[7]) or timeout
 local function remaining()
   if state ~= 'open' or isolated then return 0 end
-  return math.max(0, openedAt + timeout - now)
+  return math.max(0, openedAt + openMs - now)
 end
-local function move(to)
+local function move(to, openFor)
   state = to
   failures = 0
   successes = 0
   gen = gen + 1
-  if to == 'open' then openedAt = now end
+  if to == 'open' then
+    openedAt = now
+    openMs = openFor or timeout
+  end
   if to == 'closed' then isolated = false end
   local i = isolated and 1 or 0
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 's', state, 'f', 0, 'k', 0, 'o', openedAt, 'g', gen, 'i', i)
+  if KEYS[4] then redis.call('DEL', KEYS[4]) end
+  redis.call('HSET', KEYS[1], 's', state, 'f', 0, 'k', 0, 'o', openedAt, 'm', openMs, 'g', gen, 'i', i)
   redis.call('PUBLISH', ARGV[2], state .. ' ' .. gen .. ' ' .. remaining() .. ' ' .. i)
 end
 local function reply(verdict, retryAfter)
@@ -50,9 +59,9 @@ local function done(id)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   return redis.call('ZSCORE', KEYS[3], id) ~= false
 end
-local function remember(id)
-  redis.call('ZADD', KEYS[3], now + lease, id)
-  redis.call('PEXPIRE', KEYS[3], lease)
+local function remember(id, forMs)
+  redis.call('ZADD', KEYS[3], now + (forMs or lease), id)
+  if redis.call('PTTL', KEYS[3]) < (forMs or lease) then redis.call('PEXPIRE', KEYS[3], forMs or lease) end
 end
 `;
 
@@ -62,7 +71,7 @@ end
  * token that holds a slot answers 'trial' again; a token reported or given up on takes no slot.
  */
 export const ADMIT = new LuaScript(`${PRELUDE}
-if state == 'open' and not isolated and now >= openedAt + timeout then move('half_open') end
+if state == 'open' and not isolated and now >= openedAt + openMs then move('half_open') end
 if state ~= 'half_open' then
   if state == 'closed' then return reply('closed') end
   return reply('rejected')
@@ -86,35 +95,137 @@ return reply('ok')
 `);
 
 /**
- * Reports an outcome ('success' | 'failure' | 'ignored', ARGV[4]) of a call admitted in generation ARGV[5],
- * releasing the trial lease of token ARGV[6] ('' for a closed call). ARGV[7] failureThreshold, ARGV[8]
- * successThreshold. ARGV[9] is the report's id ('' when counting it twice would change nothing): a report
- * counted already answers 'done'. Answers 'stale' when the circuit has moved on since the call was admitted.
+ * Reports the outcomes of a batch of calls, in order. ARGV[4] is the batch's id (a batch counted already answers
+ * 'done') and ARGV[5] how long to remember it. ARGV[6] failureThreshold (consecutive mode), ARGV[7]
+ * successThreshold, ARGV[8] maxTimeout. Rate mode when ARGV[9] (failureRateThreshold) > 0: ARGV[10]
+ * slowCallRateThreshold, ARGV[11] minimumCalls, ARGV[12] the count window's size (0 for a time window), ARGV[13]
+ * the time window in ms, ARGV[14] its buckets. From ARGV[15], five per call: outcome ('success' | 'failure' |
+ * 'ignored'), the generation it was admitted in, its trial token ('' for a closed call, else the lease it frees),
+ * slow (1 or 0), and the retry after its error asked for in ms (0 for none). An outcome of an older generation
+ * changes nothing but the lease it frees. Answers the common reply plus the window's {calls, failed, slow}
+ * (in consecutive mode the current run of failures as both calls and failed).
  */
 export const REPORT = new LuaScript(`${PRELUDE}
-local id = ARGV[9]
-if id ~= '' then
-  if done(id) then return reply('done') end
-  remember(id)
+if done(ARGV[4]) then return reply('done') end
+remember(ARGV[4], tonumber(ARGV[5]))
+local failureThreshold = tonumber(ARGV[6])
+local successThreshold = tonumber(ARGV[7])
+local maxTimeout = tonumber(ARGV[8])
+local failureRate = tonumber(ARGV[9])
+local slowRate = tonumber(ARGV[10])
+local minimumCalls = tonumber(ARGV[11])
+local ringSize = tonumber(ARGV[12])
+local windowMs = tonumber(ARGV[13])
+local buckets = tonumber(ARGV[14])
+local W = KEYS[4]
+local win
+local function openFor(retryAfter)
+  local backedOff = timeout
+  if state == 'half_open' then backedOff = math.min(maxTimeout, openMs * 2) end
+  return math.max(backedOff, retryAfter)
 end
-if ARGV[6] ~= '' then redis.call('ZREM', KEYS[2], ARGV[6]) end
-if tonumber(ARGV[5]) ~= gen then return reply('stale') end
-local outcome = ARGV[4]
-if state == 'closed' then
-  if outcome == 'failure' then
-    failures = failures + 1
-    if failures >= tonumber(ARGV[7]) then move('open') else redis.call('HSET', KEYS[1], 'f', failures) end
-  elseif outcome == 'success' and failures > 0 then
-    redis.call('HSET', KEYS[1], 'f', 0)
+local function open(retryAfter)
+  move('open', openFor(retryAfter))
+  win = nil
+end
+-- The time window drops the spans that aged out, as the next record or read finds them.
+local function rotate()
+  local span = math.floor(now / (windowMs / buckets))
+  if not win.n then
+    win.n = span
+    return span % buckets
   end
-elseif state == 'half_open' then
-  if outcome == 'failure' then move('open')
-  elseif outcome == 'success' then
-    successes = successes + 1
-    if successes >= tonumber(ARGV[8]) then move('closed') else redis.call('HSET', KEYS[1], 'k', successes) end
+  -- The same span as the newest (the common case), or a clock that stepped back: count it there.
+  if span <= win.n then return win.n % buckets end
+  local first = math.max(win.n + 1, span - buckets + 1)
+  for s = first, span do
+    local b = s % buckets
+    local old = redis.call('HMGET', W, 'c' .. b, 'f' .. b, 's' .. b)
+    win.c = win.c - (tonumber(old[1]) or 0)
+    win.f = win.f - (tonumber(old[2]) or 0)
+    win.s = win.s - (tonumber(old[3]) or 0)
+    redis.call('HDEL', W, 'c' .. b, 'f' .. b, 's' .. b)
+  end
+  win.n = span
+  return span % buckets
+end
+local function loadWindow()
+  if win then return end
+  local w = redis.call('HMGET', W, 'c', 'f', 's', 'n')
+  win = {c = tonumber(w[1]) or 0, f = tonumber(w[2]) or 0, s = tonumber(w[3]) or 0, n = tonumber(w[4])}
+end
+local function record(failed, slow)
+  loadWindow()
+  local code = (failed and 1 or 0) + (slow and 2 or 0)
+  if ringSize > 0 then
+    local slot = win.n or 0
+    if win.c >= ringSize then
+      local old = tonumber(redis.call('HGET', W, 'r' .. slot)) or 0
+      win.f = win.f - old % 2
+      win.s = win.s - math.floor(old / 2)
+    else
+      win.c = win.c + 1
+    end
+    redis.call('HSET', W, 'r' .. slot, code)
+    win.n = (slot + 1) % ringSize
+  else
+    local b = rotate()
+    redis.call('HINCRBY', W, 'c' .. b, 1)
+    if failed then redis.call('HINCRBY', W, 'f' .. b, 1) end
+    if slow then redis.call('HINCRBY', W, 's' .. b, 1) end
+    win.c = win.c + 1
+  end
+  win.f = win.f + code % 2
+  win.s = win.s + math.floor(code / 2)
+  if win.c >= minimumCalls and (win.f * 100 >= failureRate * win.c or win.s * 100 >= slowRate * win.c) then
+    return true
+  end
+  return false
+end
+for i = 15, #ARGV, 5 do
+  local outcome, token, slow = ARGV[i], ARGV[i + 2], ARGV[i + 3] == '1'
+  local retryAfter = tonumber(ARGV[i + 4]) or 0
+  if token ~= '' then
+    redis.call('ZREM', KEYS[2], token)
+    remember(token)
+  end
+  if tonumber(ARGV[i + 1]) == gen then
+    if state == 'closed' and failureRate > 0 then
+      if outcome ~= 'ignored' and record(outcome == 'failure', slow) then open(retryAfter) end
+    elseif state == 'closed' then
+      if outcome == 'failure' then
+        failures = failures + 1
+        if failures >= failureThreshold then open(retryAfter) else redis.call('HSET', KEYS[1], 'f', failures) end
+      elseif outcome == 'success' and failures > 0 then
+        failures = 0
+        redis.call('HSET', KEYS[1], 'f', 0)
+      end
+    elseif state == 'half_open' and token ~= '' then
+      if outcome == 'failure' or (outcome == 'success' and slow) then open(retryAfter)
+      elseif outcome == 'success' then
+        successes = successes + 1
+        if successes >= successThreshold then move('closed') else redis.call('HSET', KEYS[1], 'k', successes) end
+      end
+    end
   end
 end
-return reply('ok')
+local r = reply('ok')
+if failureRate == 0 then
+  r[6], r[7], r[8] = failures, failures, 0
+else
+  if state == 'closed' then
+    loadWindow()
+    if ringSize == 0 then rotate() end
+  end
+  if win then
+    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0)
+    if ringSize == 0 then redis.call('PEXPIRE', W, windowMs + 1000) end
+    r[6], r[7], r[8] = win.c, win.f, win.s
+  else
+    r[6], r[7], r[8] = 0, 0, 0
+  end
+end
+return r
 `);
 
 /**

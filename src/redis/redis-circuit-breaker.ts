@@ -6,12 +6,15 @@ import {
   CircuitState,
   ConfigError,
   EventEmitter,
+  retryAfterOf,
   toMs,
+  windowMetrics,
   withSignal,
   type CircuitBreakerCallOptions,
   type CircuitBreakerOptions,
   type CircuitSnapshot,
   type Duration,
+  type WindowMetrics,
 } from '../index.js';
 import { ABANDON, ADMIT, FORCE, REPORT } from './circuit-scripts.js';
 import {
@@ -22,6 +25,7 @@ import {
   type RedisStoreOptions,
 } from './redis-link.js';
 import { Subscription } from './subscription.js';
+import { ReportBatch, type Outcome } from './report-batch.js';
 
 /** Options of {@link RedisCircuitBreaker}: the breaker's own, plus where and how it is shared. */
 export interface RedisCircuitBreakerOptions<T = unknown>
@@ -38,8 +42,16 @@ type Reply = [
   gen: number,
   remaining: number,
   isolated: number,
+  // REPORT only: the window's totals after the batch.
+  calls?: number,
+  failed?: number,
+  slow?: number,
 ];
-type Outcome = 'success' | 'failure' | 'ignored';
+
+const EMPTY = { calls: 0, failed: 0, slow: 0 };
+
+// The start time of a call that is not timed (no slowCallDuration).
+const NOT_TIMED = -1;
 
 function split(options: RedisCircuitBreakerOptions<never> | undefined): [object, object] {
   const breaker: Record<string, unknown> = {};
@@ -51,8 +63,10 @@ function split(options: RedisCircuitBreakerOptions<never> | undefined): [object,
 
 /**
  * A {@link CircuitBreaker} whose state and counters live in Redis, shared by every process using the same
- * name. Transitions are atomic Lua scripts; at most `halfOpenMaxCalls` trials run at once across the fleet.
- * A closed call runs at once and reports its outcome afterwards without delaying its result; an open circuit is
+ * name, in either mode (consecutive failures, or rate mode with its sliding window kept in Redis). Transitions
+ * are atomic Lua scripts; at most `halfOpenMaxCalls` trials run at once across the fleet. A closed call runs at
+ * once and reports its outcome afterwards without delaying its result (the reports of one tick share one
+ * script call); an open circuit is
  * known locally until its `retryAfter` (and learned through pub/sub as soon as any process opens or resets it),
  * so a rejected call costs no round trip. It holds a subscriber connection (a duplicate of `client`): call
  * {@link RedisCircuitBreaker.close} when done, or quit `client`, which ends it too. Use it wherever a breaker
@@ -75,6 +89,12 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   private readonly channel: string;
   private readonly leaseMs: number;
   private readonly changes: Subscription;
+  private readonly reports: ReportBatch;
+  // Rate mode with slowCallDuration: calls are timed.
+  private readonly slowMs: number;
+  // The window's totals as the last REPORT answered them, and when.
+  private totals = { calls: 0, failed: 0, slow: 0 };
+  private totalsAt = 0;
   // What this process last learned of the shared circuit; gen -1 means "not yet asked".
   private view = {
     state: CircuitState.CLOSED as CircuitState,
@@ -94,11 +114,20 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.link = new RedisLink(client, redisOptions, ['trialLease']);
     this.storeEvents = this.link.events;
     checkName(name);
-    this.keys = ['circuit', 'trials', 'done'].map((suffix) => this.link.key(name, suffix));
+    this.keys = ['circuit', 'trials', 'done', 'window'].map((suffix) =>
+      this.link.key(name, suffix),
+    );
     this.channel = this.link.key(name, 'changes');
     this.leaseMs = toMs(redisOptions.trialLease ?? 60_000, 'trialLease');
     if (this.leaseMs <= 0)
       throw ConfigError.invalid('trialLease', 'a duration greater than 0', redisOptions.trialLease);
+    this.slowMs = this.options.rate?.slowCallDuration ?? Infinity;
+    this.reports = new ReportBatch(this.options, this.link.timeoutMs, this.leaseMs, (args, trial) =>
+      this.script(REPORT, args).catch(() => {
+        // A trial's report frees its slot: send it until Redis answers rather than hold the slot a whole lease.
+        if (trial) void this.link.insist(REPORT, this.keys, this.argv(args), this.leaseMs);
+      }),
+    );
     this.changes = new Subscription(
       client,
       this.channel,
@@ -120,6 +149,20 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   /** Like {@link RedisCircuitBreaker.state}, without moving the local breaker that serves while Redis is down. */
   override peekState(): CircuitState {
     return this.local ? super.peekState() : this.state;
+  }
+
+  /**
+   * What the shared window held when Redis last answered one of this process's reports (this process's own
+   * window while its local breaker serves): the calls, failed and slow calls, and the rates in percent. A time
+   * window with no report for its whole duration reads empty.
+   */
+  override metrics(): WindowMetrics {
+    if (this.local) return super.metrics();
+    const window = this.options.rate?.window;
+    // Nothing reported for a whole time window: every call it held has aged out since.
+    if (window !== undefined && 'time' in window && Date.now() - this.totalsAt >= window.time)
+      return windowMetrics(EMPTY);
+    return windowMetrics(this.totals);
   }
 
   /** Runs `next(invocation)` through the shared breaker: the policy contract's entry. */
@@ -206,23 +249,35 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     gen: number,
     token: string,
   ): Promise<T> {
+    const started = this.slowMs === Infinity ? NOT_TIMED : Date.now();
     let result: T | PromiseLike<T>;
     try {
       result = fn(arg);
     } catch (error) {
-      this.report(this.outcomeOf(error), gen, token);
+      this.reports.add(this.outcomeOf(error), gen, token, this.slow(started), retryAfterOf(error));
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.report(this.resultOutcome(value), gen, token);
+        this.reports.add(this.resultOutcome(value), gen, token, this.slow(started), 0);
         return value;
       },
       (error: unknown) => {
-        this.report(this.outcomeOf(error), gen, token);
+        this.reports.add(
+          this.outcomeOf(error),
+          gen,
+          token,
+          this.slow(started),
+          retryAfterOf(error),
+        );
         throw error;
       },
     );
+  }
+
+  /** Rate mode with `slowCallDuration`: whether a call that started at `started` was slow. */
+  private slow(started: number): boolean {
+    return started !== NOT_TIMED && Date.now() - started > this.slowMs;
   }
 
   private outcomeOf(error: unknown): Outcome {
@@ -241,23 +296,11 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     }
   }
 
-  // Outcomes are reported in the background: the call's own result never waits for Redis.
-  private report(outcome: Outcome, gen: number, token: string): void {
-    const { failureThreshold, successThreshold } = this.options;
-    // An id lets Redis count a report once however often it runs; a closed success counted twice changes nothing.
-    const id = token !== '' ? token : outcome === 'failure' ? randomUUID() : '';
-    const args = [outcome, gen, token, failureThreshold, successThreshold, id];
-    this.script(REPORT, args).catch(() => {
-      // A trial's report frees its slot: send it until Redis answers rather than hold the slot a whole lease.
-      if (token !== '') void this.link.insist(REPORT, this.keys, this.argv(args), this.leaseMs);
-    });
-  }
-
-  private argv(args: (string | number)[]): (string | number)[] {
+  private argv(args: readonly (string | number)[]): (string | number)[] {
     return [this.options.timeout, this.channel, this.leaseMs, ...args];
   }
 
-  private script(script: typeof ADMIT, args: (string | number)[]): Promise<Reply> {
+  private script(script: typeof ADMIT, args: readonly (string | number)[]): Promise<Reply> {
     return this.link.run(script, this.keys, this.argv(args)).then(
       (reply) => {
         this.link.succeeded();
@@ -276,9 +319,13 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   }
 
   /** Adopts what Redis said, if it is newer than what this process knew, and tells listeners of a change. */
-  private learn([, state, gen, remaining, isolated]: Reply): void {
+  private learn([, state, gen, remaining, isolated, calls, failed, slow]: Reply): void {
     const { view } = this;
     if (gen < view.gen) return;
+    if (calls !== undefined) {
+      this.totals = { calls, failed: failed!, slow: slow! };
+      this.totalsAt = Date.now();
+    } else if (gen > view.gen) this.totals = EMPTY; // a move clears the window
     const from = view.gen < 0 ? CircuitState.CLOSED : view.state;
     this.view = { state, gen, openUntil: Date.now() + remaining, isolated: isolated === 1 };
     if (from === state) return;

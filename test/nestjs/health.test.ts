@@ -30,11 +30,15 @@ class HealthController {
 @Module({
   imports: [
     TerminusModule.forRoot({ logger: false }),
-    ResilienceModule.forRoot({ circuitBreaker: { payments: {}, github: {} } }),
+    ResilienceModule.forRoot({
+      circuitBreaker: { payments: {}, github: {}, search: { failureRateThreshold: 50 } },
+    }),
   ],
   controllers: [HealthController],
 })
 class HealthModule {}
+
+const empty = { calls: 0, failedCalls: 0, slowCalls: 0, failureRate: 0, slowCallRate: 0 };
 
 describe('nestjs: health indicator', () => {
   let running: RunningApp;
@@ -52,7 +56,11 @@ describe('nestjs: health indicator', () => {
     expect(body).to.deep.include({
       status: 'ok',
       details: {
-        circuitBreakers: { status: 'up', breakers: { payments: 'closed', github: 'closed' } },
+        circuitBreakers: {
+          status: 'up',
+          breakers: { payments: 'closed', github: 'closed', search: 'closed' },
+          windows: { search: empty },
+        },
       },
     });
   });
@@ -64,8 +72,27 @@ describe('nestjs: health indicator', () => {
     expect(body).to.deep.include({
       status: 'error',
       error: {
-        circuitBreakers: { status: 'down', breakers: { payments: 'open', github: 'closed' } },
+        circuitBreakers: {
+          status: 'down',
+          breakers: { payments: 'open', github: 'closed', search: 'closed' },
+          windows: { search: empty },
+        },
       },
+    });
+  });
+
+  it("adds a rate-mode breaker's window figures, so a failing dependency shows before it trips", async () => {
+    const search = running.app.get(ResilienceRegistry).circuitBreaker('search');
+    await search.protect(async () => 'hit');
+    await search.protect(() => Promise.reject(new Error('miss'))).catch(() => undefined);
+    const { body } = await check('ready');
+    const details = body.details as Record<string, { windows: Record<string, unknown> }>;
+    expect(details.circuitBreakers.windows.search).to.deep.equal({
+      calls: 2,
+      failedCalls: 1,
+      slowCalls: 0,
+      failureRate: 50,
+      slowCallRate: 0,
     });
   });
 
@@ -104,7 +131,7 @@ describe('nestjs: health indicator', () => {
     const error = await rejectionOf(indicator.isHealthy('x', { names: ['paymnts'] }));
     expect(error).to.be.instanceOf(ConfigError);
     expect(error.message).to.equal(
-      'circuitBreaker "paymnts" is not configured; known: payments, github',
+      'circuitBreaker "paymnts" is not configured; known: payments, github, search',
     );
   });
 });

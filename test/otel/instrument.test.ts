@@ -291,3 +291,52 @@ describe('dspu/otel: instrument()', () => {
     expect(breaker.events.has('stateChange')).to.equal(false);
   });
 });
+
+describe('dspu/otel: instrument() and rate-mode breakers', () => {
+  const time = useFakeClock();
+  let metrics: ReturnType<typeof metricsHarness>;
+  let registry: ResilienceRegistry;
+  let stop: () => void;
+
+  beforeEach(() => {
+    metrics = metricsHarness();
+    registry = new ResilienceRegistry({
+      circuitBreaker: {
+        consecutive: { failureThreshold: 3 },
+        search: { failureRateThreshold: 80, minimumCalls: 10, slowCallDuration: '1s' },
+      },
+    });
+    stop = instrument(registry, { meter: metrics.provider.getMeter('test') });
+  });
+
+  afterEach(async () => {
+    stop();
+    await metrics.provider.shutdown();
+  });
+
+  it('reports the failure rate and slow-call rate of the window as fractions, read live', async () => {
+    const search = registry.circuitBreaker('search');
+    for (let i = 0; i < 4; i++) await search.protect(async () => 'hit');
+    await search.protect(() => Promise.reject(new Down('miss'))).catch(() => undefined);
+    const slow = observe(search.protect(() => time.clock.tickAsync(1_500).then(() => 'late')));
+    await time.clock.tickAsync(1_500);
+    expect(slow.value).to.equal('late');
+    expect(await metrics.points('dspu.circuit_breaker.failure_rate')).to.deep.equal([
+      { attributes: policy('circuitBreaker', 'search'), value: 1 / 6 },
+    ]);
+    expect(await metrics.points('dspu.circuit_breaker.slow_call_rate')).to.deep.equal([
+      { attributes: policy('circuitBreaker', 'search'), value: 1 / 6 },
+    ]);
+  });
+
+  it('reports no rate for a consecutive breaker', async () => {
+    expect(await metrics.points('dspu.circuit_breaker.failure_rate')).to.deep.equal([
+      { attributes: policy('circuitBreaker', 'search'), value: 0 },
+    ]);
+  });
+
+  it('reports no rate once stopped', async () => {
+    stop();
+    expect(await metrics.points('dspu.circuit_breaker.failure_rate')).to.deep.equal([]);
+  });
+});

@@ -18,8 +18,9 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
   const script = (lua: LuaScript, ...args: (string | number)[]) =>
     runScript(redis, lua, keys, [10, `${keys[0]}:changes`, trialLease, ...args]) as Promise<Reply>;
   const admit = (token: string, halfOpenMaxCalls = 1) => script(ADMIT, halfOpenMaxCalls, token);
-  const report = (outcome: string, gen: number, token: string, id: string, thresholds = [2, 2]) =>
-    script(REPORT, outcome, gen, token, ...thresholds, id);
+  // A batch of one consecutive-mode outcome: failureThreshold and successThreshold 2, no backoff.
+  const report = (outcome: string, gen: number, token: string, id: string) =>
+    script(REPORT, id, trialLease, 2, 2, 10, 0, 0, 0, 0, 0, 0, outcome, gen, token, 0, 0);
   const circuit = async () => redis.hgetall(keys[0]);
 
   /** A circuit opened long ago: the next ADMIT finds its timeout passed and moves it to HALF_OPEN. */
@@ -31,7 +32,7 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
   });
 
   beforeEach(() => {
-    keys = ['circuit', 'trials', 'done'].map((suffix) => `{circuit-${++run}}:${suffix}`);
+    keys = ['circuit', 'trials', 'done', 'window'].map((suffix) => `{circuit-${++run}}:${suffix}`);
   });
 
   after(async () => {
@@ -101,8 +102,9 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
   it('changes nothing with a REPORT that runs after the circuit moved on', async () => {
     const [, , gen] = await admit('');
     await script(FORCE, 'isolate', 'force-1');
-    expect((await report('success', gen, '', ''))[0]).to.equal('stale');
-    expect(await circuit()).to.include({ s: 'open', i: '1' });
+    const before = await circuit();
+    await report('failure', gen, '', 'report-1');
+    expect(await circuit()).to.deep.equal(before);
   });
 
   it('moves the circuit once for a forced move that runs twice', async () => {

@@ -140,4 +140,33 @@ describe('dspu/redis on a Redis Cluster of three masters', function () {
     release('ok');
     await trial;
   });
+  it("shares a rate-mode circuit breaker, its window in the circuit's slot", async () => {
+    const options = {
+      failureRateThreshold: 50,
+      slidingWindow: { time: '10s' },
+      minimumCalls: 4,
+      timeout: 200,
+    } as const;
+    const [a, b] = [client(), client()].map(
+      (c) => new RedisCircuitBreaker(c, 'cluster-rate-circuit', options),
+    );
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await b.protect(async () => 'joined');
+    await sleep(100); // b's subscriber is up
+    await a.protect(async () => 'ok');
+    for (let i = 0; i < 2; i++)
+      await a.protect(() => Promise.reject(new Error('down'))).catch(() => 0);
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+    const c = client();
+    const keys = await Promise.all(
+      ['circuit', 'window'].map((suffix) =>
+        c.call('CLUSTER', 'KEYSLOT', `{dspu:cluster-rate-circuit}:${suffix}`),
+      ),
+    );
+    expect(keys[0]).to.equal(keys[1]);
+    expect(b.metrics().calls).to.equal(0); // opening cleared the window
+  });
 });

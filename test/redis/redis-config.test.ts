@@ -94,6 +94,28 @@ describe('dspu/redis registry configuration', function () {
     expect(error.retryAfter).to.be.within(25_000, 30_000);
   });
 
+  it('shares a configured rate-mode breaker: its window judges the calls of every registry', async () => {
+    const name = `search-${++run}`;
+    const config: RedisAwareConfig = {
+      circuitBreaker: {
+        [name]: {
+          failureRateThreshold: 50,
+          minimumCalls: 4,
+          slidingWindow: { calls: 10 },
+          store: 'redis',
+        },
+      },
+    };
+    const [one, two] = [registryOn(config), registryOn(config)];
+    const [a, b] = [one.circuitBreaker(name), two.circuitBreaker(name)];
+    expect(a.options.rate).to.deep.include({ failureRateThreshold: 50, minimumCalls: 4 });
+    expect(await b.protect(ok)).to.equal('ok');
+    await untilListening(name, 'changes');
+    await a.protect(ok);
+    for (let i = 0; i < 2; i++) await a.protect(boom).catch(() => undefined);
+    await until(() => b.state === CircuitState.OPEN, 2_000);
+  });
+
   it('shares the permits of a configured concurrency entry across registries', async () => {
     const name = `reports-${++run}`;
     const config: RedisAwareConfig = {

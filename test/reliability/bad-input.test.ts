@@ -2073,6 +2073,8 @@ const NO_INPUT: Record<string, string> = {
   Invocation: 'a plain record of a call (this and arguments): any values are valid',
   isPolicy: 'a predicate: answers false for anything that is not a policy',
   toError: 'turns any value into an Error',
+  retryAfterOf: "reads any value's retryAfter: what it cannot read is 0",
+  windowMetrics: "turns a window's totals into rates: its input is a breaker's own counts",
   OptionsChecker: 'checks values: any input is what it reports on',
   splitOptions: 'splits anything; what it cannot read is left for the checker to report',
   LinkedQueue: "takes no argument; its nodes are the caller's own objects",

@@ -64,11 +64,15 @@ export interface CircuitBreakerOptions<T = unknown> {
 
 /** How a rate-mode breaker judges, resolved. */
 export interface ResolvedRateOptions {
+  /** Percent of the window's calls that failed at which the circuit opens. */
   readonly failureRateThreshold: number;
+  /** Percent of the window's calls that were slow at which the circuit opens. */
   readonly slowCallRateThreshold: number;
   /** `Infinity` when no call is slow. */
   readonly slowCallDuration: number;
+  /** Calls the window must hold before a verdict. */
   readonly minimumCalls: number;
+  /** The last `calls` calls, or the calls of the last `time` ms in `buckets` buckets. */
   readonly window: { readonly calls: number } | { readonly time: number; readonly buckets: number };
 }
 

@@ -6,5 +6,8 @@ export {
 export {
   type CircuitBreakerOptions,
   type ResolvedCircuitBreakerOptions,
+  type ResolvedRateOptions,
+  type SlidingWindowOptions,
 } from './circuit-breaker.options.js';
+export { windowMetrics, type WindowMetrics } from './sliding-window.js';
 export { CircuitState, type CircuitSnapshot } from './circuit-state.js';
