@@ -2,7 +2,10 @@ import type { Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { CircuitBreaker } from '../patterns/circuit-breaker/circuit-breaker.js';
-import type { CircuitBreakerOptions } from '../patterns/circuit-breaker/circuit-breaker.options.js';
+import {
+  optionsOfOtherMode,
+  type CircuitBreakerOptions,
+} from '../patterns/circuit-breaker/circuit-breaker.options.js';
 import {
   limiterFromOptions,
   type AdaptiveConcurrencyEntry,
@@ -124,7 +127,11 @@ export const POLICY_KINDS = {
           ? { ...options, initialState: { ...previous.toJSON(), openMs: null } }
           : options,
       ),
-    merge: mergeObjects,
+    // An entry's mode (consecutive or rate) wins over the defaults' mode.
+    merge: (defaults, entry) =>
+      isObject(defaults) && isObject(entry)
+        ? mergeObjects(withoutKeys(defaults, optionsOfOtherMode(entry)), entry)
+        : mergeObjects(defaults, entry),
     named: true as const,
   }),
   rateLimiter: spec({

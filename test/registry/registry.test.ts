@@ -41,6 +41,35 @@ describe('ResilienceRegistry', () => {
     expect(registry.retry('payments').options).to.include({ maxAttempts: 5, baseDelay: 100 });
   });
 
+  it('lets an entry choose the breaker mode its defaults did not: the entry’s mode wins', async () => {
+    const registry = new ResilienceRegistry({
+      circuitBreaker: {
+        defaults: { failureThreshold: 3, timeout: '10s' },
+        rated: { failureRateThreshold: 50, slidingWindow: { calls: 4 }, minimumCalls: 4 },
+        counted: {},
+      },
+    });
+    const rated = registry.circuitBreaker('rated');
+    for (const outcome of [true, false, true, false])
+      await rated
+        .protect(() => (outcome ? 'ok' : Promise.reject(new Error('down'))))
+        .catch(() => {});
+    expect(rated.state).to.equal(CircuitState.OPEN); // 50 % of 4 calls; three in a row never happened
+    expect(registry.circuitBreaker('counted').options).to.include({
+      failureThreshold: 3,
+      timeout: 10_000,
+    });
+
+    const back = new ResilienceRegistry({
+      circuitBreaker: {
+        defaults: { failureRateThreshold: 20, minimumCalls: 5 },
+        counted: { failureThreshold: 2 },
+      },
+    });
+    expect(back.circuitBreaker('counted').options).to.include({ failureThreshold: 2 });
+    expect(back.circuitBreaker('counted').options.rate).to.equal(undefined);
+  });
+
   it('names the known entries when asked for an unknown one', () => {
     const registry = new ResilienceRegistry({ circuitBreaker: { payments: {}, github: {} } });
     expect(() => registry.circuitBreaker('paymnts')).to.throw(

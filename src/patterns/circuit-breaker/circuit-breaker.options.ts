@@ -114,6 +114,19 @@ export const CIRCUIT_BREAKER_OPTION_KEYS = [
 ] as const;
 
 const RATE_ONLY = ['slidingWindow', 'minimumCalls', 'slowCallRateThreshold'] as const;
+const RATE_SWITCHES = ['failureRateThreshold', 'slowCallDuration'] as const;
+
+/**
+ * The options of the mode `options` does not choose, when it chooses one: the rate-mode options when it sets
+ * `failureThreshold`, `failureThreshold` when it turns rate mode on, else none. A registry drops them from its
+ * defaults before laying an entry over them, so an entry's mode wins over the defaults' mode.
+ */
+export function optionsOfOtherMode(options: object): readonly string[] {
+  const has = (key: string) => (options as Record<string, unknown>)[key] !== undefined;
+  if (RATE_SWITCHES.some(has)) return ['failureThreshold'];
+  if (has('failureThreshold')) return [...RATE_SWITCHES, ...RATE_ONLY];
+  return [];
+}
 const PERCENT = 'a percent greater than 0 and at most 100';
 
 /**
@@ -125,9 +138,7 @@ export function resolveCircuitBreakerOptions(
   checker: OptionsChecker,
 ): ResolvedCircuitBreakerOptions {
   checker.onlyKnown(CIRCUIT_BREAKER_OPTION_KEYS);
-  const rateMode =
-    checker.raw('failureRateThreshold') !== undefined ||
-    checker.raw('slowCallDuration') !== undefined;
+  const rateMode = RATE_SWITCHES.some((key) => checker.raw(key) !== undefined);
   if (rateMode && checker.raw('failureThreshold') !== undefined)
     checker.fail(
       'failureThreshold',
