@@ -224,13 +224,16 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     if (this.local) return super.toJSON();
     const { view } = this;
     const open = view.state === CircuitState.OPEN;
+    // Redis tells this process when the open time ends, not when it began (a backed-off open time is longer
+    // than `timeout`): the snapshot says "open from now for what is left", which ends when the shared one does.
+    const now = Date.now();
     return {
       state: view.state,
       failures: 0,
       successes: 0,
-      openedAt: open ? view.openUntil - this.options.timeout : null,
+      openedAt: open ? now : null,
       isolated: view.isolated,
-      openMs: null,
+      openMs: open ? Math.max(0, view.openUntil - now) : null,
     };
   }
 

@@ -139,6 +139,9 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     expect(openTimes[0]).to.be.within(150, 200);
     expect(openTimes[1]).to.be.within(250, 300);
     expect(openTimes[2]).to.be.within(250, 300);
+    // A snapshot of the backed-off circuit ends its open time when the shared circuit does.
+    const { openedAt, openMs } = b.toJSON();
+    expect(openedAt! + openMs! - Date.now()).to.be.within(200, 300);
   });
 
   it('stays open as long as the error that opened it asked with retryAfter', async () => {
