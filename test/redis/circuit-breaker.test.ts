@@ -17,7 +17,7 @@ import {
   type RedisCircuitBreakerOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { failingOnce, roundTrips, sleep, until } from './support.js';
+import { failingOnce, roundTrips, sleep, stall, until } from './support.js';
 import { REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
@@ -331,20 +331,13 @@ describe('dspu/redis shared circuit breaker', function () {
       clients.push(admin);
     });
 
-    /** Stalls Redis past the command timeout; resolves once it answers again. */
-    async function stall(ms: number, meanwhile: () => PromiseLike<unknown>): Promise<void> {
-      await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
-      await meanwhile();
-      await admin.ping(); // queued behind the pause
-    }
-
     it('frees the trial slot of an ADMIT that timed out and ran later', async () => {
       const options = { failureThreshold: 1, timeout: 50, trialLease: 5_000 };
       const [a, b] = await fleet(2, { ...options, ...slow });
       await openIt(a);
       await sleep(100);
       // The ADMIT times out: the call runs on this process's own breaker, and never reports a trial.
-      await stall(300, () => a.protect(ok));
+      await stall(admin, 300, () => a.protect(ok));
       await sleep(20);
       expect(await b.protect(ok)).to.equal('ok');
     });
@@ -365,7 +358,7 @@ describe('dspu/redis shared circuit breaker', function () {
     it('counts a failure once when its REPORT timed out and Redis ran it later', async () => {
       const [a, b] = await fleet(2, { failureThreshold: 2, ...slow });
       await a.protect(ok);
-      await stall(300, async () => {
+      await stall(admin, 300, async () => {
         await a.protect(boom).catch(() => undefined);
         await sleep(150); // its report times out
       });
@@ -381,7 +374,7 @@ describe('dspu/redis shared circuit breaker', function () {
       let ran = 0;
       const work = async () => ++ran;
       const outcomes: unknown[] = [];
-      await stall(700, async () => {
+      await stall(admin, 700, async () => {
         await a.protect(work); // runs: nothing has failed yet, and its report finds Redis stalled
         await until(() => down, 1_000);
         ran = 0;

@@ -14,7 +14,7 @@ import {
   type RedisConcurrencyLimiterOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { failingOnce, sleep, until } from './support.js';
+import { failingOnce, sleep, stall, until } from './support.js';
 import { RELEASE } from '../../src/redis/semaphore-scripts.js';
 
 const holder = fileURLToPath(new URL('./permit-holder.child.js', import.meta.url));
@@ -175,17 +175,10 @@ describe('dspu/redis distributed concurrency limiter', function () {
       clients.push(admin);
     });
 
-    /** Stalls Redis past the command timeout; resolves once it answers again. */
-    async function stall(ms: number, meanwhile: () => PromiseLike<unknown>): Promise<void> {
-      await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
-      await meanwhile();
-      await admin.ping(); // queued behind the pause
-    }
-
     it('gives a permit back at once when its ACQUIRE timed out and Redis ran it later', async () => {
       const [a, b] = fleet(2, { limit: 1, lease: '5s', ...slow });
       const key = `{dspu:permits-${run}}:permits`;
-      await stall(300, async () => {
+      await stall(admin, 300, async () => {
         // The ACQUIRE times out: the call runs on this process's own limiter.
         expect(await a.run(async () => 'ran locally')).to.equal('ran locally');
       });
@@ -202,7 +195,7 @@ describe('dspu/redis distributed concurrency limiter', function () {
       const permit = await a.acquire();
       const errors: unknown[] = [];
       a.storeEvents.on('storeError', (e) => errors.push(e));
-      await stall(300, () => permit[Symbol.asyncDispose]());
+      await stall(admin, 300, () => permit[Symbol.asyncDispose]());
       expect(errors).to.have.length(1);
       expect(await admin.zcard(`{dspu:permits-${run}}:permits`)).to.equal(0);
     });
@@ -222,7 +215,7 @@ describe('dspu/redis distributed concurrency limiter', function () {
       const lost: Error[] = [];
       a.storeEvents.on('storeError', ({ error }) => lost.push(error));
       const permit = await a.acquire();
-      await stall(250, () => sleep(150)); // a renewal (every 100 ms) is sent and times out
+      await stall(admin, 250, () => sleep(150)); // a renewal (every 100 ms) is sent and times out
       await sleep(50);
       await permit[Symbol.asyncDispose]();
       expect(lost.some((e) => /ran out before renewal/.test(e.message))).to.equal(false);

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { LuaScript, RedisClient } from '../../src/redis/redis-link.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -76,4 +77,18 @@ export function failingOnce<C extends RedisClient>(client: C, script: LuaScript)
       return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },
   });
+}
+
+/**
+ * Stalls Redis for `ms` (`CLIENT PAUSE … ALL`, through `admin`), runs `meanwhile` while it is stalled, and resolves
+ * once Redis answers again: the way to make a command time out and then run late.
+ */
+export async function stall(
+  admin: Redis,
+  ms: number,
+  meanwhile: () => PromiseLike<unknown>,
+): Promise<void> {
+  await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+  await meanwhile();
+  await admin.ping(); // queued behind the pause
 }
