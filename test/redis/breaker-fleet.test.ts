@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { spawnMember } from './child-process.js';
 import { RedisServer } from './redis-server.js';
 
 const child = fileURLToPath(new URL('./breaker-fleet.child.js', import.meta.url));
@@ -15,28 +15,7 @@ interface ChildReport {
 
 /** Spawns a member of the fleet; resolves its start function once it is connected and subscribed. */
 function member(port: number, name: string, recoverMs: number, runMs: number) {
-  return new Promise<(start: number) => Promise<ChildReport>>((ready, reject) => {
-    const proc = spawn(process.execPath, [child, String(port), name, `${recoverMs}`, `${runMs}`]);
-    let stdout = '';
-    let stderr = '';
-    const done = new Promise<ChildReport>((resolve, fail) => {
-      proc.on('exit', (code) => {
-        if (code === 0) resolve(JSON.parse(stdout) as ChildReport);
-        else fail(new Error(`fleet member exited with ${code}: ${stderr}`));
-      });
-    });
-    done.catch(reject);
-    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    proc.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr === 'ready\n')
-        ready((start) => {
-          proc.stdin.end(String(start));
-          return done;
-        });
-    });
-    proc.on('error', reject);
-  });
+  return spawnMember<ChildReport>(child, [String(port), name, `${recoverMs}`, `${runMs}`]);
 }
 
 /** The most intervals that overlap at any instant. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnMember } from './child-process.js';
 import { RedisServer } from './redis-server.js';
 
 const child = fileURLToPath(new URL('./fleet.child.js', import.meta.url));
@@ -35,29 +36,13 @@ interface Share {
 
 /** Spawns a taker; resolves its start function once it is connected and waits for the start time. */
 function taker(port: number, name: string, tokens: number, runMs: number) {
-  return new Promise<(start: number) => Promise<Share>>((ready, reject) => {
-    const args = [weightedTaker, String(port), name, String(tokens), '50', String(runMs)];
-    const proc = spawn(process.execPath, args);
-    let stdout = '';
-    let stderr = '';
-    const done = new Promise<Share>((resolve, fail) => {
-      proc.on('exit', (code) => {
-        if (code === 0) resolve(JSON.parse(stdout) as Share);
-        else fail(new Error(`taker exited with ${code}: ${stderr}`));
-      });
-    });
-    done.catch(reject);
-    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    proc.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr === 'ready\n')
-        ready((start) => {
-          proc.stdin.end(String(start));
-          return done;
-        });
-    });
-    proc.on('error', reject);
-  });
+  return spawnMember<Share>(weightedTaker, [
+    String(port),
+    name,
+    String(tokens),
+    '50',
+    String(runMs),
+  ]);
 }
 
 /** The largest excess of admitted tokens over `capacity + rate × T` across every window of grants. */
