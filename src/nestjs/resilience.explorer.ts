@@ -113,9 +113,13 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
       if (unknown.length === 0) problems.push(`${Class.name}.${method}: ${error.message}`);
       for (const policy of unknown) {
         const known = this.registry.names(configKey(policy.kind));
+        const kind = configKey(policy.kind);
         problems.push(
           `${Class.name}.${method} uses ${policy.kind} ${JSON.stringify(policy.value)}; ` +
-            `known: ${known.length > 0 ? known.join(', ') : '(none)'}`,
+            (known.length > 0
+              ? `known: ${known.join(', ')}`
+              : `known: (none); configure it in ResilienceModule.forRoot({ ${kind}: { ` +
+                `${JSON.stringify(policy.value)}: { ... } } })`),
         );
       }
     }

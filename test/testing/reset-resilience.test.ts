@@ -44,7 +44,12 @@ describe('resetResilience', () => {
     resetResilience(registry);
 
     expect(breaker.state).to.equal(CircuitState.CLOSED);
-    expect(breaker.toJSON()).to.include({ failures: 0, successes: 0, openedAt: null, openMs: null });
+    expect(breaker.toJSON()).to.include({
+      failures: 0,
+      successes: 0,
+      openedAt: null,
+      openMs: null,
+    });
     await observe(breaker.protect(fail));
     expect(breaker.toJSON().failures).to.equal(1); // counting starts again from zero
   });
@@ -100,7 +105,8 @@ describe('resetResilience', () => {
       concurrency: { db: { adaptive: { algorithm: 'aimd', initialLimit: 4, minLimit: 1 } } },
     });
     const limiter = registry.concurrency('db') as AdaptiveConcurrencyLimiter;
-    for (let i = 0; i < 40; i++) await observe(limiter.run(() => Promise.reject(new Error('drop'))));
+    for (let i = 0; i < 40; i++)
+      await observe(limiter.run(() => Promise.reject(new Error('drop'))));
     expect(limiter.limit).to.be.below(4);
 
     resetResilience(registry);

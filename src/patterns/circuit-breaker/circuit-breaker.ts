@@ -185,7 +185,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
    */
   reset(): Promise<void> {
     const { record } = this;
-    const moved = record.state === CircuitState.CLOSED ? undefined : this.moveTo(CircuitState.CLOSED);
+    const moved =
+      record.state === CircuitState.CLOSED ? undefined : this.moveTo(CircuitState.CLOSED);
     record.failures = record.successes = 0;
     record.openedAt = record.openMs = null;
     this.window?.clear();

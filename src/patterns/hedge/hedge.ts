@@ -249,7 +249,8 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
   reset(): void {
     this.latency?.clear();
     for (const queue of this.queues.values())
-      for (const entry of queue.drain()) (entry as HedgedCall<unknown, unknown>).deadlines = undefined;
+      for (const entry of queue.drain())
+        (entry as HedgedCall<unknown, unknown>).deadlines = undefined;
     this.queues.clear();
   }
 
