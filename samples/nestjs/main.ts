@@ -71,7 +71,9 @@ function appModule(upstreamUrl: string) {
   @Module({
     imports: [
       ResilienceModule.forRoot({
-        http: true, // CircuitBreakerError → 503 with Retry-After, RateLimitExceededError → 429, …
+        // CircuitBreakerError → 503 with Retry-After, RateLimitExceededError → 429, …; a request waits at
+        // most maxWait in a controller's rate or concurrency limit (0: it never queues).
+        http: { maxWait: 0 },
         retry: { upstream: { maxAttempts: 3, baseDelay: '50ms' } },
         circuitBreaker: { upstream: { failureThreshold: 3, timeout: '10s' } },
         timeout: { upstream: '1s' },

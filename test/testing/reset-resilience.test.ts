@@ -6,7 +6,6 @@ import sinon from 'sinon';
 import {
   CircuitBreaker,
   CircuitState,
-  HedgePolicy,
   PolicyResetError,
   RateLimited,
   registry,
@@ -19,6 +18,12 @@ import { observe } from '../support/fake-clock.js';
 
 const fail = () => Promise.reject(new Error('down'));
 const never = () => new Promise<never>(() => undefined);
+// The call's error, or undefined when it succeeds: awaited without letting a rejection go unhandled.
+const settle = (call: Promise<unknown>): Promise<unknown> =>
+  call.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe('resetResilience', () => {
   let clock: sinon.SinonFakeTimers;
@@ -35,10 +40,10 @@ describe('resetResilience', () => {
       circuitBreaker: { api: { failureThreshold: 2, timeout: '10s', maxTimeout: '1m' } },
     });
     const breaker = registry.circuitBreaker('api');
-    await observe(breaker.protect(fail));
-    await observe(breaker.protect(fail));
+    await settle(breaker.protect(fail));
+    await settle(breaker.protect(fail));
     await clock.tickAsync(10_000);
-    await observe(breaker.protect(fail)); // the trial fails: open for 20 s now
+    await settle(breaker.protect(fail)); // the trial fails: open for 20 s now
     expect(breaker.toJSON().openMs).to.equal(20_000);
 
     resetResilience(registry);
@@ -50,7 +55,7 @@ describe('resetResilience', () => {
       openedAt: null,
       openMs: null,
     });
-    await observe(breaker.protect(fail));
+    await settle(breaker.protect(fail));
     expect(breaker.toJSON().failures).to.equal(1); // counting starts again from zero
   });
 
@@ -61,7 +66,7 @@ describe('resetResilience', () => {
       },
     });
     const breaker = registry.circuitBreaker('api');
-    for (let i = 0; i < 3; i++) await observe(breaker.protect(fail));
+    for (let i = 0; i < 3; i++) await settle(breaker.protect(fail));
     resetResilience(registry);
     expect(breaker.metrics()).to.include({ calls: 0, failedCalls: 0 });
   });
@@ -105,8 +110,7 @@ describe('resetResilience', () => {
       concurrency: { db: { adaptive: { algorithm: 'aimd', initialLimit: 4, minLimit: 1 } } },
     });
     const limiter = registry.concurrency('db') as AdaptiveConcurrencyLimiter;
-    for (let i = 0; i < 40; i++)
-      await observe(limiter.run(() => Promise.reject(new Error('drop'))));
+    for (let i = 0; i < 40; i++) await settle(limiter.run(() => Promise.reject(new Error('drop'))));
     expect(limiter.limit).to.be.below(4);
 
     resetResilience(registry);
@@ -150,7 +154,9 @@ describe('resetResilience', () => {
       retry: { api: { maxAttempts: 2, baseDelay: 0, budget: 'upstream' } },
     });
     const budget = registry.retryBudget('upstream');
-    await observe(registry.retry('api').execute(fail));
+    const call = settle(registry.retry('api').execute(fail));
+    await clock.runAllAsync();
+    await call;
     expect(budget.metrics()).to.include({ retries: 1, available: 0 });
 
     resetResilience(registry);
@@ -162,7 +168,7 @@ describe('resetResilience', () => {
     const registry = new ResilienceRegistry({
       hedge: { search: { delay: 'p50', minSamples: 1, fallbackDelay: '40ms', maxHedges: 1 } },
     });
-    const hedge = registry.get('hedge', 'search') as HedgePolicy;
+    const hedge = registry.get('hedge', 'search');
     const first = hedge.execute(async () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       return 'ok';
@@ -187,13 +193,13 @@ describe('resetResilience', () => {
       }
     }
     const api = new Api();
-    await observe(api.call());
+    await settle(api.call());
     const [inline] = registry.engines().filter(({ name }) => name === 'Api.call');
-    expect((inline!.engine as CircuitBreaker).state).to.equal(CircuitState.OPEN);
+    expect((inline.engine as CircuitBreaker).state).to.equal(CircuitState.OPEN);
 
     resetResilience();
 
-    expect((inline!.engine as CircuitBreaker).state).to.equal(CircuitState.CLOSED);
+    expect((inline.engine as CircuitBreaker).state).to.equal(CircuitState.CLOSED);
   });
 
   it('resets the default registry when given none', async () => {
