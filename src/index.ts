@@ -21,11 +21,7 @@ export { withSignal } from './core/cancellation.js';
 export { toError } from './core/errors.js';
 export { OptionsChecker, splitOptions, checkAll } from './core/validate.js';
 export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
-export {
-  DeadlineQueue,
-  releaseIdleTimers,
-  type DeadlineEntry,
-} from './core/deadline-queue.js';
+export { DeadlineQueue, releaseIdleTimers, type DeadlineEntry } from './core/deadline-queue.js';
 export {
   currentSignal,
   currentAttempt,
