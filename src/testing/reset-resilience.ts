@@ -1,5 +1,7 @@
 import {
   CircuitBreaker,
+  ConfigError,
+  ResilienceRegistry,
   ConcurrencyLimiter,
   HedgePolicy,
   RateLimiter,
@@ -9,7 +11,6 @@ import {
   registry as defaultRegistry,
   releaseIdleTimers,
   type Policy,
-  type ResilienceRegistry,
 } from '../index.js';
 
 /**
@@ -30,6 +31,7 @@ import {
  *
  * @param target - the registry to reset: the default registry when omitted; under NestJS,
  *   `app.get(ResilienceRegistry)` (or `moduleRef.get(ResilienceRegistry)`)
+ * @throws ConfigError when `target` is not a `ResilienceRegistry`
  * @example
  * ```ts
  * import { resetResilience } from 'dspu/testing';
@@ -38,6 +40,8 @@ import {
  * ```
  */
 export function resetResilience(target: ResilienceRegistry = defaultRegistry): void {
+  if (!(target instanceof ResilienceRegistry))
+    throw ConfigError.invalid('resetResilience(registry)', 'a ResilienceRegistry', target);
   const budgets = new Set<RetryBudget>();
   for (const name of target.names('retryBudget')) budgets.add(target.retryBudget(name));
   for (const { engine } of target.engines()) {

@@ -6,6 +6,7 @@ import sinon from 'sinon';
 import {
   CircuitBreaker,
   CircuitState,
+  ConfigError,
   PolicyResetError,
   RateLimited,
   registry,
@@ -209,6 +210,13 @@ describe('resetResilience', () => {
     expect(limiter.available).to.equal(0);
     resetResilience();
     expect(limiter.available).to.equal(1);
+  });
+
+  it('refuses anything but a registry with a ConfigError', () => {
+    expect(() => resetResilience('payments' as never)).to.throw(
+      ConfigError,
+      'resetResilience(registry): expected a ResilienceRegistry, got "payments"',
+    );
   });
 
   it('leaves no timer of dspu’s behind, whatever every kind of engine was doing', async () => {
