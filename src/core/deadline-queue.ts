@@ -25,7 +25,7 @@ const armed = new Set<DeadlineQueue>();
 
 /**
  * Lets go now of the timer of every deadline queue that holds no entry (an idle queue otherwise keeps its
- * timer for up to {@link TIMER_SPAN_MS}), so no timer of dspu's outlives the work that armed it. Queues that
+ * timer for up to 100 ms), so no timer of dspu's outlives the work that armed it. Queues that
  * still hold entries keep theirs: the entries are calls in flight.
  */
 export function releaseIdleTimers(): void {
