@@ -11,6 +11,8 @@ export default tseslint.config(
       '.stryker-tmp',
       'test/fixtures/**/*.fail.ts',
       'test/fixtures/types',
+      // Consumer projects with tsconfigs of their own, type-checked and run by their runners (runners.test.ts).
+      'test/package/runners',
     ],
   },
   js.configs.recommended,

@@ -12,6 +12,7 @@ export {
   ConcurrencyLimitError,
   BridgeError,
   HedgeLostError,
+  PolicyResetError,
 } from './core/errors.js';
 export { type Duration, toMs } from './core/duration.js';
 export { type Policy, type CallOptions, type Next, Invocation, isPolicy } from './core/policy.js';
@@ -20,7 +21,7 @@ export { withSignal } from './core/cancellation.js';
 export { toError, retryAfterOf } from './core/errors.js';
 export { OptionsChecker, splitOptions, checkAll } from './core/validate.js';
 export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
-export { DeadlineQueue, type DeadlineEntry } from './core/deadline-queue.js';
+export { DeadlineQueue, releaseIdleTimers, type DeadlineEntry } from './core/deadline-queue.js';
 export {
   currentSignal,
   currentAttempt,

@@ -1,56 +1,13 @@
 // A NestJS app whose service calls a flaky upstream: retries, an opening circuit, a fallback and a 503.
 import 'reflect-metadata';
-import {
-  BadGatewayException,
-  Controller,
-  Get,
-  Inject,
-  Injectable,
-  Module,
-  type INestApplication,
-} from '@nestjs/common';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CircuitBreaker, currentSignal, Fallback, ResilienceRegistry, Retry, Timeout } from 'dspu';
+import { ResilienceRegistry } from 'dspu';
 import { ResilienceModule } from 'dspu/nestjs';
+import { QuoteService, UPSTREAM_URL, upstreamPolicies, type Quote } from './quote.service.js';
 import { startUpstream } from './upstream.js';
-
-interface Quote {
-  quote: string;
-  stale?: boolean;
-}
-
-const UPSTREAM_URL = Symbol('UPSTREAM_URL');
-
-@Injectable()
-class QuoteService {
-  private lastGood: Quote | undefined;
-
-  constructor(@Inject(UPSTREAM_URL) private readonly url: string) {}
-
-  /** Straight from the upstream: retried, behind a circuit breaker, each try with its own deadline. */
-  @Retry('upstream')
-  @CircuitBreaker('upstream')
-  @Timeout('upstream')
-  async live(): Promise<Quote> {
-    const response = await fetch(this.url, { signal: currentSignal() });
-    if (!response.ok) throw new BadGatewayException(`upstream answered ${response.status}`);
-    this.lastGood = (await response.json()) as Quote;
-    return this.lastGood;
-  }
-
-  /** The same, but degrades to the last good quote instead of failing. */
-  @Fallback('cached')
-  async quote(): Promise<Quote> {
-    return this.live();
-  }
-
-  cached(error: unknown): Quote {
-    if (!this.lastGood) throw error;
-    return { ...this.lastGood, stale: true };
-  }
-}
 
 @Controller('quote')
 class QuoteController {
@@ -71,10 +28,10 @@ function appModule(upstreamUrl: string) {
   @Module({
     imports: [
       ResilienceModule.forRoot({
-        http: true, // CircuitBreakerError → 503 with Retry-After, RateLimitExceededError → 429, …
-        retry: { upstream: { maxAttempts: 3, baseDelay: '50ms' } },
-        circuitBreaker: { upstream: { failureThreshold: 3, timeout: '10s' } },
-        timeout: { upstream: '1s' },
+        // CircuitBreakerError → 503 with Retry-After, RateLimitExceededError → 429, …; a request waits at
+        // most maxWait in a controller's rate or concurrency limit (0: it never queues).
+        http: { maxWait: 0 },
+        ...upstreamPolicies,
       }),
     ],
     controllers: [QuoteController],

@@ -16,6 +16,22 @@ export interface DeadlineEntry extends QueueNode {
  */
 export const TIMER_SPAN_MS = 100;
 
+/*
+ * Queues whose timer is armed now, so resetResilience() (dspu/testing) can let go of the idle ones' timers: an
+ * idle timer that fires after a test file ended reads a clock its runner has torn down. Touched only when a
+ * timer is armed or lets go, never per call.
+ */
+const armed = new Set<DeadlineQueue>();
+
+/**
+ * Lets go now of the timer of every deadline queue that holds no entry (an idle queue otherwise keeps its
+ * timer for up to 100 ms), so no timer of dspu's outlives the work that armed it. Queues that
+ * still hold entries keep theirs: the entries are calls in flight.
+ */
+export function releaseIdleTimers(): void {
+  for (const queue of [...armed]) if (queue.size === 0) queue.releaseTimer();
+}
+
 /** Entries added to one segment before the next one opens. */
 const SEGMENT_CAPACITY = 1024;
 
@@ -88,6 +104,22 @@ export class DeadlineQueue {
   releaseTimer(): void {
     if (this.timer !== undefined) this.clearApi!(this.timer);
     this.timer = undefined;
+    armed.delete(this);
+  }
+
+  /**
+   * Removes every entry without expiring it and lets go of the timer: the entries, oldest first, for their
+   * owner to settle.
+   */
+  drain(): DeadlineEntry[] {
+    const entries: DeadlineEntry[] = [];
+    for (let entry = this.oldest(); entry !== undefined; entry = this.oldest()) {
+      this.remove(entry);
+      entries.push(entry);
+    }
+    this.first = this.last = undefined;
+    this.releaseTimer();
+    return entries;
   }
 
   // A new segment; full segments already emptied are dropped on the way, so the chain stays short.
@@ -106,10 +138,12 @@ export class DeadlineQueue {
     this.timerApi = globalThis.setTimeout;
     this.clearApi = globalThis.clearTimeout;
     this.timer = this.timerApi(this.fire, Math.min(TIMER_SPAN_MS, Math.max(1, delay)));
+    armed.add(this);
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
+    armed.delete(this);
     const time = now();
     for (let segment = this.first; segment !== undefined; segment = segment.following) {
       let due = segment.head;

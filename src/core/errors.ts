@@ -104,6 +104,16 @@ export class HedgeLostError extends ResilienceError {
   }
 }
 
+/**
+ * The policy was reset (its `reset()`, or `resetResilience()` of `dspu/testing`) while this call waited in it or
+ * ran under its deadline: the call ends rather than wait on state that no longer exists.
+ */
+export class PolicyResetError extends ResilienceError {
+  constructor(what: string) {
+    super(`${what} was reset while this call was in it`, 'ERR_POLICY_RESET');
+  }
+}
+
 /** The sync/async bridge could not run a function on a worker. */
 export class BridgeError extends ResilienceError {
   constructor(message: string, options?: ErrorOptions) {

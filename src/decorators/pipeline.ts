@@ -2,6 +2,7 @@ import { holdClock, releaseClock } from '../core/clock.js';
 import { Invocation } from '../core/policy.js';
 import type { ResilienceRegistry } from '../registry/registry.js';
 import { effectivePolicies } from './introspection.js';
+import { isObservable, isObservableClass, observableResultError } from './observable-result.js';
 import { stageFor, type Stage } from './stages.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -28,9 +29,14 @@ export function buildPipeline(
   const version = registry.version;
   const label = `${Class.name}.${String(method)}`;
   const policies = effectivePolicies(Class, method, registry.order);
+  // Declared to return an Observable (emitDecoratorMetadata, as NestJS projects compile): fail now, which under
+  // NestJS is at bootstrap, rather than at a call.
+  if (isObservableClass(declaredReturnType(Class, method))) throw observableResultError(label);
   let next: Stage = (invocation: Invocation) => {
     releaseClock(); // the method itself always reads a fresh clock
-    return original.apply(invocation.target, invocation.args as unknown[]);
+    const result = original.apply(invocation.target, invocation.args as unknown[]);
+    // An async method's promise passes at the cost of one check; anything else is looked at.
+    return result instanceof Promise ? result : notObservable(result, label);
   };
   for (let i = policies.length - 1; i >= 0; i--) {
     const policy = policies[i];
@@ -49,4 +55,20 @@ export function buildPipeline(
       }
     },
   };
+}
+
+/** `result`, unless it is an Observable: then the error that says what to do instead. */
+function notObservable(result: unknown, label: string): unknown {
+  if (isObservable(result)) throw observableResultError(label);
+  return result;
+}
+
+/** The return type TypeScript recorded for the method (`design:returntype`), when it did. */
+function declaredReturnType(Class: AnyClass, method: string | symbol): unknown {
+  const read = (
+    Reflect as {
+      getOwnMetadata?: (key: string, target: object, property: string | symbol) => unknown;
+    }
+  ).getOwnMetadata;
+  return read?.('design:returntype', Class.prototype as object, method);
 }

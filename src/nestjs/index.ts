@@ -23,6 +23,7 @@ export {
   type CircuitBreakersHealthOptions,
 } from './resilience.health.js';
 export type {
+  ResilienceHttpOptions,
   ResilienceModuleOptions,
   ResilienceModuleAsyncOptions,
   ResilienceModuleConfig,

@@ -9,6 +9,7 @@ import {
   ResilienceRegistry,
   type PolicyInfo,
 } from '../index.js';
+import { HttpRegistry } from './http-wait.js';
 
 type AnyClass = abstract new (...args: never[]) => unknown;
 // Derived rather than imported: Nest exposes the wrapper type only through a deep import path.
@@ -43,8 +44,14 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     const problems = new Set<string>();
     const seen = new Set<object>();
-    const wrappers = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
-    for (const wrapper of wrappers) {
+    const { registry } = this;
+    // Controllers' pipelines are built as HTTP handlers': their waits for a rate or concurrency limit are bounded.
+    const asHandlers = <T>(build: () => T) =>
+      registry instanceof HttpRegistry ? registry.forControllers(build) : build();
+    for (const wrapper of this.discovery.getControllers()) {
+      for (const problem of asHandlers(() => this.wire(wrapper, seen))) problems.add(problem);
+    }
+    for (const wrapper of this.discovery.getProviders()) {
       for (const problem of this.wire(wrapper, seen)) problems.add(problem);
     }
     if (problems.size > 0) throw new ConfigError([...problems]);
@@ -113,9 +120,13 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
       if (unknown.length === 0) problems.push(`${Class.name}.${method}: ${error.message}`);
       for (const policy of unknown) {
         const known = this.registry.names(configKey(policy.kind));
+        const kind = configKey(policy.kind);
         problems.push(
           `${Class.name}.${method} uses ${policy.kind} ${JSON.stringify(policy.value)}; ` +
-            `known: ${known.length > 0 ? known.join(', ') : '(none)'}`,
+            (known.length > 0
+              ? `known: ${known.join(', ')}`
+              : `known: (none); configure it in ResilienceModule.forRoot({ ${kind}: { ` +
+                `${JSON.stringify(policy.value)}: { ... } } })`),
         );
       }
     }

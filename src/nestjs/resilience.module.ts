@@ -7,13 +7,16 @@ import { ResilienceExplorer } from './resilience.explorer.js';
 import { ResilienceHealthIndicator } from './resilience.health.js';
 import {
   checkStaticOptions,
+  httpMaxWaitMs,
   splitOptions,
   type ResilienceModuleAsyncOptions,
   type ResilienceModuleConfig,
   type ResilienceModuleOptions,
   type ResilienceOptionsFactory,
+  type ResilienceStaticOptions,
   type SplitOptions,
 } from './resilience.options.js';
+import { HttpRegistry } from './http-wait.js';
 import { ResilienceShutdown } from './resilience.shutdown.js';
 
 /**
@@ -103,23 +106,27 @@ export class ResilienceModule {
   }
 
   private static assemble(
-    options: { http?: boolean; global?: boolean },
+    options: ResilienceStaticOptions,
     optionProviders: Provider[],
     imports: DynamicModule['imports'] = [],
   ): DynamicModule {
+    const maxWaitMs = httpMaxWaitMs(options.http);
     const providers: Provider[] = [
       ...optionProviders,
       {
         // A new registry per module instance: two applications never share engines or state.
         provide: ResilienceRegistry,
-        useFactory: (settings: SplitOptions) => new ResilienceRegistry(settings.config),
+        useFactory: (settings: SplitOptions) =>
+          maxWaitMs === undefined
+            ? new ResilienceRegistry(settings.config)
+            : new HttpRegistry(settings.config, maxWaitMs),
         inject: [RESILIENCE_MODULE_OPTIONS],
       },
       ResilienceExplorer,
       ResilienceShutdown,
       ResilienceHealthIndicator,
     ];
-    if (options.http === true)
+    if (maxWaitMs !== undefined)
       providers.push({ provide: APP_FILTER, useClass: ResilienceExceptionFilter });
     return {
       module: ResilienceModule,

@@ -15,13 +15,25 @@ export interface ResilienceRuntimeOptions {
   readonly drainTimeout?: Duration;
 }
 
+/** The HTTP settings of the module: what `http: true` means, spelled out. */
+export interface ResilienceHttpOptions {
+  /**
+   * The longest a request waits for a rate limit's tokens or a concurrency limit's permit in a controller
+   * method, before it is answered 429 or 503. Default 0: it does not wait. A `@RateLimited(policy, { maxWait })`
+   * and a concurrency limiter configured with a `maxWait` keep their own; methods of providers are not bounded.
+   */
+  readonly maxWait?: Duration;
+}
+
 /** Settings that shape the module's providers, so they must be known before any factory runs. */
 export interface ResilienceStaticOptions {
   /**
    * Registers {@link ResilienceExceptionFilter} globally, mapping dspu errors to HTTP responses (open circuit →
-   * 503, rate limited → 429, timeout → 504, concurrency limit → 503). Default: false.
+   * 503, rate limited → 429, timeout → 504, concurrency limit → 503), and bounds how long a request waits in a
+   * rate limit or a concurrency limit of a controller method (`maxWait`, default 0: it does not wait).
+   * `true` is `{ maxWait: 0 }`. Default: false.
    */
-  readonly http?: boolean;
+  readonly http?: boolean | ResilienceHttpOptions;
   /** Makes `ResilienceRegistry` injectable everywhere without importing the module again. Default: true. */
   readonly global?: boolean;
 }
@@ -62,12 +74,29 @@ const RUNTIME_KEYS = ['drainTimeout'] as const;
 
 /** Checks the static settings; throws a ConfigError naming the option. */
 export function checkStaticOptions(options: ResilienceStaticOptions, where: string): void {
-  for (const key of STATIC_KEYS) {
-    const value = options[key];
-    if (value !== undefined && typeof value !== 'boolean') {
-      throw ConfigError.invalid(`${where}.${key}`, 'a boolean', value);
-    }
-  }
+  const { global, http } = options;
+  if (global !== undefined && typeof global !== 'boolean')
+    throw ConfigError.invalid(`${where}.global`, 'a boolean', global);
+  if (http === undefined || typeof http === 'boolean') return;
+  if (typeof http !== 'object' || http === null || Array.isArray(http))
+    throw ConfigError.invalid(`${where}.http`, 'a boolean or { maxWait }', http);
+  const unknown = Object.keys(http).filter((key) => key !== 'maxWait');
+  if (unknown.length > 0)
+    throw ConfigError.invalid(`${where}.http`, 'only the option maxWait', unknown.join(', '));
+  httpMaxWaitMs(http, where);
+}
+
+/**
+ * How long a request may wait in a controller's rate or concurrency limit: undefined when `http` is off.
+ * @throws ConfigError naming the option when `maxWait` is not a duration
+ */
+export function httpMaxWaitMs(
+  http: ResilienceStaticOptions['http'],
+  where = 'ResilienceModule',
+): number | undefined {
+  if (http === undefined || http === false) return undefined;
+  if (http === true || http.maxWait === undefined) return 0;
+  return toMs(http.maxWait, `${where}.http.maxWait`);
 }
 
 /** The module's runtime settings and the registry's configuration, split apart and checked. */

@@ -269,11 +269,16 @@ export class ResilienceRegistry {
 
   private unknown(kind: ConfigKind, name: string): ConfigError {
     const known = this.names(kind);
+    const entry = `{ ${kind}: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: { ... } } }`;
+    // A registry without configuration is most often a NestJS application without the module, or a script
+    // whose configure() has not run yet (or ran on another registry).
     const hint =
       this.config.size === 0
         ? '. This registry has no configuration at all: call registry.configure({ ... }) at startup, or ' +
           'import ResilienceModule.forRoot({ ... }) from dspu/nestjs in your application module'
-        : '';
+        : known.length === 0
+          ? `. Configure it: registry.configure(${entry}), or under NestJS ResilienceModule.forRoot(${entry})`
+          : '';
     return new ConfigError(
       `${kind} ${describeValue(name)} is not configured; known: ${known.length ? known.join(', ') : '(none)'}${hint}`,
     );

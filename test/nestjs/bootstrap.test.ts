@@ -70,9 +70,11 @@ describe('nestjs: bootstrap validation', () => {
     await moduleRef.close();
     expect(error).to.be.instanceOf(ConfigError);
     expect([...(error as ConfigError).problems].sort()).to.deep.equal([
-      'AuditService.write uses retry "everywhere"; known: (none)',
+      'AuditService.write uses retry "everywhere"; known: (none); configure it in ' +
+        'ResilienceModule.forRoot({ retry: { "everywhere": { ... } } })',
       'ReposController.list uses rateLimiter "gthub"; known: github',
-      'ReposController.list uses retry "githib"; known: (none)',
+      'ReposController.list uses retry "githib"; known: (none); configure it in ' +
+        'ResilienceModule.forRoot({ retry: { "githib": { ... } } })',
       'UsersService.find uses circuitBreaker "paymnts"; known: payments, github',
     ]);
     expect(error.message).to.match(/^4 configuration problems:\n {2}/);

@@ -141,7 +141,8 @@ describe('nestjs: isolation and scopes', () => {
     await moduleRef.close();
     expect(error).to.be.instanceOf(ConfigError);
     expect(error.message).to.equal(
-      'RequestScopedService.greet uses retry "perRequest"; known: (none)',
+      'RequestScopedService.greet uses retry "perRequest"; known: (none); configure it in ' +
+        'ResilienceModule.forRoot({ retry: { "perRequest": { ... } } })',
     );
   });
 

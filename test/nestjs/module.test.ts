@@ -130,7 +130,7 @@ describe('nestjs: ResilienceModule', () => {
   it('rejects a non-boolean http or global option, naming it', () => {
     expect(() => ResilienceModule.forRoot({ http: 'yes' as never })).to.throw(
       ConfigError,
-      'ResilienceModule.forRoot.http: expected a boolean, got "yes"',
+      'ResilienceModule.forRoot.http: expected a boolean or { maxWait }, got "yes"',
     );
     expect(() =>
       ResilienceModule.forRootAsync({ global: 1 as never, useFactory: () => ({}) }),

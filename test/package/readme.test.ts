@@ -38,7 +38,7 @@ function typeScriptBlocks(markdown: string): Block[] {
 /*
  * Each block is its own module in a project that installed the packed package: what a reader who copies it
  * into an ES module project gets, with strict on and the decorators NestJS uses. The testing section's
- * blocks also find mocha, chai and sinon there.
+ * blocks also find mocha, chai, sinon, Jest's and Vitest's globals and @nestjs/testing there.
  */
 const compilerOptions = {
   module: 'nodenext',
@@ -53,7 +53,16 @@ const compilerOptions = {
   experimentalDecorators: true,
   emitDecoratorMetadata: true,
 };
-const testTools = ['chai', '@types/chai', 'sinon', '@types/sinon', '@types/mocha'];
+const testTools = [
+  'chai',
+  '@types/chai',
+  'sinon',
+  '@types/sinon',
+  '@types/mocha',
+  '@jest/globals',
+  'vitest',
+  '@nestjs/testing',
+];
 
 /** Type-checks blocks together in one program; returns the compiler's errors, in README terms. */
 async function compile(blocks: readonly Block[], name: string): Promise<string> {

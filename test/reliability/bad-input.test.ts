@@ -2057,6 +2057,8 @@ const NO_INPUT: Record<string, string> = {
   ConcurrencyLimitError: 'an error class dspu raises',
   BridgeError: 'an error class dspu raises',
   HedgeLostError: 'an error class dspu raises',
+  PolicyResetError: 'an error class dspu raises',
+  releaseIdleTimers: 'takes no argument',
   BackoffStrategy: 'a constant',
   CircuitState: 'a constant',
   DEFAULT_ORDER: 'a constant',

@@ -179,15 +179,18 @@ export class CircuitBreaker<R = unknown> implements Policy<
     return untilAborted(this.guarded(inContext, invocation, abort), signal, abort);
   }
 
-  /** Forces CLOSED with counters cleared (also ends `isolate()`); resolves once `onStateChange` has run. */
+  /**
+   * Forces CLOSED with counters and window cleared and the open backoff back to `timeout` (also ends
+   * `isolate()`); resolves once `onStateChange` has run.
+   */
   reset(): Promise<void> {
     const { record } = this;
-    if (record.state === CircuitState.CLOSED) {
-      record.failures = 0;
-      this.window?.clear();
-      return RESOLVED;
-    }
-    return this.moveTo(CircuitState.CLOSED) ?? RESOLVED;
+    const moved =
+      record.state === CircuitState.CLOSED ? undefined : this.moveTo(CircuitState.CLOSED);
+    record.failures = record.successes = 0;
+    record.openedAt = record.openMs = null;
+    this.window?.clear();
+    return moved ?? RESOLVED;
   }
 
   /** Forces the circuit OPEN until {@link CircuitBreaker.reset}: no trial call is let through meanwhile. */

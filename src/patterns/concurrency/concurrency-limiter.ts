@@ -3,7 +3,12 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
-import { ConcurrencyLimitError, TimeoutError, toError } from '../../core/errors.js';
+import {
+  ConcurrencyLimitError,
+  PolicyResetError,
+  TimeoutError,
+  toError,
+} from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
@@ -202,6 +207,22 @@ export class ConcurrencyLimiter implements Policy<
     // A permit granted after the caller gave up goes straight back.
     acquired.then((permit) => signal.aborted && (permit as Permit).release(), ignore);
     return untilAborted(acquired as Promise<Permit>, signal, abort);
+  }
+
+  /**
+   * Returns the limiter to its initial state: every queued call is rejected with {@link PolicyResetError}, the
+   * queue's timer is let go, and a store that can (the in-memory one) forgets the permits it handed out, so a
+   * call that never settled holds none. Work still running goes on: when it settles, its permit's release
+   * frees one more (at most one extra call at once per call that was running at the reset).
+   */
+  reset(): void {
+    const error = new PolicyResetError(`The concurrency limiter (limit ${this.limit})`);
+    for (const entry of this.waiters.drain()) {
+      const waiter = entry as Waiter;
+      waiter.unlinkSignal?.();
+      waiter.reject(error);
+    }
+    this.store.reset?.();
   }
 
   /** Runs the work now when a permit is free and nobody waits (FIFO), else queues it. */

@@ -28,6 +28,11 @@ export interface PermitStore<Ticket = unknown> {
    * one may have been (a release elsewhere, a lease that ran out), and the limiter asks again for its head.
    */
   watch?(wake: () => void): void;
+  /**
+   * Forgets every permit handed out (and whatever the store learned), as if new: what the limiter's `reset()`
+   * asks of a store that can. A store shared by a fleet leaves this out: its permits are not this process's.
+   */
+  reset?(): void;
 }
 
 /** How the work under a permit ended: it succeeded, or failed with `error`. */
@@ -53,6 +58,11 @@ export class LocalPermitStore implements PermitStore<true> {
   /** @inheritDoc */
   give(): void {
     if (this.active > 0) this.active--;
+  }
+
+  /** @inheritDoc */
+  reset(): void {
+    this.active = 0;
   }
 }
 

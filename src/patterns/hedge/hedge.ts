@@ -258,6 +258,18 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
     return signal === undefined ? promise : untilAborted(promise, signal, abort);
   }
 
+  /**
+   * Returns the policy to its initial state: the latency samples of a quantile delay are forgotten and the
+   * hedge timers let go. Calls in flight go on with the attempts they have started, and send no more.
+   */
+  reset(): void {
+    this.latency?.clear();
+    for (const queue of this.queues.values())
+      for (const entry of queue.drain())
+        (entry as HedgedCall<unknown, unknown>).deadlines = undefined;
+    this.queues.clear();
+  }
+
   /** @internal Puts `call` in line for its next hedge (no timer of its own: one per distinct delay). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   schedule(call: HedgedCall<any, any>): void {

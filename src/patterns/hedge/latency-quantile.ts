@@ -24,6 +24,12 @@ export class LatencyQuantile {
     return this.count;
   }
 
+  /** Forgets every sample. */
+  clear(): void {
+    this.count = this.sortedCount = this.next = 0;
+    this.sinceSort = REFRESH;
+  }
+
   /** Records one successful call's latency in ms. */
   record(ms: number): void {
     this.ring[this.next] = ms;

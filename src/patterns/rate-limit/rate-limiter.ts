@@ -2,7 +2,12 @@ import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
-import { RateLimitExceededError, ResilienceError, toError } from '../../core/errors.js';
+import {
+  PolicyResetError,
+  RateLimitExceededError,
+  ResilienceError,
+  toError,
+} from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type Next, type Policy } from '../../core/policy.js';
@@ -176,6 +181,21 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
     if (result.granted) return TRUE;
     this.refused(tokens, result.waitMs);
     return FALSE;
+  }
+
+  /**
+   * Returns the limiter to its initial state: every queued call is rejected with {@link PolicyResetError}, the
+   * timer is let go, and a store that can (the in-memory one) is full again.
+   */
+  reset(): void {
+    this.disarm();
+    const error = new PolicyResetError('The rate limiter');
+    for (let head = this.queue.head; head !== undefined; head = this.queue.head) {
+      this.queue.remove(head);
+      head.reject(error);
+    }
+    this.headReadyAt = 0;
+    this.store.reset?.();
   }
 
   /** Takes the tokens now (undefined), or returns a promise that settles when the call may go on. */

@@ -34,6 +34,11 @@ export interface TokenBucketStore {
   ): TakeResult | PromiseLike<TakeResult>;
   /** Tokens in the bucket at `nowMs`, when the store can tell without waiting (what `limiter.available` reads). */
   peek?(nowMs: number, bucket: TokenBucketSpec): number;
+  /**
+   * Fills the bucket, as if new: what the limiter's `reset()` asks of a store that can. A store shared by a
+   * fleet leaves this out: its bucket is not this process's.
+   */
+  reset?(): void;
 }
 
 /** The answer to every successful take: shared, so the happy path allocates nothing. */
@@ -75,6 +80,12 @@ export class MemoryTokenBucketStore implements TokenBucketStore {
     if (held >= bucket.capacity) return bucket.capacity;
     // Rounded so 1000/3-ms refills read as whole tokens, not 0.9999999.
     return held > 0 ? Math.round(held * 1e9) / 1e9 : 0;
+  }
+
+  /** @inheritDoc */
+  reset(): void {
+    this.level = NaN;
+    this.at = 0;
   }
 
   private held(nowMs: number, bucket: TokenBucketSpec): number {

@@ -39,6 +39,11 @@ export interface RetryBudgetStore {
    * @throws ConfigError when the store already serves a budget of another shape
    */
   attach?(spec: RetryBudgetSpec): void;
+  /**
+   * Forgets every count, as if new: what the budget's `reset()` asks of a store that can. A store shared by a
+   * fleet leaves this out: its counts are the fleet's.
+   */
+  clear?(): void;
 }
 
 /** Retries a window of `spec` allows, given its counts. */

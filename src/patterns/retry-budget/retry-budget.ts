@@ -65,6 +65,11 @@ export class RetryBudget {
     return this.store.withdraw(this.spec);
   }
 
+  /** Forgets every first try and retry counted (when its store can): the budget starts again as if new. */
+  reset(): void {
+    this.store.clear?.();
+  }
+
   /** First tries, retries and retries still available over the window, as this process knows them now. */
   metrics(): RetryBudgetMetrics {
     return this.store.metrics(this.spec);

@@ -8,7 +8,7 @@ import {
 } from '../../core/context.js';
 import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
 import { type Duration, toMs } from '../../core/duration.js';
-import { ConfigError, TimeoutError, toError } from '../../core/errors.js';
+import { ConfigError, PolicyResetError, TimeoutError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
@@ -63,6 +63,12 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
       this.owner.events.emit('timeout', { timeout: this.owner.timeout });
   }
 
+  /** The policy was reset: the call ends with `error`, its signal aborting with it, and no `timeout` event. */
+  cancel(error: Error): void {
+    this.reject(error);
+    this.abort(error);
+  }
+
   /** Ends a call still in flight (its work settled, or its caller gave up); false if it had ended already. */
   finish(): boolean {
     if (!this.owner.deadlines.remove(this)) return false;
@@ -111,6 +117,15 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
   /** @throws ConfigError when the duration is invalid */
   constructor(timeout: Duration | TimeoutOptions) {
     this.timeout = resolveTimeout(timeout);
+  }
+
+  /**
+   * Returns the timeout to its initial state: every call in flight ends now with {@link PolicyResetError} (its
+   * signal aborting with it) and the shared timer is let go.
+   */
+  reset(): void {
+    const error = new PolicyResetError('The timeout');
+    for (const deadline of this.deadlines.drain()) (deadline as Deadline<unknown>).cancel(error);
   }
 
   /** Runs `work` within the budget. A function receives the call's `AbortSignal` (created only if it takes one). */

@@ -33,7 +33,7 @@ export class AdaptivePermitStore<S extends LimitState, O> implements PermitStore
   constructor(
     private readonly algorithm: LimitAlgorithm<S, O>,
     private readonly options: O,
-    initialLimit: number,
+    private readonly initialLimit: number,
     private readonly isDrop: DropFilter,
     /** Told every change of the applied limit. */
     private readonly onChange: (from: number, to: number) => void,
@@ -63,6 +63,16 @@ export class AdaptivePermitStore<S extends LimitState, O> implements PermitStore
     if (rtt > this.maxRtt) this.maxRtt = rtt;
     if (!outcome.ok && this.dropped(outcome.error)) this.drops++;
     if (this.samples >= WINDOW_SAMPLES) this.closeWindow(end);
+  }
+
+  /** Forgets every permit, sample and learned limit: the limit is the initial one again (no change reported). */
+  reset(): void {
+    this.active = 0;
+    this.state = this.algorithm.initial(this.initialLimit, this.options);
+    this.limit = applied(this.state);
+    this.windowStart = preciseNow();
+    this.samples = this.drops = this.rttSum = this.maxRtt = this.maxInflight = 0;
+    this.minRtt = Infinity;
   }
 
   /** The algorithm's state now (for tests and metrics). */

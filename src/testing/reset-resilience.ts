@@ -1,0 +1,69 @@
+import {
+  CircuitBreaker,
+  ConfigError,
+  ResilienceRegistry,
+  ConcurrencyLimiter,
+  HedgePolicy,
+  RateLimiter,
+  RetryBudget,
+  RetryPolicy,
+  Timeout,
+  registry as defaultRegistry,
+  releaseIdleTimers,
+  type Policy,
+} from '../index.js';
+
+/**
+ * Puts every engine `target` has created (named and inline, as `engines()` lists them) back to its initial state,
+ * and lets go of dspu's idle timers, so no state leaks from one test into the next and no timer of dspu's
+ * outlives a test file:
+ *
+ * - circuit breakers: CLOSED, counters and window cleared, the open backoff back to `timeout`;
+ * - rate limiters: the bucket full, queued calls rejected with `PolicyResetError`;
+ * - concurrency limiters (adaptive too): queued calls rejected with `PolicyResetError`, permits forgotten, an
+ *   adaptive limit back to its initial value;
+ * - timeouts: calls in flight end with `PolicyResetError` (their signal aborts);
+ * - retry budgets (the registry's, and those its retry and hedge policies use): counts forgotten;
+ * - hedges: latency samples forgotten, no further hedge sent for calls in flight.
+ *
+ * Policies of your own are left as they are. Stores shared by a fleet (`dspu/redis`) keep their state: it is
+ * not this process's.
+ *
+ * @param target - the registry to reset: the default registry when omitted; under NestJS,
+ *   `app.get(ResilienceRegistry)` (or `moduleRef.get(ResilienceRegistry)`)
+ * @throws ConfigError when `target` is not a `ResilienceRegistry`
+ * @example
+ * ```ts
+ * import { resetResilience } from 'dspu/testing';
+ *
+ * afterEach(() => resetResilience());
+ * ```
+ */
+export function resetResilience(target: ResilienceRegistry = defaultRegistry): void {
+  if (!(target instanceof ResilienceRegistry))
+    throw ConfigError.invalid('resetResilience(registry)', 'a ResilienceRegistry', target);
+  const budgets = new Set<RetryBudget>();
+  for (const name of target.names('retryBudget')) budgets.add(target.retryBudget(name));
+  for (const { engine } of target.engines()) {
+    const budget = resetEngine(engine);
+    if (budget !== undefined) budgets.add(budget);
+  }
+  for (const budget of budgets) budget.reset();
+  releaseIdleTimers();
+}
+
+/** Resets a built-in engine; returns the retry budget it draws on, if any, to be reset once. */
+function resetEngine(engine: Policy): RetryBudget | undefined {
+  if (engine instanceof CircuitBreaker) void engine.reset();
+  else if (
+    engine instanceof RateLimiter ||
+    engine instanceof ConcurrencyLimiter ||
+    engine instanceof Timeout
+  )
+    engine.reset();
+  else if (engine instanceof HedgePolicy) {
+    engine.reset();
+    return engine.budget instanceof RetryBudget ? engine.budget : undefined;
+  } else if (engine instanceof RetryPolicy) return engine.options.budget;
+  return undefined;
+}
