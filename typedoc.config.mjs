@@ -37,9 +37,13 @@ export default {
     'Namespace',
     'Module',
   ],
+  // Internal tables and key unions a user never names: the types built on them are documented instead.
   intentionallyNotExported: [
     'AnyClass',
-    'AsyncMethod',
+    'POLICY_KINDS',
+    'RESOURCE_KINDS',
+    'NamedKind',
+    'ConfigKind',
     'Merge',
     'Sourced',
     'CircuitBreaker',

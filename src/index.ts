@@ -19,7 +19,7 @@ export { type Policy, type CallOptions, type Next, Invocation, isPolicy } from '
 export { withSignal } from './core/cancellation.js';
 // Building blocks for policies and stores of your own (and for dspu's integrations, which use only this entry).
 export { toError, retryAfterOf } from './core/errors.js';
-export { OptionsChecker, splitOptions, checkAll } from './core/validate.js';
+export { OptionsChecker, splitOptions, checkAll, type ErrorClassList } from './core/validate.js';
 export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
 export { DeadlineQueue, releaseIdleTimers, type DeadlineEntry } from './core/deadline-queue.js';
 export {
@@ -55,6 +55,7 @@ export {
   type CircuitSnapshot,
   windowMetrics,
   type WindowMetrics,
+  type WindowSnapshot,
 } from './patterns/circuit-breaker/index.js';
 export * from './patterns/fallback/index.js';
 export * from './patterns/concurrency/index.js';

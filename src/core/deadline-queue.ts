@@ -100,7 +100,7 @@ export class DeadlineQueue {
     return undefined;
   }
 
-  /** Lets go of the timer now (an idle queue otherwise keeps it for up to {@link TIMER_SPAN_MS}). */
+  /** Lets go of the timer now (an idle queue otherwise keeps it for up to `TIMER_SPAN_MS`, 100 ms). */
   releaseTimer(): void {
     if (this.timer !== undefined) this.clearApi!(this.timer);
     this.timer = undefined;

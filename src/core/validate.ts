@@ -113,7 +113,10 @@ export class OptionsChecker {
     return fallback;
   }
 
-  /** A function, or undefined when absent. */
+  /**
+   * A function, or undefined when absent.
+   * @typeParam F - the function type the option has
+   */
   fn<F extends (...args: never[]) => unknown>(key: string): F | undefined {
     const value = this.raw(key);
     if (value === undefined || typeof value === 'function') return value as F | undefined;
@@ -334,7 +337,8 @@ function isErrorClass(value: unknown): boolean {
   }
 }
 
-type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
+/** A list of error classes, as an option such as a breaker's `exceptions` gives it. */
+export type ErrorClassList = (abstract new (...args: never[]) => unknown)[];
 
 /**
  * True for `{}`-like objects (not arrays, class instances, or null), frozen or with a null prototype; false,

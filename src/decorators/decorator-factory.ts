@@ -15,7 +15,10 @@ type AnyClass = abstract new (...args: never[]) => unknown;
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ResilienceDecorator<R = any> {
-  /** Legacy (experimentalDecorators) method decorator. */
+  /**
+   * Legacy (experimentalDecorators) method decorator.
+   * @typeParam M - the decorated method's type
+   */
   <M extends (...args: never[]) => PromiseLike<R>>(
     target: object,
     key: string | symbol,

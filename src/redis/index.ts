@@ -40,4 +40,5 @@ export {
   type RedisRateLimiterEntry,
   type RedisCircuitBreakerEntry,
   type RedisConcurrencyEntry,
+  type RedisRetryBudgetEntry,
 } from './redis-config.js';

@@ -5,7 +5,7 @@ export type { PolicyKind } from './policy-kinds.js';
 
 /**
  * The order policies compose in, outermost first, whatever the order of the decorators in the source: the order
- * of {@link POLICY_KINDS}. Policies of your own (`@UsePolicy`) compose just inside Fallback.
+ * of the policy kinds table. Policies of your own (`@UsePolicy`) compose just inside Fallback.
  */
 export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze(
   Object.keys(POLICY_KINDS) as PolicyKind[],

@@ -9,5 +9,5 @@ export {
   type ResolvedRateOptions,
   type SlidingWindowOptions,
 } from './circuit-breaker.options.js';
-export { windowMetrics, type WindowMetrics } from './sliding-window.js';
+export { windowMetrics, type WindowMetrics, type WindowSnapshot } from './sliding-window.js';
 export { CircuitState, type CircuitSnapshot } from './circuit-state.js';

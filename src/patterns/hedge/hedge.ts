@@ -318,6 +318,8 @@ function callWithSignal<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): T |
  * const get = hedge((signal: AbortSignal) => fetch(url, { signal }), { delay: '50ms', maxHedges: 1 });
  * const response = await get();
  * ```
+ * @typeParam T - what `fn` resolves to
+ * @typeParam F - the type of `fn`, whose parameters and `this` the wrapper keeps
  * @throws ConfigError at once when an option is invalid
  */
 export function hedge<T>(

@@ -34,7 +34,7 @@ export interface RetryBudgetStore {
   /** The counts over the window, as this process knows them now. */
   metrics(spec: RetryBudgetSpec): RetryBudgetMetrics;
   /**
-   * Called once by the {@link RetryBudget} the store serves, with its shape, before any other call: a store that
+   * Called once by the `RetryBudget` the store serves, with its shape, before any other call: a store that
    * needs the shape before its first withdrawal (for a fallback of its own) takes it here.
    * @throws ConfigError when the store already serves a budget of another shape
    */
