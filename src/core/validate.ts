@@ -41,6 +41,11 @@ export class OptionsChecker {
     return Object.hasOwn(this.source, key) ? this.source[key] : undefined;
   }
 
+  /** The string keys of the options, as read at construction. */
+  keys(): string[] {
+    return Object.keys(this.source);
+  }
+
   /** Records a problem for `key`. */
   fail(key: string, rule: string, value: unknown = this.raw(key)): void {
     this.problems.push(`${this.prefix}${key}: expected ${rule}, got ${describeValue(value)}`);

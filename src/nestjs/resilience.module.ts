@@ -7,13 +7,12 @@ import { ResilienceExplorer } from './resilience.explorer.js';
 import { ResilienceHealthIndicator } from './resilience.health.js';
 import {
   checkStaticOptions,
-  httpMaxWaitMs,
+  type StaticSettings,
   splitOptions,
   type ResilienceModuleAsyncOptions,
   type ResilienceModuleConfig,
   type ResilienceModuleOptions,
   type ResilienceOptionsFactory,
-  type ResilienceStaticOptions,
   type SplitOptions,
 } from './resilience.options.js';
 import { HttpRegistry } from './http-wait.js';
@@ -50,9 +49,9 @@ export class ResilienceModule {
    * @throws ConfigError when an option is invalid (policies are checked when the registry is created)
    */
   static forRoot(options: ResilienceModuleOptions = {}): DynamicModule {
-    checkStaticOptions(options, 'ResilienceModule.forRoot');
+    const statics = checkStaticOptions(options, 'ResilienceModule.forRoot');
     const settings = splitOptions(options, false);
-    return ResilienceModule.assemble(options, [
+    return ResilienceModule.assemble(statics, [
       { provide: RESILIENCE_MODULE_OPTIONS, useValue: settings },
     ]);
   }
@@ -71,7 +70,7 @@ export class ResilienceModule {
    * @throws ConfigError unless exactly one of `useFactory`, `useClass`, `useExisting` is given
    */
   static forRootAsync(options: ResilienceModuleAsyncOptions): DynamicModule {
-    checkStaticOptions(options, 'ResilienceModule.forRootAsync');
+    const statics = checkStaticOptions(options, 'ResilienceModule.forRootAsync');
     const given = (['useFactory', 'useClass', 'useExisting'] as const).filter(
       (key) => options[key] !== undefined,
     );
@@ -102,15 +101,14 @@ export class ResilienceModule {
         inject: [source],
       });
     }
-    return ResilienceModule.assemble(options, providers, options.imports);
+    return ResilienceModule.assemble(statics, providers, options.imports);
   }
 
   private static assemble(
-    options: ResilienceStaticOptions,
+    { global, httpMaxWaitMs: maxWaitMs }: StaticSettings,
     optionProviders: Provider[],
     imports: DynamicModule['imports'] = [],
   ): DynamicModule {
-    const maxWaitMs = httpMaxWaitMs(options.http);
     const providers: Provider[] = [
       ...optionProviders,
       {
@@ -130,7 +128,7 @@ export class ResilienceModule {
       providers.push({ provide: APP_FILTER, useClass: ResilienceExceptionFilter });
     return {
       module: ResilienceModule,
-      global: options.global ?? true,
+      global,
       imports: [DiscoveryModule, ...imports],
       providers,
       exports: [ResilienceRegistry, ResilienceHealthIndicator],

@@ -4,7 +4,7 @@ import type {
   OptionalFactoryDependency,
   Type,
 } from '@nestjs/common';
-import { ConfigError, toMs, type Duration, type ResilienceConfig } from '../index.js';
+import { ConfigError, OptionsChecker, type Duration, type ResilienceConfig } from '../index.js';
 
 /** Settings of the module itself, beside the named policies. */
 export interface ResilienceRuntimeOptions {
@@ -72,31 +72,35 @@ export interface ResilienceModuleAsyncOptions
 const STATIC_KEYS = ['http', 'global'] as const;
 const RUNTIME_KEYS = ['drainTimeout'] as const;
 
-/** Checks the static settings; throws a ConfigError naming the option. */
-export function checkStaticOptions(options: ResilienceStaticOptions, where: string): void {
-  const { global, http } = options;
-  if (global !== undefined && typeof global !== 'boolean')
-    throw ConfigError.invalid(`${where}.global`, 'a boolean', global);
-  if (http === undefined || typeof http === 'boolean') return;
-  if (typeof http !== 'object' || http === null || Array.isArray(http))
-    throw ConfigError.invalid(`${where}.http`, 'a boolean or { maxWait }', http);
-  const unknown = Object.keys(http).filter((key) => key !== 'maxWait');
-  if (unknown.length > 0)
-    throw ConfigError.invalid(`${where}.http`, 'only the option maxWait', unknown.join(', '));
-  httpMaxWaitMs(http, where);
+/** The static settings, checked and read once. */
+export interface StaticSettings {
+  /** Whether the module is global (default true). */
+  readonly global: boolean;
+  /** How long a request may wait in a controller's rate or concurrency limit; undefined when `http` is off. */
+  readonly httpMaxWaitMs: number | undefined;
 }
 
 /**
- * How long a request may wait in a controller's rate or concurrency limit: undefined when `http` is off.
- * @throws ConfigError naming the option when `maxWait` is not a duration
+ * Checks the static settings and reads each once (an options object that throws while it is read, a Proxy or a
+ * getter, ends in a ConfigError naming what failed).
+ * @throws ConfigError naming the option when one is invalid
  */
-export function httpMaxWaitMs(
-  http: ResilienceStaticOptions['http'],
-  where = 'ResilienceModule',
-): number | undefined {
-  if (http === undefined || http === false) return undefined;
-  if (http === true || http.maxWait === undefined) return 0;
-  return toMs(http.maxWait, `${where}.http.maxWait`);
+export function checkStaticOptions(options: unknown, where: string): StaticSettings {
+  const checker = new OptionsChecker(options, `${where}.`);
+  const global = checker.raw('global');
+  if (global !== undefined && typeof global !== 'boolean') checker.fail('global', 'a boolean');
+  const http = checker.raw('http');
+  let httpMaxWaitMs: number | undefined;
+  if (http === true) httpMaxWaitMs = 0;
+  else if (typeof http === 'object' && http !== null) {
+    // Anything but a plain object (an array, a Proxy) is refused by the checker, naming `http`.
+    const settings = new OptionsChecker(http, `${where}.http.`);
+    settings.onlyKnown(['maxWait']);
+    httpMaxWaitMs = settings.duration('maxWait', 0);
+    checker.problems.push(...settings.problems);
+  } else if (http !== undefined && http !== false) checker.fail('http', 'a boolean or { maxWait }');
+  checker.throwIfInvalid();
+  return { global: (global as boolean | undefined) ?? true, httpMaxWaitMs };
 }
 
 /** The module's runtime settings and the registry's configuration, split apart and checked. */
@@ -110,10 +114,11 @@ export interface SplitOptions {
  * marks a configuration returned by `forRootAsync`'s factory, where static keys come too late to act on.
  */
 export function splitOptions(options: unknown, fromFactory: boolean): SplitOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw ConfigError.invalid('ResilienceModule options', 'an object', options);
-  }
-  const rest: Record<string, unknown> = { ...(options as Record<string, unknown>) };
+  // Each key read once into a copy: a Proxy or a getter that throws ends in a ConfigError naming the key.
+  const checker = new OptionsChecker(options);
+  checker.throwIfInvalid();
+  const rest: Record<string, unknown> = {};
+  for (const key of checker.keys()) rest[key] = checker.raw(key);
   if (fromFactory) {
     for (const key of STATIC_KEYS) {
       if (key in rest) {
@@ -124,9 +129,10 @@ export function splitOptions(options: unknown, fromFactory: boolean): SplitOptio
     }
   }
   for (const key of [...STATIC_KEYS, ...RUNTIME_KEYS]) delete rest[key];
-  const drainTimeout = (options as ResilienceRuntimeOptions).drainTimeout;
+  const drainTimeoutMs = checker.duration('drainTimeout', Infinity);
+  checker.throwIfInvalid();
   return {
     config: rest,
-    drainTimeoutMs: drainTimeout === undefined ? undefined : toMs(drainTimeout, 'drainTimeout'),
+    drainTimeoutMs: drainTimeoutMs === Infinity ? undefined : drainTimeoutMs,
   };
 }

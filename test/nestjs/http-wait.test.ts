@@ -192,8 +192,34 @@ describe('nestjs: http options', () => {
     );
     expect(() => ResilienceModule.forRoot({ http: { max: 1 } as never })).to.throw(
       ConfigError,
-      'only the option maxWait',
+      'ResilienceModule.forRoot.http.max: unknown option (known: maxWait)',
     );
+  });
+
+  it('names the option an unreadable module option fails on, never a TypeError', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const throwing = Object.defineProperty({}, 'maxWait', {
+      enumerable: true,
+      get() {
+        throw new Error('nope');
+      },
+    });
+    const cases: [unknown, string][] = [
+      [revoked.proxy, 'ResilienceModule.forRoot: expected an options object'],
+      [{ http: revoked.proxy }, 'ResilienceModule.forRoot.http: expected an options object'],
+      [{ http: throwing }, 'ResilienceModule.forRoot.http.maxWait: could not be read'],
+      [{ http: { maxWait: 10n } }, 'ResilienceModule.forRoot.http.maxWait: expected a duration'],
+      [{ global: Symbol('g') }, 'ResilienceModule.forRoot.global: expected a boolean'],
+      [{ drainTimeout: throwing }, 'drainTimeout: expected a duration'],
+    ];
+    for (const [options, message] of cases)
+      expect(() => ResilienceModule.forRoot(options as never)).to.throw(ConfigError, message);
+    expect(() =>
+      ResilienceModule.forRootAsync({ http: revoked.proxy, useFactory: () => ({}) }),
+    ).to.throw(ConfigError, 'ResilienceModule.forRootAsync.http: expected an options object');
+    const nullPrototype = Object.assign(Object.create(null) as object, { http: { maxWait: 5 } });
+    expect(() => ResilienceModule.forRoot(nullPrototype)).not.to.throw();
   });
 
   it('gives the application a plain registry without http', async () => {
