@@ -40,7 +40,7 @@ import {
  * ```
  */
 export function resetResilience(target: ResilienceRegistry = defaultRegistry): void {
-  if (!(target instanceof ResilienceRegistry))
+  if (!isRegistry(target))
     throw ConfigError.invalid('resetResilience(registry)', 'a ResilienceRegistry', target);
   const budgets = new Set<RetryBudget>();
   for (const name of target.names('retryBudget')) budgets.add(target.retryBudget(name));
@@ -50,6 +50,15 @@ export function resetResilience(target: ResilienceRegistry = defaultRegistry): v
   }
   for (const budget of budgets) budget.reset();
   releaseIdleTimers();
+}
+
+/** `instanceof`, false where it throws (a revoked Proxy): what is refused must end in a ConfigError. */
+function isRegistry(value: unknown): value is ResilienceRegistry {
+  try {
+    return value instanceof ResilienceRegistry;
+  } catch {
+    return false;
+  }
 }
 
 /** Resets a built-in engine; returns the retry budget it draws on, if any, to be reset once. */

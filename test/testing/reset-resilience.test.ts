@@ -16,6 +16,7 @@ import {
 import { ResilienceModule } from '../../src/nestjs/index.js';
 import { resetResilience } from '../../src/testing/index.js';
 import { observe } from '../support/fake-clock.js';
+import { HOSTILE_VALUES } from '../support/hostile-values.js';
 
 const fail = () => Promise.reject(new Error('down'));
 const never = () => new Promise<never>(() => undefined);
@@ -217,6 +218,11 @@ describe('resetResilience', () => {
       ConfigError,
       'resetResilience(registry): expected a ResilienceRegistry, got "payments"',
     );
+    for (const { label, value } of HOSTILE_VALUES)
+      expect(() => resetResilience(value as never), label).to.throw(
+        ConfigError,
+        'resetResilience(registry): expected a ResilienceRegistry',
+      );
   });
 
   it('leaves no timer of dspu’s behind, whatever every kind of engine was doing', async () => {
