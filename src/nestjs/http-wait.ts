@@ -65,23 +65,28 @@ export class HttpRegistry extends ResilienceRegistry {
 function boundWait(engine: Policy, maxWaitMs: number): Policy {
   if (engine instanceof RateLimiter) return new BoundedRateLimit(engine, maxWaitMs);
   if (engine instanceof ConcurrencyLimiter && engine.options.maxWait === Infinity)
-    return maxWaitMs === 0 ? new NoQueue(engine) : new BoundedQueue(engine, maxWaitMs);
+    return maxWaitMs === 0 ? new NoQueue(engine, 0) : new BoundedQueue(engine, maxWaitMs);
   return engine;
 }
 
-/** A rate limit whose calls have `maxWait` unless the decorator gave one: the limiter refuses at once (429). */
-class BoundedRateLimit implements Policy {
+/** A policy in front of a limiter: it is the limiter to everyone who looks (kind, events), and bounds the wait. */
+abstract class InFrontOf<L extends RateLimiter | ConcurrencyLimiter> implements Policy {
   readonly kind: string;
-  readonly events: RateLimiter['events'];
+  readonly events: L['events'];
 
   constructor(
-    private readonly limiter: RateLimiter,
-    private readonly maxWait: number,
+    protected readonly limiter: L,
+    protected readonly maxWait: number,
   ) {
     this.kind = limiter.kind;
     this.events = limiter.events;
   }
 
+  abstract executeWith<I, T>(next: Next<I, T>, invocation: I, options?: CallOptions): Promise<T>;
+}
+
+/** A rate limit whose calls have `maxWait` unless the decorator gave one: the limiter refuses at once (429). */
+class BoundedRateLimit extends InFrontOf<RateLimiter> {
   executeWith<I, T>(
     next: Next<I, T>,
     invocation: I,
@@ -94,15 +99,7 @@ class BoundedRateLimit implements Policy {
 }
 
 /** A concurrency limit that an HTTP call does not queue behind: no free permit answers 503 at once. */
-class NoQueue implements Policy {
-  readonly kind: string;
-  readonly events: ConcurrencyLimiter['events'];
-
-  constructor(private readonly limiter: ConcurrencyLimiter) {
-    this.kind = limiter.kind;
-    this.events = limiter.events;
-  }
-
+class NoQueue extends InFrontOf<ConcurrencyLimiter> {
   executeWith<I, T>(next: Next<I, T>, invocation: I, options?: CallOptions): Promise<T> {
     const { limiter } = this;
     if (limiter.pending > 0 || limiter.active >= limiter.limit) {
@@ -123,18 +120,7 @@ class NoQueue implements Policy {
  * A concurrency limit an HTTP call queues behind for at most `maxWait`: a signal of its own aborts the wait
  * (the limiter lets a waiter whose signal aborts leave at once) and is never aborted once the call has a permit.
  */
-class BoundedQueue implements Policy {
-  readonly kind: string;
-  readonly events: ConcurrencyLimiter['events'];
-
-  constructor(
-    private readonly limiter: ConcurrencyLimiter,
-    private readonly maxWait: number,
-  ) {
-    this.kind = limiter.kind;
-    this.events = limiter.events;
-  }
-
+class BoundedQueue extends InFrontOf<ConcurrencyLimiter> {
   executeWith<I, T>(next: Next<I, T>, invocation: I, options?: CallOptions): Promise<T> {
     const { limiter } = this;
     if (limiter.pending === 0 && limiter.active < limiter.limit)
