@@ -23,6 +23,7 @@ import {
  * - concurrency limiters (adaptive too): queued calls rejected with `PolicyResetError`, permits forgotten, an
  *   adaptive limit back to its initial value;
  * - timeouts: calls in flight end with `PolicyResetError` (their signal aborts);
+ * - retries: a call waiting out its backoff ends with `PolicyResetError`, with no further try;
  * - retry budgets (the registry's, and those its retry and hedge policies use): counts forgotten;
  * - hedges: latency samples forgotten, no further hedge sent for calls in flight.
  *
@@ -73,6 +74,9 @@ function resetEngine(engine: Policy): RetryBudget | undefined {
   else if (engine instanceof HedgePolicy) {
     engine.reset();
     return engine.budget instanceof RetryBudget ? engine.budget : undefined;
-  } else if (engine instanceof RetryPolicy) return engine.options.budget;
+  } else if (engine instanceof RetryPolicy) {
+    engine.reset();
+    return engine.options.budget;
+  }
   return undefined;
 }

@@ -213,6 +213,31 @@ describe('resetResilience', () => {
     expect(limiter.available).to.equal(1);
   });
 
+  it('ends a retry waiting out its backoff: no further try, no timer left', async () => {
+    const registry = new ResilienceRegistry({
+      retry: { api: { maxAttempts: 5, baseDelay: '1m', strategy: 'constant', jitter: false } },
+    });
+    const policy = registry.retry('api');
+    const tries = sinon.spy(fail);
+    const outcome = settle(policy.execute(tries));
+    await clock.tickAsync(0); // the first try failed: the call waits a minute
+    expect(tries.callCount).to.equal(1);
+    expect(clock.countTimers()).to.equal(1);
+
+    resetResilience(registry);
+
+    expect(await outcome).to.be.instanceOf(PolicyResetError);
+    expect(clock.countTimers()).to.equal(0);
+    await clock.tickAsync(300_000);
+    expect(tries.callCount).to.equal(1);
+    // The policy works as before for the next call.
+    const next = settle(policy.execute(tries));
+    await clock.tickAsync(60_000);
+    expect(tries.callCount).to.equal(3);
+    resetResilience(registry);
+    expect(await next).to.be.instanceOf(PolicyResetError);
+  });
+
   it('refuses anything but a registry with a ConfigError', () => {
     expect(() => resetResilience('payments' as never)).to.throw(
       ConfigError,

@@ -1,6 +1,6 @@
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
-import { CircuitBreakerError, ConfigError, toError } from '../../core/errors.js';
+import { CircuitBreakerError, ConfigError, PolicyResetError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import {
@@ -67,6 +67,8 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   readonly options: ResolvedRetryOptions;
   /** Typed events: `retry`, `giveUp`, `success`, `callbackError`, `budgetExhausted`. */
   readonly events = new EventEmitter<RetryEvents>();
+  // Aborts the backoff waits in progress when the policy is reset; only calls that failed wait on it.
+  private resetAbort = new AbortController();
 
   /** @throws ConfigError naming each invalid option */
   constructor(options: RetryOptions<never> = {}) {
@@ -163,9 +165,19 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
       await this.notify(attempt, error);
       if (abort?.aborted) throw toError(abort.reason);
       if (this.events.has('retry')) this.events.emit('retry', { attempt, delay, error });
-      await sleep(delay, abort);
+      const { signal: reset } = this.resetAbort;
+      await sleep(delay, abort === undefined ? reset : AbortSignal.any([abort.signal, reset]));
       failure = undefined;
     }
+  }
+
+  /**
+   * Ends every backoff wait in progress: those calls reject with {@link PolicyResetError} and make no further
+   * try. A retry policy keeps no other state (a budget it draws on is reset on its own).
+   */
+  reset(): void {
+    this.resetAbort.abort(new PolicyResetError('The retry policy'));
+    this.resetAbort = new AbortController();
   }
 
   /** Ends the call after `attempts` tries: rethrows the last error, or returns the value still refused. */
