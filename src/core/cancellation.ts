@@ -1,5 +1,6 @@
 import { activeContext, runInContext, type CallContext } from './context.js';
 import { ConfigError, toError } from './errors.js';
+import { onAbort } from './abort-listener.js';
 import { LazyAbort } from './lazy-abort.js';
 
 /**
@@ -33,7 +34,8 @@ export function untilAborted<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    const onAbort = () => {
+    let stopListening: (() => void) | undefined;
+    const aborted = () => {
       if (settled) return;
       settled = true;
       const reason = toError(signal.reason);
@@ -43,15 +45,12 @@ export function untilAborted<T>(
     function finish<V>(settle: (value: V) => void, value: V): void {
       if (settled) return;
       settled = true;
-      signal.removeEventListener('abort', onAbort);
+      stopListening?.();
       abort?.release();
       settle(value);
     }
-    if (signal.aborted) {
-      onAbort();
-    } else {
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
+    if (signal.aborted) aborted();
+    else stopListening = onAbort(signal, aborted);
     promise.then(
       (value) => finish(resolve, value),
       (error: unknown) => finish(reject, error),

@@ -1,3 +1,5 @@
+import { onAbort } from './abort-listener.js';
+
 /** What a {@link LazyAbort} knows beyond "nothing happened yet": made only once there is something to hold. */
 interface AbortLinks {
   parent: LazyAbort | AbortSignal | undefined;
@@ -51,9 +53,7 @@ export class LazyAbort {
     else if (links.parent) {
       const parent = links.parent;
       const parentSignal = parent instanceof LazyAbort ? parent.signal : parent;
-      const onAbort = () => this.abort(parentSignal.reason);
-      parentSignal.addEventListener('abort', onAbort, { once: true });
-      links.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
+      links.unlinkParent = onAbort(parentSignal, () => this.abort(parentSignal.reason));
     }
     return controller.signal;
   }
@@ -71,10 +71,8 @@ export class LazyAbort {
    * Calls `onAbort` as soon as `signal` (the parent given to the constructor, a caller's own signal) aborts,
    * whether or not anyone asked for this abort's signal, until {@link LazyAbort.release}.
    */
-  watch(signal: AbortSignal, onAbort: () => void): void {
-    signal.addEventListener('abort', onAbort, { once: true });
-    (this.links ??= newLinks(undefined)).unlinkWatcher = () =>
-      signal.removeEventListener('abort', onAbort);
+  watch(signal: AbortSignal, aborted: () => void): void {
+    (this.links ??= newLinks(undefined)).unlinkWatcher = onAbort(signal, aborted);
   }
 
   /** Stops listening to the parent: call when the work is over so a long-lived parent signal does not leak listeners. */

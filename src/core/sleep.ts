@@ -1,5 +1,6 @@
 import { clearTimer, setTimer } from './clock.js';
 import { toError } from './errors.js';
+import { onAbort } from './abort-listener.js';
 import { LazyAbort } from './lazy-abort.js';
 
 /**
@@ -11,14 +12,13 @@ export function sleep(ms: number, abort?: AbortSignal | LazyAbort): Promise<void
   if (abort.aborted) return Promise.reject(toError(abort.reason));
   const signal = abort instanceof LazyAbort ? abort.signal : abort;
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimer(timer);
-      reject(toError(signal.reason));
-    };
     const timer = setTimer(() => {
-      signal.removeEventListener('abort', onAbort);
+      stopListening();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stopListening = onAbort(signal, () => {
+      clearTimer(timer);
+      reject(toError(signal.reason));
+    });
   });
 }

@@ -2,6 +2,7 @@
 // reason, `currentSignal()` inside the work aborts with it, and nothing runs afterwards (no further try, no late
 // event, no state change).
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import {
   CircuitBreaker,
   ConcurrencyLimiter,
@@ -177,6 +178,21 @@ describe("a caller's signal through every policy", () => {
         await time.clock.tickAsync(20);
         expect(result.value).to.equal('done');
         expect(listeners).to.equal(0);
+      });
+
+      it('puts one listener on a signal shared by many parallel calls (Node warns past ten)', async () => {
+        const engine = make();
+        const controller = new AbortController();
+        const results = Array.from({ length: 30 }, () => {
+          const { work } = slowWork(1_000, []);
+          return observe(engine.run(work, { signal: controller.signal }));
+        });
+        await time.clock.tickAsync(100);
+        expect(getEventListeners(controller.signal, 'abort')).to.have.length.at.most(1);
+        const reason = new Error('request closed');
+        controller.abort(reason);
+        await time.clock.tickAsync(0);
+        expect(results.every((result) => result.error === reason)).to.equal(true);
       });
     });
   }

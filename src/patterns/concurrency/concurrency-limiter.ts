@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { onAbort } from '../../core/abort-listener.js';
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
@@ -328,9 +329,7 @@ export class ConcurrencyLimiter implements Policy<
     if (abort !== undefined) {
       // Its caller (or the enclosing policy) gave up: it leaves the queue at once, wherever it stands.
       const signal = abort.signal;
-      const onAbort = () => this.leave(waiter, toError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      waiter.unlinkSignal = () => signal.removeEventListener('abort', onAbort);
+      waiter.unlinkSignal = onAbort(signal, () => this.leave(waiter, toError(signal.reason)));
     }
     if (this.events.has('queued')) this.events.emit('queued', { pending: this.waiters.size });
     return promise;

@@ -1,3 +1,4 @@
+import { onAbort } from '../../core/abort-listener.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/errors.js';
@@ -46,6 +47,8 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   private readonly isAsync: boolean;
   private iterator: Iterator<I> | AsyncIterator<I> | undefined;
   private lastPull: Promise<IteratorResult<I> | undefined> | undefined;
+  // Stops listening to the outer signal, once listening began.
+  private unlinkOuter: (() => void) | undefined;
   // Workers waiting for room in the window, oldest first from `nextToWake` (an array read by index: O(1)).
   private readonly waitingForRoom: (() => void)[] = [];
   private nextToWake = 0;
@@ -92,7 +95,7 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
       return;
     }
     // Listening starts here, not in the constructor: a stream closed before its first read never begins.
-    outerSignal?.addEventListener('abort', this.onOuterAbort, { once: true });
+    if (outerSignal !== undefined) this.unlinkOuter = onAbort(outerSignal, this.onOuterAbort);
     if (this.isAsync) {
       this.spawn(); // more join as items arrive, so a short stream never has `limit` idle workers
       return;
@@ -267,7 +270,7 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   };
 
   private detach(): void {
-    this.outerSignal?.removeEventListener('abort', this.onOuterAbort);
+    this.unlinkOuter?.();
   }
 
   /** Lets a generator source run its `finally` blocks: it will not be pulled again. */

@@ -1,4 +1,5 @@
 import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js';
+import { onAbort } from '../../core/abort-listener.js';
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
@@ -244,9 +245,7 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
       const waiter = this.queue.add(tokens, resolve, reject);
       if (abort) {
         const signal = abort instanceof LazyAbort ? abort.signal : abort;
-        waiter.signal = signal;
-        waiter.onAbort = () => this.leave(waiter);
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        waiter.unlinkSignal = onAbort(signal, () => this.leave(waiter, signal.reason));
       }
       if (this.queue.head === waiter && !this.taking) {
         if (ownWait === undefined) this.pump();
@@ -320,11 +319,11 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
   }
 
   /** An aborted waiter leaves at once, wherever it stands in the queue. */
-  private leave(waiter: Waiter): void {
+  private leave(waiter: Waiter, reason: unknown): void {
     if (waiter.queue === undefined) return;
     const wasHead = waiter === this.queue.head;
     this.queue.remove(waiter);
-    waiter.reject(toError(waiter.signal!.reason));
+    waiter.reject(toError(reason));
     if (wasHead && !this.taking) {
       this.disarm();
       // The new head may need fewer tokens than the bucket already holds.

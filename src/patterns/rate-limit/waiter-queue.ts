@@ -5,9 +5,8 @@ export interface Waiter extends QueueNode {
   readonly tokens: number;
   resolve: () => void;
   reject: (reason: unknown) => void;
-  /** The signal whose abort makes the waiter leave, with its listener, when one was given. */
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Stops listening to the signal whose abort makes the waiter leave, when one was given. */
+  unlinkSignal: (() => void) | undefined;
 }
 
 /** The FIFO of a rate limiter's waiters, which also sums the tokens they ask for. */
@@ -29,8 +28,7 @@ export class WaiterQueue extends LinkedQueue<Waiter> {
       queue: undefined,
       resolve,
       reject,
-      signal: undefined,
-      onAbort: undefined,
+      unlinkSignal: undefined,
     };
     this.push(waiter);
     this.tokens += tokens;
@@ -41,7 +39,7 @@ export class WaiterQueue extends LinkedQueue<Waiter> {
   override remove(waiter: Waiter): boolean {
     if (!super.remove(waiter)) return false;
     this.tokens -= waiter.tokens;
-    if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    waiter.unlinkSignal?.();
     return true;
   }
 }

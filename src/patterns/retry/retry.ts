@@ -67,8 +67,9 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   readonly options: ResolvedRetryOptions;
   /** Typed events: `retry`, `giveUp`, `success`, `callbackError`, `budgetExhausted`. */
   readonly events = new EventEmitter<RetryEvents>();
-  // Aborts the backoff waits in progress when the policy is reset; only calls that failed wait on it.
-  private resetAbort = new AbortController();
+  // The backoff waits in progress, one controller each, so reset() can end them (a shared signal would collect
+  // a listener per waiting call). Only calls that failed are here.
+  private readonly waits = new Set<AbortController>();
 
   /** @throws ConfigError naming each invalid option */
   constructor(options: RetryOptions<never> = {}) {
@@ -165,8 +166,7 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
       await this.notify(attempt, error);
       if (abort?.aborted) throw toError(abort.reason);
       if (this.events.has('retry')) this.events.emit('retry', { attempt, delay, error });
-      const { signal: reset } = this.resetAbort;
-      await sleep(delay, abort === undefined ? reset : AbortSignal.any([abort.signal, reset]));
+      await this.backoff(delay, abort);
       failure = undefined;
     }
   }
@@ -176,8 +176,23 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
    * try. A retry policy keeps no other state (a budget it draws on is reset on its own).
    */
   reset(): void {
-    this.resetAbort.abort(new PolicyResetError('The retry policy'));
-    this.resetAbort = new AbortController();
+    const error = new PolicyResetError('The retry policy');
+    for (const wait of this.waits) wait.abort(error);
+    this.waits.clear();
+  }
+
+  /** Waits `delay` before the next try; ends early when the call's abort fires or the policy is reset. */
+  private async backoff(delay: number, abort: LazyAbort | undefined): Promise<void> {
+    const wait = new AbortController();
+    this.waits.add(wait);
+    try {
+      await sleep(
+        delay,
+        abort === undefined ? wait.signal : AbortSignal.any([abort.signal, wait.signal]),
+      );
+    } finally {
+      this.waits.delete(wait);
+    }
   }
 
   /** Ends the call after `attempts` tries: rethrows the last error, or returns the value still refused. */
