@@ -4,7 +4,7 @@ import { CircuitBreakerError, CircuitState, ConfigError } from '../../src/index.
 import { RedisCircuitBreaker, type RedisCircuitBreakerOptions } from '../../src/redis/index.js';
 import { REPORT } from '../../src/redis/circuit-scripts.js';
 import { RedisServer } from './redis-server.js';
-import { failingOnce, roundTrips, sleep, until } from './support.js';
+import { failingOnce, roundTrips, sleep, until, untilSubscribed } from './support.js';
 
 const boom = () => Promise.reject(new Error('boom'));
 const ok = () => Promise.resolve('ok');
@@ -35,10 +35,7 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     });
     const admin = server.client();
     clients.push(admin);
-    await until(async () => {
-      const reply = (await admin.call('PUBSUB', 'NUMSUB', `{dspu:${name}}:changes`)) as unknown[];
-      return Number(reply[1]) >= count;
-    }, 2_000);
+    await untilSubscribed(admin, name, count);
     return members;
   }
 

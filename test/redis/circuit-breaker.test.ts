@@ -17,7 +17,7 @@ import {
   type RedisCircuitBreakerOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { failingOnce, roundTrips, sleep, stall, until } from './support.js';
+import { failingOnce, roundTrips, sleep, stall, until, untilSubscribed } from './support.js';
 import { REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
@@ -34,7 +34,6 @@ describe('dspu/redis shared circuit breaker', function () {
   /** `count` breakers sharing one circuit, each on a client of its own (as separate processes would be). */
   async function fleet(count: number, options: RedisCircuitBreakerOptions<never> = {}) {
     const name = `circuit-${++run}`;
-    let subscribed = 0;
     const members = Array.from({ length: count }, () => {
       const client = server.client();
       clients.push(client);
@@ -42,20 +41,9 @@ describe('dspu/redis shared circuit breaker', function () {
       breakers.push(breaker);
       return breaker;
     });
-    // Changes are only heard once every member has subscribed, as in a fleet that has been up a while.
     const admin = server.client();
     clients.push(admin);
-    await until(
-      () => subscribed >= count,
-      2_000,
-      async () => {
-        const reply = (await admin.call('PUBSUB', 'NUMSUB', `{dspu:${name}}:changes`)) as [
-          string,
-          number,
-        ];
-        subscribed = Number(reply[1]);
-      },
-    );
+    await untilSubscribed(admin, name, count);
     return members;
   }
 

@@ -92,3 +92,19 @@ export async function stall(
   await meanwhile();
   await admin.ping(); // queued behind the pause
 }
+
+/**
+ * Waits until `count` clients listen on the channel `{dspu:<name>}:<suffix>`: changes are only heard once every
+ * member of a fleet has subscribed, as in a fleet that has been up a while.
+ */
+export async function untilSubscribed(
+  admin: Redis,
+  name: string,
+  count: number,
+  suffix: 'changes' | 'released' = 'changes',
+): Promise<void> {
+  await until(async () => {
+    const reply = (await admin.call('PUBSUB', 'NUMSUB', `{dspu:${name}}:${suffix}`)) as unknown[];
+    return Number(reply[1]) >= count;
+  }, 2_000);
+}
