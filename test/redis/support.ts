@@ -2,8 +2,9 @@ import type { Redis } from 'ioredis';
 import type { LuaScript, RedisClient } from '../../src/redis/redis-link.js';
 import type { RedisServer } from './redis-server.js';
 
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/fake-clock.js';
+
+export { sleep };
 
 /** Calls `step` every 20 ms until `condition` holds; fails after `limitMs`. */
 export async function until(
