@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { LuaScript, RedisClient } from '../../src/redis/redis-link.js';
 import type { RedisServer } from './redis-server.js';
-
 import { sleep } from '../support/fake-clock.js';
 
 export { sleep };
