@@ -1,39 +1,18 @@
 // Bridge workers inherit how the process was started. Each case here starts a real Node process with the
 // flags under test and runs the bridge in it, on real worker threads.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bridgeExecArgv } from '../../src/bridge/worker-start.js';
+import { runNode } from '../support/node-process.js';
 
 const entry = new URL('../../src/index.js', import.meta.url).href;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs `code` as an ES module under `flags` in a child Node process, killed after `limit` ms. */
-function runNode(flags: string[], code: string, limit = 15_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), limit);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout: stdout.trim(), stderr, ms: Date.now() - started });
-    });
-  });
+/** Runs `code` as an ES module under `flags` in a child Node process (its output trimmed), killed after `limit` ms. */
+async function runModule(flags: string[], code: string, limit = 15_000) {
+  const run = await runNode([...flags, '--input-type=module', '-e', code], limit);
+  return { ...run, stdout: run.stdout.trim(), ms: run.exitedAt - run.startedAt };
 }
 
 /** A program that prints what each bridge entry point gives for `a + 1`, or the error it fails with. */
@@ -73,19 +52,19 @@ describe('bridge workers and the flags the process was started with', function (
   after(() => rmSync(directory, { recursive: true, force: true }));
 
   it('runs every entry point in a process started with --input-type=module', async () => {
-    const run = await runNode([], everyEntryPoint);
+    const run = await runModule([], everyEntryPoint);
     expect(run.stderr).to.equal('');
     expect(JSON.parse(run.stdout)).to.deep.equal([1, 2, 3, 4, 5]);
   });
 
   it('runs every entry point when the process also has flags a worker may not be given', async () => {
-    const run = await runNode(['--stack-size=900', '--title=dspu-test'], everyEntryPoint);
+    const run = await runModule(['--stack-size=900', '--title=dspu-test'], everyEntryPoint);
     expect(run.stderr).to.equal('');
     expect(JSON.parse(run.stdout)).to.deep.equal([1, 2, 3, 4, 5]);
   });
 
   it('fails asyncToSync with a BridgeError, never a hang, when its worker dies before it can start', async () => {
-    const run = await runNode(
+    const run = await runModule(
       ['--require', preload],
       `
 import { asyncToSync } from ${JSON.stringify(entry)};
@@ -112,7 +91,7 @@ console.log(JSON.stringify(errors));
   });
 
   it('bounds the wait for a worker that never starts even when the call has no timeout', async () => {
-    const run = await runNode(
+    const run = await runModule(
       ['--require', preload],
       `
 import { runAsync } from ${JSON.stringify(entry)};
@@ -130,7 +109,7 @@ try {
   });
 
   it('rejects pool calls with a BridgeError carrying the reason when their worker dies at start', async () => {
-    const run = await runNode(
+    const run = await runModule(
       ['--require', preload],
       `
 import { runInExecutor } from ${JSON.stringify(entry)};
@@ -144,7 +123,7 @@ console.log(JSON.stringify({ name: error?.name, message: error?.message }));
   });
 
   it('fails every entry point with a BridgeError saying why when no worker thread may be created', async () => {
-    const run = await runNode(permissionFlags(), everyEntryPoint);
+    const run = await runModule(permissionFlags(), everyEntryPoint);
     expect(run.code, 'the process ended on its own').to.equal(0);
     const out = JSON.parse(run.stdout) as string[];
     expect(out).to.have.length(5);
