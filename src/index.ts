@@ -19,7 +19,13 @@ export { type Policy, type CallOptions, type Next, Invocation, isPolicy } from '
 export { withSignal } from './core/cancellation.js';
 // Building blocks for policies and stores of your own (and for dspu's integrations, which use only this entry).
 export { toError, retryAfterOf } from './core/errors.js';
-export { OptionsChecker, splitOptions, checkAll, type ErrorClassList } from './core/validate.js';
+export {
+  OptionsChecker,
+  splitOptions,
+  checkAll,
+  isInstance,
+  type ErrorClassList,
+} from './core/validate.js';
 export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
 export { DeadlineQueue, releaseIdleTimers, type DeadlineEntry } from './core/deadline-queue.js';
 export {

@@ -4,6 +4,7 @@ import {
   ResilienceRegistry,
   ConcurrencyLimiter,
   HedgePolicy,
+  isInstance,
   RateLimiter,
   RetryBudget,
   RetryPolicy,
@@ -41,7 +42,7 @@ import {
  * ```
  */
 export function resetResilience(target: ResilienceRegistry = defaultRegistry): void {
-  if (!isRegistry(target))
+  if (!isInstance(target, ResilienceRegistry))
     throw ConfigError.invalid('resetResilience(registry)', 'a ResilienceRegistry', target);
   const budgets = new Set<RetryBudget>();
   for (const name of target.names('retryBudget')) budgets.add(target.retryBudget(name));
@@ -51,15 +52,6 @@ export function resetResilience(target: ResilienceRegistry = defaultRegistry): v
   }
   for (const budget of budgets) budget.reset();
   releaseIdleTimers();
-}
-
-/** `instanceof`, false where it throws (a revoked Proxy): what is refused must end in a ConfigError. */
-function isRegistry(value: unknown): value is ResilienceRegistry {
-  try {
-    return value instanceof ResilienceRegistry;
-  } catch {
-    return false;
-  }
 }
 
 /** Resets a built-in engine; returns the retry budget it draws on, if any, to be reset once. */

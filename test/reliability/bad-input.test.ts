@@ -2074,6 +2074,7 @@ const NO_INPUT: Record<string, string> = {
     'made by a RetryBudget from the options it checked; its methods take nothing to check',
   Invocation: 'a plain record of a call (this and arguments): any values are valid',
   isPolicy: 'a predicate: answers false for anything that is not a policy',
+  isInstance: 'a predicate: answers false for anything it cannot inspect (a revoked Proxy)',
   toError: 'turns any value into an Error',
   retryAfterOf: "reads any value's retryAfter: what it cannot read is 0",
   windowMetrics: "turns a window's totals into rates: its input is a breaker's own counts",
