@@ -119,8 +119,8 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
       );
       if (unknown.length === 0) problems.push(`${Class.name}.${method}: ${error.message}`);
       for (const policy of unknown) {
-        const known = this.registry.names(configKey(policy.kind));
         const kind = configKey(policy.kind);
+        const known = this.registry.names(kind);
         problems.push(
           `${Class.name}.${method} uses ${policy.kind} ${JSON.stringify(policy.value)}; ` +
             (known.length > 0
