@@ -14,9 +14,12 @@ import { LuaScript } from './redis-link.js';
  * token, a batch of reports, a forced move. Such a command that runs again (the client resends what got no
  * answer after a reconnect) or late (after its caller gave up on it) changes nothing.
  *
- * KEYS[4] is the rate mode's window, one hash cleared on every transition: totals {c calls, f failed, s slow}
- * and n (the count ring's next slot, or the time window's newest span); the ring's slots r<i> hold an outcome
- * code (1 failed + 2 slow); the time window's buckets c<b> f<b> s<b> hold the counts of one span each.
+ * KEYS[4] is the rate mode's window: totals {c calls, f failed, s slow}, n (the count ring's next slot, or the
+ * time window's newest span) and g, the generation it counts for; the ring's slots r<i> hold an outcome code
+ * (1 failed + 2 slow); the time window's buckets c<b> f<b> s<b> hold the counts of one span each. Its key names
+ * the window's shape, so processes that share the circuit with another `slidingWindow` (a rolling deploy that
+ * changes it) each keep a window of their own shape. Every transition empties every window: the mover's is
+ * deleted, and one stamped with an older generation reads as empty.
  */
 const PRELUDE = `
 if redis.replicate_commands then pcall(redis.replicate_commands) end
@@ -151,7 +154,12 @@ local function rotate()
 end
 local function loadWindow()
   if win then return end
-  local w = redis.call('HMGET', W, 'c', 'f', 's', 'n')
+  local w = redis.call('HMGET', W, 'c', 'f', 's', 'n', 'g')
+  if tonumber(w[5]) ~= gen then
+    -- Counted before the last transition (by a process of another window shape, which deleted only its own).
+    redis.call('DEL', W)
+    w = {}
+  end
   win = {c = tonumber(w[1]) or 0, f = tonumber(w[2]) or 0, s = tonumber(w[3]) or 0, n = tonumber(w[4])}
 end
 local function record(failed, slow)
@@ -218,7 +226,7 @@ else
     if ringSize == 0 then rotate() end
   end
   if win then
-    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0)
+    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0, 'g', gen)
     if ringSize == 0 then redis.call('PEXPIRE', W, windowMs + 1000) end
     r[6], r[7], r[8] = win.c, win.f, win.s
   else

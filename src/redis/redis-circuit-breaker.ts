@@ -14,6 +14,7 @@ import {
   type CircuitBreakerOptions,
   type CircuitSnapshot,
   type Duration,
+  type ResolvedCircuitBreakerOptions,
   type WindowMetrics,
 } from '../index.js';
 import { ABANDON, ADMIT, FORCE, REPORT } from './circuit-scripts.js';
@@ -52,6 +53,16 @@ const EMPTY = { calls: 0, failed: 0, slow: 0 };
 
 // The start time of a call that is not timed (no slowCallDuration).
 const NOT_TIMED = -1;
+
+/**
+ * The suffix of the window's key: it names the window's shape, so processes sharing the circuit with different
+ * `slidingWindow` options never read one another's ring or buckets as their own.
+ */
+function windowKey({ rate }: ResolvedCircuitBreakerOptions): string {
+  const window = rate?.window;
+  if (window === undefined) return 'window';
+  return 'calls' in window ? `window:${window.calls}` : `window:${window.time}ms/${window.buckets}`;
+}
 
 function split(options: RedisCircuitBreakerOptions<never> | undefined): [object, object] {
   const breaker: Record<string, unknown> = {};
@@ -114,7 +125,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.link = new RedisLink(client, redisOptions, ['trialLease']);
     this.storeEvents = this.link.events;
     checkName(name);
-    this.keys = ['circuit', 'trials', 'done', 'window'].map((suffix) =>
+    this.keys = ['circuit', 'trials', 'done', windowKey(this.options)].map((suffix) =>
       this.link.key(name, suffix),
     );
     this.channel = this.link.key(name, 'changes');

@@ -249,6 +249,33 @@ describe('dspu/redis shared circuit breaker in rate mode', function () {
     expect(await admin.hget(`${circuit}:circuit`, 'k')).to.equal('1');
   });
 
+  it('keeps a window per shape when processes sharing the circuit differ in slidingWindow', async () => {
+    // A rolling deploy that changes the window: old and new processes share the circuit, never a window.
+    const name = `rate-circuit-${++run}`;
+    const [oldClient, newClient] = [server.client(), server.client()];
+    clients.push(oldClient, newClient);
+    const before = new RedisCircuitBreaker(oldClient, name, rate);
+    const after = new RedisCircuitBreaker(newClient, name, {
+      ...rate,
+      slidingWindow: { time: '10s', buckets: 5 },
+    });
+    breakers.push(before, after);
+    await untilSubscribed(oldClient, name, 2);
+    for (let i = 0; i < 6; i++) await before.protect(ok);
+    for (let i = 0; i < 3; i++) await settle(after.protect(boom));
+    await until(() => before.metrics().calls === 6 && after.metrics().calls === 3, 1_000);
+    expect(before.metrics()).to.include({ calls: 6, failedCalls: 0 });
+    expect(after.metrics()).to.include({ calls: 3, failedCalls: 3 });
+    expect(after.state).to.equal(CircuitState.CLOSED); // under minimumCalls: no verdict yet
+    await settle(after.protect(boom));
+    await until(() => before.state === CircuitState.OPEN, 2_000);
+    // The transition emptied both windows, though only one process moved the circuit.
+    await before.reset();
+    await before.protect(ok);
+    await until(() => before.metrics().calls === 1, 1_000);
+    expect(before.metrics()).to.include({ calls: 1, failedCalls: 0 });
+  });
+
   it('throws a ConfigError naming failureThreshold given with failureRateThreshold', () => {
     const client = server.client();
     clients.push(client);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { ADMIT, REPORT } from '../../src/redis/circuit-scripts.js';
+import { ADMIT, FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
 import type { LuaScript } from '../../src/redis/redis-link.js';
 import { RedisServer } from './redis-server.js';
 import { runScript } from './support.js';
@@ -64,6 +64,36 @@ describe('dspu/redis circuit scripts in rate mode', function () {
     expect(reply.slice(1, 2)).to.deep.equal(['open']);
     expect(reply[3]).to.be.within(timeout - 50, timeout);
     expect(await redis.exists(keys[3])).to.equal(0); // opening clears the window
+  });
+
+  it('keeps a window per shape under one circuit, and a transition empties every one', async () => {
+    const count = { keys, window: countWindow };
+    const time = { keys: [...keys.slice(0, 3), `${keys[3]}:time`], window: timeWindow(10_000, 5) };
+    const as = (shape: typeof count) => {
+      keys = shape.keys;
+      window = shape.window;
+    };
+    as(count);
+    await report(0, calls(3, 'success'));
+    as(time);
+    expect((await report(0, calls(3, 'failure'))).slice(1)).to.deep.equal([
+      'closed',
+      0,
+      0,
+      0,
+      3,
+      3,
+      0,
+    ]);
+    as(count);
+    expect((await report(0, [['failure']])).slice(5)).to.deep.equal([4, 1, 0]); // 25 %: its own window
+    as(time);
+    expect((await report(0, [['failure']]))[1]).to.equal('open');
+    expect(await redis.exists(time.keys[3])).to.equal(0);
+    await script(FORCE, 'reset', 'reset-1');
+    as(count);
+    // The count window still holds its calls of generation 0; the circuit is at generation 2 now.
+    expect((await report(2, [['success']])).slice(5)).to.deep.equal([1, 0, 0]);
   });
 
   it('judges only the last calls of a count window', async () => {
@@ -160,7 +190,7 @@ describe('dspu/redis circuit scripts in rate mode', function () {
         c += calls;
         f += failed;
       }
-      await redis.hset(keys[3], 'c', c, 'f', f, 's', 0, ...fields);
+      await redis.hset(keys[3], 'c', c, 'f', f, 's', 0, 'g', 0, ...fields);
     };
 
     it('drops the buckets that aged out of the window on the next report', async () => {
