@@ -34,8 +34,14 @@ export class ConfigError extends ResilienceError {
 
   /** Builds the one-problem error `option: expected <rule>, got <value>`. */
   static invalid(option: string, rule: string, value: unknown): ConfigError {
-    return new ConfigError(`${option}: expected ${rule}, got ${describeValue(value)}`);
+    return invalidOption(option, rule, value);
   }
+}
+
+// Outside the class: a class body that names its own class is renamed by bundlers (`class _ConfigError`), and
+// the error's `name` comes from its class.
+function invalidOption(option: string, rule: string, value: unknown): ConfigError {
+  return new ConfigError(`${option}: expected ${rule}, got ${describeValue(value)}`);
 }
 
 /** Rejected because the circuit is open (or half-open with every trial slot taken). */

@@ -35,27 +35,32 @@ export class LinkedQueue<N extends QueueNode> {
 
   /** Removes `node` from the queue holding it; false (and nothing changes) when it is not queued. */
   static remove(node: QueueNode): boolean {
-    const queue = node.queue;
-    if (queue === undefined) return false;
-    const { previous, next } = node;
-    if (previous) previous.next = next;
-    else queue.head = next;
-    if (next) next.previous = previous;
-    else queue.tail = previous;
-    node.previous = node.next = node.queue = undefined;
-    queue.size--;
-    return true;
+    return unlink(node);
   }
 
   /** Removes `node` if this queue holds it; false otherwise. */
   remove(node: N): boolean {
-    return node.queue === (this as LinkedQueue<QueueNode>) && LinkedQueue.remove(node);
+    return node.queue === (this as LinkedQueue<QueueNode>) && unlink(node);
   }
 
   /** Takes the oldest node out, or undefined when empty. */
   shift(): N | undefined {
     const head = this.head;
-    if (head !== undefined) LinkedQueue.remove(head);
+    if (head !== undefined) unlink(head);
     return head;
   }
+}
+
+// Outside the class: a class body that names its own class is renamed by bundlers (`class _LinkedQueue`).
+function unlink(node: QueueNode): boolean {
+  const queue = node.queue;
+  if (queue === undefined) return false;
+  const { previous, next } = node;
+  if (previous) previous.next = next;
+  else queue.head = next;
+  if (next) next.previous = previous;
+  else queue.tail = previous;
+  node.previous = node.next = node.queue = undefined;
+  queue.size--;
+  return true;
 }

@@ -45,6 +45,23 @@ describe('the packed package, installed in a fresh project', function () {
     });
   }
 
+  it('keeps the name of every exported class and function, which errors and NestJS logs show', () => {
+    // Bundling renames a class whose body names it, or that shares its name with another binding.
+    const source = `
+      const renamed = [];
+      for (const entry of ${JSON.stringify(entrySpecifiers)}) {
+        for (const [name, value] of Object.entries(require(entry)))
+          if (typeof value === 'function' && value.name !== name) renamed.push(entry + ': ' + name + ' is ' + value.name);
+      }
+      const { ConfigError } = require('dspu');
+      console.log(JSON.stringify({ renamed, errorName: ConfigError.invalid('x', 'y', 1).name }));
+    `;
+    expect(runInConsumer(source, 'commonjs')).to.deep.equal({
+      renamed: [],
+      errorName: 'ConfigError',
+    });
+  });
+
   it('loads every entry from a CommonJS script', () => {
     const source = `
       const loaded = ${JSON.stringify(entrySpecifiers)}.map((name) => Object.keys(require(name)).length);
