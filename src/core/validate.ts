@@ -253,10 +253,15 @@ export function callOptionsError(
     for (const key in options) {
       if (!known.includes(key))
         return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
+    }
+    // The known keys are read whether listed or not: the engine reads them next, and a Proxy may answer a read
+    // for a key it does not list.
+    for (const key of known) {
       reading = key;
       void options[key];
     }
-    const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined;
+    reading = 'signal';
+    const signal = options.signal;
     if (signal !== undefined && !isAbortSignal(signal))
       return ConfigError.invalid('signal', 'an AbortSignal', signal);
   } catch (error) {

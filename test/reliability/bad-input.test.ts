@@ -70,6 +70,19 @@ function bad(entry: string, label: string, call: () => unknown, problem: RegExp)
   cases.push({ entry, label, call, problem });
 }
 
+/** Options that list no key, and throw when `key` is read. */
+function unlistedThrowing(key: string): object {
+  return new Proxy(
+    {},
+    {
+      get(target, read) {
+        if (read === key) throw new Error(`${key} refused`);
+        return Reflect.get(target, read) as unknown;
+      },
+    },
+  );
+}
+
 /** A short, unique-enough rendering of a bad value for test titles. */
 function show(value: unknown): string {
   if (typeof value === 'string')
@@ -1650,6 +1663,17 @@ for (const site of optionSites) {
   }
   for (const { label, value } of UNREADABLE_OBJECTS)
     bad(site.entry, `${site.label}: options ${label}`, () => site.call(value), site.unreadable);
+}
+
+// Per-call options are read where they are passed, not copied: a Proxy may answer a read for a key it never lists.
+for (const site of optionSites.filter((s) => /\.|^runWithTimeout$/.test(s.label))) {
+  for (const [option] of site.options)
+    bad(
+      site.entry,
+      `${site.label}: ${option} from a Proxy that does not list it and throws when it is read`,
+      () => site.call(unlistedThrowing(option)),
+      new RegExp(`^${option}: could not be read`),
+    );
 }
 
 // Single values where a duration, a token count or a decorator argument goes.
