@@ -190,7 +190,9 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     const { limit } = limiterOptions as ConcurrencyLimiterOptions;
     const channel = link.key(name, 'released');
     let store: RedisPermitStore | undefined = undefined;
-    const releases = new Subscription(client, channel, () => store?.released(), options);
+    // A release published before the subscription was in place was missed: waiters ask again once it is.
+    const wake = () => store?.released();
+    const releases = new Subscription(client, channel, wake, options, wake);
     const permits = new PermitLeases(link, name, channel, leaseMs);
     store = new RedisPermitStore(link, permits, limit, leaseMs, releases);
     super({ ...(limiterOptions as ConcurrencyLimiterOptions), store });

@@ -23,11 +23,16 @@ export class Subscription {
   private connection: Redis | undefined;
   private closed = false;
 
+  /**
+   * @param onSubscribed - called each time the subscription is (again) in place: whatever was published before
+   *   it was, on connecting or during a reconnect, was missed
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly channel: string,
     private readonly onMessage: (message: string) => void,
     engineOptions: object | undefined,
+    private readonly onSubscribed?: () => void,
   ) {
     if (!(engineOptions as Record<symbol, unknown> | undefined)?.[SUBSCRIBE_ON_FIRST_USE])
       this.open();
@@ -40,7 +45,17 @@ export class Subscription {
     const connection = (this.client as Redis).duplicate();
     connection.on('error', () => undefined);
     connection.on('message', (_channel: string, message: string) => this.onMessage(message));
-    connection.subscribe(this.channel).catch(() => undefined);
+    const subscribe = (): void => {
+      connection.subscribe(this.channel).then(this.onSubscribed, () => undefined);
+    };
+    subscribe();
+    // After a reconnect ioredis subscribes again on its own, but says nothing once it has: subscribing here too
+    // (Redis answers a second SUBSCRIBE of the same channel as the first) tells when messages flow again.
+    let connected = false;
+    connection.on('ready', () => {
+      if (connected) subscribe();
+      connected = true;
+    });
     this.connection = connection;
     this.endingWithClient().add(this);
   }

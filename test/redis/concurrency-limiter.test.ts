@@ -92,6 +92,38 @@ describe('dspu/redis distributed concurrency limiter', function () {
     expect(granted - released).to.be.below(100);
   });
 
+  it('wakes a waiter whose process was not yet subscribed when the permit was released', async () => {
+    const [a] = fleet(1, { limit: 1, lease: '10s' });
+    // b's subscriber connection subscribes only after the release has been published.
+    const client = server.client();
+    clients.push(client);
+    const duplicate = client.duplicate.bind(client);
+    let subscribeNow: () => void = () => undefined;
+    client.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+      const connection = duplicate(...args);
+      const subscribe = connection.subscribe.bind(connection) as (
+        channel: string,
+      ) => Promise<unknown>;
+      connection.subscribe = ((channel: string) =>
+        new Promise<void>((resolve) => (subscribeNow = resolve)).then(() =>
+          subscribe(channel),
+        )) as never;
+      return connection;
+    };
+    const b = new RedisConcurrencyLimiter(client, `permits-${run}`, { limit: 1, lease: '10s' });
+    limiters.push(b);
+    const permit = await a.acquire();
+    let granted = 0;
+    const waiting = b.run(async () => (granted = Date.now()));
+    await sleep(100); // b was told no permit is free
+    permit.release();
+    await sleep(100); // the release was published to nobody
+    const subscribed = Date.now();
+    subscribeNow();
+    await waiting;
+    expect(granted - subscribed).to.be.below(500);
+  });
+
   it("returns a SIGKILLed holder's permit after the lease time", async () => {
     const lease = 600;
     const [limiter] = fleet(1, { limit: 1, lease });

@@ -133,6 +133,8 @@ export class ConcurrencyLimiter implements Policy<
   private readonly waiters = new DeadlineQueue();
   // A shared store is answering for the head; nothing else may take meanwhile (FIFO).
   private asking = false;
+  // The store woke the limiter while it was answering: an answer of "none free" may be out of date already.
+  private wokenWhileAsking = false;
 
   /**
    * @param options - the limiter options, or just the limit
@@ -144,7 +146,7 @@ export class ConcurrencyLimiter implements Policy<
     checker.throwIfInvalid();
     const store = checker.raw('store') as PermitStore | undefined;
     this.store = store ?? new LocalPermitStore(this.options.limit);
-    this.store.watch?.(this.pump);
+    this.store.watch?.(this.wake);
   }
 
   /** How many calls may run at once. */
@@ -285,7 +287,7 @@ export class ConcurrencyLimiter implements Policy<
 
   private giveBack(ticket: unknown, outcome: PermitOutcome | undefined): void {
     this.store.give(ticket, outcome);
-    this.pump();
+    this.wake();
   }
 
   private readonly releasedValue = (value: unknown): unknown => {
@@ -353,6 +355,15 @@ export class ConcurrencyLimiter implements Policy<
     waiter.reject(error);
   }
 
+  /**
+   * A permit may have been freed (given back here, or elsewhere as the store says). While the store answers for
+   * the head, the answer may already be out of date: remember to ask again if it is "none free".
+   */
+  private readonly wake = (): void => {
+    if (this.asking) this.wokenWhileAsking = true;
+    else this.pump();
+  };
+
   /** Hands free permits to waiters, oldest first; with a shared store, one question at a time. */
   private readonly pump = (): void => {
     while (!this.asking) {
@@ -377,10 +388,16 @@ export class ConcurrencyLimiter implements Policy<
   /** A shared store's answer for the head of the queue. */
   private answered(answer: PromiseLike<unknown>): void {
     this.asking = true;
+    this.wokenWhileAsking = false;
     answer.then(
       (ticket) => {
         this.asking = false;
-        if (ticket === undefined) return; // the store wakes us when a permit may be free
+        if (ticket === undefined) {
+          // The store wakes us when a permit may be free; if it did while answering, the permit freed after
+          // the store looked, and nothing else will say so: ask again.
+          if (this.wokenWhileAsking) this.pump();
+          return;
+        }
         const head = this.waiters.oldest() as Waiter | undefined;
         // Everyone left while the store answered: the permit goes straight back.
         if (head === undefined) this.store.give(ticket);
