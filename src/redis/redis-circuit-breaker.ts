@@ -106,6 +106,8 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   // The window's totals as the last REPORT answered them, and when.
   private totals = { calls: 0, failed: 0, slow: 0 };
   private totalsAt = 0;
+  // False from the moment the subscriber is (again) in place until Redis next tells this process the state.
+  private viewConfirmed = true;
   // What this process last learned of the shared circuit; gen -1 means "not yet asked".
   private view = {
     state: CircuitState.CLOSED as CircuitState,
@@ -144,6 +146,9 @@ export class RedisCircuitBreaker extends CircuitBreaker {
       this.channel,
       (message) => this.heard(message),
       options,
+      // What was published before the subscriber was (again) in place was missed: a reset among it would leave
+      // a cached open circuit rejecting calls, an isolated one for good. Ask Redis before trusting the cache.
+      () => (this.viewConfirmed = false),
     );
   }
 
@@ -191,7 +196,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     // A cached rejection sends nothing.
     if (view.gen >= 0 && view.state === CircuitState.CLOSED)
       return this.runCall(fn, arg, view.gen, '');
-    const cachedOpen = view.isolated || Date.now() < view.openUntil;
+    const cachedOpen = this.viewConfirmed && (view.isolated || Date.now() < view.openUntil);
     if (view.state === CircuitState.OPEN && cachedOpen && this.link.healthy)
       return this.rejected(CircuitState.OPEN, view.isolated ? 0 : view.openUntil - Date.now());
     const token = randomUUID();
@@ -336,6 +341,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   private learn([, state, gen, remaining, isolated, calls, failed, slow]: Reply): void {
     const { view } = this;
     if (gen < view.gen) return;
+    this.viewConfirmed = true;
     if (calls !== undefined) {
       this.totals = { calls, failed: failed!, slow: slow! };
       this.totalsAt = Date.now();

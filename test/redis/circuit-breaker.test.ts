@@ -17,7 +17,15 @@ import {
   type RedisCircuitBreakerOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { failingOnce, roundTrips, sleep, stall, until, untilSubscribed } from './support.js';
+import {
+  failingOnce,
+  holdSubscriptions,
+  roundTrips,
+  sleep,
+  stall,
+  until,
+  untilSubscribed,
+} from './support.js';
 import { REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
@@ -210,6 +218,24 @@ describe('dspu/redis shared circuit breaker', function () {
     await until(() => b.state === CircuitState.CLOSED, 2_000);
     expect(seen).to.deep.equal([{ from: CircuitState.OPEN, to: CircuitState.CLOSED }]);
     expect(await b.protect(ok)).to.equal('ok');
+  });
+
+  it('asks Redis again once subscribed, so a reset published before is not missed', async () => {
+    const [b] = await fleet(1);
+    const client = server.client();
+    clients.push(client);
+    const subscribeNow = holdSubscriptions(client);
+    const a = new RedisCircuitBreaker(client, `circuit-${run}`, { timeout: '60s' });
+    breakers.push(a);
+    b.isolate();
+    await until(
+      async () => (await a.protect(ok).catch((e: unknown) => e)) instanceof CircuitBreakerError,
+      1_000,
+    );
+    await b.reset(); // published while a was not subscribed
+    expect(await a.protect(ok).catch((e: unknown) => e)).to.be.instanceOf(CircuitBreakerError);
+    subscribeNow();
+    await until(async () => (await a.protect(ok).catch(() => 'rejected')) === 'ok', 1_000);
   });
 
   it('keeps every process open after isolate() until a reset', async () => {

@@ -14,7 +14,7 @@ import {
   type RedisConcurrencyLimiterOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
-import { failingOnce, sleep, stall, until } from './support.js';
+import { failingOnce, holdSubscriptions, sleep, stall, until } from './support.js';
 import { RELEASE } from '../../src/redis/semaphore-scripts.js';
 
 const holder = fileURLToPath(new URL('./permit-holder.child.js', import.meta.url));
@@ -97,19 +97,7 @@ describe('dspu/redis distributed concurrency limiter', function () {
     // b's subscriber connection subscribes only after the release has been published.
     const client = server.client();
     clients.push(client);
-    const duplicate = client.duplicate.bind(client);
-    let subscribeNow: () => void = () => undefined;
-    client.duplicate = (...args: Parameters<Redis['duplicate']>) => {
-      const connection = duplicate(...args);
-      const subscribe = connection.subscribe.bind(connection) as (
-        channel: string,
-      ) => Promise<unknown>;
-      connection.subscribe = ((channel: string) =>
-        new Promise<void>((resolve) => (subscribeNow = resolve)).then(() =>
-          subscribe(channel),
-        )) as never;
-      return connection;
-    };
+    const subscribeNow = holdSubscriptions(client);
     const b = new RedisConcurrencyLimiter(client, `permits-${run}`, { limit: 1, lease: '10s' });
     limiters.push(b);
     const permit = await a.acquire();

@@ -108,3 +108,23 @@ export async function untilSubscribed(
     return Number(reply[1]) >= count;
   }, 2_000);
 }
+
+/**
+ * Holds back the SUBSCRIBE of the subscriber connections `client` makes (its duplicates) until the returned
+ * function is called: what is published meanwhile is missed, as during a connect or a reconnect.
+ */
+export function holdSubscriptions(client: Redis): () => void {
+  const duplicate = client.duplicate.bind(client);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  client.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const connection = duplicate(...args);
+    const subscribe = connection.subscribe.bind(connection) as (
+      channel: string,
+    ) => Promise<unknown>;
+    connection.subscribe = ((channel: string) =>
+      released.then(() => subscribe(channel))) as Redis['subscribe'];
+    return connection;
+  };
+  return release;
+}
