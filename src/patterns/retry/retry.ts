@@ -38,7 +38,12 @@ export interface RetryEvents {
   giveUp: { attempts: number; error: unknown; value?: unknown };
   /** The call succeeded after `attempts` tries, 1 for a first-try success: one event per successful call. */
   success: { attempts: number };
-  /** An `onRetry` callback threw or rejected; the retry went on. */
+  /**
+   * A callback of yours threw (or `onRetry` rejected), and the call went on as if it had not been given: a
+   * throwing `retryIf` retries nothing, a throwing `retryOnResult` accepts the value, a throwing `delay` leaves
+   * the wait to the strategy, and `onRetry` is skipped. The call's own outcome matters more than a broken
+   * callback.
+   */
   callbackError: { error: unknown };
   /**
    * Try `attempt` failed and would have been retried, but the `budget` was empty: the call gives up at once
@@ -140,7 +145,7 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
         try {
           const value = await runInContext(contextFor(abort, attempt), next, invocation);
           if (abort?.aborted) throw toError(abort.reason);
-          if (retryOnResult === undefined || !retryOnResult(value)) {
+          if (retryOnResult === undefined || !this.refuses(retryOnResult, value)) {
             if (this.events.has('success')) this.events.emit('success', { attempts: attempt });
             return value;
           }
@@ -234,12 +239,23 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
     if (special && !exceptions?.some((c) => isSameOrSubclass(c, special) && error instanceof c))
       return false;
     if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
-    return retryIf === undefined || retryIf(error) === true;
+    if (retryIf === undefined) return true;
+    try {
+      return retryIf(error) === true;
+    } catch (callbackError) {
+      this.callbackFailed(callbackError);
+      return false;
+    }
   }
 
   /** The wait before try `attempt + 1` after `error` (undefined for a failed result). */
   delayFor(attempt: number, error: unknown): number {
-    const custom = this.options.delay?.(attempt, error);
+    let custom: unknown;
+    try {
+      custom = this.options.delay?.(attempt, error);
+    } catch (callbackError) {
+      this.callbackFailed(callbackError);
+    }
     let delay =
       typeof custom === 'number' && custom >= 0 && custom !== Infinity
         ? Math.min(custom, this.options.maxDelay)
@@ -259,9 +275,22 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
       await onRetry(attempt, error);
     } catch (callbackError) {
       // The original error matters more than a broken logging callback: keep retrying, but say so.
-      if (this.events.has('callbackError'))
-        this.events.emit('callbackError', { error: callbackError });
+      this.callbackFailed(callbackError);
     }
+  }
+
+  /** Whether `retryOnResult` refuses `value`; one that throws accepts it: the work succeeded. */
+  private refuses(retryOnResult: (value: unknown) => boolean, value: unknown): boolean {
+    try {
+      return retryOnResult(value);
+    } catch (callbackError) {
+      this.callbackFailed(callbackError);
+      return false;
+    }
+  }
+
+  private callbackFailed(error: unknown): void {
+    if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
   }
 }
 

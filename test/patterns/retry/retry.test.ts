@@ -220,6 +220,55 @@ describe('retry', () => {
     expect(reported).to.have.length(2);
   });
 
+  describe('a callback that throws never replaces the outcome of the call', () => {
+    const broken = () => {
+      throw new Error('callback broke');
+    };
+    const reporting = (policy: RetryPolicy) => {
+      const reported: unknown[] = [];
+      policy.events.on('callbackError', ({ error }) => reported.push((error as Error).message));
+      return reported;
+    };
+
+    it('retryIf: nothing is retried and the original error is rethrown', async () => {
+      const policy = new RetryPolicy({ baseDelay: 1, retryIf: broken });
+      const reported = reporting(policy);
+      const original = new NetworkError('original');
+      const fn = sinon.fake.rejects(original);
+      const result = observe(policy.execute(fn));
+      await time.clock.tickAsync(100);
+      expect(result.error).to.equal(original);
+      expect(fn.callCount).to.equal(1);
+      expect(reported).to.deep.equal(['callback broke']);
+    });
+
+    it('retryOnResult: the value is accepted and the work is not run again', async () => {
+      const policy = new RetryPolicy({ baseDelay: 1, retryOnResult: broken });
+      const reported = reporting(policy);
+      const fn = sinon.fake.resolves('done');
+      const result = observe(policy.execute(fn));
+      await time.clock.tickAsync(100);
+      expect(result.value).to.equal('done');
+      expect(fn.callCount).to.equal(1);
+      expect(reported).to.deep.equal(['callback broke']);
+    });
+
+    it('delay: the strategy sets the wait and retrying goes on', async () => {
+      const policy = new RetryPolicy({ baseDelay: 50, strategy: 'constant', delay: broken });
+      const reported = reporting(policy);
+      const original = new NetworkError('original');
+      const fn = sinon.fake.rejects(original);
+      const result = observe(policy.execute(fn));
+      await time.clock.tickAsync(49);
+      expect(fn.callCount).to.equal(1);
+      await time.clock.tickAsync(1);
+      expect(fn.callCount).to.equal(2);
+      await time.clock.tickAsync(50);
+      expect(result.error).to.equal(original);
+      expect(reported).to.have.length(2);
+    });
+  });
+
   it('retries a result rejected by retryOnResult and returns the last value when tries run out', async () => {
     const statuses = [503, 503, 503];
     let i = 0;
