@@ -31,7 +31,11 @@ export function Fallback(
   new FallbackPolicy(handler, options); // validates the options now, at decoration time
   return policyDecorator({
     kind: 'fallback',
-    source: { type: 'options', value: { handler, options } },
+    source: {
+      type: 'options',
+      value: { handler, options },
+      make: () => new FallbackPolicy(handler, options),
+    },
   });
 }
 

@@ -23,7 +23,12 @@ import { sourceOf } from './source.js';
 export function Hedge(policy: HedgeOptions | string | HedgePolicy): ResilienceDecorator {
   return policyDecorator({
     kind: 'hedge',
-    source: sourceOf(policy, HedgePolicy, (options) => new HedgePolicy(budgetUnresolved(options))),
+    source: sourceOf(
+      policy,
+      HedgePolicy,
+      (options) => new HedgePolicy(options as HedgeOptions),
+      (options) => new HedgePolicy(budgetUnresolved(options)),
+    ),
   });
 }
 

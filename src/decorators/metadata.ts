@@ -1,3 +1,4 @@
+import type { Policy } from '../core/policy.js';
 import type { PolicyKind } from '../registry/policy-kind.js';
 import { loadReflectMetadata } from './reflect-metadata.js';
 
@@ -12,9 +13,17 @@ export const POLICIES_KEY = Symbol.for('dspu:policies');
 /** The reflect-metadata key of an order override recorded by `@Resilient({ order })`. */
 export const ORDER_KEY = Symbol.for('dspu:order');
 
-/** Where a decorator's policy comes from: inline options, a registry name, or an existing engine instance. */
+/**
+ * Where a decorator's policy comes from: inline options, a registry name, or an existing engine instance. Inline
+ * options come with `make`, which builds their engine where no registry is in use (a registry builds it from its
+ * kind's table, over the kind's defaults).
+ */
 export type PolicySource =
-  | { readonly type: 'options'; readonly value: unknown }
+  | {
+      readonly type: 'options';
+      readonly value: unknown;
+      readonly make: (options: unknown) => Policy;
+    }
   | { readonly type: 'name'; readonly value: string }
   | { readonly type: 'instance'; readonly value: object };
 

@@ -1,6 +1,6 @@
 import { holdClock, releaseClock } from '../core/clock.js';
 import { Invocation } from '../core/policy.js';
-import type { ResilienceRegistry } from '../registry/registry.js';
+import type { PolicyResolver } from '../registry/binding.js';
 import { effectivePolicies } from './introspection.js';
 import { isObservable, isObservableClass, observableResultError } from './observable-result.js';
 import { stageFor, type Stage } from './stages.js';
@@ -24,7 +24,7 @@ export function buildPipeline(
   Class: AnyClass,
   method: string | symbol,
   original: AnyFunction,
-  registry: ResilienceRegistry,
+  registry: PolicyResolver,
 ): Pipeline {
   const version = registry.version;
   const label = `${Class.name}.${String(method)}`;

@@ -37,6 +37,7 @@ export function RateLimited(
   const source = sourceOf(
     policy,
     RateLimiter,
+    (options) => new RateLimiter(options as RateLimiterOptions),
     (options) => (inline = new RateLimiter(options as RateLimiterOptions)),
   );
   const checked = checkCallOptions(call);

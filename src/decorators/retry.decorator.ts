@@ -31,7 +31,12 @@ export function Retry<R = any>(
 ): ResilienceDecorator<R> {
   return policyDecorator({
     kind: 'retry',
-    source: sourceOf(policy, RetryPolicy, (options) => new RetryPolicy(checkable(options))),
+    source: sourceOf(
+      policy,
+      RetryPolicy,
+      (options) => new RetryPolicy(options as RetryOptions<never>),
+      (options) => new RetryPolicy(checkable(options)),
+    ),
   });
 }
 

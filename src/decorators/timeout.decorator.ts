@@ -30,7 +30,11 @@ function timeoutSource(policy: unknown): PolicySource {
     (typeof policy === 'string' && (isDuration(policy) || LOOKS_LIKE_DURATION.test(policy)))
   ) {
     toMs(policy, 'timeout');
-    return { type: 'options', value: policy };
+    return {
+      type: 'options',
+      value: policy,
+      make: (duration) => new TimeoutEngine(duration as Duration),
+    };
   }
   return sourceOf(
     policy,

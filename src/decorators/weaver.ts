@@ -1,6 +1,6 @@
 import { ConfigError } from '../core/errors.js';
-import type { ResilienceRegistry } from '../registry/registry.js';
-import { registryOf } from '../registry/binding.js';
+import { registryOf, type PolicyResolver } from '../registry/binding.js';
+import { inlinePolicies } from './inline-policies.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -14,9 +14,9 @@ interface WovenMethod {
   declaringClass: AnyClass | undefined;
   /** The TC39 `context.metadata` of the declaring class, used to find it from an instance. */
   readonly metadata: object | undefined;
-  pipelines: WeakMap<ResilienceRegistry, Pipeline>;
+  pipelines: WeakMap<PolicyResolver, Pipeline>;
   /** The last registry used and its pipeline: almost every call finds them here, without a WeakMap look-up. */
-  lastRegistry: ResilienceRegistry | undefined;
+  lastRegistry: PolicyResolver | undefined;
   lastPipeline: Pipeline | undefined;
 }
 
@@ -47,7 +47,7 @@ export function weave(
     lastPipeline: undefined,
   };
   const woven = function (this: unknown, ...args: unknown[]): unknown {
-    const registry = registryOf(this);
+    const registry = registryOf(this) ?? inlinePolicies;
     let pipeline =
       registry === state.lastRegistry ? state.lastPipeline : state.pipelines.get(registry);
     if (pipeline === undefined || pipeline.version !== registry.version) {
@@ -87,7 +87,7 @@ export function prepareInstance(instance: object): { method: string; error: Erro
   if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
     throw ConfigError.invalid('instance', 'an object', instance);
   const problems: { method: string; error: Error }[] = [];
-  const registry = registryOf(instance);
+  const registry = registryOf(instance) ?? inlinePolicies;
   const seen = new Set<string | symbol>();
   for (
     let proto = Object.getPrototypeOf(instance) as object | null;

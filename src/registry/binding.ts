@@ -1,35 +1,59 @@
-import { ConfigError } from '../core/errors.js';
-import { ResilienceRegistry } from './registry.js';
+import type { Policy } from '../core/policy.js';
+import type { PolicySource } from '../decorators/metadata.js';
+import type { PolicyKind } from './policy-kind.js';
 
 const REGISTRY = Symbol.for('dspu:registry');
 
-/** The default registry: what decorated instances use unless bound to another with {@link bindRegistry}. */
-export const registry = new ResilienceRegistry();
+/**
+ * What a woven method builds its pipeline with: a {@link ResilienceRegistry}, or, in a program that uses none,
+ * the decorators' own engines.
+ * @internal
+ */
+export interface PolicyResolver {
+  /** Bumped by each reconfiguration: pipelines built for an older version are rebuilt. */
+  readonly version: number;
+  /** The order policies compose in, outermost first. */
+  readonly order: readonly PolicyKind[];
+  /** The engine of one of a method's policies; `site` identifies the decorated method. */
+  resolvePolicy(
+    kind: PolicyKind | 'custom',
+    source: PolicySource,
+    label: string,
+    site: object,
+  ): Policy;
+}
+
+// The default registry, once the module that makes it has run. It is not imported here: a bundle that never
+// uses a registry (only decorators with inline options) then leaves the registry, and every engine it knows, out.
+let defaultRegistry: PolicyResolver | undefined;
 
 /**
- * Binds a decorated instance (or a class, for its static methods) to `registry`, so its named policies resolve
- * there and its inline policies are separate from other registries'. NestJS integration does this for every
- * provider; call it yourself to run two isolated configurations in one process.
+ * Makes `registry` the one decorated instances use unless bound to another.
+ * @internal
  */
-export function bindRegistry<T extends object>(instance: T, target: ResilienceRegistry): T {
-  if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
-    throw ConfigError.invalid('instance', 'an object or a class', instance);
-  if (!(target instanceof ResilienceRegistry))
-    throw ConfigError.invalid('registry', 'a ResilienceRegistry', target);
+export function setDefaultRegistry<R extends PolicyResolver>(registry: R): R {
+  defaultRegistry = registry;
+  return registry;
+}
+
+/**
+ * Records that `instance` (or a class, for its static methods) resolves its policies in `registry`.
+ * @internal
+ */
+export function bindTo(instance: object, registry: PolicyResolver): void {
   Object.defineProperty(instance, REGISTRY, {
-    value: target,
+    value: registry,
     configurable: true,
     enumerable: false,
     writable: true,
   });
-  return instance;
 }
 
-/** The registry bound to `instance`, else the default one. */
-export function registryOf(instance: unknown): ResilienceRegistry {
+/** The registry bound to `instance`, else the default one; undefined in a program that has none. */
+export function registryOf(instance: unknown): PolicyResolver | undefined {
   const bound =
     instance !== null && (typeof instance === 'object' || typeof instance === 'function')
-      ? (instance as Record<symbol, ResilienceRegistry | undefined>)[REGISTRY]
+      ? (instance as Record<symbol, PolicyResolver | undefined>)[REGISTRY]
       : undefined;
-  return bound ?? registry;
+  return bound ?? defaultRegistry;
 }

@@ -1,5 +1,5 @@
 export { ResilienceRegistry, type RegistryEvents, type EventSource } from './registry.js';
-export { registry, bindRegistry } from './binding.js';
+export { registry, bindRegistry } from './default-registry.js';
 export type { ResilienceConfig, NamedEntries } from './registry.config.js';
 export { DEFAULT_ORDER } from './policy-kind.js';
 export type {

@@ -1,15 +1,31 @@
 import { describeValue } from '../core/errors.js';
-import { POLICY_KINDS, type PolicyKind } from './policy-kinds.js';
+import type { PolicyKind } from './policy-kinds.js';
 
 export type { PolicyKind } from './policy-kinds.js';
 
+const ORDER = [
+  'fallback',
+  'retry',
+  'hedge',
+  'circuitBreaker',
+  'rateLimiter',
+  'timeout',
+  'concurrency',
+] as const satisfies readonly PolicyKind[];
+
+// Compiles only while the order names every kind.
+const everyKindListed: [Exclude<PolicyKind, (typeof ORDER)[number]>] extends [never]
+  ? true
+  : never = true;
+void everyKindListed;
+
 /**
- * The order policies compose in, outermost first, whatever the order of the decorators in the source: the order
- * of the policy kinds table. Policies of your own (`@UsePolicy`) compose just inside Fallback.
+ * The order policies compose in, outermost first, whatever the order of the decorators in the source; the
+ * policy kinds table lists them in this order too (`POLICY_KINDS` says why). Policies of your own
+ * (`@UsePolicy`) compose just inside Fallback. Written out rather than read from that table, so that the
+ * decorators, which need the order, do not pull in every engine the table names.
  */
-export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze(
-  Object.keys(POLICY_KINDS) as PolicyKind[],
-);
+export const DEFAULT_ORDER: readonly PolicyKind[] = Object.freeze([...ORDER]);
 
 /** Checks that `order` is a permutation of a subset of the policy kinds; returns the problem or undefined. */
 export function orderProblem(order: unknown): string | undefined {

@@ -3,17 +3,23 @@ import {
   CircuitBreaker,
   CircuitState,
   ConfigError,
+  DEFAULT_ORDER,
   ConcurrencyLimiter,
   RateLimiter,
   ResilienceRegistry,
   RetryPolicy,
   Timeout,
 } from '../../src/index.js';
+import { POLICY_KINDS } from '../../src/registry/policy-kinds.js';
 import { useFakeClock } from '../support/fake-clock.js';
 import { configProblems } from '../support/rejection.js';
 
 describe('ResilienceRegistry', () => {
   const time = useFakeClock();
+
+  it('composes in the order of its kinds table, which the decorators know without loading it', () => {
+    expect(DEFAULT_ORDER).to.deep.equal(Object.keys(POLICY_KINDS));
+  });
 
   it('resolves each name to one shared instance, created on first use', () => {
     const registry = new ResilienceRegistry({
