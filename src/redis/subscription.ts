@@ -42,7 +42,8 @@ export class Subscription {
   open(): void {
     if (this.connection !== undefined || this.closed || this.client.status === 'end') return;
     if (!('duplicate' in this.client)) return;
-    const connection = (this.client as Redis).duplicate();
+    // Let go within 100 ms of a socket ended mid-handshake: ioredis otherwise holds it, and so the process, 2 s.
+    const connection = (this.client as Redis).duplicate({ disconnectTimeout: 100 });
     connection.on('error', () => undefined);
     connection.on('message', (_channel: string, message: string) => this.onMessage(message));
     const subscribe = (): void => {
