@@ -2,7 +2,7 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { CircuitBreakerError, ConfigError, PolicyResetError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
-import type { LazyAbort } from '../../core/lazy-abort.js';
+import { LazyAbort } from '../../core/lazy-abort.js';
 import {
   applyTo,
   callThunk,
@@ -72,9 +72,9 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   readonly options: ResolvedRetryOptions;
   /** Typed events: `retry`, `giveUp`, `success`, `callbackError`, `budgetExhausted`. */
   readonly events = new EventEmitter<RetryEvents>();
-  // The backoff waits in progress, one controller each, so reset() can end them (a shared signal would collect
-  // a listener per waiting call). Only calls that failed are here.
-  private readonly waits = new Set<AbortController>();
+  // The backoff waits in progress, each an abort of its own under the call's, so reset() can end them (a shared
+  // signal would collect a listener per waiting call). Only calls that failed are here.
+  private readonly waits = new Set<LazyAbort>();
 
   /** @throws ConfigError naming each invalid option */
   constructor(options: RetryOptions<never> = {}) {
@@ -188,15 +188,13 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
 
   /** Waits `delay` before the next try; ends early when the call's abort fires or the policy is reset. */
   private async backoff(delay: number, abort: LazyAbort | undefined): Promise<void> {
-    const wait = new AbortController();
+    const wait = new LazyAbort(abort);
     this.waits.add(wait);
     try {
-      await sleep(
-        delay,
-        abort === undefined ? wait.signal : AbortSignal.any([abort.signal, wait.signal]),
-      );
+      await sleep(delay, wait);
     } finally {
       this.waits.delete(wait);
+      wait.release();
     }
   }
 
