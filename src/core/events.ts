@@ -70,3 +70,20 @@ function deliver<T>(listener: Listener<T>, event: T): void {
     // A broken listener must never break the policy that emitted the event.
   }
 }
+
+/**
+ * What `callback`, one of the user's, answers for `arg`. One that throws answers `false`, and its error goes to
+ * `report` (an engine's `callbackError` event): a broken callback never decides the outcome of a call.
+ */
+export function askCallback<A>(
+  callback: (arg: A) => unknown,
+  arg: A,
+  report: (error: unknown) => void,
+): unknown {
+  try {
+    return callback(arg);
+  } catch (error) {
+    report(error);
+    return false;
+  }
+}

@@ -300,19 +300,11 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   }
 
   private outcomeOf(error: unknown): Outcome {
-    const { exceptions } = this.options;
-    return exceptions === undefined || exceptions.some((c) => error instanceof c)
-      ? 'failure'
-      : 'ignored';
+    return this.counts(error) ? 'failure' : 'ignored';
   }
 
   private resultOutcome(value: unknown): Outcome {
-    try {
-      return this.options.isFailureResult?.(value) === true ? 'failure' : 'success';
-    } catch (error) {
-      if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
-      return 'success';
-    }
+    return this.isFailureResult(value) ? 'failure' : 'success';
   }
 
   private argv(args: readonly (string | number)[]): (string | number)[] {
@@ -348,20 +340,8 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     } else if (gen > view.gen) this.totals = EMPTY; // a move clears the window
     const from = view.gen < 0 ? CircuitState.CLOSED : view.state;
     this.view = { state, gen, openUntil: Date.now() + remaining, isolated: isolated === 1 };
-    if (from === state) return;
-    if (this.events.has('stateChange')) this.events.emit('stateChange', { from, to: state });
-    const callback = this.options.onStateChange;
-    if (callback === undefined) return;
-    try {
-      Promise.resolve(callback(from, state)).catch(this.callbackFailed);
-    } catch (error) {
-      this.callbackFailed(error);
-    }
+    if (from !== state) void this.announce(from, state);
   }
-
-  private readonly callbackFailed = (error: unknown): void => {
-    if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
-  };
 
   private rejected<T>(state: CircuitState, retryAfter: number): Promise<T> {
     if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfter });

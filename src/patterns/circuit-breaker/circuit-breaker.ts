@@ -3,7 +3,7 @@ import { MAX_DURATION_MS } from '../../core/duration.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { CircuitBreakerError, retryAfterOf, toError } from '../../core/errors.js';
-import { EventEmitter } from '../../core/events.js';
+import { askCallback, EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
 import { OptionsChecker, entryError } from '../../core/validate.js';
@@ -369,20 +369,18 @@ export class CircuitBreaker<R = unknown> implements Policy<
       void this.moveTo(CircuitState.OPEN, error);
   }
 
-  private counts(error: unknown): boolean {
+  /** Whether `error` counts as a failure under `exceptions`; any other error is ignored. */
+  protected counts(error: unknown): boolean {
     const { exceptions } = this.options;
     return exceptions === undefined || exceptions.some((c) => error instanceof c);
   }
 
-  private isFailureResult(value: unknown): boolean {
+  /** Whether `isFailureResult` calls `value` a failure; one that throws calls it none (a `callbackError`). */
+  protected isFailureResult(value: unknown): boolean {
     const predicate = this.options.isFailureResult;
-    if (predicate === undefined) return false;
-    try {
-      return predicate(value) === true;
-    } catch (error) {
-      this.reportCallbackError(error);
-      return false;
-    }
+    return (
+      predicate !== undefined && askCallback(predicate, value, this.reportCallbackError) === true
+    );
   }
 
   /**
@@ -402,6 +400,14 @@ export class CircuitBreaker<R = unknown> implements Policy<
       record.openMs = this.openTime(from, cause);
       this.window?.clear();
     } else if (to === CircuitState.CLOSED) record.isolated = false;
+    return this.announce(from, to);
+  }
+
+  /**
+   * Tells `stateChange` listeners and `onStateChange` of a move; returns the callback's promise when it is
+   * async. A callback that throws or rejects is a `callbackError` event.
+   */
+  protected announce(from: CircuitState, to: CircuitState): Promise<void> | undefined {
     if (this.events.has('stateChange')) this.events.emit('stateChange', { from, to });
     const callback = this.options.onStateChange;
     if (callback === undefined) return undefined;
@@ -425,7 +431,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
     return retryAfter > backedOff ? Math.min(retryAfter, MAX_DURATION_MS) : backedOff;
   }
 
-  private readonly reportCallbackError = (error: unknown): void => {
+  protected readonly reportCallbackError = (error: unknown): void => {
     if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
   };
 }

@@ -1,7 +1,7 @@
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { CircuitBreakerError, ConfigError, PolicyResetError, toError } from '../../core/errors.js';
-import { EventEmitter } from '../../core/events.js';
+import { askCallback, EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import {
   applyTo,
@@ -145,7 +145,10 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
         try {
           const value = await runInContext(contextFor(abort, attempt), next, invocation);
           if (abort?.aborted) throw toError(abort.reason);
-          if (retryOnResult === undefined || !this.refuses(retryOnResult, value)) {
+          if (
+            retryOnResult === undefined ||
+            !askCallback(retryOnResult, value, this.callbackFailed)
+          ) {
             if (this.events.has('success')) this.events.emit('success', { attempts: attempt });
             return value;
           }
@@ -237,13 +240,8 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
     if (special && !exceptions?.some((c) => isSameOrSubclass(c, special) && error instanceof c))
       return false;
     if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
-    if (retryIf === undefined) return true;
-    try {
-      return retryIf(error) === true;
-    } catch (callbackError) {
-      this.callbackFailed(callbackError);
-      return false;
-    }
+    // A throwing retryIf retries nothing: the original error is rethrown.
+    return retryIf === undefined || askCallback(retryIf, error, this.callbackFailed) === true;
   }
 
   /** The wait before try `attempt + 1` after `error` (undefined for a failed result). */
@@ -277,19 +275,9 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
     }
   }
 
-  /** Whether `retryOnResult` refuses `value`; one that throws accepts it: the work succeeded. */
-  private refuses(retryOnResult: (value: unknown) => boolean, value: unknown): boolean {
-    try {
-      return retryOnResult(value);
-    } catch (callbackError) {
-      this.callbackFailed(callbackError);
-      return false;
-    }
-  }
-
-  private callbackFailed(error: unknown): void {
+  private readonly callbackFailed = (error: unknown): void => {
     if (this.events.has('callbackError')) this.events.emit('callbackError', { error });
-  }
+  };
 }
 
 const CALL_OPTION_KEYS = ['signal'] as const;
