@@ -28,14 +28,11 @@ export function Fallback(
   if (typeof handler !== 'function') {
     throw ConfigError.invalid('fallback', 'a handler function or a method name', target);
   }
-  new FallbackPolicy(handler, options); // validates the options now, at decoration time
+  const make = () => new FallbackPolicy(handler, options);
+  make(); // validates the options now, at decoration time
   return policyDecorator({
     kind: 'fallback',
-    source: {
-      type: 'options',
-      value: { handler, options },
-      make: () => new FallbackPolicy(handler, options),
-    },
+    source: { type: 'options', value: { handler, options }, make },
   });
 }
 

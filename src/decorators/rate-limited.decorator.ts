@@ -34,12 +34,8 @@ export function RateLimited(
   call?: RateLimitedCallOptions,
 ): ResilienceDecorator {
   let inline: RateLimiter | undefined;
-  const source = sourceOf(
-    policy,
-    RateLimiter,
-    (options) => new RateLimiter(options as RateLimiterOptions),
-    (options) => (inline = new RateLimiter(options as RateLimiterOptions)),
-  );
+  const make = (options: unknown) => new RateLimiter(options as RateLimiterOptions);
+  const source = sourceOf(policy, RateLimiter, make, (options) => (inline = make(options)));
   const checked = checkCallOptions(call);
   // A cost above the bucket's capacity could never be paid: say so now when the capacity is known, which it
   // is for an instance and for inline options (their `capacity`, else their `rate`). A name is resolved later.
