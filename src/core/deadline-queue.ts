@@ -100,6 +100,17 @@ export class DeadlineQueue {
     return undefined;
   }
 
+  /** The entries still queued, oldest first. The one just given may be removed before asking for the next. */
+  *entries(): Generator<DeadlineEntry> {
+    for (let segment = this.first; segment !== undefined; segment = segment.following) {
+      for (let entry = segment.head; entry !== undefined;) {
+        const next = entry.next as DeadlineEntry | undefined;
+        yield entry;
+        entry = next;
+      }
+    }
+  }
+
   /** Lets go of the timer now (an idle queue otherwise keeps it for up to `TIMER_SPAN_MS`, 100 ms). */
   releaseTimer(): void {
     if (this.timer !== undefined) this.clearApi!(this.timer);

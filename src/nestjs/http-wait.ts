@@ -1,6 +1,5 @@
 import {
   ConcurrencyLimiter,
-  ConcurrencyLimitError,
   RateLimiter,
   ResilienceRegistry,
   type CallOptions,
@@ -63,30 +62,28 @@ export class HttpRegistry extends ResilienceRegistry {
 
 /** `engine`, or a policy in front of it that bounds how long a call waits to be admitted. */
 function boundWait(engine: Policy, maxWaitMs: number): Policy {
-  if (engine instanceof RateLimiter) return new BoundedRateLimit(engine, maxWaitMs);
+  if (engine instanceof RateLimiter) return new BoundedWait(engine, maxWaitMs);
   if (engine instanceof ConcurrencyLimiter && engine.options.maxWait === Infinity)
-    return maxWaitMs === 0 ? new NoQueue(engine, 0) : new BoundedQueue(engine, maxWaitMs);
+    return new BoundedWait(engine, maxWaitMs);
   return engine;
 }
 
-/** A policy in front of a limiter: it is the limiter to everyone who looks (kind, events), and bounds the wait. */
-abstract class InFrontOf<L extends RateLimiter | ConcurrencyLimiter> implements Policy {
+/**
+ * A limiter whose calls have `maxWait` unless the decorator gave one: the limiter refuses a call that would wait
+ * longer (429 or 503). It is the limiter to everyone who looks (kind, events).
+ */
+class BoundedWait<L extends RateLimiter | ConcurrencyLimiter> implements Policy {
   readonly kind: string;
   readonly events: L['events'];
 
   constructor(
-    protected readonly limiter: L,
-    protected readonly maxWait: number,
+    private readonly limiter: L,
+    private readonly maxWait: number,
   ) {
     this.kind = limiter.kind;
     this.events = limiter.events;
   }
 
-  abstract executeWith<I, T>(next: Next<I, T>, invocation: I, options?: CallOptions): Promise<T>;
-}
-
-/** A rate limit whose calls have `maxWait` unless the decorator gave one: the limiter refuses at once (429). */
-class BoundedRateLimit extends InFrontOf<RateLimiter> {
   executeWith<I, T>(
     next: Next<I, T>,
     invocation: I,
@@ -95,54 +92,5 @@ class BoundedRateLimit extends InFrontOf<RateLimiter> {
     const call =
       options?.maxWait === undefined ? { ...options, maxWait: this.maxWait } : (options as never);
     return this.limiter.executeWith(next, invocation, call);
-  }
-}
-
-/** A concurrency limit that an HTTP call does not queue behind: no free permit answers 503 at once. */
-class NoQueue extends InFrontOf<ConcurrencyLimiter> {
-  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: CallOptions): Promise<T> {
-    const { limiter } = this;
-    if (limiter.pending > 0 || limiter.active >= limiter.limit) {
-      if (this.events.has('rejected'))
-        this.events.emit('rejected', { reason: 'maxWait', pending: limiter.pending });
-      return Promise.reject(
-        new ConcurrencyLimitError(
-          `Concurrency limit ${limiter.limit} reached; an HTTP request does not queue ` +
-            `(ResilienceModule's http maxWait is 0)`,
-        ),
-      );
-    }
-    return limiter.executeWith(next, invocation, options);
-  }
-}
-
-/**
- * A concurrency limit an HTTP call queues behind for at most `maxWait`: a signal of its own aborts the wait
- * (the limiter lets a waiter whose signal aborts leave at once) and is never aborted once the call has a permit.
- */
-class BoundedQueue extends InFrontOf<ConcurrencyLimiter> {
-  executeWith<I, T>(next: Next<I, T>, invocation: I, options?: CallOptions): Promise<T> {
-    const { limiter } = this;
-    if (limiter.pending === 0 && limiter.active < limiter.limit)
-      return limiter.executeWith(next, invocation, options);
-    const waiting = new AbortController();
-    const timer = globalThis.setTimeout(() => {
-      waiting.abort(
-        new ConcurrencyLimitError(
-          `No permit within ${this.maxWait} ms (concurrency limit ${limiter.limit}, ` +
-            `ResilienceModule's http maxWait)`,
-        ),
-      );
-    }, this.maxWait);
-    const admitted = (call: I) => {
-      globalThis.clearTimeout(timer);
-      return next(call);
-    };
-    const signal = options?.signal
-      ? AbortSignal.any([options.signal, waiting.signal])
-      : waiting.signal;
-    return limiter.executeWith(admitted, invocation, { ...options, signal }).finally(() => {
-      globalThis.clearTimeout(timer);
-    });
   }
 }

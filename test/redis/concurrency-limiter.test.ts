@@ -149,6 +149,21 @@ describe('dspu/redis distributed concurrency limiter', function () {
     permit.release();
   });
 
+  it('with maxWait 0, runs a call when a permit of the fleet is free and refuses it when none is', async () => {
+    const [a, b] = fleet(2, { limit: 1, maxWait: 0 });
+    expect(await b.run(async () => 'ran')).to.equal('ran');
+    const permit = await a.acquire();
+    const refused = await b.run(async () => 'refused').catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(ConcurrencyLimitError);
+    permit.release();
+    await until(
+      async () => (await b.run(async () => 'again').catch(() => 'refused')) === 'again',
+      5_000,
+    );
+    const hasty = await b.run(async () => 'ran', { maxWait: 0 });
+    expect(hasty).to.equal('ran');
+  });
+
   it('leaves the queue at once when the signal aborts', async () => {
     const [a, b] = fleet(2, { limit: 1 });
     const permit = await a.acquire();

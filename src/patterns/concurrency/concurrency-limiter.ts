@@ -1,7 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
 import { onAbort } from '../../core/abort-listener.js';
 import { callAbort, untilAborted } from '../../core/cancellation.js';
-import { now } from '../../core/clock.js';
+import { clearTimer, now, setTimer, type TimerHandle } from '../../core/clock.js';
+import { toMs, type Duration } from '../../core/duration.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
 import {
@@ -30,7 +31,13 @@ import {
 } from './permit-store.js';
 
 /** Per-call options of {@link ConcurrencyLimiter.run} and {@link ConcurrencyLimiter.acquire}. */
-export type ConcurrencyCallOptions = CallOptions;
+export interface ConcurrencyCallOptions extends CallOptions {
+  /**
+   * Fail with `ConcurrencyLimitError` instead of waiting longer than this for a permit (0: never wait). It can
+   * only shorten the wait: the limiter's own `maxWait`, when shorter, still applies.
+   */
+  readonly maxWait?: Duration;
+}
 
 /** Events of a {@link ConcurrencyLimiter}. */
 export interface ConcurrencyLimiterEvents {
@@ -44,11 +51,12 @@ export interface ConcurrencyLimiterEvents {
 
 type Work = (invocation: never) => unknown;
 
-const CALL_OPTION_KEYS = ['signal'] as const;
+const CALL_OPTION_KEYS = ['signal', 'maxWait'] as const;
 
 /*
  * A queued call. Every waiter of a limiter has the same maxWait, so they expire in arrival order: the limiter's
- * deadline queue is its FIFO too, and one timer serves the whole queue.
+ * deadline queue is its FIFO too, and one timer serves the whole queue. A call that asked for a shorter wait
+ * (`run(fn, { maxWait })`) has a timer of its own besides: only the calls that ask pay for it.
  */
 class Waiter implements DeadlineEntry {
   declare previous: QueueNode | undefined;
@@ -58,6 +66,10 @@ class Waiter implements DeadlineEntry {
   declare resolve: (value: unknown) => void;
   declare reject: (error: unknown) => void;
   declare unlinkSignal: (() => void) | undefined;
+  /** The timer of a call's own, shorter maxWait. */
+  declare deadline: TimerHandle | undefined;
+  /** It will not wait for a permit to come back (maxWait 0): it only waits for a shared store's answer. */
+  declare readonly asksOnce: boolean;
   /**
    * The caller's async context (AsyncLocalStorage stores), restored when the work starts: queued path only. An
    * `acquire()` needs none: its caller resumes in its own context when the permit promise resolves.
@@ -72,20 +84,34 @@ class Waiter implements DeadlineEntry {
     /** The call's policy context (signal, attempt), current when the work starts. */
     readonly context: CallContext | undefined,
     expiresAt: number,
+    asksOnce: boolean,
   ) {
     this.previous = this.next = this.queue = undefined;
     this.expiresAt = expiresAt;
+    this.asksOnce = asksOnce;
     this.resolve = this.reject = ignore;
-    this.unlinkSignal = undefined;
+    this.unlinkSignal = this.deadline = undefined;
     this.resource = work === undefined ? undefined : new AsyncResource('dspu.ConcurrencyLimiter');
   }
 
   expire(): void {
     this.onExpire(this);
   }
+
+  /** It left the queue: lets go of what watched it (its caller's signal, its own deadline). */
+  detach(): void {
+    this.unlinkSignal?.();
+    if (this.deadline !== undefined) clearTimer(this.deadline);
+  }
 }
 
 function ignore(): void {}
+
+/** The call's own maxWait in ms, or undefined; throws a ConfigError for a value that is not a duration. */
+function callMaxWait(options: ConcurrencyCallOptions): number | undefined {
+  const { maxWait } = options;
+  return maxWait === undefined ? undefined : toMs(maxWait, 'maxWait');
+}
 
 /*
  * How work ended, for a store that measures. A call whose deadline passed failed with its TimeoutError, even when
@@ -135,6 +161,8 @@ export class ConcurrencyLimiter implements Policy<
   private asking = false;
   // The store woke the limiter while it was answering: an answer of "none free" may be out of date already.
   private wokenWhileAsking = false;
+  // Waiters queued that ask once (maxWait 0), or more: a hint that "none free" must refuse some, not a count.
+  private askingOnce = 0;
 
   /**
    * @param options - the limiter options, or just the limit
@@ -177,13 +205,20 @@ export class ConcurrencyLimiter implements Policy<
 
   /** Runs `next(invocation)` under a permit: the policy contract's entry, which the pipeline calls. */
   executeWith<I, T>(next: Next<I, T>, invocation: I, options?: ConcurrencyCallOptions): Promise<T> {
-    const signal = options?.signal;
     const outer = activeContext();
-    if (signal === undefined) return this.admit(next, invocation, outer) as Promise<T>;
+    if (options === undefined) return this.admit(next, invocation, outer) as Promise<T>;
+    const { signal } = options;
+    let maxWait: number | undefined;
+    try {
+      maxWait = callMaxWait(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal === undefined) return this.admit(next, invocation, outer, maxWait) as Promise<T>;
     if (signal.aborted) return Promise.reject(toError(signal.reason));
     const abort = callAbort(signal, outer)!;
     const context = { cancellation: abort, attempt: outer?.attempt ?? 1 };
-    const admitted = this.admit(next, invocation, context) as Promise<T>;
+    const admitted = this.admit(next, invocation, context, maxWait) as Promise<T>;
     return untilAborted(admitted, signal, abort);
   }
 
@@ -203,10 +238,17 @@ export class ConcurrencyLimiter implements Policy<
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
+    let maxWait: number | undefined;
+    try {
+      maxWait = options === undefined ? undefined : callMaxWait(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const outer = activeContext();
-    if (signal === undefined) return this.admit(undefined, undefined, outer) as Promise<Permit>;
+    if (signal === undefined)
+      return this.admit(undefined, undefined, outer, maxWait) as Promise<Permit>;
     const abort = callAbort(signal, outer)!;
-    const acquired = this.admit(undefined, undefined, { cancellation: abort, attempt: 1 });
+    const acquired = this.admit(undefined, undefined, { cancellation: abort, attempt: 1 }, maxWait);
     // A permit granted after the caller gave up goes straight back.
     acquired.then((permit) => signal.aborted && (permit as Permit).release(), ignore);
     return untilAborted(acquired as Promise<Permit>, signal, abort);
@@ -222,25 +264,33 @@ export class ConcurrencyLimiter implements Policy<
     const error = new PolicyResetError(`The concurrency limiter (limit ${this.limit})`);
     for (const entry of this.waiters.drain()) {
       const waiter = entry as Waiter;
-      waiter.unlinkSignal?.();
+      waiter.detach();
       waiter.reject(error);
     }
     this.store.reset?.();
   }
 
-  /** Runs the work now when a permit is free and nobody waits (FIFO), else queues it. */
-  private admit(work: Work | undefined, invocation: unknown, context: CallContext | undefined) {
+  /**
+   * Runs the work now when a permit is free and nobody waits (FIFO), else queues it for at most `maxWait` (the
+   * call's own) or the limiter's maxWait, whichever is shorter.
+   */
+  private admit(
+    work: Work | undefined,
+    invocation: unknown,
+    context: CallContext | undefined,
+    maxWait?: number,
+  ) {
     const abort = context?.cancellation;
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.waiters.size === 0 && !this.asking) {
       const answer = this.store.take();
       if (answer !== undefined && !isThenable(answer))
         return this.granted(answer, work, invocation, context);
-      const waiting = this.enqueue(work, invocation, context);
+      // Asking first: a call that will not wait still waits for the answer.
       if (answer !== undefined) this.answered(answer);
-      return waiting;
+      return this.enqueue(work, invocation, context, maxWait);
     }
-    const waiting = this.enqueue(work, invocation, context);
+    const waiting = this.enqueue(work, invocation, context, maxWait);
     this.pump();
     return waiting;
   }
@@ -306,27 +356,30 @@ export class ConcurrencyLimiter implements Policy<
     work: Work | undefined,
     invocation: unknown,
     context: CallContext | undefined,
+    callWait: number | undefined,
   ): Promise<unknown> {
-    const { maxQueue, maxWait } = this.options;
-    if (this.waiters.size >= maxQueue || maxWait === 0) {
-      const reason = this.waiters.size >= maxQueue ? 'queueFull' : 'maxWait';
-      if (this.events.has('rejected'))
-        this.events.emit('rejected', { reason, pending: this.waiters.size });
-      return Promise.reject(
-        new ConcurrencyLimitError(
-          reason === 'queueFull'
-            ? `Concurrency limit ${this.limit} reached and the queue is full (${maxQueue} waiting)`
-            : `Concurrency limit ${this.limit} reached and maxWait is 0`,
-        ),
-      );
+    const { maxQueue } = this.options;
+    const maxWait = Math.min(callWait ?? Infinity, this.options.maxWait);
+    // A call that will not wait is refused when no permit is free, known now unless a shared store is still
+    // answering: then it waits for the answer, and "none free" refuses it (noneFree).
+    if (this.waiters.size >= maxQueue || (maxWait === 0 && !this.asking)) {
+      return Promise.reject(this.refusal(this.waiters.size >= maxQueue ? 'queueFull' : 'maxWait'));
     }
-    const expiresAt = maxWait === Infinity ? Infinity : now() + maxWait;
-    const waiter = new Waiter(this.expire, work, invocation, context, expiresAt);
+    const shared = this.options.maxWait;
+    // A limiter whose calls never wait has nothing to expire: "none free" refuses its waiters (noneFree).
+    const expiresAt = shared === Infinity || shared === 0 ? Infinity : now() + shared;
+    const waiter = new Waiter(this.expire, work, invocation, context, expiresAt, maxWait === 0);
+    if (maxWait === 0) this.askingOnce++;
     const promise = new Promise<unknown>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
     this.waiters.add(waiter);
+    if (maxWait < shared && maxWait > 0) {
+      waiter.deadline = setTimer(() => {
+        if (this.waiters.remove(waiter)) this.expired(waiter, maxWait);
+      }, maxWait);
+    }
     const abort = context?.cancellation;
     if (abort !== undefined) {
       // Its caller (or the enclosing policy) gave up: it leaves the queue at once, wherever it stands.
@@ -337,21 +390,48 @@ export class ConcurrencyLimiter implements Policy<
     return promise;
   }
 
+  /** The error of a call refused without waiting, announced by a `rejected` event. */
+  private refusal(reason: 'queueFull' | 'maxWait'): ConcurrencyLimitError {
+    if (this.events.has('rejected'))
+      this.events.emit('rejected', { reason, pending: this.waiters.size });
+    return new ConcurrencyLimitError(
+      reason === 'queueFull'
+        ? `Concurrency limit ${this.limit} reached and the queue is full (${this.options.maxQueue} waiting)`
+        : `Concurrency limit ${this.limit} reached and maxWait is 0`,
+    );
+  }
+
+  /** No permit is free: the waiters that asked once leave (they do not wait for one to come back). */
+  private noneFree(): void {
+    if (this.askingOnce === 0) return;
+    this.askingOnce = 0;
+    for (const entry of this.waiters.entries()) {
+      const waiter = entry as Waiter;
+      if (!waiter.asksOnce) continue;
+      this.waiters.remove(waiter);
+      waiter.detach();
+      waiter.reject(this.refusal('maxWait'));
+    }
+  }
+
   // Called by the deadline queue when a waiter has waited `maxWait` (it has already left the queue).
   private readonly expire = (waiter: Waiter): void => {
-    waiter.unlinkSignal?.();
+    this.expired(waiter, this.options.maxWait);
+  };
+
+  // A waiter that left the queue because it waited `waited` ms.
+  private expired(waiter: Waiter, waited: number): void {
+    waiter.detach();
     waiter.reject(
-      new ConcurrencyLimitError(
-        `No permit within ${this.options.maxWait} ms (concurrency limit ${this.limit})`,
-      ),
+      new ConcurrencyLimitError(`No permit within ${waited} ms (concurrency limit ${this.limit})`),
     );
     if (this.events.has('rejected'))
       this.events.emit('rejected', { reason: 'maxWait', pending: this.waiters.size });
-  };
+  }
 
   private leave(waiter: Waiter, error: Error): void {
     if (!this.waiters.remove(waiter)) return;
-    waiter.unlinkSignal?.();
+    waiter.detach();
     waiter.reject(error);
   }
 
@@ -376,7 +456,10 @@ export class ConcurrencyLimiter implements Policy<
         this.leave(head, toError(error));
         continue;
       }
-      if (answer === undefined) return;
+      if (answer === undefined) {
+        this.noneFree();
+        return;
+      }
       if (isThenable(answer)) {
         this.answered(answer);
         return;
@@ -396,6 +479,7 @@ export class ConcurrencyLimiter implements Policy<
           // The store wakes us when a permit may be free; if it did while answering, the permit freed after
           // the store looked, and nothing else will say so: ask again.
           if (this.wokenWhileAsking) this.pump();
+          else this.noneFree();
           return;
         }
         const head = this.waiters.oldest() as Waiter | undefined;
@@ -415,7 +499,7 @@ export class ConcurrencyLimiter implements Policy<
 
   private serve(waiter: Waiter, ticket: unknown): void {
     this.waiters.remove(waiter);
-    waiter.unlinkSignal?.();
+    waiter.detach();
     const { work, invocation, context, resource } = waiter;
     waiter.resolve(
       work === undefined

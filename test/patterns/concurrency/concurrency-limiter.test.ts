@@ -10,7 +10,7 @@ import {
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countAbortControllers } from './probe.js';
-import { thrown } from '../../support/rejection.js';
+import { rejection, thrown } from '../../support/rejection.js';
 
 describe('ConcurrencyLimiter', () => {
   const time = useFakeClock();
@@ -140,6 +140,130 @@ describe('ConcurrencyLimiter', () => {
       await time.clock.tickAsync(0);
       expect(refused.error).to.be.instanceOf(ConcurrencyLimitError);
     });
+  });
+
+  describe("a call's own maxWait", () => {
+    const busy = () => new Promise((resolve) => setTimeout(resolve, 1000));
+
+    it('rejects a queued call after its own maxWait, and lets go of its timer when served first', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const events: unknown[] = [];
+      limiter.events.on('rejected', (event) => events.push(event));
+      void limiter.run(busy);
+      const patient = observe(limiter.run(async () => 'patient'));
+      const hasty = observe(limiter.run(async () => 'hasty', { maxWait: '50ms' }));
+      await time.clock.tickAsync(49);
+      expect(hasty.settled).to.equal(false);
+      await time.clock.tickAsync(1);
+      expect(hasty.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect((hasty.error as Error).message).to.equal(
+        'No permit within 50 ms (concurrency limit 1)',
+      );
+      expect(events).to.deep.equal([{ reason: 'maxWait', pending: 1 }]);
+      const served = observe(limiter.run(async () => 'served', { maxWait: 5000 }));
+      await time.clock.tickAsync(950);
+      expect(patient.value).to.equal('patient');
+      await time.clock.tickAsync(0);
+      expect(served.value).to.equal('served');
+      expect(time.clock.countTimers()).to.equal(0);
+    });
+
+    it('expires a bounded call queued behind an unbounded one, and the unbounded one keeps its place', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 100 });
+      void limiter.run(busy);
+      const first = observe(limiter.run(async () => 1));
+      const second = observe(limiter.run(async () => 2, { maxWait: 30 }));
+      const third = observe(limiter.run(async () => 3));
+      await time.clock.tickAsync(30);
+      expect([first.settled, second.error, third.settled]).to.deep.equal([
+        false,
+        second.error,
+        false,
+      ]);
+      expect(second.error).to.be.instanceOf(ConcurrencyLimitError);
+      await time.clock.tickAsync(70);
+      // The limiter's own maxWait still holds for the others.
+      expect(first.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect(third.error).to.be.instanceOf(ConcurrencyLimitError);
+    });
+
+    it('can only shorten the wait: the limiter’s shorter maxWait still applies', async () => {
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 20 });
+      void limiter.run(busy);
+      const waiting = observe(limiter.run(async () => 1, { maxWait: '1s' }));
+      await time.clock.tickAsync(20);
+      expect((waiting.error as Error).message).to.equal(
+        'No permit within 20 ms (concurrency limit 1)',
+      );
+    });
+
+    it('refuses at once with maxWait 0 when no permit is free, and runs when one is', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      expect(await limiter.run(async () => 'free', { maxWait: 0 })).to.equal('free');
+      void limiter.run(busy);
+      const refused = observe(limiter.run(async () => 1, { maxWait: 0 }));
+      await time.clock.tickAsync(0);
+      expect((refused.error as Error).message).to.equal(
+        'Concurrency limit 1 reached and maxWait is 0',
+      );
+      expect(limiter.pending).to.equal(0);
+    });
+
+    it('bounds acquire() too', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const held = await limiter.acquire();
+      const waiting = observe(limiter.acquire({ maxWait: 10 }));
+      await time.clock.tickAsync(10);
+      expect(waiting.error).to.be.instanceOf(ConcurrencyLimitError);
+      held.release();
+      expect(limiter.active).to.equal(0);
+    });
+
+    it('lets go of its timer when the caller aborts or the limiter resets', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      void limiter.run(busy);
+      const controller = new AbortController();
+      const aborted = observe(
+        limiter.run(async () => 1, { maxWait: 500, signal: controller.signal }),
+      );
+      const reset = observe(limiter.run(async () => 2, { maxWait: 500 }));
+      const timers = time.clock.countTimers();
+      controller.abort(new Error('gone'));
+      limiter.reset();
+      await time.clock.tickAsync(0);
+      expect((aborted.error as Error).message).to.equal('gone');
+      expect((reset.error as Error).name).to.equal('PolicyResetError');
+      expect(time.clock.countTimers()).to.equal(timers - 2);
+    });
+
+    const invalid: [string, unknown][] = [
+      ['-1', -1],
+      ['NaN', NaN],
+      ["'5 parsecs'", '5 parsecs'],
+      ['10n', 10n],
+      ['a symbol', Symbol('w')],
+      ['an object', {}],
+    ];
+    for (const [label, maxWait] of invalid) {
+      it(`rejects maxWait ${label} with ConfigError before anything runs`, async () => {
+        const limiter = new ConcurrencyLimiter(1);
+        let ran = false;
+        const error = await rejection(
+          limiter.run(
+            async () => {
+              ran = true;
+            },
+            { maxWait: maxWait as never },
+          ),
+        );
+        expect(error).to.be.instanceOf(ConfigError);
+        expect(error.message).to.match(/^maxWait: /);
+        expect(ran).to.equal(false);
+        expect(await rejection(limiter.acquire({ maxWait } as never))).to.be.instanceOf(
+          ConfigError,
+        );
+      });
+    }
   });
 
   describe('abort while queued', () => {

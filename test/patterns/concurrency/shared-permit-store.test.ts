@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConcurrencyLimiter, type PermitStore } from '../../../src/index.js';
+import { ConcurrencyLimitError, ConcurrencyLimiter, type PermitStore } from '../../../src/index.js';
+import { observe } from '../../support/fake-clock.js';
 
 /**
  * A store shared with other processes, as the Redis one is: it looks at the permits when asked and its answer
@@ -82,5 +83,48 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
     // Each permit given back here lets the next waiter in.
     while (store.waiting > 0) await store.answer();
     expect(await Promise.all(calls)).to.deep.equal(['ran', 'ran', 'ran']);
+  });
+
+  describe('a call that will not wait (maxWait 0)', () => {
+    it('waits for the store’s answer and runs when a permit is free', async () => {
+      const store = new SharedStore(1);
+      const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 0, store });
+      const call = limiter.run(async () => 'ran');
+      await store.answer();
+      expect(await call).to.equal('ran');
+    });
+
+    it('is refused when the answer is "none free", and so is every one that will not wait behind it', async () => {
+      const store = new SharedStore(0);
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const events: unknown[] = [];
+      limiter.events.on('rejected', (event) => events.push(event));
+      const hasty = observe(limiter.run(async () => 1, { maxWait: 0 }));
+      const patient = observe(limiter.run(async () => 2));
+      const alsoHasty = observe(limiter.run(async () => 3, { maxWait: 0 }));
+      await store.answer();
+      expect(hasty.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect(alsoHasty.error).to.be.instanceOf(ConcurrencyLimitError);
+      expect(events).to.have.length(2);
+      // The one that waits keeps its place, and is asked for when a permit comes back.
+      expect([patient.settled, limiter.pending]).to.deep.equal([false, 1]);
+      // While it waits, no permit is free: a newcomer that will not wait is refused at once.
+      const late = observe(limiter.run(async () => 4, { maxWait: 0 }));
+      await Promise.resolve();
+      expect(late.error).to.be.instanceOf(ConcurrencyLimitError);
+      store.freedElsewhere();
+      while (store.waiting > 0) await store.answer();
+      expect(patient.value).to.equal(2);
+    });
+
+    it('asks again rather than refusing when a permit was freed while the store answered', async () => {
+      const store = new SharedStore(0);
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const call = limiter.run(async () => 'ran', { maxWait: 0 });
+      store.freedElsewhere();
+      await store.answer();
+      await store.answer();
+      expect(await call).to.equal('ran');
+    });
   });
 });
