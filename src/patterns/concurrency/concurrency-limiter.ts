@@ -161,6 +161,8 @@ export class ConcurrencyLimiter implements Policy<
   private asking = false;
   // The store woke the limiter while it was answering: an answer of "none free" may be out of date already.
   private wokenWhileAsking = false;
+  // The pump's loop is running (see pump).
+  private pumping = false;
   // Waiters queued that ask once (maxWait 0), or more: a hint that "none free" must refuse some, not a count.
   private askingOnce = 0;
 
@@ -444,8 +446,22 @@ export class ConcurrencyLimiter implements Policy<
     else this.pump();
   };
 
-  /** Hands free permits to waiters, oldest first; with a shared store, one question at a time. */
+  /**
+   * Hands free permits to waiters, oldest first; with a shared store, one question at a time. Work that settles
+   * synchronously gives its permit back while this loop serves it: the loop's next turn takes that permit, so a
+   * wake meanwhile need not (and must not) pump again, which would nest one stack frame per queued call.
+   */
   private readonly pump = (): void => {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.serveQueue();
+    } finally {
+      this.pumping = false;
+    }
+  };
+
+  private serveQueue(): void {
     while (!this.asking) {
       const head = this.waiters.oldest() as Waiter | undefined;
       if (head === undefined) return;
@@ -466,7 +482,7 @@ export class ConcurrencyLimiter implements Policy<
       }
       this.serve(head, answer);
     }
-  };
+  }
 
   /** A shared store's answer for the head of the queue. */
   private answered(answer: PromiseLike<unknown>): void {

@@ -439,6 +439,24 @@ describe('ConcurrencyLimiter', () => {
     expect(order.every((value, index) => value === index * 2)).to.equal(true);
   });
 
+  it('serves 50,000 waiters whose work returns or throws synchronously, in order, without nesting', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const order: number[] = [];
+    const gate = await limiter.acquire();
+    const calls = Array.from({ length: 50_000 }, (_, i) =>
+      limiter.run(() => {
+        order.push(i);
+        if (i % 2 === 1) throw new Error('odd');
+        return i;
+      }),
+    );
+    gate.release();
+    const settled = await Promise.allSettled(calls);
+    expect(settled.filter((s) => s.status === 'rejected')).to.have.length(25_000);
+    expect(order.every((value, index) => value === index)).to.equal(true);
+    expect([limiter.active, limiter.pending]).to.deep.equal([0, 0]);
+  });
+
   describe('bad options', () => {
     for (const limit of [0, NaN, 2.5, undefined, '3']) {
       it(`throws ConfigError for limit ${typeof limit === 'string' ? `'${limit}'` : String(limit)}`, () => {
