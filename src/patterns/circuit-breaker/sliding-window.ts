@@ -177,20 +177,27 @@ export class TimeWindow implements SlidingWindow {
   /** Drops the buckets that aged out by `nowMs` and returns the bucket of `nowMs`. */
   private bucketOf(nowMs: number): number {
     const span = Math.floor(nowMs / this.spanMs);
-    const bucket = span % this.buckets;
+    const bucket = this.bucketOfSpan(span);
     if (span <= this.newest) {
       // The same span as the newest (the common case), or a clock that stepped back: count it there.
       return span === this.newest || this.spans[bucket] === span ? bucket : this.newestBucket();
     }
     // Every span from newest + 1 to `span` starts afresh; past a whole window, every bucket does.
     const first = Math.max(this.newest + 1, span - this.buckets + 1);
-    for (let s = first; s <= span; s++) this.empty(s % this.buckets, s);
+    for (let s = first; s <= span; s++) this.empty(this.bucketOfSpan(s), s);
     this.newest = span;
     return bucket;
   }
 
+  // Spans before the epoch are negative (a fake clock starts at 0, so the first window reaches back past it),
+  // and `%` keeps the sign.
+  private bucketOfSpan(span: number): number {
+    const bucket = span % this.buckets;
+    return bucket < 0 ? bucket + this.buckets : bucket;
+  }
+
   private newestBucket(): number {
-    return ((this.newest % this.buckets) + this.buckets) % this.buckets;
+    return this.bucketOfSpan(this.newest);
   }
 
   private empty(bucket: number, span: number): void {

@@ -224,6 +224,21 @@ describe('CircuitBreaker: rate mode', () => {
       expect(breaker.state).to.equal('open');
     });
 
+    for (const start of [0, 1, 4_999]) {
+      it(`counts from a clock that starts at ${start} ms, as a fake clock does`, async () => {
+        time.clock.setSystemTime(start);
+        const breaker = new CircuitBreaker({
+          failureRateThreshold: 50,
+          slidingWindow: { time: '10s', buckets: 10 },
+          minimumCalls: 4,
+        });
+        await calls(breaker, 'oxx');
+        expect(breaker.metrics()).to.deep.include({ calls: 3, failedCalls: 2 });
+        await calls(breaker, 'x');
+        expect(breaker.state).to.equal('open');
+      });
+    }
+
     it('reports metrics of the current window, dropping aged buckets when read', async () => {
       const breaker = new CircuitBreaker({
         failureRateThreshold: 90,
