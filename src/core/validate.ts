@@ -142,13 +142,9 @@ export class OptionsChecker {
   errorClasses(key: string): ErrorClassList | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;
-    try {
-      // Copied before it is checked, so a Proxy cannot answer the check and the engine differently.
-      const classes = Array.isArray(value) ? [...(value as ErrorClassList)] : undefined;
-      if (classes?.every(isErrorClass)) return classes;
-    } catch {
-      // a revoked Proxy or a trap that throws: not an array of error classes
-    }
+    // Copied before it is checked, so a Proxy cannot answer the check and the engine differently.
+    const classes = copyArray(value) as ErrorClassList | undefined;
+    if (classes?.every(isErrorClass)) return classes;
     this.fail(key, 'an array of error classes');
     return undefined;
   }
@@ -222,52 +218,69 @@ export function checkAll<R extends unknown[]>(...checks: { [K in keyof R]: () =>
 
 /**
  * Checks what an engine's public entry (`execute`, `protect`, `run`) was given: a function, and per-call
- * options. Returns the ConfigError to reject with, or undefined. Checked before anything runs: a TypeError from
- * calling a non-function would otherwise be retried, counted or answered like any error of the call.
+ * options. Returns the ConfigError to reject with, or the options to use in place of the caller's (see
+ * {@link readCallOptions}). Checked before anything runs: a TypeError from calling a non-function would
+ * otherwise be retried, counted or answered like any error of the call.
  */
-export function entryError(
+export function readEntry<O extends object>(
   fn: unknown,
-  options: unknown,
+  options: O | undefined,
   known: readonly string[],
-): ConfigError | undefined {
+): O | undefined | ConfigError {
   if (typeof fn !== 'function') return ConfigError.invalid('fn', 'a function', fn);
-  return options === undefined ? undefined : callOptionsError(options, known);
+  return options === undefined ? undefined : readCallOptions(options, known);
 }
 
 /**
  * Checks the per-call options of a `run`/`execute`/`acquire` method: absent, or a plain object with only
- * `known` keys and, when present, an `AbortSignal` under `signal`. Returns the ConfigError, or undefined when
- * they are fine. Cheap enough for every call that passes options; a call without them pays one comparison.
+ * `known` keys and, when present, an `AbortSignal` under `signal`. Returns the ConfigError, or a copy of the
+ * options for the engine to use in place of the caller's object: each value read once, so what was checked is
+ * what is used (a getter or a Proxy answers once), and only own enumerable keys, as a spread reads them (an
+ * option set on `Object.prototype` is not the caller's). Cheap enough for every call that passes options; a call
+ * without them pays one comparison.
  */
-export function callOptionsError(
-  options: unknown,
+export function readCallOptions<O extends object>(
+  options: O | undefined,
   known: readonly string[],
-): ConfigError | undefined {
+): O | undefined | ConfigError {
   if (options === undefined) return undefined;
   if (!isPlainObject(options)) return ConfigError.invalid('options', 'an options object', options);
-  // Every value is read here once, so a getter or a Proxy trap that throws fails now, naming the option, not
-  // in the middle of the engine. This runs on every call that passes options: for-in and one try keep it as
-  // cheap as the plain key check was. Symbol keys are never read from call options, so they are let be.
+  // Every call option an engine reads is an own field of the copy from the start, so a key the caller left out
+  // is never looked up on Object.prototype; one shape for every engine keeps their entries monomorphic.
+  const copy: Record<string, unknown> = {
+    signal: undefined,
+    maxWait: undefined,
+    tokens: undefined,
+  };
   let reading = 'options';
   try {
+    // for-in and hasOwn, not Object.keys: no array per call. Symbol keys are never read from call options.
     for (const key in options) {
+      if (!Object.hasOwn(options, key)) continue;
       if (!known.includes(key))
         return new ConfigError(`${key}: unknown option (known: ${known.join(', ')})`);
-    }
-    // The known keys are read whether listed or not: the engine reads them next, and a Proxy may answer a read
-    // for a key it does not list.
-    for (const key of known) {
       reading = key;
-      void options[key];
+      copy[key] = options[key];
     }
-    reading = 'signal';
-    const signal = options.signal;
-    if (signal !== undefined && !isAbortSignal(signal))
-      return ConfigError.invalid('signal', 'an AbortSignal', signal);
   } catch (error) {
-    return new ConfigError(`${reading}: could not be read (${describeThrown(error)})`);
+    return unreadable(reading, error);
   }
-  return undefined;
+  const signal = copy.signal;
+  if (signal !== undefined && !isAbortSignal(signal))
+    return ConfigError.invalid('signal', 'an AbortSignal', signal);
+  return copy as O;
+}
+
+/**
+ * A copy of an array, each element read once; undefined, never a throw, for anything else or an array that
+ * cannot be read (a revoked Proxy, a trap that throws).
+ */
+export function copyArray(value: unknown): unknown[] | undefined {
+  try {
+    return Array.isArray(value) ? Array.prototype.slice.call(value) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `instanceof AbortSignal` that answers false, not throws, for a revoked Proxy or a throwing trap. */

@@ -2,11 +2,11 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { CircuitBreakerError, retryAfterOf, toError } from '../../core/errors.js';
+import { CircuitBreakerError, ConfigError, retryAfterOf, toError } from '../../core/errors.js';
 import { askCallback, EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
-import { OptionsChecker, entryError } from '../../core/validate.js';
+import { OptionsChecker, readEntry } from '../../core/validate.js';
 import {
   resolveCircuitBreakerOptions,
   type CircuitBreakerOptions,
@@ -144,8 +144,10 @@ export class CircuitBreaker<R = unknown> implements Policy<
     fn: () => T | PromiseLike<T>,
     options?: CircuitBreakerCallOptions,
   ): Promise<T> {
-    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
-    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
+    const checked = readEntry(fn, options, CALL_OPTION_KEYS);
+    return checked instanceof ConfigError
+      ? Promise.reject(checked)
+      : this.executeWith(callThunk<T>, fn, checked);
   }
 
   /** Runs `next(invocation)` through the breaker: the policy contract's entry, which the pipeline calls. */

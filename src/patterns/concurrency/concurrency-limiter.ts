@@ -7,6 +7,7 @@ import { activeContext, runInContext, type CallContext } from '../../core/contex
 import { DeadlineQueue, type DeadlineEntry } from '../../core/deadline-queue.js';
 import {
   ConcurrencyLimitError,
+  ConfigError,
   PolicyResetError,
   TimeoutError,
   toError,
@@ -15,7 +16,7 @@ import { EventEmitter } from '../../core/events.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
-import { OptionsChecker, callOptionsError, entryError } from '../../core/validate.js';
+import { OptionsChecker, readCallOptions, readEntry } from '../../core/validate.js';
 import {
   resolveConcurrencyLimiterOptions,
   type ConcurrencyLimiterOptions,
@@ -201,8 +202,10 @@ export class ConcurrencyLimiter implements Policy<
    * held until its work settles: it still runs).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: ConcurrencyCallOptions): Promise<T> {
-    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
-    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
+    const checked = readEntry(fn, options, CALL_OPTION_KEYS);
+    return checked instanceof ConfigError
+      ? Promise.reject(checked)
+      : this.executeWith(callThunk<T>, fn, checked);
   }
 
   /** Runs `next(invocation)` under a permit: the policy contract's entry, which the pipeline calls. */
@@ -233,11 +236,9 @@ export class ConcurrencyLimiter implements Policy<
    * await using permit = await limiter.acquire({ signal });
    * ```
    */
-  acquire(options?: ConcurrencyCallOptions): Promise<Permit> {
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
+  acquire(given?: ConcurrencyCallOptions): Promise<Permit> {
+    const options = readCallOptions(given, CALL_OPTION_KEYS);
+    if (options instanceof ConfigError) return Promise.reject(options);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
     let maxWait: number | undefined;

@@ -10,7 +10,7 @@ import {
   type Next,
   type Policy,
 } from '../../core/policy.js';
-import { OptionsChecker, callOptionsError } from '../../core/validate.js';
+import { OptionsChecker, copyArray, readCallOptions } from '../../core/validate.js';
 import {
   resolveFallbackOptions,
   type FallbackOptions,
@@ -75,20 +75,20 @@ export class FallbackPolicy<R = unknown> implements Policy<FallbackEvents, Fallb
   execute<T>(
     fn: () => T | PromiseLike<T>,
     args: readonly unknown[] = NO_ARGS,
-    options?: FallbackCallOptions,
+    given?: FallbackCallOptions,
   ): Promise<T | R> {
     // Checked here: the TypeError of calling a non-function would otherwise be answered by the handler.
     if (typeof fn !== 'function')
       return Promise.reject(ConfigError.invalid('fn', 'a function', fn));
-    if (!Array.isArray(args))
+    // Copied, so the handler gets the arguments that were checked, and a Proxy cannot fail inside the call.
+    const argList = args === NO_ARGS ? NO_ARGS : copyArray(args);
+    if (argList === undefined)
       return Promise.reject(ConfigError.invalid('args', 'an array of arguments', args));
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
+    const options = readCallOptions(given, CALL_OPTION_KEYS);
+    if (options instanceof ConfigError) return Promise.reject(options);
     return this.executeWith<Invocation, T | R>(
       () => fn(),
-      new Invocation(undefined, args),
+      new Invocation(undefined, argList),
       options,
     );
   }

@@ -8,7 +8,7 @@ import { LazyAbort } from '../../core/lazy-abort.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { Invocation, type CallOptions, type Next, type Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
-import { OptionsChecker, entryError } from '../../core/validate.js';
+import { OptionsChecker, readEntry } from '../../core/validate.js';
 import {
   resolveHedgeOptions,
   type HedgeBudget,
@@ -242,8 +242,10 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     options?: HedgeCallOptions,
   ): Promise<T> {
-    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
-    return invalid ? Promise.reject(invalid) : this.executeWith(callWithSignal<T>, fn, options);
+    const checked = readEntry(fn, options, CALL_OPTION_KEYS);
+    return checked instanceof ConfigError
+      ? Promise.reject(checked)
+      : this.executeWith(callWithSignal<T>, fn, checked);
   }
 
   /** Runs `next(invocation)` hedged: the policy contract's entry, which the decorator pipeline calls. */

@@ -4,6 +4,7 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import { MAX_DURATION_MS, toMs } from '../../core/duration.js';
 import {
+  ConfigError,
   PolicyResetError,
   RateLimitExceededError,
   ResilienceError,
@@ -12,7 +13,7 @@ import {
 import { EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type Next, type Policy } from '../../core/policy.js';
-import { OptionsChecker, callOptionsError, entryError } from '../../core/validate.js';
+import { OptionsChecker, readCallOptions, readEntry } from '../../core/validate.js';
 import {
   checkTokens,
   resolveRateLimiterOptions,
@@ -109,8 +110,10 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
    * would exceed `maxWait`, or the signal's reason when it aborts (while waiting, or while `fn` runs).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: RateLimitCallOptions): Promise<T> {
-    const invalid = entryError(fn, options, RUN_OPTION_KEYS);
-    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
+    const checked = readEntry(fn, options, RUN_OPTION_KEYS);
+    return checked instanceof ConfigError
+      ? Promise.reject(checked)
+      : this.executeWith(callThunk<T>, fn, checked);
   }
 
   /**
@@ -144,11 +147,9 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
    * Waits until `tokens` (default 1) are taken from the bucket. Options `maxWait` and `signal` as for
    * {@link RateLimiter.run}.
    */
-  acquire(tokens = 1, options?: Omit<RateLimitCallOptions, 'tokens'>): Promise<void> {
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, ACQUIRE_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
+  acquire(tokens = 1, given?: Omit<RateLimitCallOptions, 'tokens'>): Promise<void> {
+    const options = readCallOptions(given, ACQUIRE_OPTION_KEYS);
+    if (options instanceof ConfigError) return Promise.reject(options);
     const signal = options?.signal;
     const outer = activeContext();
     if (signal === undefined)

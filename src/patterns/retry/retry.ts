@@ -12,7 +12,7 @@ import {
   type Policy,
 } from '../../core/policy.js';
 import { sleep } from '../../core/sleep.js';
-import { OptionsChecker, entryError, isInstance } from '../../core/validate.js';
+import { OptionsChecker, isInstance, readEntry } from '../../core/validate.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import type { RetryBudget } from '../retry-budget/retry-budget.js';
 import { applyJitter, backoffDelay } from './backoff.js';
@@ -88,8 +88,10 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
    * `options.signal` aborts, the call rejects at once with its reason and no further try starts.
    */
   execute<T>(fn: () => T | PromiseLike<T>, options?: RetryCallOptions): Promise<T> {
-    const invalid = entryError(fn, options, CALL_OPTION_KEYS);
-    return invalid ? Promise.reject(invalid) : this.executeWith(callThunk<T>, fn, options);
+    const checked = readEntry(fn, options, CALL_OPTION_KEYS);
+    return checked instanceof ConfigError
+      ? Promise.reject(checked)
+      : this.executeWith(callThunk<T>, fn, checked);
   }
 
   /** Runs `next(invocation)` with retries: the policy contract's entry, which the decorator pipeline calls. */

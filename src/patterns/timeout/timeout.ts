@@ -14,7 +14,7 @@ import { LazyAbort } from '../../core/lazy-abort.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import type { Next, Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
-import { callOptionsError } from '../../core/validate.js';
+import { readCallOptions } from '../../core/validate.js';
 import { resolveTimeout, type TimeoutCallOptions, type TimeoutOptions } from './timeout.options.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
@@ -133,14 +133,12 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
     return isPlainCall(work, options) ? runOutermost(this, work) : this.runChecked(work, options);
   }
 
-  private runChecked<T>(work: TimeoutWork<T>, options?: TimeoutCallOptions): Promise<T> {
+  private runChecked<T>(work: TimeoutWork<T>, given?: TimeoutCallOptions): Promise<T> {
     // A promise runs already: if the call ends without awaiting it (bad options, an aborted signal), its
     // failure must still not become an unhandled rejection.
     if (work instanceof Promise) work.catch(ignore);
-    if (options !== undefined) {
-      const invalid = callOptionsError(options, CALL_OPTION_KEYS);
-      if (invalid) return Promise.reject(invalid);
-    }
+    const options = readCallOptions(given, CALL_OPTION_KEYS);
+    if (options instanceof ConfigError) return Promise.reject(options);
     if (typeof work === 'function') return this.executeWith(starterFor(work), work, options);
     if (!isThenable(work))
       return Promise.reject(ConfigError.invalid('work', 'a function or a promise', work));
