@@ -40,6 +40,20 @@ describe('RetryBudget', () => {
     expect(drain(budget)).to.equal(20);
   });
 
+  for (const [ratio, firstTries] of [
+    [0.29, 100],
+    [0.57, 100],
+    [0.1, 30],
+    [0.7, 10],
+  ]) {
+    it(`grants all ${ratio} × ${firstTries} retries, however binary fractions round the product`, () => {
+      const budget = new RetryBudget({ ratio, minPerSecond: 0, window: '1h' });
+      deposit(budget, firstTries);
+      expect(drain(budget)).to.equal(Math.round(ratio * firstTries));
+      expect(budget.metrics().available).to.equal(0);
+    });
+  }
+
   it('grants no retry with a ratio and a minimum of 0', () => {
     const budget = new RetryBudget({ ratio: 0, minPerSecond: 0 });
     deposit(budget, 1000);
