@@ -12,8 +12,9 @@ export interface WorkerPoolOptions {
   /** Most worker threads alive at once (default: available parallelism − 1, at least 1). */
   size?: number;
   /**
-   * Heap and stack limits of each worker (Node's `resourceLimits`). A worker that exceeds them is replaced,
-   * and the call it was running rejects with a `BridgeError`.
+   * Heap and stack limits of each worker (Node's `resourceLimits`), in MB: `maxYoungGenerationSizeMb` and
+   * `codeRangeSizeMb` from 1, `maxOldGenerationSizeMb` from 8 (each up to 2^20), `stackSizeMb` from 2 to 1024.
+   * A worker that exceeds them is replaced, and the call it was running rejects with a `BridgeError`.
    */
   resourceLimits?: ResourceLimits;
 }
@@ -42,12 +43,21 @@ interface Slot {
   expired: boolean;
 }
 
-const RESOURCE_LIMIT_KEYS = [
-  'maxYoungGenerationSizeMb',
-  'maxOldGenerationSizeMb',
-  'codeRangeSizeMb',
-  'stackSizeMb',
-] as const;
+/*
+ * What each resource limit may be, in MB. Node passes them to V8 unchecked, and some end the whole process:
+ * a stack below about 1 MB overflows while the worker starts (the process exits with code 6), one of tens of GB
+ * cannot be reserved (`new Worker` throws). An old generation below 8 MB runs out of memory before the worker
+ * has loaded, so every call would fail. The heap limits get a bound far above any machine only so that a
+ * typo (1e300) is refused rather than passed on.
+ */
+const RESOURCE_LIMITS: readonly (readonly [key: keyof ResourceLimits, min: number, max: number])[] =
+  [
+    ['maxYoungGenerationSizeMb', 1, 2 ** 20],
+    ['maxOldGenerationSizeMb', 8, 2 ** 20],
+    ['codeRangeSizeMb', 1, 2 ** 20],
+    ['stackSizeMb', 2, 1024],
+  ];
+const RESOURCE_LIMIT_KEYS = RESOURCE_LIMITS.map(([key]) => key);
 
 /** Runs a prepared target on a pool: how syncToAsync reaches a pool without a public method. */
 export const runTarget = Symbol('runTarget');
@@ -89,16 +99,22 @@ export class WorkerPool {
     const check = new OptionsChecker(options).onlyKnown(['size', 'resourceLimits']);
     this.size = check.integer('size', defaultPoolSize(), 1, 1024);
     const limits = check.raw('resourceLimits');
+    let resourceLimits: ResourceLimits | undefined;
     if (limits !== undefined && !isPlainObject(limits)) {
       check.fail('resourceLimits', 'an object of worker resource limits');
     } else if (limits !== undefined) {
-      // Checked now: Node would refuse them only when the first worker starts, failing that call instead.
+      // Checked now: Node would refuse them only when the first worker starts, failing that call (or the
+      // process) instead. Each read once, into a copy of our own: what was checked is what every worker gets.
       const inner = new OptionsChecker(limits, 'resourceLimits.').onlyKnown(RESOURCE_LIMIT_KEYS);
-      for (const key of RESOURCE_LIMIT_KEYS) inner.positiveNumber(key, 0);
+      resourceLimits = {};
+      for (const [key, min, max] of RESOURCE_LIMITS) {
+        const value = inner.numberBetween(key, undefined, min, max);
+        if (value !== undefined) resourceLimits[key] = value;
+      }
       check.problems.push(...inner.problems);
     }
     check.throwIfInvalid();
-    this.resourceLimits = limits as ResourceLimits | undefined;
+    this.resourceLimits = resourceLimits && Object.freeze(resourceLimits);
   }
 
   /** Worker threads alive now, busy or idle. */

@@ -109,6 +109,15 @@ export class OptionsChecker {
     return fallback;
   }
 
+  /** A number in [min, max], or `fallback` when absent. */
+  numberBetween<F>(key: string, fallback: F, min: number, max: number): number | F {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && value >= min && value <= max) return value;
+    this.fail(key, `a number from ${min} to ${max}`);
+    return fallback;
+  }
+
   /** A finite number >= 0, or `fallback` when absent. */
   nonNegativeNumber(key: string, fallback: number): number {
     const value = this.raw(key);

@@ -118,6 +118,25 @@ describe('WorkerPool', () => {
     expect(await limited.run(sleepThen, 0, 2)).to.equal(2);
   });
 
+  it('gives every worker the resource limits it checked, each read once, whatever the object does later', async () => {
+    let reads = 0;
+    const flipping = Object.defineProperty({}, 'maxOldGenerationSizeMb', {
+      enumerable: true,
+      get: () => (++reads === 1 ? 64 : -5),
+    });
+    const mutated = { maxOldGenerationSizeMb: 64, stackSizeMb: 4 };
+    const pools = [pool(1, { resourceLimits: flipping }), pool(1, { resourceLimits: mutated })];
+    mutated.maxOldGenerationSizeMb = -5;
+    mutated.stackSizeMb = 8;
+    const limitsInWorker = () =>
+      process.getBuiltinModule('node:worker_threads').resourceLimits.maxOldGenerationSizeMb;
+    for (const limited of pools) expect(await limited.run(limitsInWorker)).to.equal(64);
+    const stackInWorker = () =>
+      process.getBuiltinModule('node:worker_threads').resourceLimits.stackSizeMb;
+    expect(await pools[1].run(stackInWorker)).to.equal(4);
+    expect(reads).to.equal(1);
+  });
+
   it('rejects running, queued and later calls once closed', async () => {
     const single = pool(1);
     const running = rejection(single.run(sleepThen, 1000, 1));
@@ -134,5 +153,23 @@ describe('WorkerPool', () => {
     expect(() => new WorkerPool({ size: 0 })).to.throw(ConfigError, /size: expected an integer/);
     expect(() => new WorkerPool({ size: 1.5 })).to.throw(ConfigError);
     expect(() => new WorkerPool({ sise: 2 } as never)).to.throw(ConfigError, /unknown option/);
+  });
+
+  it('refuses resource limits that would end the process or every worker at its start', () => {
+    // A stack of 1e-9 MB overflowed as the first worker started and ended the process (exit code 6).
+    for (const [key, value, rule] of [
+      ['stackSizeMb', 1e-9, 'from 2 to 1024'],
+      ['stackSizeMb', 0.5, 'from 2 to 1024'],
+      ['stackSizeMb', 1e300, 'from 2 to 1024'],
+      ['stackSizeMb', Infinity, 'from 2 to 1024'],
+      ['maxOldGenerationSizeMb', 4, 'from 8 to 1048576'],
+      ['maxOldGenerationSizeMb', 1e300, 'from 8 to 1048576'],
+      ['maxYoungGenerationSizeMb', Infinity, 'from 1 to 1048576'],
+      ['codeRangeSizeMb', 0, 'from 1 to 1048576'],
+    ] as const)
+      expect(
+        () => new WorkerPool({ resourceLimits: { [key]: value } }),
+        `${key} ${value}`,
+      ).to.throw(ConfigError, `resourceLimits.${key}: expected a number ${rule}, got ${value}`);
   });
 });

@@ -1096,6 +1096,9 @@ for (const value of [
   { maxOldGenerationSizeMb: 'x' },
   { maxOldGenerationSizeMb: -1 },
   { maxOldGenerationSizeMb: NaN },
+  { maxOldGenerationSizeMb: 1e300 },
+  { stackSizeMb: 1e-9 },
+  { stackSizeMb: 1e300 },
   { heapMb: 10 },
 ])
   bad(
