@@ -216,8 +216,15 @@ export class CircuitBreaker<R = unknown> implements Policy<
 
   /** Milliseconds until an OPEN circuit lets a trial through (0 once it may). */
   private openLeft(): number {
-    const { openedAt, openMs } = this.record;
-    return Math.max(0, (openedAt ?? -Infinity) + (openMs ?? this.options.timeout) - now());
+    const { record } = this;
+    const time = now();
+    // A clock that stepped back (NTP, a test's setSystemTime) would hold the circuit open for the whole step:
+    // the open period counts from now instead, so it never lasts longer than its own length.
+    if (record.openedAt !== null && time < record.openedAt) record.openedAt = time;
+    return Math.max(
+      0,
+      (record.openedAt ?? -Infinity) + (record.openMs ?? this.options.timeout) - time,
+    );
   }
 
   /** The lazy OPEN → HALF_OPEN move. */

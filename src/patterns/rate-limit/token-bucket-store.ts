@@ -90,8 +90,9 @@ export class MemoryTokenBucketStore implements TokenBucketStore {
 
   private held(nowMs: number, bucket: TokenBucketSpec): number {
     if (Number.isNaN(this.level)) return bucket.capacity;
-    // A clock that steps back refills nothing (and takes nothing back).
-    const elapsed = nowMs > this.at ? nowMs - this.at : 0;
-    return Math.min(bucket.capacity, this.level + elapsed / bucket.msPerToken);
+    // A clock that steps back refills nothing (and takes nothing back), and refills again from where it stands
+    // now: counting from the old time would refill nothing until the clock caught up with it.
+    if (nowMs < this.at) this.at = nowMs;
+    return Math.min(bucket.capacity, this.level + (nowMs - this.at) / bucket.msPerToken);
   }
 }

@@ -131,8 +131,12 @@ export class MemoryRetryBudgetStore implements RetryBudgetStore {
   private rotate(time: number): void {
     const { buckets, windowMs } = this.spec;
     const index = Math.floor(time / (windowMs / buckets));
-    // A clock that went back stays in the current bucket.
-    if (index <= this.headIndex) return;
+    if (index <= this.headIndex) {
+      // A clock that went back stays in the current bucket, which now stands for the new time: the window goes
+      // on sliding from there instead of standing still until the clock catches up.
+      this.headIndex = index;
+      return;
+    }
     const steps = Math.min(index - this.headIndex, buckets);
     for (let i = 0; i < steps; i++) {
       this.head = this.head + 1 === buckets ? 0 : this.head + 1;

@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import { CircuitBreaker, RateLimiter, RetryBudget } from '../../src/index.js';
+import { observe, useFakeClock } from '../support/fake-clock.js';
+
+/*
+ * The wall clock steps back (an NTP correction, a test's setSystemTime into the past). No engine may stand still
+ * until the clock catches up with where it was: from the first time it reads the clock after the step, each goes
+ * on from the time it reads, gaining nothing by the step.
+ */
+describe('a wall clock that steps back an hour', () => {
+  const time = useFakeClock(1_700_000_000_000);
+  const stepBack = () => time.clock.setSystemTime(Date.now() - 3_600_000);
+
+  it('leaves an open circuit open for its own timeout, not for the hour', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: '1s' });
+    await breaker.protect(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    stepBack();
+    expect(breaker.state).to.equal('open');
+    await time.clock.tickAsync(1_000);
+    expect(await breaker.protect(async () => 'trial')).to.equal('trial');
+  });
+
+  it('goes on refilling a rate limiter’s bucket', async () => {
+    const limiter = new RateLimiter({ rate: 10, per: '1s' });
+    for (let i = 0; i < 10; i++) await limiter.acquire();
+    stepBack();
+    expect(limiter.available).to.equal(0);
+    await time.clock.tickAsync(500);
+    expect(limiter.available).to.equal(5);
+    const waiting = observe(limiter.acquire(6));
+    await time.clock.tickAsync(100);
+    expect(waiting.settled).to.equal(true);
+  });
+
+  it('goes on sliding a retry budget’s window', async () => {
+    const budget = new RetryBudget({ ratio: 0, minPerSecond: 1, window: '10s' });
+    while (budget.withdraw()) {
+      /* spend the 10 retries of the window */
+    }
+    stepBack();
+    expect(budget.withdraw()).to.equal(false);
+    await time.clock.tickAsync(11_000);
+    expect(budget.withdraw()).to.equal(true);
+  });
+});
