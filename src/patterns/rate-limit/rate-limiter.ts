@@ -223,10 +223,12 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
     const result = this.store.take(tokens, now(), this.bucket, maxWait ?? Infinity);
     if (!isThenable(result))
       return result.granted ? undefined : this.enqueue(tokens, result.waitMs, maxWait, abort);
-    return Promise.resolve(result).then(
-      (r) => (r.granted ? undefined : this.enqueue(tokens, r.waitMs, maxWait, abort)),
-      rejectAsError,
-    );
+    return Promise.resolve(result).then((r) => {
+      // The caller gave up while the store answered: nothing more happens for the call (tokens granted to it
+      // are spent, as a shared store has already counted them).
+      if (abort?.aborted) throw toError(abort.reason);
+      return r.granted ? undefined : this.enqueue(tokens, r.waitMs, maxWait, abort);
+    }, rejectAsError);
   }
 
   /** Joins the queue, or refuses at once when the wait would exceed `maxWait`. */

@@ -452,6 +452,56 @@ describe('RateLimiter', () => {
       expect(waits).to.deep.equal([Infinity, undefined, 500, Infinity]);
     });
 
+    /** A store whose answers (the first ones as given, then grants) arrive after `ms` of fake time. */
+    function slowStore(ms: number, ...first: TakeResult[]): TokenBucketStore {
+      return {
+        take: () =>
+          new Promise((resolve) =>
+            setTimeout(() => resolve(first.shift() ?? { granted: true, waitMs: 0 }), ms),
+          ),
+      };
+    }
+
+    describe('a caller that gives up while the store answers', () => {
+      it('runs nothing once the answer comes (its own signal)', async () => {
+        const limiter = new RateLimiter({ rate: 10, store: slowStore(30) });
+        const controller = new AbortController();
+        let ran = false;
+        const call = observe(limiter.run(() => (ran = true), { signal: controller.signal }));
+        await time.clock.tickAsync(5);
+        controller.abort(new Error('gone'));
+        await time.clock.tickAsync(50);
+        expect((call.error as Error).message).to.equal('gone');
+        expect(ran).to.equal(false);
+      });
+
+      it('runs nothing once the answer comes (an enclosing timeout)', async () => {
+        const limiter = new RateLimiter({ rate: 10, store: slowStore(30) });
+        let ran = false;
+        const call = observe(new Timeout(5).run(() => limiter.run(() => (ran = true))));
+        await time.clock.tickAsync(50);
+        expect(call.error).to.be.instanceOf(Error);
+        expect(ran).to.equal(false);
+      });
+
+      it('does not join the queue when the answer is a refusal', async () => {
+        const limiter = new RateLimiter({
+          rate: 10,
+          store: slowStore(10, { granted: false, waitMs: 20 }),
+        });
+        const controller = new AbortController();
+        let ran = false;
+        const call = observe(limiter.run(() => (ran = true), { signal: controller.signal }));
+        await time.clock.tickAsync(2);
+        controller.abort(new Error('gone'));
+        await time.clock.tickAsync(10);
+        expect(limiter.pending).to.equal(0);
+        await time.clock.tickAsync(100);
+        expect((call.error as Error).message).to.equal('gone');
+        expect(ran).to.equal(false);
+      });
+    });
+
     it('says clearly that `available` needs a store that can peek synchronously', () => {
       const limiter = new RateLimiter({ rate: 10, store: new AsyncStore() });
       expect(() => limiter.available).to.throw(/peek synchronously/);
