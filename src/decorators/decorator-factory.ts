@@ -1,6 +1,12 @@
 import { ConfigError } from '../core/errors.js';
 import type { PolicyKind } from '../registry/policy-kind.js';
-import { recordOrder, recordPolicy, type PolicyDescriptor, type RecordTarget } from './metadata.js';
+import {
+  markStatic,
+  recordOrder,
+  recordPolicy,
+  type PolicyDescriptor,
+  type RecordTarget,
+} from './metadata.js';
 import { loadReflectMetadata } from './reflect-metadata.js';
 import { isWoven, weave } from './weaver.js';
 
@@ -77,10 +83,14 @@ function applyLegacyMethod(
       `${String(key)}: dspu decorators apply to methods, not accessors or fields`,
     );
   }
+  // A static method's target is the constructor, an instance method's the prototype.
+  const isStatic = typeof target === 'function';
   record({ dialect: 'legacy', holder: target, method: key });
   if (!isWoven(descriptor.value)) {
-    const declaringClass = (typeof target === 'function' ? target : target.constructor) as AnyClass;
-    descriptor.value = weave(descriptor.value as AnyFunction, key, { declaringClass });
+    const method = descriptor.value as AnyFunction;
+    if (isStatic) markStatic(method);
+    const declaringClass = (isStatic ? target : target.constructor) as AnyClass;
+    descriptor.value = weave(method, key, { declaringClass });
   }
   return descriptor;
 }
@@ -93,7 +103,7 @@ function applyLegacyClass(record: Recorder, Class: AnyClass): void {
 function applyTc39(record: Recorder, value: unknown, context: DecoratorContext): unknown {
   const metadata = context.metadata as object;
   if (context.kind === 'class') {
-    record({ dialect: 'tc39', metadata, method: undefined });
+    record({ dialect: 'tc39', metadata, method: undefined, static: false });
     weaveAsyncMethods(value as AnyClass, { metadata });
     return undefined;
   }
@@ -101,11 +111,14 @@ function applyTc39(record: Recorder, value: unknown, context: DecoratorContext):
     throw new ConfigError(
       `${String(context.name)}: dspu decorators apply to methods and classes only`,
     );
-  record({ dialect: 'tc39', metadata, method: context.name });
-  return isWoven(value) ? value : weave(value as AnyFunction, context.name, { metadata });
+  record({ dialect: 'tc39', metadata, method: context.name, static: context.static });
+  if (isWoven(value)) return value;
+  if (context.static) markStatic(value as AnyFunction);
+  return weave(value as AnyFunction, context.name, { metadata });
 }
 
-// A class-level policy covers the async methods the class declares; inherited ones keep their own class's.
+// A class-level policy covers the async instance methods the class declares; inherited ones keep their own
+// class's, and static methods only their own decorators'.
 function weaveAsyncMethods(
   Class: AnyClass,
   where: { declaringClass?: AnyClass; metadata?: object },

@@ -45,8 +45,9 @@ export interface LevelRecords {
 
 /**
  * Where a decorator records. Legacy (experimentalDecorators) decorators see the prototype and constructor, so
- * they record through reflect-metadata on (prototype, method) and on the constructor. TC39 decorators only see
- * `context.metadata`, an object per class: they record there under the same keys.
+ * they record through reflect-metadata on (prototype, method) for an instance method, (constructor, method) for
+ * a static one and on the constructor for the class. TC39 decorators only see `context.metadata`, an object per
+ * class: they record there under the same keys, a static method's apart from an instance method's.
  */
 export type RecordTarget =
   | {
@@ -58,31 +59,50 @@ export type RecordTarget =
       readonly dialect: 'tc39';
       readonly metadata: object;
       readonly method: string | symbol | undefined;
+      readonly static: boolean;
     };
 
-type Tc39Records = Map<
-  string | symbol | typeof CLASS_LEVEL,
-  { policies: PolicyDescriptor[]; order?: readonly PolicyKind[] }
->;
+interface Level {
+  policies: PolicyDescriptor[];
+  order?: readonly PolicyKind[];
+}
+
+/** A class's TC39 records: its instance methods' and its class level's, and its static methods' apart. */
+interface Tc39Records {
+  readonly members: Map<string | symbol | typeof CLASS_LEVEL, Level>;
+  readonly statics: Map<string | symbol, Level>;
+}
 const CLASS_LEVEL = Symbol('class');
 
 function tc39Records(metadata: object): Tc39Records {
   const store = metadata as Record<symbol, Tc39Records | undefined>;
   if (!Object.hasOwn(store, POLICIES_KEY)) {
-    Object.defineProperty(store, POLICIES_KEY, { value: new Map(), enumerable: false });
+    const records: Tc39Records = { members: new Map(), statics: new Map() };
+    Object.defineProperty(store, POLICIES_KEY, { value: records, enumerable: false });
   }
   return store[POLICIES_KEY]!;
 }
 
-function read(target: RecordTarget): {
-  policies: PolicyDescriptor[];
-  order?: readonly PolicyKind[];
-} {
+function tc39Level(
+  records: Tc39Records,
+  method: string | symbol | undefined,
+  isStatic: boolean,
+): Level | undefined {
+  return method !== undefined && isStatic
+    ? records.statics.get(method)
+    : records.members.get(method ?? CLASS_LEVEL);
+}
+
+function read(target: RecordTarget): Level {
   if (target.dialect === 'tc39') {
     const records = tc39Records(target.metadata);
-    const key = target.method ?? CLASS_LEVEL;
-    let level = records.get(key);
-    if (!level) records.set(key, (level = { policies: [] }));
+    const { method } = target;
+    let level = tc39Level(records, method, target.static);
+    if (!level) {
+      level = { policies: [] };
+      if (method !== undefined && target.static) records.statics.set(method, level);
+      else records.members.set(method ?? CLASS_LEVEL, level);
+    }
     return level;
   }
   const { holder, method } = target;
@@ -112,11 +132,31 @@ export function recordOrder(target: RecordTarget, order: readonly PolicyKind[]):
 
 type AnyClass = abstract new (...args: never[]) => unknown;
 
-/** The records a class declares itself (not inherited), for a method or (method undefined) at class level. */
-export function readOwnRecords(Class: AnyClass, method: string | symbol | undefined): LevelRecords {
+// The functions decorated as static methods, as they were declared: what a pipeline built for one reads.
+const staticMethods = new WeakSet<object>();
+
+/** Notes that `fn`, about to be woven, is a static method: its records are the class's static ones. */
+export function markStatic(fn: object): void {
+  staticMethods.add(fn);
+}
+
+/** True when `fn` was decorated as a static method (see {@link markStatic}). */
+export function isStaticMethod(fn: object): boolean {
+  return staticMethods.has(fn);
+}
+
+/**
+ * The records a class declares itself (not inherited): for an instance method, a static one (`isStatic`), or
+ * (method undefined) at class level.
+ */
+export function readOwnRecords(
+  Class: AnyClass,
+  method: string | symbol | undefined,
+  isStatic = false,
+): LevelRecords {
   // Also read for classes nothing of dspu decorated (introspection, the NestJS explorer).
   loadReflectMetadata();
-  const holder = method === undefined ? Class : (Class.prototype as object);
+  const holder = method === undefined || isStatic ? Class : (Class.prototype as object);
   const policies = Reflect.getOwnMetadata(POLICIES_KEY, holder, method as string) as
     PolicyDescriptor[] | undefined;
   const order = Reflect.getOwnMetadata(ORDER_KEY, holder, method as string) as
@@ -126,7 +166,7 @@ export function readOwnRecords(Class: AnyClass, method: string | symbol | undefi
     Symbol.metadata as symbol
   ];
   if (metadata && Object.hasOwn(metadata, POLICIES_KEY)) {
-    const level = tc39Records(metadata).get(method ?? CLASS_LEVEL);
+    const level = tc39Level(tc39Records(metadata), method, isStatic);
     if (level) return { policies: level.policies, order: level.order };
   }
   return { policies: [], order: undefined };

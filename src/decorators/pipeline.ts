@@ -2,6 +2,7 @@ import { holdClock, releaseClock } from '../core/clock.js';
 import { Invocation } from '../core/policy.js';
 import type { PolicyResolver } from '../registry/binding.js';
 import { effectivePolicies } from './introspection.js';
+import { isStaticMethod } from './metadata.js';
 import { isObservable, isObservableClass, observableResultError } from './observable-result.js';
 import { stageFor, type Stage } from './stages.js';
 
@@ -28,10 +29,12 @@ export function buildPipeline(
 ): Pipeline {
   const version = registry.version;
   const label = `${Class.name}.${String(method)}`;
-  const policies = effectivePolicies(Class, method, registry.order);
+  const isStatic = isStaticMethod(original);
+  const policies = effectivePolicies(Class, method, { static: isStatic, order: registry.order });
   // Declared to return an Observable (emitDecoratorMetadata, as NestJS projects compile): fail now, which under
   // NestJS is at bootstrap, rather than at a call.
-  if (isObservableClass(declaredReturnType(Class, method))) throw observableResultError(label);
+  if (isObservableClass(declaredReturnType(isStatic ? Class : (Class.prototype as object), method)))
+    throw observableResultError(label);
   let next: Stage = (invocation: Invocation) => {
     releaseClock(); // the method itself always reads a fresh clock
     const result = original.apply(invocation.target, invocation.args as unknown[]);
@@ -63,12 +66,12 @@ function notObservable(result: unknown, label: string): unknown {
   return result;
 }
 
-/** The return type TypeScript recorded for the method (`design:returntype`), when it did. */
-function declaredReturnType(Class: AnyClass, method: string | symbol): unknown {
+/** The return type TypeScript recorded for the method on `holder` (`design:returntype`), when it did. */
+function declaredReturnType(holder: object, method: string | symbol): unknown {
   const read = (
     Reflect as {
       getOwnMetadata?: (key: string, target: object, property: string | symbol) => unknown;
     }
   ).getOwnMetadata;
-  return read?.('design:returntype', Class.prototype as object, method);
+  return read?.('design:returntype', holder, method);
 }
