@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors.js';
 import { unreadable } from '../core/validate.js';
 import { readOwnRecords, type PolicyDescriptor } from './metadata.js';
 import { DEFAULT_ORDER, sortByOrder, type PolicyKind } from '../registry/policy-kind.js';
+import { isWoven } from './weaver.js';
 
 type AnyClass = abstract new (...args: never[]) => unknown;
 
@@ -72,6 +73,14 @@ export function getResiliencePolicies(
     if (declaring === Function.prototype) declaring = undefined;
   }
   if (!declaring) return [];
+  const held = Object.getOwnPropertyDescriptor(
+    isStatic ? declaring : (declaring.prototype as object),
+    method,
+  )?.value as unknown;
+  // Undecorated itself, it runs under the class's policies only if the class decorator wove it (an async
+  // method); an override that is not decorated runs as written.
+  const own = readOwnRecords(declaring, method, isStatic);
+  if (own.policies.length === 0 && own.order === undefined && !isWoven(held)) return [];
   return effectivePolicies(declaring, method, { static: isStatic }).map((p) => ({
     kind: p.kind,
     source: p.source.type,

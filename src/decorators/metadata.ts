@@ -162,9 +162,10 @@ export function readOwnRecords(
   const order = Reflect.getOwnMetadata(ORDER_KEY, holder, method as string) as
     readonly PolicyKind[] | undefined;
   if (policies || order) return { policies: policies ?? [], order };
-  const metadata = (Class as unknown as Record<symbol, object | null | undefined>)[
-    Symbol.metadata as symbol
-  ];
+  // A subclass without decorators of its own inherits its parent's Symbol.metadata: those records are not its.
+  const metadata = Object.hasOwn(Class, Symbol.metadata)
+    ? (Class as unknown as Record<symbol, object | null | undefined>)[Symbol.metadata as symbol]
+    : undefined;
   if (metadata && Object.hasOwn(metadata, POLICIES_KEY)) {
     const level = tc39Level(tc39Records(metadata), method, isStatic);
     if (level) return { policies: level.policies, order: level.order };
