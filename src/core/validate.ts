@@ -15,7 +15,8 @@ export class OptionsChecker {
    */
   constructor(
     options: unknown,
-    private readonly prefix = '',
+    /** Prepended to option names in messages (`'circuitBreaker.payments.'`), empty for constructors. */
+    readonly prefix = '',
   ) {
     const path = prefix.replace(/\.$/, '');
     this.source = {};

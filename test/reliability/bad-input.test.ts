@@ -1733,7 +1733,7 @@ for (const { label, value } of HOSTILE_VALUES) {
     [
       'a breaker option',
       (value) => ({ circuitBreaker: { payments: { initialState: value } } }),
-      /^circuitBreaker\.payments\.initialState: expected/,
+      /^circuitBreaker\.payments\.initialState: (expected|could not be read)/,
     ],
     ['the order', (value) => ({ order: value }), /^order: expected/],
   ];

@@ -1,5 +1,5 @@
 import { MAX_DURATION_MS, type Duration } from '../../core/duration.js';
-import { describeValue } from '../../core/errors.js';
+import { ConfigError, describeValue } from '../../core/errors.js';
 import { OptionsChecker, isPlainObject } from '../../core/validate.js';
 import type { ErrorClass } from '../retry/retry.options.js';
 import {
@@ -129,6 +129,10 @@ export function optionsOfOtherMode(options: object): readonly string[] {
 }
 const PERCENT = 'a percent greater than 0 and at most 100';
 
+function capped(openMs: number | null, most: number): number | null {
+  return openMs === null ? null : Math.min(openMs, most);
+}
+
 /**
  * Validates and resolves circuit breaker options. Problems are recorded on `checker`; the caller throws.
  * Defaults: failureThreshold 5, timeout 60s, successThreshold 2, halfOpenMaxCalls 1; in rate mode a window of
@@ -154,9 +158,16 @@ export function resolveCircuitBreakerOptions(
   let initialState = closedSnapshot();
   const rawInitial = checker.raw('initialState');
   if (rawInitial !== undefined) {
-    const parsed = parseSnapshot(rawInitial);
-    if (typeof parsed === 'string') checker.fail('initialState', parsed);
-    else initialState = parsed;
+    try {
+      const parsed = parseSnapshot(rawInitial);
+      if (typeof parsed === 'string') checker.fail('initialState', parsed);
+      // An open period past what a breaker ever sets (a failure's retryAfter may exceed maxTimeout, up to the
+      // longest timer) is cut to that: 1e15 ms would keep the circuit open for good.
+      else initialState = { ...parsed, openMs: capped(parsed.openMs, MAX_DURATION_MS) };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) checker.problems.push(checker.prefix + problem);
+    }
   }
   return {
     failureThreshold: rateMode ? Infinity : checker.integer('failureThreshold', 5, 1),
@@ -168,7 +179,8 @@ export function resolveCircuitBreakerOptions(
     exceptions: checker.errorClasses('exceptions'),
     isFailureResult: checker.fn('isFailureResult'),
     onStateChange: checker.fn('onStateChange'),
-    initialState,
+    // On a null prototype: the breaker takes `window` out of it, and one set on Object.prototype is not saved state.
+    initialState: Object.assign(Object.create(null) as CircuitSnapshot, initialState),
   };
 }
 

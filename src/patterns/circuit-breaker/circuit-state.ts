@@ -1,4 +1,5 @@
 import { now } from '../../core/clock.js';
+import { copyArray, isPlainObject, readOwnProperties, unreadable } from '../../core/validate.js';
 import type { WindowSnapshot } from './sliding-window.js';
 
 /** The states of a circuit breaker. */
@@ -50,10 +51,24 @@ export function closedSnapshot(): CircuitSnapshot {
 }
 
 const STATES: readonly unknown[] = Object.values(CircuitState);
+const SNAPSHOT_KEYS: readonly string[] = [
+  'state',
+  'failures',
+  'successes',
+  'openedAt',
+  'isolated',
+  'openMs',
+  'window',
+];
+// A time window keeps its counts in 32-bit buckets.
+const MAX_BUCKET_COUNT = 2 ** 32 - 1;
 
 /**
  * Reads a saved state (a {@link CircuitSnapshot} or a bare {@link CircuitState}), or returns the rule it
- * breaks.
+ * breaks. Own properties only, each read once into a copy of our own (the window's arrays too), so a getter or
+ * a Proxy cannot pass the check and then say something else, and nothing set on `Object.prototype` is read.
+ * Throws a ConfigError naming the field when one cannot be read. An `openedAt` later than now is taken as now:
+ * a snapshot from a machine whose clock runs ahead opens for its `openMs` from now, not longer.
  */
 export function parseSnapshot(value: unknown): CircuitSnapshot | string {
   const fresh = closedSnapshot();
@@ -63,33 +78,43 @@ export function parseSnapshot(value: unknown): CircuitSnapshot | string {
     return { ...fresh, state, openedAt: state === CircuitState.OPEN ? now() : null };
   }
   const rule = `a CircuitState ('closed', 'open', 'half_open') or a breaker's toJSON() output`;
-  if (typeof value !== 'object' || value === null) return rule;
-  let raw: Partial<Record<keyof CircuitSnapshot, unknown>>;
-  try {
-    // Each field read once: a getter or a Proxy cannot pass the check and then say something else.
-    const given = value as Partial<Record<keyof CircuitSnapshot, unknown>>;
-    const { state, failures, successes, openedAt, isolated, openMs, window } = given;
-    raw = { state, failures, successes, openedAt, isolated, openMs, window };
-  } catch {
-    return rule;
-  }
+  const raw = readFields(value, 'initialState', SNAPSHOT_KEYS);
+  if (raw === undefined) return `${rule}, with only its fields (${SNAPSHOT_KEYS.join(', ')})`;
   return readSnapshot(raw) ?? rule;
 }
 
-function readSnapshot(
-  raw: Partial<Record<keyof CircuitSnapshot, unknown>>,
-): CircuitSnapshot | undefined {
+/**
+ * A copy of a plain object's own properties, or undefined when it is not a plain object or has a key outside
+ * `fields` (refused before anything is read). Throws a ConfigError naming the field that cannot be read.
+ */
+function readFields(
+  value: unknown,
+  path: string,
+  fields: readonly string[],
+): Record<PropertyKey, unknown> | undefined {
+  if (!isPlainObject(value)) return undefined;
+  let keys: (string | symbol)[];
+  try {
+    keys = Reflect.ownKeys(value);
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  if (keys.some((key) => typeof key !== 'string' || !fields.includes(key))) return undefined;
+  return readOwnProperties(value, path);
+}
+
+function readSnapshot(raw: Record<PropertyKey, unknown>): CircuitSnapshot | undefined {
   const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
   const openedAt = raw.openedAt ?? null;
   const openMs = raw.openMs ?? null;
-  const window = raw.window;
+  const window = raw.window === undefined ? undefined : readWindow(raw.window);
   const ok =
     STATES.includes(raw.state) &&
     count(raw.failures ?? 0) &&
     count(raw.successes ?? 0) &&
     (openedAt === null || (typeof openedAt === 'number' && Number.isFinite(openedAt))) &&
     (openMs === null || (typeof openMs === 'number' && Number.isFinite(openMs) && openMs >= 0)) &&
-    (window === undefined || isWindowSnapshot(window)) &&
+    (raw.window === undefined || window !== undefined) &&
     (raw.isolated === undefined || raw.isolated === false || raw.state === CircuitState.OPEN) &&
     (raw.isolated === undefined || typeof raw.isolated === 'boolean') &&
     !(raw.state === CircuitState.OPEN && openedAt === null && raw.isolated !== true);
@@ -98,33 +123,42 @@ function readSnapshot(
     state: raw.state as CircuitState,
     failures: (raw.failures as number | undefined) ?? 0,
     successes: (raw.successes as number | undefined) ?? 0,
-    openedAt: openedAt,
+    openedAt: openedAt === null ? null : Math.min(openedAt, now()),
     isolated: raw.isolated === true,
     openMs: openMs,
-    ...(window === undefined ? {} : { window: window as WindowSnapshot }),
+    ...(window === undefined ? {} : { window }),
   };
 }
 
-function isWindowSnapshot(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const saved = value as { type?: unknown; outcomes?: unknown; buckets?: unknown };
+/** A copy of a saved window, or undefined when it is not one (or cannot be read). */
+function readWindow(value: unknown): WindowSnapshot | undefined {
+  const saved = readFields(value, 'initialState.window', ['type', 'outcomes', 'buckets']);
+  if (saved === undefined) return undefined;
   const small = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-  if (saved.type === 'calls')
-    return (
-      Array.isArray(saved.outcomes) && saved.outcomes.every((n) => small(n) && (n as number) < 4)
+  if (saved.type === 'calls' && saved.buckets === undefined) {
+    const outcomes = copyArray(saved.outcomes);
+    const ok = outcomes?.every((n) => small(n) && (n as number) < 4);
+    return ok ? { type: 'calls', outcomes: outcomes as number[] } : undefined;
+  }
+  if (saved.type === 'time' && saved.outcomes === undefined) {
+    const buckets = copyArray(saved.buckets)?.map(copyArray);
+    const latest = now();
+    const ok = buckets?.every(
+      (bucket) =>
+        bucket !== undefined &&
+        bucket.length === 4 &&
+        Number.isFinite(bucket[0]) &&
+        bucket.slice(1).every((n) => small(n) && (n as number) <= MAX_BUCKET_COUNT) &&
+        (bucket[2] as number) <= (bucket[1] as number) &&
+        (bucket[3] as number) <= (bucket[1] as number),
     );
-  if (saved.type === 'time')
-    return (
-      Array.isArray(saved.buckets) &&
-      saved.buckets.every(
-        (bucket) =>
-          Array.isArray(bucket) &&
-          bucket.length === 4 &&
-          Number.isFinite(bucket[0]) &&
-          bucket.slice(1).every(small) &&
-          (bucket[2] as number) <= (bucket[1] as number) &&
-          (bucket[3] as number) <= (bucket[1] as number),
-      )
-    );
-  return false;
+    if (!ok) return undefined;
+    // A bucket that starts after now (a clock running ahead) is counted in the bucket of now.
+    const copies = (buckets as number[][]).map(([start, ...counts]) => [
+      Math.min(start, latest),
+      ...counts,
+    ]);
+    return { type: 'time', buckets: copies };
+  }
+  return undefined;
 }
