@@ -76,7 +76,8 @@ function startTask<T>(task: Task<T>): T | PromiseLike<T> {
  * Fail-fast: on the first rejection no new task starts, the signal handed to running tasks (their argument
  * and `currentSignal()`) aborts with that error, and the call rejects with it; later rejections are absorbed.
  * With `settle: true` every task runs and the call resolves with a `PromiseSettledResult` per task.
- * An abort of `options.signal` stops the call the same way, rejecting with the signal's reason.
+ * An abort of `options.signal`, or of the enclosing call (a timeout around it, `withSignal`), stops the call
+ * the same way at once, rejecting with the abort's reason.
  *
  * @example
  * ```ts

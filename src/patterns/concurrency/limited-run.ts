@@ -2,6 +2,7 @@ import { onAbort } from '../../core/abort-listener.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { toError } from '../../core/errors.js';
+import { isThenable } from '../../core/thenable.js';
 
 /** Where a limited run pulls its items from. Arrays are read by index; other sources are iterated lazily. */
 export type ItemSource<I> = Iterable<I> | AsyncIterable<I>;
@@ -25,12 +26,18 @@ export function isItemSource(value: unknown): value is ItemSource<unknown> {
 /*
  * The engine shared by gatherWithLimit and mapWithLimit: up to `limit` worker loops, each taking the next item,
  * starting it and awaiting it: one await per task is all the run adds (cheaper than an async call per task,
- * bench/README.md). A worker holds at
- * most one item, so the source is never more than `limit` items ahead of finished tasks; pulls from an async
- * iterator are serialised, since an async iterator need not support overlapping next() calls.
+ * bench/README.md). A worker holds at most one item, so the source is never more than `limit` items ahead of
+ * finished tasks.
+ *
+ * One worker at a time takes the next item (it holds the turn): an async iterator need not support
+ * overlapping next() calls, and a worker that would only queue behind another parks instead. A parked worker
+ * is handed the turn when the one holding it has its item; a new worker joins only when none is parked, so
+ * there are never more workers than tasks running plus one taking the next item: a huge limit over a stream
+ * that the consumer keeps up with costs a few workers, not one per item.
  *
  * The run is its own call context and its own lazy abort, so starting a task allocates nothing: the
- * AbortController exists only once a task declares a signal parameter or calls currentSignal().
+ * AbortController exists only once a task declares a signal parameter or calls currentSignal(). It listens to
+ * the enclosing call's abort (a timeout, withSignal) as it does to `options.signal`: either stops it at once.
  */
 export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext {
   /** The outer try number, so currentAttempt() inside a task reports the enclosing retry's. */
@@ -41,17 +48,25 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   protected started = 0;
   /** Results handed to the consumer so far (streaming only: a gather takes none). */
   protected taken = 0;
+  /**
+   * Settles once the source has run its cleanup after the run closed it (undefined when there was nothing
+   * to wait for: see {@link LimitedRun.closeSource}). Never rejects.
+   */
+  protected sourceClosed: Promise<void> | undefined;
   private workers = 0;
   private sourceDone = false;
   private readonly array: readonly I[] | undefined;
   private readonly isAsync: boolean;
   private iterator: Iterator<I> | AsyncIterator<I> | undefined;
-  private lastPull: Promise<IteratorResult<I> | undefined> | undefined;
+  /** A worker holds the turn: it is taking the next item, or has been woken to take it. */
+  private turnTaken = false;
+  /** The source's next() while the worker holding the turn awaits it. */
+  private answer: Promise<IteratorResult<I>> | undefined;
   // Stops listening to the outer signal, once listening began.
   private unlinkOuter: (() => void) | undefined;
-  // Workers waiting for room in the window, oldest first from `nextToWake` (an array read by index: O(1)).
-  private readonly waitingForRoom: (() => void)[] = [];
-  private nextToWake = 0;
+  // Parked workers, woken with `true` when handed the turn, with `false` when they should end. A stack: any
+  // worker may take the next item, and push/pop keep it as short as the workers parked now.
+  private readonly parked: ((turn: boolean) => void)[] = [];
 
   constructor(
     private readonly source: ItemSource<I>,
@@ -84,18 +99,26 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   protected abstract onError(index: number, error: unknown): void;
   /** Every item was pulled and every task settled. */
   protected abstract onComplete(): void;
-  /** The run stopped early with `error`: a task failed, the outer signal aborted, or the source threw. */
+  /** The run stopped early with `error`: a task failed, a signal aborted, or the source threw. */
   protected abstract onStop(error: unknown): void;
 
-  /** Starts the run: stops at once when the outer signal is already aborted, else starts the workers. */
+  /**
+   * Starts the run: stops at once when the outer signal or the enclosing call has already aborted, else
+   * listens to both and starts the workers.
+   */
   begin(): void {
-    const outerSignal = this.outerSignal;
-    if (outerSignal?.aborted) {
-      this.stop(toError(outerSignal.reason));
+    const aborted = this.abortedOutside();
+    if (aborted !== undefined) {
+      this.stop(aborted);
       return;
     }
+    const outerSignal = this.outerSignal;
+    const parent = this.parent;
     // Listening starts here, not in the constructor: a stream closed before its first read never begins.
     if (outerSignal !== undefined) this.unlinkOuter = onAbort(outerSignal, this.onOuterAbort);
+    // The enclosing call's abort, as other engines hear it: through its signal (released with this abort).
+    if (parent !== undefined)
+      this.watch(parent instanceof LazyAbort ? parent.signal : parent, this.onParentAbort);
     if (this.isAsync) {
       this.spawn(); // more join as items arrive, so a short stream never has `limit` idle workers
       return;
@@ -104,11 +127,21 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
     while (!this.ended && !this.sourceDone && this.workers < this.limit) this.spawn();
   }
 
-  /** A result was handed to the consumer: one worker waiting for room in the window may go on. */
+  /**
+   * The reason `options.signal` or the enclosing call aborted with, once either has: the run hears of it at
+   * once while it runs, and a consumer asks after it has completed.
+   */
+  protected abortedOutside(): Error | undefined {
+    const outerSignal = this.outerSignal;
+    if (outerSignal?.aborted) return toError(outerSignal.reason);
+    const parent = this.parent;
+    return parent?.aborted ? toError(parent.reason) : undefined;
+  }
+
+  /** A result was handed to the consumer: a worker may take the next item in its place in the window. */
   protected tookOne(): void {
     this.taken++;
-    // Waking one, not all: the others would only find the window full again.
-    if (this.nextToWake < this.waitingForRoom.length) this.waitingForRoom[this.nextToWake++]();
+    this.handTurn();
   }
 
   /** Ends the run early: no task starts, the shared abort aborts with `error`, the source is closed. */
@@ -129,17 +162,13 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
       : this.work());
   }
 
-  /** The worker loop for the common case, an array gathered: no window, no pulls. */
+  /** The worker loop for the common case, an array gathered: no window, no pulls, no turn. */
   private async workArray(array: readonly I[]): Promise<void> {
     try {
       while (!this.ended) {
         const index = this.started;
         if (index >= array.length) {
           this.sourceDone = true;
-          return;
-        }
-        if (this.parent !== undefined && this.parent.aborted) {
-          this.stop(toError(this.parent.reason));
           return;
         }
         this.started = index + 1;
@@ -156,26 +185,25 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
   }
 
   private async work(): Promise<void> {
+    let handed = false; // this worker was woken with the turn
     try {
-      while (!this.ended) {
-        if (this.started - this.taken >= this.window) {
-          await this.roomToStart();
+      while (!this.ended && !this.sourceDone) {
+        if (!handed && (this.turnTaken || this.started - this.taken >= this.window)) {
+          handed = await this.park();
           continue;
         }
-        if (this.parent !== undefined && this.parent.aborted) {
-          this.stop(toError(this.parent.reason));
-          return;
-        }
-        if (this.array !== undefined && this.started >= this.array.length) {
-          this.sourceDone = true;
-          return;
-        }
-        // The place in the window is taken before the pull is awaited: a worker that checked for room and
-        // then waited for the source would otherwise let others pass the same check, and more than `window`
-        // results would be left untaken. Pulls resolve in the order they were asked for, so indices match.
+        handed = false;
+        this.turnTaken = true;
+        // The place in the window is taken before the pull is awaited: pulls are one at a time, so indices
+        // follow the source's order.
         const index = this.started++;
         let item: I;
         if (this.array !== undefined) {
+          if (index >= this.array.length) {
+            this.started--;
+            this.sourceEnded();
+            return;
+          }
           item = this.array[index];
         } else {
           const step = this.isAsync ? await this.pullAsync() : this.pullSync();
@@ -184,12 +212,13 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
             return;
           }
           item = step.value;
-          if (this.isAsync && this.workers < this.limit && !this.sourceDone) this.spawn();
         }
         if (this.notAFunction !== undefined && typeof item !== 'function') {
           this.stop(this.notAFunction(item, index));
           return;
         }
+        this.turnTaken = false;
+        this.handTurn();
         try {
           const value = await runInContext(this, this.start, item);
           if (!this.ended) this.onValue(index, value);
@@ -203,6 +232,20 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
     }
   }
 
+  /**
+   * The next item may be taken (the turn is free and the window has room): a parked worker takes it, or,
+   * from an async source, a new worker when none is parked (a sync source's workers all start in begin()).
+   */
+  private handTurn(): void {
+    if (this.turnTaken || this.ended || this.sourceDone || this.started - this.taken >= this.window)
+      return;
+    const wake = this.parked.pop();
+    if (wake !== undefined) {
+      this.turnTaken = true;
+      wake(true);
+    } else if (this.isAsync && this.workers < this.limit) this.spawn();
+  }
+
   private complete(): void {
     this.ended = true;
     this.detach();
@@ -212,7 +255,6 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
 
   /** The next item of a sync iterator, or undefined when it is exhausted or threw (the run then stops). */
   private pullSync(): IteratorYieldResult<I> | undefined {
-    if (this.sourceDone) return undefined;
     try {
       this.iterator ??= (this.source as Iterable<I>)[Symbol.iterator]();
       const step = (this.iterator as Iterator<I>).next();
@@ -223,66 +265,85 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
     return this.sourceEnded();
   }
 
-  // The source is exhausted, or threw: then the run stops with its error.
+  /** Like {@link LimitedRun.pullSync}, for an async iterator; only the worker holding the turn calls it. */
+  private async pullAsync(): Promise<IteratorYieldResult<I> | undefined> {
+    let step: IteratorResult<I>;
+    try {
+      this.iterator ??= (this.source as AsyncIterable<I>)[Symbol.asyncIterator]();
+      const answer = (this.answer = (this.iterator as AsyncIterator<I>).next());
+      step = await answer;
+    } catch (error) {
+      this.answer = undefined;
+      return this.sourceEnded(error, true);
+    }
+    this.answer = undefined;
+    return step.done ? this.sourceEnded() : step;
+  }
+
+  // The source is exhausted, or threw: then the run stops with its error. Parked workers have nothing to take.
   private sourceEnded(error?: unknown, threw = false): undefined {
     this.sourceDone = true;
     if (threw) this.stop(error);
+    else this.wakeWorkers();
     return undefined;
   }
 
-  /** Like {@link LimitedRun.pullSync}, one pull at a time: each waits for the one before it. */
-  private pullAsync(): Promise<IteratorYieldResult<I> | undefined> {
-    const previous = this.lastPull ?? Promise.resolve(undefined);
-    const pull = previous.then(this.pullOnce);
-    this.lastPull = pull;
-    return pull;
+  private park(): Promise<boolean> {
+    return new Promise((resolve) => this.parked.push(resolve));
   }
 
-  private readonly pullOnce = async (): Promise<IteratorYieldResult<I> | undefined> => {
-    if (this.ended || this.sourceDone) return undefined;
-    try {
-      this.iterator ??= (this.source as AsyncIterable<I>)[Symbol.asyncIterator]();
-      const step = await (this.iterator as AsyncIterator<I>).next();
-      if (!step.done) return step;
-    } catch (error) {
-      return this.sourceEnded(error, true);
-    }
-    return this.sourceEnded();
-  };
-
-  private roomToStart(): Promise<void> {
-    if (this.nextToWake === this.waitingForRoom.length) {
-      this.waitingForRoom.length = 0;
-      this.nextToWake = 0;
-    }
-    return new Promise((resolve) => this.waitingForRoom.push(resolve));
-  }
-
+  /** Wakes every parked worker to end: the run is over, or the source has nothing more. */
   private wakeWorkers(): void {
-    const waiting = this.waitingForRoom;
-    for (let i = this.nextToWake; i < waiting.length; i++) waiting[i]();
-    waiting.length = 0;
-    this.nextToWake = 0;
+    const parked = this.parked;
+    while (parked.length > 0) parked.pop()!(false);
   }
 
   private readonly onOuterAbort = (): void => {
     this.stop(toError(this.outerSignal!.reason));
   };
 
+  private readonly onParentAbort = (): void => {
+    this.stop(toError(this.parent!.reason));
+  };
+
   private detach(): void {
     this.unlinkOuter?.();
   }
 
-  /** Lets a generator source run its `finally` blocks: it will not be pulled again. */
+  /**
+   * Lets the source run its `finally` blocks: it will not be pulled again. {@link LimitedRun.sourceClosed}
+   * waits for an async source's cleanup unless the source has yet to answer a next(): its return() would then
+   * wait for that item, which may never come (a queue waiting for messages), so the source closes when it
+   * answers and no one waits for that.
+   */
   private closeSource(): void {
     const iterator = this.iterator;
     if (iterator === undefined || this.sourceDone || typeof iterator.return !== 'function') return;
     this.sourceDone = true;
     try {
       const closing = iterator.return() as unknown;
-      if (closing instanceof Promise) closing.catch(() => undefined);
+      if (!isThenable(closing)) return;
+      const closed = Promise.resolve(closing).then(ignore, ignore);
+      const answer = this.answer;
+      this.sourceClosed =
+        answer === undefined
+          ? closed
+          : hasSettled(answer).then((answered) => (answered ? closed : undefined));
     } catch {
       // A source that fails to close must not hide the error that stopped the run.
     }
   }
+}
+
+function ignore(): void {}
+
+const NOT_YET: unique symbol = Symbol('not yet');
+
+// Whether `promise` had settled when asked: a settled promise's reaction is queued before the one of the
+// promise raced after it. (A source's answer that is on its way to the worker counts as given.)
+function hasSettled(promise: Promise<unknown>): Promise<boolean> {
+  return Promise.race([promise, Promise.resolve(NOT_YET)]).then(
+    (value) => value !== NOT_YET,
+    () => true,
+  );
 }

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { ConcurrencyLimiter, gatherWithLimit, mapWithLimit } from '../../../src/index.js';
+import {
+  ConcurrencyLimiter,
+  currentSignal,
+  gatherWithLimit,
+  mapWithLimit,
+  runWithTimeout,
+  withSignal,
+} from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 
 /** A task of random duration that may fail. */
@@ -223,12 +230,31 @@ function wait(p: Pause): Promise<void> | undefined {
   return new Promise((resolve) => setTimeout(resolve, p));
 }
 
-/** A source that waits `pauses[i]` before yielding item i, and records pulls and whether it was closed. */
+/** What a source did: items handed out, next() calls answered one at a time or not, how it was closed. */
+interface SourceLog {
+  pulled: number;
+  /** next() calls not answered yet, and the most there ever were at once. */
+  pending: number;
+  maxPending: number;
+  /** return() was called while no next() was pending: the source could then clean up at once. */
+  returnedIdle: boolean;
+  closed: boolean;
+}
+
+function sourceLog(): SourceLog {
+  return { pulled: 0, pending: 0, maxPending: 0, returnedIdle: false, closed: false };
+}
+
+/**
+ * A source that waits `pauses[i]` before yielding item i and `closePause` in its cleanup, recording pulls,
+ * overlapping next() calls and whether it was closed.
+ */
 function pausingSource(
   count: number,
   pauses: readonly Pause[],
   kind: SourceKind,
-  log: { pulled: number; closed: boolean },
+  log: SourceLog,
+  closePause: Pause = 'sync',
 ): Iterable<number> | AsyncIterable<number> {
   if (kind === 'array') {
     log.pulled = count;
@@ -245,7 +271,7 @@ function pausingSource(
         log.closed = true;
       }
     })();
-  return (async function* () {
+  const generator = (async function* () {
     try {
       for (let i = 0; i < count; i++) {
         await wait(pauses[i % pauses.length]);
@@ -253,57 +279,142 @@ function pausingSource(
         yield i;
       }
     } finally {
+      await wait(closePause);
       log.closed = true;
     }
   })();
+  // Counts the next() calls in flight: an async iterator need not support overlapping ones.
+  const iterator: AsyncIterableIterator<number> = {
+    next: () => {
+      log.maxPending = Math.max(log.maxPending, ++log.pending);
+      // Answered when counted as answered: the promise settles in the same reaction.
+      return new Promise((resolve, reject) => {
+        generator.next().then(
+          (step) => {
+            log.pending--;
+            resolve(step);
+          },
+          (error: unknown) => {
+            log.pending--;
+            reject(error);
+          },
+        );
+      });
+    },
+    return: (value?: unknown) => {
+      log.returnedIdle = log.pending === 0;
+      return generator.return(value as undefined);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
+
+/** How an abort reaches the run: its own option, an enclosing withSignal, or an enclosing timeout. */
+type AbortBy = 'options.signal' | 'withSignal' | 'timeout';
 
 const runSpec = fc.record({
   count: fc.integer({ min: 0, max: 20 }),
   limit: limits,
   kind: sourceKinds,
   sourcePauses: fc.array(pause, { minLength: 1, maxLength: 6 }),
+  closePause: pause,
   taskPauses: fc.array(pause, { minLength: 1, maxLength: 6 }),
   consumerPauses: fc.array(pause, { minLength: 1, maxLength: 6 }),
   failAt: fc.option(fc.nat({ max: 25 }), { nil: undefined }),
   breakAfter: fc.option(fc.nat({ max: 25 }), { nil: undefined }),
   abortAt: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+  abortBy: fc.constantFrom<AbortBy>('options.signal', 'withSignal', 'timeout'),
+  returnAt: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
 });
+
+type RunSpec = typeof runSpec extends fc.Arbitrary<infer S> ? S : never;
+
+/**
+ * Runs `body` as the spec's abort reaches it: with `options` to pass on, inside withSignal or a timeout. The
+ * abort is recorded (program order, time, and whatever `atAbort` notes) before the run hears of it.
+ */
+function underAbort<T>(
+  spec: RunSpec,
+  body: (options: { signal?: AbortSignal }) => Promise<T>,
+  atAbort: (reason: unknown) => void,
+): { outer: Promise<unknown>; inner: Promise<T> } {
+  const { abortAt, abortBy } = spec;
+  let inner: Promise<T> | undefined;
+  if (abortAt === undefined) {
+    inner = body({});
+    return { outer: inner, inner };
+  }
+  if (abortBy === 'timeout') {
+    const outer = runWithTimeout(
+      () => {
+        // Listening before the run does: the record comes first.
+        const signal = currentSignal();
+        signal.addEventListener('abort', () => atAbort(signal.reason), { once: true });
+        return (inner = body({}));
+      },
+      Math.max(1, abortAt),
+    );
+    return { outer, inner: inner! };
+  }
+  const controller = new AbortController();
+  const reason = new Error('aborted by the caller');
+  controller.signal.addEventListener('abort', () => atAbort(reason), { once: true });
+  setTimeout(() => controller.abort(reason), abortAt);
+  if (abortBy === 'options.signal') {
+    inner = body({ signal: controller.signal });
+    return { outer: inner, inner };
+  }
+  const outer = withSignal(controller.signal, () => (inner = body({})));
+  return { outer, inner: inner! };
+}
 
 describe('concurrency properties: pausing sources, slow consumers, early exits', () => {
   const time = useFakeClock();
 
-  it('mapWithLimit yields an in-order prefix within its bounds, always ends, and starts nothing after it ends', async () => {
+  it('mapWithLimit ends as the first of completion, failure, abort, return() and break says, at once, within its bounds', async () => {
     await fc.assert(
       fc.asyncProperty(runSpec, async (spec) => {
-        const { count, limit, kind, failAt, breakAfter, abortAt } = spec;
-        const log = { pulled: 0, closed: false };
-        const source = pausingSource(count, spec.sourcePauses, kind, log);
-        const controller = new AbortController();
-        const reason = new Error('aborted by the caller');
-        if (abortAt !== undefined) setTimeout(() => controller.abort(reason), abortAt);
+        const { count, limit, kind, failAt, breakAfter, returnAt } = spec;
+        const log = sourceLog();
+        const source = pausingSource(count, spec.sourcePauses, kind, log, spec.closePause);
         const failure = new Error('task failed');
+        // Program order of what happened, by a shared sequence; Infinity: it did not happen.
+        let sequence = 0;
+        const at = {
+          failure: Infinity,
+          abort: Infinity,
+          return: Infinity,
+          break: Infinity,
+          end: Infinity,
+        };
+        const when = { abort: -1, return: -1, end: -1 };
+        let abortReason: unknown;
         let running = 0;
         let peak = 0;
         let consumed = 0;
         let maxAhead = 0;
-        const started: number[] = [];
-        let endedAt = Infinity;
-        let failedAtTime = Infinity;
-        let sequence = 0;
+        let reading = false;
+        const readingAt = { abort: false, return: false };
+        let signal: AbortSignal | undefined;
         const startedAt: number[] = [];
         const startedAtTime: number[] = [];
-        const mapper = async (i: number) => {
-          started.push(i);
+        const deliveredAt: number[] = [];
+        let failedAtTime = Infinity;
+        const atEnd = { running: 0, aborted: false, closed: false };
+        let closedAtReturn: boolean | undefined;
+        const mapper = async (i: number, taskSignal: AbortSignal) => {
+          signal = taskSignal;
           startedAt.push(++sequence);
           startedAtTime.push(Date.now());
           running++;
           peak = Math.max(peak, running);
-          maxAhead = Math.max(maxAhead, started.length - consumed);
+          maxAhead = Math.max(maxAhead, startedAt.length - consumed);
           try {
             await wait(spec.taskPauses[i % spec.taskPauses.length]);
             if (i === failAt) {
               failedAtTime = Math.min(failedAtTime, Date.now());
+              at.failure = Math.min(at.failure, ++sequence);
               throw failure;
             }
             return i * 10;
@@ -312,67 +423,140 @@ describe('concurrency properties: pausing sources, slow consumers, early exits',
           }
         };
         const out: number[] = [];
-        const loop = observe(
-          (async () => {
+        let stream: AsyncGenerator<number, void, undefined> | undefined;
+        const { outer, inner } = underAbort(
+          spec,
+          async (options) => {
+            stream = mapWithLimit(source, mapper, { limit, ...options });
+            const reads = stream;
+            // The loop's reads, watched: is the consumer waiting in next() when the run is stopped?
+            const watched: AsyncIterable<number> = {
+              [Symbol.asyncIterator]: () => ({
+                next: () => {
+                  reading = true;
+                  return reads.next().finally(() => (reading = false));
+                },
+                return: () => reads.return(),
+              }),
+            };
             try {
-              for await (const value of mapWithLimit(source, mapper, {
-                limit,
-                signal: controller.signal,
-              })) {
+              for await (const value of watched) {
+                deliveredAt.push(++sequence);
                 out.push(value);
                 consumed++;
-                if (breakAfter !== undefined && out.length > breakAfter) break;
+                if (breakAfter !== undefined && out.length > breakAfter) {
+                  at.break = ++sequence;
+                  break;
+                }
                 await wait(spec.consumerPauses[out.length % spec.consumerPauses.length]);
               }
             } finally {
-              endedAt = ++sequence;
+              at.end = ++sequence;
+              when.end = Date.now();
+              Object.assign(atEnd, { running, aborted: signal?.aborted, closed: log.closed });
             }
-          })(),
+          },
+          (reason) => {
+            at.abort = ++sequence;
+            when.abort = Date.now();
+            readingAt.abort = reading;
+            abortReason = reason;
+          },
         );
+        if (returnAt !== undefined)
+          setTimeout(() => {
+            at.return = ++sequence;
+            when.return = Date.now();
+            readingAt.return = reading;
+            void stream!.return().then(() => (closedAtReturn = log.closed));
+          }, returnAt);
+        const loop = observe(inner);
+        observe(outer);
         await time.clock.tickAsync(10_000);
+
         expect(loop.settled, 'the loop ended').to.equal(true);
         expect(out, 'an in-order prefix').to.deep.equal(
           Array.from({ length: out.length }, (_, i) => i * 10),
         );
+        // Bounds: calls at once, results started but not handed out (plus the one the consumer is
+        // handling), items pulled ahead of the consumer, and one pull at a time.
         expect(peak).to.be.at.most(limit);
-        // Started but not handed out: at most `limit`, plus the one the consumer is handling.
         expect(maxAhead).to.be.at.most(limit + 1);
         if (kind !== 'array')
           expect(log.pulled - consumed, 'pulled ahead of the consumer').to.be.at.most(limit + 1);
+        expect(log.maxPending, 'next() calls pending on the source at once').to.be.at.most(1);
+
+        // The model: the first of these events decides how the loop ends.
+        const stops = [
+          ['failure', at.failure],
+          ['abort', at.abort],
+          ['return', at.return],
+          ['break', at.break],
+        ] as const;
+        const [first, firstAt] = stops.reduce((a, b) => (b[1] < a[1] ? b : a));
+        if (firstAt > at.end) {
+          expect(loop.error).to.equal(undefined);
+          expect(out).to.have.length(count);
+        } else if (first === 'failure' || first === 'abort') {
+          // The error reaches the loop at its next read: a break, or a return() before that read, ends it
+          // cleanly (the run learns of a failure a few reactions after the task threw).
+          if (loop.error === undefined)
+            expect(Math.min(at.break, at.return), 'ended by break or return()').to.be.below(at.end);
+          else expect(loop.error).to.equal(first === 'failure' ? failure : abortReason);
+          if (first === 'failure')
+            expect(startedAtTime.every((t) => t <= failedAtTime)).to.equal(true);
+          if (first === 'abort' && readingAt.abort) {
+            expect(loop.error).to.equal(abortReason);
+            expect(when.end, 'a pending read fails at once').to.equal(when.abort);
+          }
+        } else {
+          expect(loop.error).to.equal(undefined);
+          if (first === 'return' && readingAt.return)
+            expect(when.end, 'a pending read ends at once').to.equal(when.return);
+        }
+        // Nothing starts, and no result reaches the loop, once the run was told to stop.
+        const stoppedAt = Math.min(at.abort, at.return, at.end);
         expect(
-          startedAt.every((at) => at < endedAt),
-          'no task starts after the loop ended',
+          startedAt.every((s) => s < stoppedAt),
+          'no task starts after the stop',
         ).to.equal(true);
-        if (loop.error === undefined && out.length < count)
-          expect(breakAfter, 'only a break ends a clean loop early').to.equal(out.length - 1);
-        // Fail-fast: once a task has failed, nothing starts at a later time (the run learns of the failure
-        // within the same turn, so tasks ready in that very turn may still start).
-        if (loop.error === failure)
-          expect(startedAtTime.every((at) => at <= failedAtTime)).to.equal(true);
-        else if (loop.error !== undefined) expect(loop.error).to.equal(reason);
-        if (loop.error === undefined && breakAfter === undefined) expect(out).to.have.length(count);
-        if (kind !== 'array' && (loop.error !== undefined || out.length < count))
-          expect(log.closed, 'the source was closed').to.equal(true);
+        expect(
+          deliveredAt.every((s) => s < Math.min(at.abort, at.return)),
+          'no result after an abort or return()',
+        ).to.equal(true);
+        // Leaving early tells the tasks still running to stop, and closes the source: by the time the loop
+        // exits after a break (or return() settles) when the source was not busy producing an item.
+        const endedEarly = loop.error !== undefined || out.length < count;
+        if (endedEarly && atEnd.running > 0)
+          expect(atEnd.aborted, 'running tasks aborted').to.equal(true);
+        if (kind !== 'array' && endedEarly) expect(log.closed, 'source closed').to.equal(true);
+        if (kind !== 'array' && log.returnedIdle) {
+          if (first === 'break' && loop.error === undefined)
+            expect(atEnd.closed, 'source closed when the loop exits').to.equal(true);
+          if (first === 'return' && closedAtReturn !== undefined)
+            expect(closedAtReturn, 'source closed when return() settles').to.equal(true);
+        }
       }),
-      { numRuns: 400 },
+      { numRuns: 500 },
     );
   });
 
-  it('gatherWithLimit keeps input order from a pausing source, fails fast, stops on abort, and always settles', async () => {
+  it('gatherWithLimit keeps input order from a pausing source, fails fast, stops at once on an abort, and always settles', async () => {
     await fc.assert(
       fc.asyncProperty(runSpec, async (spec) => {
-        const { count, limit, kind, failAt, abortAt } = spec;
-        const log = { pulled: 0, closed: false };
+        const { count, limit, kind, failAt } = spec;
+        const log = sourceLog();
         const items = pausingSource(count, spec.sourcePauses, kind, log);
-        const controller = new AbortController();
-        const reason = new Error('aborted by the caller');
-        if (abortAt !== undefined) setTimeout(() => controller.abort(reason), abortAt);
         const failure = new Error('task failed');
         let running = 0;
         let peak = 0;
         let sequence = 0;
         let stoppedAt = Infinity;
+        let settledAtTime = -1;
         let failedAtTime = Infinity;
+        let abortedAt = Infinity;
+        let abortedAtTime = -1;
+        let abortReason: unknown;
         const startedAt: number[] = [];
         const startedAtTime: number[] = [];
         const toTask = (i: number) => async () => {
@@ -401,24 +585,39 @@ describe('concurrency properties: pausing sources, slow consumers, early exits',
               : (function* () {
                   for (const i of items) yield toTask(i);
                 })();
-        const result = observe(
-          gatherWithLimit(tasks, { limit, signal: controller.signal }).finally(() => {
-            stoppedAt = Math.min(stoppedAt, ++sequence);
-          }),
+        const { outer, inner } = underAbort(
+          spec,
+          (options) =>
+            gatherWithLimit(tasks, { limit, ...options }).finally(() => {
+              stoppedAt = Math.min(stoppedAt, ++sequence);
+              settledAtTime = Date.now();
+            }),
+          (reason) => {
+            abortedAt = ++sequence;
+            abortedAtTime = Date.now();
+            abortReason = reason;
+          },
         );
+        const result = observe(inner);
+        observe(outer);
         await time.clock.tickAsync(10_000);
         expect(result.settled, 'the call settled').to.equal(true);
         expect(peak).to.be.at.most(limit);
+        expect(log.maxPending, 'next() calls pending on the source at once').to.be.at.most(1);
         if (result.error === undefined) {
           expect(result.value).to.deep.equal(Array.from({ length: count }, (_, i) => i));
+          return;
+        }
+        expect(
+          startedAt.every((at) => at < stoppedAt),
+          'no task starts after the call stopped',
+        ).to.equal(true);
+        if (abortedAt < stoppedAt) {
+          expect(result.error).to.equal(abortReason);
+          expect(settledAtTime, 'rejects at once').to.equal(abortedAtTime);
         } else {
-          expect([failure, reason]).to.include(result.error);
-          expect(
-            startedAt.every((at) => at < stoppedAt),
-            'no task starts after the call stopped',
-          ).to.equal(true);
-          if (result.error === failure)
-            expect(startedAtTime.every((at) => at <= failedAtTime)).to.equal(true);
+          expect(result.error).to.equal(failure);
+          expect(startedAtTime.every((at) => at <= failedAtTime)).to.equal(true);
         }
       }),
       { numRuns: 400 },

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { TimeoutError, gatherWithLimit, runWithTimeout } from '../../../src/index.js';
+import { TimeoutError, gatherWithLimit, runWithTimeout, withSignal } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countAbortControllers } from './probe.js';
 
@@ -64,6 +64,50 @@ describe('gatherWithLimit cancellation', () => {
     expect(probe.signals.get(0)!.reason).to.be.instanceOf(TimeoutError);
     await time.clock.tickAsync(2000);
     expect(probe.started).to.deep.equal([0]);
+  });
+
+  it('rejects at once when the signal of an enclosing withSignal aborts, starting nothing more', async () => {
+    const probe = new Probe();
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    let gather: Promise<number[]> | undefined;
+    const call = observe(
+      withSignal(controller.signal, () => {
+        gather = gatherWithLimit(
+          [50, 50, 50].map((ms, id) => probe.task(id, ms)),
+          { limit: 1 },
+        );
+        return gather;
+      }),
+    );
+    const result = observe(gather!);
+    await time.clock.tickAsync(10);
+    controller.abort(reason);
+    await time.clock.tickAsync(0);
+    expect(call.error).to.equal(reason);
+    expect(result.error, 'the gather itself rejects at once').to.equal(reason);
+    await time.clock.tickAsync(200);
+    expect(probe.started).to.deep.equal([0]);
+  });
+
+  it('rejects at once when an enclosing timeout expires, from an async source too', async () => {
+    const probe = new Probe();
+    let gather: Promise<number[]> | undefined;
+    async function* tasks() {
+      for (let id = 0; id < 3; id++) yield probe.task(id, 100);
+    }
+    const call = observe(
+      runWithTimeout(() => {
+        gather = gatherWithLimit(tasks(), { limit: 2 });
+        return gather;
+      }, '50ms'),
+    );
+    const result = observe(gather!);
+    await time.clock.tickAsync(50);
+    expect(call.error).to.be.instanceOf(TimeoutError);
+    expect(result.error).to.be.instanceOf(TimeoutError);
+    await time.clock.tickAsync(500);
+    expect(probe.started).to.deep.equal([0, 1]);
   });
 
   it('creates no AbortController when no task declares a parameter or reads currentSignal()', async () => {

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ConfigError, currentSignal, mapWithLimit } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countedAsyncTasks } from './probe.js';
@@ -8,6 +10,16 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const value of iterable) out.push(value);
   return out;
+}
+
+/** Forces a full garbage collection, exposing `gc` if the process was started without --expose-gc. */
+function collectGarbage(): void {
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
 }
 
 describe('mapWithLimit', () => {
@@ -48,6 +60,26 @@ describe('mapWithLimit', () => {
     );
     await time.clock.tickAsync(0);
     expect(result.value).to.deep.equal([2, 4, 6]);
+  });
+
+  it('streams an async source in memory bounded by the results in flight, however large the limit', async () => {
+    const count = 100_000;
+    async function* source(): AsyncGenerator<number> {
+      for (let i = 0; i < count; i++) yield i;
+    }
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    let peak = before;
+    let seen = 0;
+    // The consumer keeps up: one result at a time is in flight, whatever the limit allows.
+    for await (const _ of mapWithLimit(source(), (n) => n, { limit: 2 ** 30 })) {
+      if (++seen % 20_000 === 0) {
+        collectGarbage();
+        peak = Math.max(peak, process.memoryUsage().heapUsed);
+      }
+    }
+    expect(seen).to.equal(count);
+    expect(peak - before, 'heap growth in bytes').to.be.below(4 * 2 ** 20);
   });
 
   it('starts nothing before the consumer asks for the first result', async () => {
