@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BridgeError, ConfigError, describeValue } from '../core/errors.js';
-import { isPlainObject } from '../core/validate.js';
+import { OptionsChecker, isInstance, isPlainObject } from '../core/validate.js';
 
 /**
  * A function exported by a module, run on a worker by importing the module there. Use it when the function
@@ -54,15 +54,31 @@ const targetsByModule = new Map<string, Target>();
  */
 export function toTarget(value: unknown, option = 'fn'): Target {
   if (typeof value === 'function') {
-    return targetsByFunction.get(value) ?? fromFunction(value as (...args: never[]) => unknown);
+    return (
+      targetsByFunction.get(value) ?? fromFunction(value as (...args: never[]) => unknown, option)
+    );
   }
-  if (isPlainObject(value) && 'module' in value) return fromModule(value, option);
+  if (isPlainObject(value)) {
+    // Own keys only, each read once: an inherited `module` does not make `{}` a module target.
+    const checker = new OptionsChecker(value, `${option}.`).onlyKnown(['module', 'export']);
+    checker.throwIfInvalid();
+    if (checker.raw('module') !== undefined)
+      return fromModule(checker.raw('module'), checker.raw('export'), option);
+  }
   throw ConfigError.invalid(option, 'a self-contained function or { module, export }', value);
 }
 
-function fromFunction(fn: (...args: never[]) => unknown): Target {
-  const source = Function.prototype.toString.call(fn);
-  const label = fn.name ? `function ${fn.name}` : 'an anonymous function';
+function fromFunction(fn: (...args: never[]) => unknown, option: string): Target {
+  let source: string;
+  let name: unknown;
+  try {
+    source = Function.prototype.toString.call(fn);
+    name = fn.name;
+  } catch {
+    // a revoked Proxy of a function, or a name getter that throws
+    throw ConfigError.invalid(option, 'a self-contained function or { module, export }', fn);
+  }
+  const label = typeof name === 'string' && name ? `function ${name}` : 'an anonymous function';
   // Bound and built-in functions print as `function name() { [native code] }`: nothing a worker can compile.
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new BridgeError(
@@ -73,7 +89,7 @@ function fromFunction(fn: (...args: never[]) => unknown): Target {
   }
   if (/^class\b/.test(source)) {
     throw new BridgeError(
-      `The class ${fn.name || '(anonymous)'} cannot run on a worker thread: pass a function.`,
+      `The class ${typeof name === 'string' && name ? name : '(anonymous)'} cannot run on a worker thread: pass a function.`,
     );
   }
   let key = keysBySource.get(source);
@@ -86,12 +102,12 @@ function fromFunction(fn: (...args: never[]) => unknown): Target {
   return target;
 }
 
-function fromModule(spec: Record<string, unknown>, option: string): Target {
-  const name = spec.export ?? 'default';
+function fromModule(module: unknown, exported: unknown, option: string): Target {
+  const name = exported ?? 'default';
   if (typeof name !== 'string' || name === '') {
     throw ConfigError.invalid(`${option}.export`, 'the name of an exported function', name);
   }
-  const url = moduleUrl(spec.module, `${option}.module`);
+  const url = moduleUrl(module, `${option}.module`);
   const id = `${url}#${name}`;
   let target = targetsByModule.get(id);
   if (target === undefined) {
@@ -107,7 +123,14 @@ function fromModule(spec: Record<string, unknown>, option: string): Target {
 
 // A relative path has no good base here (the caller's file is unknown and the cwd is a trap), so it is refused.
 function moduleUrl(value: unknown, option: string): string {
-  if (value instanceof URL) return value.href;
+  if (isInstance(value, URL)) {
+    try {
+      return value.href;
+    } catch {
+      // a Proxy of a URL: its getters refuse it
+      throw ConfigError.invalid(option, 'a URL, an absolute path or a package name', value);
+    }
+  }
   if (typeof value === 'string' && value !== '') {
     if (isAbsolute(value)) return pathToFileURL(value).href;
     if (/^\.\.?[/\\]/.test(value)) {

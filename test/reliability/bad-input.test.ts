@@ -1025,8 +1025,61 @@ const NOT_TARGETS: readonly unknown[] = [
   { module: '../up.js' },
   { module: 'pkg', export: '' },
   { module: 'pkg', export: 5 },
+  { module: 'pkg', exprot: 'heavy' },
 ];
-const TARGET_PROBLEM = /^fn(\.module|\.export)?: expected/;
+const TARGET_PROBLEM = /^fn(\.module|\.export)?: expected|^fn\.exprot: unknown option/;
+// Targets that throw when they are read: a ConfigError naming what failed, never their own error.
+const UNREADABLE_TARGETS: [string, () => unknown, RegExp][] = [
+  [
+    'an export getter that throws',
+    () => withThrowingGetter({ module: 'pkg' }, 'export'),
+    /^fn\.export: could not be read/,
+  ],
+  [
+    'a module getter that throws',
+    () => withThrowingGetter({}, 'module'),
+    /^fn\.module: could not be read/,
+  ],
+  [
+    'a revoked Proxy of a URL as the module',
+    () => {
+      const { proxy, revoke } = Proxy.revocable(new URL('file:///m.js'), {});
+      revoke();
+      return { module: proxy };
+    },
+    /^fn\.module: expected a URL/,
+  ],
+  [
+    'a Proxy of a URL as the module',
+    () => ({ module: new Proxy(new URL('file:///m.js'), {}) }),
+    /^fn\.module: expected a URL/,
+  ],
+  [
+    'a function whose name getter throws',
+    () =>
+      Object.defineProperty(() => 1, 'name', {
+        get() {
+          throw new Error('name refused');
+        },
+      }),
+    /^fn: expected a self-contained function/,
+  ],
+  [
+    'a revoked Proxy of a function',
+    () => {
+      const { proxy, revoke } = Proxy.revocable(() => 1, {});
+      revoke();
+      return proxy;
+    },
+    /^fn: expected a self-contained function/,
+  ],
+];
+for (const [label, make, problem] of UNREADABLE_TARGETS) {
+  bad('syncToAsync', `fn ${label}`, () => syncToAsync(make() as never), problem);
+  bad('asyncToSync', `fn ${label}`, () => asyncToSync(make() as never), problem);
+  bad('runAsync', `fn ${label}`, () => runAsync(make() as never), problem);
+  bad('runInExecutor', `fn ${label}`, () => runInExecutor(make() as never), problem);
+}
 for (const value of NOT_TARGETS) {
   bad('syncToAsync', `fn ${show(value)}`, () => syncToAsync(value as never), TARGET_PROBLEM);
   bad('asyncToSync', `fn ${show(value)}`, () => asyncToSync(value as never), TARGET_PROBLEM);
@@ -2477,5 +2530,22 @@ describe('reliability: bad input everywhere', () => {
         });
       }
     });
+  });
+
+  it('takes a bridge target from its own keys: an inherited module does not make {} a module target', () => {
+    Object.defineProperty(Object.prototype, 'module', {
+      value: 'node:path',
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      expect(() => syncToAsync({} as never)).to.throw(
+        ConfigError,
+        /^fn: expected a self-contained function or \{ module, export \}/,
+      );
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).module;
+    }
   });
 });
