@@ -21,6 +21,11 @@ export interface PolicyResolver {
     label: string,
     site: object,
   ): Policy;
+  /**
+   * Checks a decorator's inline options, as it is applied, merged over this resolver's defaults of the kind
+   * whose engine is `Engine`; throws ConfigError.
+   */
+  checkInline?(Engine: abstract new (...args: never[]) => object, options: unknown): void;
 }
 
 // The default registry, once the module that makes it has run. It is not imported here: a bundle that never

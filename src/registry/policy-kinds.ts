@@ -1,6 +1,7 @@
 import type { Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
+import { isPlainObject } from '../core/validate.js';
 import { CircuitBreaker } from '../patterns/circuit-breaker/circuit-breaker.js';
 import {
   optionsOfOtherMode,
@@ -83,8 +84,10 @@ function withoutKeys(value: Record<string, unknown>, keys: readonly string[]) {
   return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)));
 }
 
+// Only plain objects merge: anything else (an entry inheriting its options) is kept as it is, for the engine to
+// refuse, rather than flattened into a plain object that drops what it inherits.
 function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isPlainObject(value);
 }
 
 /**

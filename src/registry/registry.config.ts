@@ -62,16 +62,18 @@ export interface ParsedConfig {
   readonly order: readonly PolicyKind[] | undefined;
 }
 
-/** What a registry's earlier configuration already names, per resource kind. */
-export type KnownResources = (kind: ResourceKind) => readonly string[];
+/** A registry's configuration so far: per kind, its entries by name (`defaults` among them). */
+export type StoredConfig = ReadonlyMap<ConfigKind, ReadonlyMap<string, unknown>>;
 
 /**
  * Checks a whole configuration and lists every problem by path in one ConfigError. Each entry is checked by
- * building its engine once from the entry merged over the kind's defaults, so the rules are the engines' own;
- * an entry that is an engine of its kind checked its options when it was built. A resource an entry names (a
- * retry's `budget`) must be configured here or in `known`, the registry's earlier configuration.
+ * building its engine once from the entry merged over the defaults it will be merged with, so the rules are the
+ * engines' own: this call's `defaults` of its kind, else those `stored` from earlier calls. New defaults are
+ * checked against the entries stored earlier too, so a configuration is accepted only when all of it, old and
+ * new, holds together. An entry that is an engine of its kind checked its options when it was built. A resource
+ * an entry names (a retry's `budget`) must be configured here or earlier.
  */
-export function validateConfig(given: unknown, known: KnownResources = () => []): ParsedConfig {
+export function validateConfig(given: unknown, stored: StoredConfig = new Map()): ParsedConfig {
   if (!isPlainObject(given)) throw ConfigError.invalid('config', 'an object', given);
   // Read once, whatever the object does (a Proxy, getters): what is checked is what is kept.
   const config = readOwnProperties(given, '', 'config');
@@ -107,19 +109,18 @@ export function validateConfig(given: unknown, known: KnownResources = () => [])
   // Resources first: the policies' entries may name them.
   for (const [key, value] of sections) {
     const spec = resourceSpec(key);
-    if (spec)
-      kinds.set(
-        key as ResourceKind,
-        checkEntries(key, spec, (options) => spec.create(options), value, problems),
-      );
+    if (spec) {
+      const create = (options: unknown) => spec.create(options);
+      kinds.set(key as ResourceKind, checkEntries(key, spec, create, value, stored, problems));
+    }
   }
-  const resources = resourcesForChecks(kinds, known);
+  const resources = resourcesForChecks(kinds, stored);
   for (const [key, value] of sections) {
     if (key === CUSTOM_POLICIES) kinds.set(key, checkCustomEntries(value, problems));
     else if (!resourceSpec(key)) {
       const spec = kindSpec(key)!;
       const create = (options: unknown) => spec.create(options, undefined, resources);
-      kinds.set(key as PolicyKind, checkEntries(key, spec, create, value, problems));
+      kinds.set(key as PolicyKind, checkEntries(key, spec, create, value, stored, problems));
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -127,14 +128,11 @@ export function validateConfig(given: unknown, known: KnownResources = () => [])
 }
 
 /** Resolves resource names while a configuration is checked: to a stand-in, or a ConfigError for an unknown name. */
-function resourcesForChecks(
-  kinds: ReadonlyMap<ConfigKind, ReadonlyMap<string, unknown>>,
-  known: KnownResources,
-): SharedResources {
+function resourcesForChecks(kinds: StoredConfig, stored: StoredConfig): SharedResources {
   const standIns = new Map<ResourceKind, object>();
   return {
     resource(kind, name) {
-      const names = new Set(known(kind));
+      const names = new Set(stored.get(kind)?.keys());
       for (const configured of kinds.get(kind)?.keys() ?? []) names.add(configured);
       names.delete('defaults');
       if (!names.has(name)) throw unknownName(kind, name, [...names]);
@@ -160,12 +158,16 @@ function checkEntries(
   },
   create: (options: unknown) => unknown,
   value: Record<string, unknown>,
+  stored: StoredConfig,
   problems: string[],
 ): Map<string, unknown> {
   const entries = new Map<string, unknown>();
+  const earlier = stored.get(kind as ConfigKind);
+  const newDefaults = Object.hasOwn(value, 'defaults');
   // Defaults that are an engine are reported once, on `defaults`, not again under every name.
-  const defaults =
-    Object.hasOwn(value, 'defaults') && !isEngine(value.defaults) ? value.defaults : undefined;
+  const given = newDefaults ? value.defaults : earlier?.get('defaults');
+  const defaults = isEngine(given) ? undefined : given;
+  let defaultsFailed = false;
   for (const name of Reflect.ownKeys(value)) {
     if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
       problems.push(`${kind}.${String(name)}: this name is not allowed`);
@@ -181,16 +183,32 @@ function checkEntries(
       entries.set(name, entry);
       continue;
     }
-    try {
+    if (name !== 'defaults' || entry !== undefined) {
       const merged = name === 'defaults' ? entry : mergeReadable(spec, defaults, entry);
-      if (name !== 'defaults' || entry !== undefined) create(merged);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems.map((problem) => joinPath(kind, name, problem)));
+      const before = problems.length;
+      checkEntry(kind, name, () => create(merged), problems);
+      if (name === 'defaults') defaultsFailed = problems.length > before;
     }
     entries.set(name, entry);
   }
+  // New defaults apply to the entries configured earlier as well: they are checked over them now, not at use
+  // (unless the defaults are wrong themselves, which is reported once, on `defaults`).
+  if (newDefaults && defaults === given && !defaultsFailed) {
+    for (const [name, entry] of earlier ?? []) {
+      if (name === 'defaults' || Object.hasOwn(value, name) || isEngine(entry)) continue;
+      checkEntry(kind, name, () => create(mergeReadable(spec, defaults, entry)), problems);
+    }
+  }
   return entries;
+}
+
+function checkEntry(kind: string, name: string, check: () => unknown, problems: string[]): void {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems.map((problem) => joinPath(kind, name, problem)));
+  }
 }
 
 function checkCustomEntries(

@@ -1,6 +1,6 @@
 import { ConfigError, describeValue } from '../core/errors.js';
 import type { AnyEvent, EventEmitter, Listener, Unsubscribe } from '../core/events.js';
-import { isInstance } from '../core/validate.js';
+import { isInstance, isPlainObject } from '../core/validate.js';
 import { isPolicy, type Policy } from '../core/policy.js';
 import type { CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
 import type { ConcurrencyLimiterEvents } from '../patterns/concurrency/index.js';
@@ -13,6 +13,8 @@ import type { PolicySource } from '../decorators/metadata.js';
 import { EventRelay } from './event-relay.js';
 import { DEFAULT_ORDER } from './policy-kind.js';
 import {
+  POLICY_KINDS,
+  RESOURCE_KINDS,
   kindSpec,
   resourceSpec,
   type EngineOf,
@@ -61,10 +63,23 @@ interface HeldResource {
   readonly options: unknown;
 }
 
-interface Held {
+/** A shared resource an engine's options named, as it was resolved when the engine was made. */
+interface UsedResource {
+  readonly key: string;
+  readonly resource: object;
+}
+
+/** An engine made from a configuration entry or a decorator's inline options, with what it was made from. */
+interface Made {
+  readonly engine: Policy;
+  /** The entry merged over its kind's defaults; the entry itself when it is an engine. */
+  readonly options: unknown;
+  readonly uses: readonly UsedResource[];
+}
+
+interface Held extends Made {
   readonly kind: HeldKind;
   readonly name: string;
-  readonly engine: Policy;
   readonly stopRelay: () => void;
 }
 
@@ -85,12 +100,9 @@ interface Held {
 export class ResilienceRegistry {
   private config = new Map<ConfigKind, Map<string, unknown>>();
   private readonly named = new Map<string, Held>();
-  private readonly resources = new Map<string, HeldResource>();
-  // What policies made here use to resolve the resources their options name.
-  private readonly shared: SharedResources = {
-    resource: (kind, name) => this.resource(kind, name),
-  };
-  // Inline engines per decorated method (the weaver's site object) and kind, replaced when a pipeline is rebuilt.
+  private resources = new Map<string, HeldResource>();
+  // Inline engines per decorated method (the weaver's site object) and kind, replaced when a pipeline is rebuilt
+  // after the kind's defaults changed.
   private readonly inline = new Map<object, Map<HeldKind, Held>>();
   private readonly relay = new EventRelay<RegistryEvents>();
   private currentOrder: readonly PolicyKind[] = DEFAULT_ORDER;
@@ -112,9 +124,11 @@ export class ResilienceRegistry {
   }
 
   /**
-   * Adds or replaces named policies. Everything is validated first: on any problem nothing changes and one
-   * `ConfigError` lists every problem by path (`circuitBreaker.payments.timeout: expected a duration, got "30"`).
-   * A name already in use gets a new engine with the new options; a circuit breaker keeps its state.
+   * Adds or replaces named policies. Everything is validated first, each entry over the defaults it will be
+   * merged with: on any problem nothing changes and one `ConfigError` lists every problem by path
+   * (`circuitBreaker.payments.timeout: expected a duration, got "30"`). An engine already in use whose options
+   * (its entry merged over its kind's defaults) did not change is kept, with its state; one whose options changed
+   * gets a new engine with the new options, and a circuit breaker keeps its state.
    *
    * A named entry may also be an engine of its kind that you built (`circuitBreaker: { payments: breaker }`):
    * the name then resolves to that very instance, used as it is (the kind's `defaults` do not apply to it), and
@@ -130,7 +144,7 @@ export class ResilienceRegistry {
    * ```
    */
   configure(config: ResilienceConfig): this {
-    const parsed = validateConfig(config, (kind) => this.names(kind));
+    const parsed = validateConfig(config, this.config);
     const next = new Map<ConfigKind, Map<string, unknown>>();
     for (const [kind, entries] of this.config) next.set(kind, new Map(entries));
     for (const [kind, entries] of parsed.kinds) {
@@ -138,10 +152,26 @@ export class ResilienceRegistry {
       for (const [name, entry] of entries) merged.set(name, entry);
       next.set(kind, merged);
     }
+    const before = { config: this.config, order: this.currentOrder, resources: this.resources };
     this.config = next;
     if (parsed.order) this.currentOrder = parsed.order;
-    this.replaceResources();
-    this.replaceConfigured();
+    this.resources = new Map(before.resources);
+    let replacements: Replacement[];
+    try {
+      this.replaceResources();
+      replacements = this.replacements();
+    } catch (error) {
+      // An engine that cannot be made fails the whole configure(), which then changes nothing.
+      this.config = before.config;
+      this.currentOrder = before.order;
+      this.resources = before.resources;
+      throw error;
+    }
+    for (const { key, held, made } of replacements) {
+      held.stopRelay();
+      if (made) this.named.set(key, this.hold(held.kind, held.name, made));
+      else this.named.delete(key);
+    }
     this.currentVersion++;
     return this;
   }
@@ -230,15 +260,39 @@ export class ResilienceRegistry {
         return source.value as Policy;
       }
       default: {
-        const spec = kindSpec(kind)!;
         const bySite = this.inline.get(site) ?? new Map<HeldKind, Held>();
         this.inline.set(site, bySite);
         const previous = bySite.get(kind);
-        const engine = this.create(spec, kind, source.value, label, previous?.engine);
+        // Rebuilt after any configure(): the engine stays unless the defaults it merges with changed.
+        if (previous && this.isCurrent(previous, source.value)) return previous.engine;
+        const made = this.make(kind, source.value, label, previous?.engine);
         previous?.stopRelay();
-        bySite.set(kind, this.hold(kind, label, engine));
-        return engine;
+        bySite.set(kind, this.hold(kind, label, made));
+        return made.engine;
       }
+    }
+  }
+
+  /**
+   * Checks a decorator's inline options merged over this registry's defaults of their kind, as configured now,
+   * so a decorator applied after configure() fails as it is applied, not at first call. Budget names are not
+   * resolved here: they may be configured later.
+   * @internal
+   */
+  checkInline(Engine: abstract new (...args: never[]) => object, options: unknown): void {
+    const kind = (Object.keys(POLICY_KINDS) as PolicyKind[]).find(
+      (candidate) => POLICY_KINDS[candidate].engine === Engine,
+    );
+    const defaults = kind === undefined ? undefined : this.config.get(kind)?.get('defaults');
+    if (kind === undefined || defaults === undefined) return;
+    const spec = kindSpec(kind)!;
+    try {
+      spec.create(spec.merge(defaults, options), undefined, ANY_RESOURCE);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(
+        error.problems.map((problem) => `${problem} (over the registry's ${kind} defaults)`),
+      );
     }
   }
 
@@ -258,13 +312,9 @@ export class ResilienceRegistry {
     const existing = this.named.get(key);
     if (existing) return existing.engine;
     if (!this.has(kind, name)) throw this.unknown(kind, name);
-    const entry = this.config.get(kind)!.get(name);
-    const engine =
-      kind === CUSTOM_POLICIES
-        ? (entry as Policy)
-        : this.create(kindSpec(kind)!, kind, entry, name, undefined);
-    this.named.set(key, this.hold(kind, name, engine));
-    return engine;
+    const made = this.make(kind, this.config.get(kind)!.get(name), name, undefined);
+    this.named.set(key, this.hold(kind, name, made));
+    return made.engine;
   }
 
   private unknown(kind: ConfigKind, name: string): ConfigError {
@@ -328,17 +378,26 @@ export class ResilienceRegistry {
     }
   }
 
-  private create(
-    spec: PolicyKindSpec<Policy, unknown>,
-    kind: HeldKind,
-    entry: unknown,
-    label: string,
-    previous: Policy | undefined,
-  ): Policy {
-    if (isInstance(entry, spec.engine)) return entry;
-    const options = spec.merge(this.config.get(kind)?.get('defaults'), entry);
+  /**
+   * Makes the engine of an entry (or of inline options): merged over its kind's defaults, resolving the shared
+   * resources its options name; an engine given as the entry, or a policy of your own, is itself. `previous`
+   * is the engine it replaces, for the kind to carry state over.
+   */
+  private make(kind: HeldKind, entry: unknown, label: string, previous: Policy | undefined): Made {
+    const spec = kindSpec(kind);
+    if (!spec || isInstance(entry, spec.engine))
+      return { engine: entry as Policy, options: entry, uses: [] };
+    const options = this.merged(spec, kind, entry);
+    const uses: UsedResource[] = [];
+    const resources: SharedResources = {
+      resource: (resourceKind, name) => {
+        const resource = this.resource(resourceKind, name);
+        uses.push({ key: `${resourceKind}\u0000${name}`, resource });
+        return resource;
+      },
+    };
     try {
-      return spec.create(options, previous, this.shared);
+      return { engine: spec.create(options, previous, resources), options, uses };
     } catch (error) {
       if (error instanceof ConfigError) {
         throw new ConfigError(error.problems.map((problem) => `${label}: ${problem}`));
@@ -347,39 +406,76 @@ export class ResilienceRegistry {
     }
   }
 
-  private hold(kind: HeldKind, name: string, engine: Policy): Held {
-    const events: EventEmitter<object> = engine.events as EventEmitter<object>;
-    const stopRelay = this.relay.add({ kind: engine.kind, name, events });
-    return { kind, name, engine, stopRelay };
+  private merged(spec: PolicyKindSpec<Policy, unknown>, kind: HeldKind, entry: unknown): unknown {
+    return spec.merge(this.config.get(kind)?.get('defaults'), entry);
   }
 
-  // Named engines created before a reconfiguration are replaced (the kind may carry state over), except an
-  // engine that was itself the entry and still is.
-  private replaceConfigured(): void {
-    for (const [key, held] of [...this.named]) {
-      const entry = this.config.get(held.kind)?.get(held.name);
-      if (entry === held.engine) continue;
-      held.stopRelay();
-      this.named.delete(key);
-      if (!this.has(held.kind, held.name)) continue;
-      const engine =
-        held.kind === CUSTOM_POLICIES
-          ? (entry as Policy)
-          : this.create(kindSpec(held.kind)!, held.kind, entry, held.name, held.engine);
-      this.named.set(key, this.hold(held.kind, held.name, engine));
+  // True when `held` would be made alike from `entry` now: the same options, naming the same shared resources.
+  private isCurrent(held: Held, entry: unknown): boolean {
+    const spec = kindSpec(held.kind);
+    const options =
+      !spec || isInstance(entry, spec.engine) ? entry : this.merged(spec, held.kind, entry);
+    return (
+      sameOptions(options, held.options) &&
+      held.uses.every(({ key, resource }) => this.resources.get(key)?.resource === resource)
+    );
+  }
+
+  private hold(kind: HeldKind, name: string, made: Made): Held {
+    const events: EventEmitter<object> = made.engine.events as EventEmitter<object>;
+    const stopRelay = this.relay.add({ kind: made.engine.kind, name, events });
+    return { ...made, kind, name, stopRelay };
+  }
+
+  // The named engines a reconfiguration replaces: those whose options (entry merged over the kind's defaults) or
+  // shared resources changed, each made anew (the kind may carry state over). The others keep their engine and
+  // its state. Makes the new engines without holding them, so a failure leaves the held ones as they are.
+  private replacements(): Replacement[] {
+    const replacements: Replacement[] = [];
+    for (const [key, held] of this.named) {
+      if (!this.has(held.kind, held.name)) {
+        replacements.push({ key, held, made: undefined });
+        continue;
+      }
+      const entry = this.config.get(held.kind)!.get(held.name);
+      if (this.isCurrent(held, entry)) continue;
+      replacements.push({ key, held, made: this.make(held.kind, entry, held.name, held.engine) });
     }
+    return replacements;
   }
 }
 
-/** True when two merged entries say the same: the same keys, each with the same value (`Object.is`). */
-function sameOptions(a: unknown, b: unknown): boolean {
+// Resolves any resource name to a fresh stand-in: for checks made before the name need be configured.
+const ANY_RESOURCE: SharedResources = {
+  resource: (kind) => RESOURCE_KINDS[kind].create({}) as ResourceOf<typeof kind>,
+};
+
+/** A named engine a reconfiguration replaces, by the engine made for it (none when its name went). */
+interface Replacement {
+  readonly key: string;
+  readonly held: Held;
+  readonly made: Made | undefined;
+}
+
+/**
+ * True when two merged entries say the same: the same keys with the same values, compared through plain objects
+ * and arrays (an entry given again as the same JSON is the same), anything else by identity (`Object.is`).
+ */
+function sameOptions(a: unknown, b: unknown, depth = 0): boolean {
   if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every(
-    (key) =>
-      Object.hasOwn(b, key) &&
-      Object.is((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
-  );
+  if (depth > 8) return false;
+  try {
+    if (Array.isArray(a))
+      return (
+        Array.isArray(b) &&
+        a.length === b.length &&
+        a.every((value, i) => sameOptions(value, b[i], depth + 1))
+      );
+    if (!isPlainObject(a) || !isPlainObject(b)) return false;
+    const keys = Object.keys(a);
+    if (keys.length !== Object.keys(b).length) return false;
+    return keys.every((key) => Object.hasOwn(b, key) && sameOptions(a[key], b[key], depth + 1));
+  } catch {
+    return false; // an object that cannot be read (a revoked Proxy) is not known to be the same
+  }
 }
