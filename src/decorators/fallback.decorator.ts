@@ -1,6 +1,8 @@
 import { ConfigError, describeValue } from '../core/errors.js';
+import { isPlainObject } from '../core/validate.js';
 import { FallbackPolicy, type FallbackOptions } from '../patterns/fallback/index.js';
 import { policyDecorator, type ResilienceDecorator } from './decorator-factory.js';
+import { snapshotOptions } from './source.js';
 
 /** What `@Fallback` answers with: a handler `(error, ...args)`, or the name of a method of the same class. */
 export type FallbackTarget = string | ((error: unknown, ...args: never[]) => unknown);
@@ -28,11 +30,13 @@ export function Fallback(
   if (typeof handler !== 'function') {
     throw ConfigError.invalid('fallback', 'a handler function or a method name', target);
   }
-  const make = () => new FallbackPolicy(handler, options);
+  // Read once, now: every engine is made from this copy, whatever the user's object does later.
+  const given = isPlainObject(options) ? (snapshotOptions(options) as FallbackOptions) : options;
+  const make = () => new FallbackPolicy(handler, given);
   make(); // validates the options now, at decoration time
   return policyDecorator({
     kind: 'fallback',
-    source: { type: 'options', value: { handler, options }, make },
+    source: { type: 'options', value: { handler, options: given }, make },
   });
 }
 

@@ -1,12 +1,13 @@
 import { ConfigError, describeValue } from '../core/errors.js';
-import { isInstance, isPlainObject } from '../core/validate.js';
+import { isInstance, isPlainObject, readOwnProperties } from '../core/validate.js';
 import type { Policy } from '../core/policy.js';
+import { registryOf } from '../registry/binding.js';
 import type { PolicySource } from './metadata.js';
 
 /**
- * Classifies a decorator argument as a registry name, an engine instance, or inline options: checked now by
- * `validate` (which throws ConfigError; by default `make`), and made into an engine by `make` where no registry
- * is in use.
+ * Classifies a decorator argument as a registry name, an engine instance, or inline options: read once into a
+ * copy, checked now by `validate` (which throws ConfigError; by default `make`) and, when the default registry
+ * has defaults for the kind, merged over them; made into an engine by `make` where no registry is in use.
  */
 export function sourceOf(
   argument: unknown,
@@ -21,10 +22,45 @@ export function sourceOf(
   }
   if (isInstance(argument, Engine)) return { type: 'instance', value: argument };
   if (isPlainObject(argument)) {
-    validate(argument); // inline options fail at decoration time, not at first call
-    return { type: 'options', value: argument, make };
+    // Every engine is made from this copy: a getter, a Proxy or a change after decoration cannot reach a call.
+    const options = snapshotOptions(argument);
+    validate(options); // inline options fail at decoration time, not at first call
+    registryOf(undefined)?.checkInline?.(Engine, options);
+    return { type: 'options', value: options, make };
   }
   throw new ConfigError(
     `decorator argument: expected options, a registry name or a ${Engine.name}, got ${describeValue(argument)}`,
   );
+}
+
+/**
+ * A decorator's inline options, read once: own properties copied onto a null-prototype object, nested plain
+ * objects and arrays (a breaker's `slidingWindow`, `exceptions`) copied too, so nothing is read from the
+ * user's object after decoration. Throws a ConfigError naming an option that could not be read.
+ */
+export function snapshotOptions(
+  options: Record<PropertyKey, unknown>,
+): Record<PropertyKey, unknown> {
+  const copy = readOwnProperties(options, '', 'options');
+  for (const key of Reflect.ownKeys(copy)) copy[key] = copyNested(copy[key], 1);
+  return copy;
+}
+
+// Options are a few levels deep at most; the bound keeps a cyclic object from being copied for ever.
+const MAX_DEPTH = 4;
+
+// A nested value that cannot be copied (a Proxy, a getter that throws) is kept as it is: the engine's checks
+// then refuse it with their own message, at decoration.
+function copyNested(value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH) return value;
+  try {
+    if (Array.isArray(value))
+      return [...(value as unknown[])].map((item) => copyNested(item, depth + 1));
+    if (!isPlainObject(value)) return value;
+    const copy = readOwnProperties(value, '');
+    for (const key of Reflect.ownKeys(copy)) copy[key] = copyNested(copy[key], depth + 1);
+    return copy;
+  } catch {
+    return value;
+  }
 }
