@@ -159,6 +159,23 @@ export class OptionsChecker {
     return undefined;
   }
 
+  /**
+   * A copy of the array under `key`, each item read once and passing `isItem`, or undefined when absent (or
+   * refused: the problem is recorded, naming `rule`).
+   */
+  array(
+    key: string,
+    rule: string,
+    isItem: (item: unknown) => boolean = () => true,
+  ): unknown[] | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    const items = copyArray(value);
+    if (items?.every(isItem)) return items;
+    this.fail(key, rule);
+    return undefined;
+  }
+
   /** An object with the given methods (a store), or undefined when absent. */
   store<S>(key: string, methods: readonly string[], rule: string): S | undefined {
     const value = this.raw(key);

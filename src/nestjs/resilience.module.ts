@@ -1,11 +1,12 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
-import { ConfigError, ResilienceRegistry } from '../index.js';
+import { ResilienceRegistry } from '../index.js';
 import { RESILIENCE_MODULE_OPTIONS } from './resilience.constants.js';
 import { ResilienceExceptionFilter } from './resilience-exception.filter.js';
 import { ResilienceExplorer } from './resilience.explorer.js';
 import { ResilienceHealthIndicator } from './resilience.health.js';
 import {
+  checkAsyncOptions,
   checkStaticOptions,
   type StaticSettings,
   splitOptions,
@@ -46,11 +47,13 @@ import { ResilienceShutdown } from './resilience.shutdown.js';
 export class ResilienceModule {
   /**
    * Configures the module with named policies known up front.
-   * @throws ConfigError when an option is invalid (policies are checked when the registry is created)
+   * @throws ConfigError when an option or a policy's configuration is invalid, listing every problem
    */
   static forRoot(options: ResilienceModuleOptions = {}): DynamicModule {
     const statics = checkStaticOptions(options, 'ResilienceModule.forRoot');
     const settings = splitOptions(options, false);
+    // Checked now, not when the application bootstraps: each application still gets a registry of its own.
+    void new ResilienceRegistry(settings.config);
     return ResilienceModule.assemble(statics, [
       { provide: RESILIENCE_MODULE_OPTIONS, useValue: settings },
     ]);
@@ -67,41 +70,30 @@ export class ResilienceModule {
    *   useFactory: (config: ConfigService) => config.getOrThrow('resilience'),
    * });
    * ```
-   * @throws ConfigError unless exactly one of `useFactory`, `useClass`, `useExisting` is given
+   * @throws ConfigError unless exactly one of `useFactory`, `useClass`, `useExisting` is given, or when an
+   *   option is invalid or unknown
    */
   static forRootAsync(options: ResilienceModuleAsyncOptions): DynamicModule {
-    const statics = checkStaticOptions(options, 'ResilienceModule.forRootAsync');
-    const given = (['useFactory', 'useClass', 'useExisting'] as const).filter(
-      (key) => options[key] !== undefined,
-    );
-    if (given.length !== 1) {
-      throw new ConfigError(
-        `ResilienceModule.forRootAsync: expected exactly one of useFactory, useClass, useExisting, got ${
-          given.length === 0 ? 'none' : given.join(' and ')
-        }`,
-      );
-    }
+    const async = checkAsyncOptions(options);
     const load = async (config: ResilienceModuleConfig | Promise<ResilienceModuleConfig>) =>
       splitOptions(await config, true);
     const providers: Provider[] = [];
-    if (options.useFactory) {
-      const factory = options.useFactory as (...args: unknown[]) => ResilienceModuleConfig;
+    if (async.useFactory) {
+      const factory = async.useFactory;
       providers.push({
         provide: RESILIENCE_MODULE_OPTIONS,
         useFactory: (...args: unknown[]) => load(factory(...args)),
-        inject: options.inject ?? [],
+        inject: async.inject,
       });
     } else {
-      const source = (options.useClass ?? options.useExisting)!;
-      if (options.useClass)
-        providers.push({ provide: options.useClass, useClass: options.useClass });
+      if (async.useClass) providers.push({ provide: async.useClass, useClass: async.useClass });
       providers.push({
         provide: RESILIENCE_MODULE_OPTIONS,
         useFactory: (factory: ResilienceOptionsFactory) => load(factory.createResilienceOptions()),
-        inject: [source],
+        inject: [async.source],
       });
     }
-    return ResilienceModule.assemble(statics, providers, options.imports);
+    return ResilienceModule.assemble(async.statics, providers, async.imports);
   }
 
   private static assemble(

@@ -4,7 +4,13 @@ import type {
   OptionalFactoryDependency,
   Type,
 } from '@nestjs/common';
-import { ConfigError, OptionsChecker, type Duration, type ResilienceConfig } from '../index.js';
+import {
+  ConfigError,
+  OptionsChecker,
+  checkAll,
+  type Duration,
+  type ResilienceConfig,
+} from '../index.js';
 
 /** Settings of the module itself, beside the named policies. */
 export interface ResilienceRuntimeOptions {
@@ -101,6 +107,81 @@ export function checkStaticOptions(options: unknown, where: string): StaticSetti
   } else if (http !== undefined && http !== false) checker.fail('http', 'a boolean or { maxWait }');
   checker.throwIfInvalid();
   return { global: (global as boolean | undefined) ?? true, httpMaxWaitMs };
+}
+
+/** forRootAsync's options, checked and read once. */
+export interface AsyncSettings {
+  readonly statics: StaticSettings;
+  readonly useFactory:
+    ((...args: unknown[]) => ResilienceModuleConfig | Promise<ResilienceModuleConfig>) | undefined;
+  readonly useClass: Type<ResilienceOptionsFactory> | undefined;
+  /** What provides the options factory when there is no `useFactory`: `useClass` or `useExisting`. */
+  readonly source: InjectionToken;
+  readonly inject: (InjectionToken | OptionalFactoryDependency)[];
+  readonly imports: NonNullable<ModuleMetadata['imports']>;
+}
+
+const SOURCE_KEYS = ['useFactory', 'useClass', 'useExisting'] as const;
+const ASYNC_KEYS = [...SOURCE_KEYS, 'inject', 'imports', ...STATIC_KEYS] as const;
+
+const isToken = (value: unknown) =>
+  (typeof value === 'string' && value !== '') ||
+  typeof value === 'symbol' ||
+  typeof value === 'function';
+
+/**
+ * Checks forRootAsync's options, own keys only, each read once: one ConfigError lists every problem (an unknown
+ * key, exactly one of useFactory, useClass and useExisting, inject and imports as arrays).
+ */
+export function checkAsyncOptions(options: unknown): AsyncSettings {
+  const where = 'ResilienceModule.forRootAsync';
+  if (options === undefined) throw ConfigError.invalid(where, 'an options object', options);
+  const checker = new OptionsChecker(options, `${where}.`);
+  checker.throwIfInvalid();
+  checker.onlyKnown(ASYNC_KEYS);
+  const staticOptions: Record<string, unknown> = {};
+  for (const key of STATIC_KEYS)
+    if (checker.raw(key) !== undefined) staticOptions[key] = checker.raw(key);
+  const [statics, settings] = checkAll(
+    () => checkStaticOptions(staticOptions, where),
+    () => {
+      const useFactory = checker.fn<NonNullable<AsyncSettings['useFactory']>>('useFactory');
+      const useClass = checker.raw('useClass');
+      if (useClass !== undefined && typeof useClass !== 'function')
+        checker.fail('useClass', 'a class with createResilienceOptions()');
+      const useExisting = checker.raw('useExisting');
+      if (useExisting !== undefined && !isToken(useExisting))
+        checker.fail('useExisting', 'a provider token (a class, a string or a symbol)');
+      const given = SOURCE_KEYS.filter((key) => checker.raw(key) !== undefined);
+      if (given.length !== 1)
+        checker.problems.push(
+          `${where}: expected exactly one of useFactory, useClass, useExisting, got ${
+            given.length === 0 ? 'none' : given.join(' and ')
+          }`,
+        );
+      const inject = checker.array(
+        'inject',
+        'an array of provider tokens',
+        (item) => isToken(item) || (typeof item === 'object' && item !== null),
+      );
+      if (inject !== undefined && useFactory === undefined)
+        checker.fail('inject', 'only with useFactory');
+      const imports = checker.array(
+        'imports',
+        'an array of modules',
+        (item) => typeof item === 'function' || (typeof item === 'object' && item !== null),
+      );
+      checker.throwIfInvalid();
+      return {
+        useFactory,
+        useClass: useClass as Type<ResilienceOptionsFactory> | undefined,
+        source: (useClass ?? useExisting) as InjectionToken,
+        inject: (inject ?? []) as AsyncSettings['inject'],
+        imports: (imports ?? []) as AsyncSettings['imports'],
+      };
+    },
+  );
+  return { statics, ...settings };
 }
 
 /** The module's runtime settings and the registry's configuration, split apart and checked. */

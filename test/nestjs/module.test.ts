@@ -170,4 +170,116 @@ describe('nestjs: ResilienceModule', () => {
     expect(error.message).to.include('circuitBreaker.payments.timeout: expected a duration');
     expect(error.message).to.include('retry.payments.maxAttempts');
   });
+
+  it('rejects forRoot with an invalid policy at once, every problem listed by path', () => {
+    expect(() =>
+      ResilienceModule.forRoot({
+        retry: { x: { maxAttempts: -1 } },
+        circuitBreaker: { y: { timeout: '30' as never } },
+      }),
+    )
+      .to.throw(ConfigError)
+      .with.property('problems')
+      .that.satisfies((problems: string[]) =>
+        ['retry.x.maxAttempts: expected', 'circuitBreaker.y.timeout: expected'].every((start) =>
+          problems.some((problem) => problem.startsWith(start)),
+        ),
+      );
+  });
+
+  describe('forRootAsync options', () => {
+    const useFactory = () => ({});
+    const cases: [string, () => unknown, string | RegExp][] = [
+      [
+        'no options',
+        () => undefined,
+        /^ResilienceModule\.forRootAsync: expected an options object, got undefined/,
+      ],
+      [
+        'a useFactory that is not a function',
+        () => ({ useFactory: 5 }),
+        'ResilienceModule.forRootAsync.useFactory: expected a function, got 5',
+      ],
+      [
+        'a useClass that is not a class',
+        () => ({ useClass: 'x' }),
+        'ResilienceModule.forRootAsync.useClass: expected a class with createResilienceOptions(), got "x"',
+      ],
+      [
+        'a useExisting that is not a token',
+        () => ({ useExisting: 5 }),
+        /^ResilienceModule\.forRootAsync\.useExisting: expected a provider token/,
+      ],
+      [
+        'an inject that is not an array',
+        () => ({ useFactory, inject: 5 }),
+        'ResilienceModule.forRootAsync.inject: expected an array of provider tokens, got 5',
+      ],
+      [
+        'an inject holding no token',
+        () => ({ useFactory, inject: [null] }),
+        /^ResilienceModule\.forRootAsync\.inject: expected an array of provider tokens/,
+      ],
+      [
+        'an inject without useFactory',
+        () => ({ useClass: OptionsFromClass, inject: [] }),
+        /^ResilienceModule\.forRootAsync\.inject: expected only with useFactory/,
+      ],
+      [
+        'imports that are not an array',
+        () => ({ useFactory, imports: 5 }),
+        'ResilienceModule.forRootAsync.imports: expected an array of modules, got 5',
+      ],
+      [
+        'an unknown key (a typo)',
+        () => ({ useFactory, injects: [] }),
+        /^ResilienceModule\.forRootAsync\.injects: unknown option/,
+      ],
+      [
+        'policies beside the factory',
+        () => ({ useFactory, retry: {} }),
+        /^ResilienceModule\.forRootAsync\.retry: unknown option/,
+      ],
+      [
+        'an inject getter that throws',
+        () =>
+          Object.defineProperty({ useFactory }, 'inject', {
+            enumerable: true,
+            get: () => {
+              throw new Error('inject refused');
+            },
+          }),
+        /^ResilienceModule\.forRootAsync\.inject: could not be read \(Error: inject refused\)/,
+      ],
+    ];
+    for (const [label, make, problem] of cases)
+      it(`refuses ${label} with a ConfigError`, () => {
+        expect(() => ResilienceModule.forRootAsync(make() as never)).to.throw(ConfigError, problem);
+      });
+
+    it('reads each option once: a getter that answers differently later changes nothing', () => {
+      let reads = 0;
+      const options = Object.defineProperty({}, 'useFactory', {
+        enumerable: true,
+        get: () => (++reads === 1 ? useFactory : undefined),
+      });
+      const module = ResilienceModule.forRootAsync(options);
+      expect(reads).to.equal(1);
+      expect(module.providers).to.have.length.greaterThan(0);
+    });
+
+    it('ignores a useClass inherited from Object.prototype', () => {
+      Object.defineProperty(Object.prototype, 'useClass', {
+        value: OptionsFromClass,
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
+      try {
+        expect(() => ResilienceModule.forRootAsync({ useFactory })).not.to.throw();
+      } finally {
+        delete (Object.prototype as Record<string, unknown>).useClass;
+      }
+    });
+  });
 });
