@@ -132,9 +132,14 @@ class StreamRun<I, R> extends LimitedRun<I, R> {
   private serve(): void {
     const readers = this.readers;
     while (readers.length > 0) {
-      const step = this.step();
-      if (step === PENDING) return;
+      // Out of the line before step(): taking a result may start a pull, and a source that throws at once
+      // stops the run, which serves the readers after this one from within.
       const reader = readers.shift()!;
+      const step = this.step();
+      if (step === PENDING) {
+        readers.unshift(reader);
+        return;
+      }
       if (step === FAILED) reader.reject(this.failure!.error);
       else reader.resolve(step);
     }

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { TimeoutError, gatherWithLimit, runWithTimeout, withSignal } from '../../../src/index.js';
+import { getEventListeners } from 'node:events';
+import {
+  TimeoutError,
+  currentSignal,
+  gatherWithLimit,
+  runWithTimeout,
+  withSignal,
+} from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countAbortControllers } from './probe.js';
 
@@ -108,6 +115,24 @@ describe('gatherWithLimit cancellation', () => {
     expect(result.error).to.be.instanceOf(TimeoutError);
     await time.clock.tickAsync(500);
     expect(probe.started).to.deep.equal([0, 1]);
+  });
+
+  it('stops listening to the enclosing call once done', async () => {
+    const controller = new AbortController();
+    const listeners = await withSignal(controller.signal, async () => {
+      // Started before the first await: the call context travels synchronously.
+      const callSignal = currentSignal(); // the enclosing call's signal, which every gather listens to
+      const gathers = Array.from({ length: 20 }, (_, i) =>
+        gatherWithLimit([async () => i], { limit: 1 }),
+      );
+      const failing = gatherWithLimit([() => Promise.reject(new Error('boom'))], { limit: 1 });
+      const during = getEventListeners(callSignal, 'abort').length;
+      await Promise.all(gathers);
+      await failing.catch(() => undefined);
+      expect(during, 'listening while they run').to.be.above(0);
+      return getEventListeners(callSignal, 'abort').length;
+    });
+    expect(listeners).to.equal(0);
   });
 
   it('creates no AbortController when no task declares a parameter or reads currentSignal()', async () => {
