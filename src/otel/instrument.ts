@@ -6,13 +6,38 @@ import {
   type Meter,
   type ObservableResult,
 } from '@opentelemetry/api';
-import type { ResilienceRegistry, Unsubscribe, WindowMetrics } from '../index.js';
+import {
+  OptionsChecker,
+  ResilienceRegistry,
+  isInstance,
+  type Unsubscribe,
+  type WindowMetrics,
+} from '../index.js';
 import { ATTRIBUTE, CIRCUIT_STATE_VALUE, METRIC, type Outcome } from './metric-names.js';
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
   /** Where the instruments are created. Default: `metrics.getMeter('dspu')` from the global provider. */
   readonly meter?: Meter;
+}
+
+// What instrument() calls on a meter: anything else given as `meter` is refused before any instrument is made.
+const METER_METHODS = [
+  'createCounter',
+  'createHistogram',
+  'createObservableCounter',
+  'createObservableGauge',
+  'addBatchObservableCallback',
+];
+
+/** Checks instrument()'s arguments, each read once, before anything is created; returns the meter to use. */
+function checkArguments(registry: unknown, options: unknown): Meter {
+  const checker = new OptionsChecker(options).onlyKnown(['meter']);
+  if (!isInstance(registry, ResilienceRegistry))
+    checker.fail('registry', 'a ResilienceRegistry', registry);
+  const meter = checker.store<Meter>('meter', METER_METHODS, 'an OpenTelemetry Meter');
+  checker.throwIfInvalid();
+  return meter ?? metrics.getMeter('dspu');
 }
 
 // Bucket advice: retries rarely exceed a handful of tries; token waits span milliseconds to a minute.
@@ -56,12 +81,14 @@ const WAIT_BUCKETS = [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000,
  * // ... at shutdown:
  * stop();
  * ```
+ * @throws ConfigError when `registry` is not a ResilienceRegistry, `options` is not an options object with only
+ *   `meter`, or `meter` is not a Meter: checked before any instrument is created
  */
 export function instrument(
   registry: ResilienceRegistry,
   options: InstrumentOptions = {},
 ): Unsubscribe {
-  const meter = options.meter ?? metrics.getMeter('dspu');
+  const meter = checkArguments(registry, options);
   const calls = meter.createObservableCounter(METRIC.calls, {
     description: 'Calls seen by a dspu policy, by outcome',
     unit: '{call}',

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   CircuitBreaker,
+  ConfigError,
   Concurrency,
   Fallback,
   Hedge,
@@ -338,5 +339,63 @@ describe('dspu/otel: instrument() and rate-mode breakers', () => {
   it('reports no rate once stopped', async () => {
     stop();
     expect(await metrics.points('dspu.circuit_breaker.failure_rate')).to.deep.equal([]);
+  });
+});
+
+describe('dspu/otel: instrument() given what it cannot use', () => {
+  const revoked = () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  const cases: [string, () => [unknown, unknown?], RegExp][] = [
+    ['a null registry', () => [null], /^registry: expected a ResilienceRegistry, got null/],
+    ['an empty object as the registry', () => [{}], /^registry: expected a ResilienceRegistry/],
+    [
+      'a revoked Proxy as the registry',
+      () => [revoked()],
+      /^registry: expected a ResilienceRegistry/,
+    ],
+    [
+      'null options',
+      () => [new ResilienceRegistry(), null],
+      /^options: expected an options object/,
+    ],
+    [
+      'a string as options',
+      () => [new ResilienceRegistry(), 'x'],
+      /^options: expected an options object/,
+    ],
+    ['revoked options', () => [new ResilienceRegistry(), revoked()], /^options: /],
+    [
+      'a meter that is a number',
+      () => [new ResilienceRegistry(), { meter: 5 }],
+      /^meter: expected an OpenTelemetry Meter, got 5/,
+    ],
+    [
+      'a typo (metre)',
+      () => [new ResilienceRegistry(), { metre: {} }],
+      /^metre: unknown option \(known: meter\)/,
+    ],
+  ];
+  for (const [label, make, problem] of cases)
+    it(`refuses ${label} with a ConfigError`, () => {
+      const [registry, options] = make();
+      expect(() => instrument(registry as never, options as never)).to.throw(ConfigError, problem);
+    });
+
+  it('creates no instrument when it refuses its arguments', () => {
+    const created: string[] = [];
+    const meter = new Proxy(
+      {},
+      {
+        get:
+          (_target, method) =>
+          (...args: unknown[]) =>
+            void created.push(`${String(method)} ${String(args[0])}`),
+      },
+    );
+    expect(() => instrument(null as never, { meter: meter as never })).to.throw(ConfigError);
+    expect(created).to.deep.equal([]);
   });
 });
