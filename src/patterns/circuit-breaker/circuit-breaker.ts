@@ -1,3 +1,4 @@
+import { onAbort } from '../../core/abort-listener.js';
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { now } from '../../core/clock.js';
@@ -43,9 +44,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** Per-call options of {@link CircuitBreaker.protect}. */
 export type CircuitBreakerCallOptions = CallOptions;
 
-// How a call got through: CLOSED, or as a trial of one HALF_OPEN period (its generation).
-const CLOSED_CALL = -1;
-
 /**
  * A circuit breaker. CLOSED judges the calls that end: by consecutive counted failures (`failureThreshold`), or
  * in rate mode by the failure rate and slow-call rate of a sliding window (`failureRateThreshold`,
@@ -84,8 +82,12 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private readonly timed: boolean;
   // Trial calls running in HALF_OPEN.
   private trials = 0;
-  // Bumped on every transition, so a trial that outlives its HALF_OPEN period changes nothing.
+  // Bumped on every transition and reset: a call that outlives the period it was admitted in changes nothing.
   private generation = 0;
+  // The closed path's callbacks, bound to the generation they count for: remade at each move, so the common call
+  // allocates no closure of its own.
+  private closedValue!: <T>(value: T) => T;
+  private closedError!: (error: unknown) => never;
 
   /** @throws ConfigError naming each invalid option */
   constructor(options: CircuitBreakerOptions<R> = {}) {
@@ -104,6 +106,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
           : new TimeWindow(window.time, window.buckets);
       if (saved !== undefined) this.window.restore(saved);
     }
+    this.bindClosedPath();
   }
 
   /** The current state; an OPEN circuit whose timeout has passed becomes HALF_OPEN when read. */
@@ -166,7 +169,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
       try {
         result = next(invocation);
       } catch (error) {
-        this.closedFailure(error, false);
+        this.closedFailure(this.generation, error, false);
         return Promise.reject(error);
       }
       if (result instanceof Promise)
@@ -189,6 +192,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const { record } = this;
     const moved =
       record.state === CircuitState.CLOSED ? undefined : this.moveTo(CircuitState.CLOSED);
+    // Calls running now outlive what they were admitted in, even when the circuit stays CLOSED.
+    if (moved === undefined) this.nextGeneration();
     record.failures = record.successes = 0;
     record.openedAt = record.openMs = null;
     this.window?.clear();
@@ -247,47 +252,53 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const { record } = this;
     if (record.state === CircuitState.OPEN)
       return this.reject(CircuitState.OPEN, record.isolated ? 0 : this.openLeft());
-    let admission = CLOSED_CALL;
+    const admission = this.generation;
+    let leftTrial: (() => void) | undefined;
     if (record.state === CircuitState.HALF_OPEN) {
       if (this.trials >= this.options.halfOpenMaxCalls)
         return this.reject(CircuitState.HALF_OPEN, 0);
       this.trials++;
-      admission = this.generation;
+      // A trial whose caller gives up frees its slot at once: its work may never end.
+      if (abort !== undefined)
+        leftTrial = onAbort(abort.signal, () => {
+          if (admission === this.generation) this.trials--;
+        });
     }
     const started = this.timed ? now() : 0;
+    const settle = (outcome: { error: unknown } | { value: unknown }) => {
+      leftTrial?.();
+      if (abort?.aborted !== true) this.settled(admission, started, outcome);
+    };
     let result: T | PromiseLike<T>;
     try {
       result = next(invocation);
     } catch (error) {
-      this.settled(admission, abort, started, { error });
+      settle({ error });
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.settled(admission, abort, started, { value });
+        settle({ value });
         return value;
       },
       (error: unknown) => {
-        this.settled(admission, abort, started, { error });
+        settle({ error });
         throw error;
       },
     );
   }
 
+  /** Records how a call admitted in generation `admission` ended, unless it outlived that period. */
   private settled(
     admission: number,
-    abort: LazyAbort | undefined,
     started: number,
     outcome: { error: unknown } | { value: unknown },
   ): void {
-    if (abort?.aborted) {
-      if (admission === this.generation && this.trials > 0) this.trials--;
-      return;
-    }
+    if (admission !== this.generation) return;
     const slow = this.timed && now() - started > this.options.rate!.slowCallDuration;
-    if (admission === CLOSED_CALL) {
-      if ('error' in outcome) this.closedFailure(outcome.error, slow);
-      else this.closedSuccess(outcome.value, slow);
+    if (this.record.state === CircuitState.CLOSED) {
+      if ('error' in outcome) this.closedFailure(admission, outcome.error, slow);
+      else this.closedSuccess(admission, outcome.value, slow);
     } else if ('error' in outcome) this.trialError(admission, outcome.error, slow);
     else this.trialValue(admission, outcome.value, slow);
   }
@@ -300,40 +311,58 @@ export class CircuitBreaker<R = unknown> implements Policy<
     return Promise.reject(error);
   }
 
-  // Bound once: the closed path attaches these to every call's promise without allocating closures.
-  private readonly closedValue = <T>(value: T): T => {
-    this.closedSuccess(value, false);
-    return value;
-  };
+  /*
+   * Below, `generation` is the period a call was admitted in. User code runs on the way (isFailureResult, event
+   * listeners), and it may call the breaker or move it (isolate, reset): once it has, the call changes nothing.
+   */
 
-  private readonly closedError = (error: unknown): never => {
-    this.closedFailure(error, false);
-    throw error;
-  };
-
-  private closedSuccess(value: unknown, slow: boolean): void {
-    if (this.isFailureResult(value)) this.countFailure(CircuitState.CLOSED, undefined, value, slow);
-    else if (this.record.state === CircuitState.CLOSED) {
-      if (this.events.has('success')) this.events.emit('success', { state: CircuitState.CLOSED });
-      if (this.window === undefined) this.record.failures = 0;
-      else this.judge(false, slow, undefined);
-    }
+  // Makes the closed path's callbacks for the current generation.
+  private bindClosedPath(): void {
+    const generation = this.generation;
+    this.closedValue = <T>(value: T): T => {
+      this.closedSuccess(generation, value, false);
+      return value;
+    };
+    this.closedError = (error: unknown): never => {
+      this.closedFailure(generation, error, false);
+      throw error;
+    };
   }
 
-  private closedFailure(error: unknown, slow: boolean): void {
-    if (this.counts(error)) this.countFailure(CircuitState.CLOSED, error, undefined, slow);
+  private closedSuccess(generation: number, value: unknown, slow: boolean): void {
+    if (generation !== this.generation) return;
+    if (this.isFailureResult(value)) {
+      this.countFailure(generation, CircuitState.CLOSED, undefined, value, slow);
+      return;
+    }
+    if (generation !== this.generation) return;
+    if (this.events.has('success')) {
+      this.events.emit('success', { state: CircuitState.CLOSED });
+      if (generation !== this.generation) return;
+    }
+    if (this.window === undefined) this.record.failures = 0;
+    else this.judge(false, slow, undefined);
+  }
+
+  private closedFailure(generation: number, error: unknown, slow: boolean): void {
+    if (generation !== this.generation) return;
+    if (this.counts(error))
+      this.countFailure(generation, CircuitState.CLOSED, error, undefined, slow);
     else if (this.events.has('ignored'))
       this.events.emit('ignored', { state: CircuitState.CLOSED, error });
   }
 
   private trialValue(generation: number, value: unknown, slow: boolean): void {
-    if (generation !== this.generation) return;
     if (this.isFailureResult(value)) {
-      this.countFailure(CircuitState.HALF_OPEN, undefined, value, slow);
+      this.countFailure(generation, CircuitState.HALF_OPEN, undefined, value, slow);
       return;
     }
+    if (generation !== this.generation) return;
     this.trials--;
-    if (this.events.has('success')) this.events.emit('success', { state: CircuitState.HALF_OPEN });
+    if (this.events.has('success')) {
+      this.events.emit('success', { state: CircuitState.HALF_OPEN });
+      if (generation !== this.generation) return;
+    }
     // A slow trial says the dependency has not recovered, even though it answered.
     if (slow) void this.moveTo(CircuitState.OPEN);
     else if (++this.record.successes >= this.options.successThreshold)
@@ -341,9 +370,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
   }
 
   private trialError(generation: number, error: unknown, slow: boolean): void {
-    if (generation !== this.generation) return;
     if (this.counts(error)) {
-      this.countFailure(CircuitState.HALF_OPEN, error, undefined, slow);
+      this.countFailure(generation, CircuitState.HALF_OPEN, error, undefined, slow);
       return;
     }
     // An ignored error says nothing about recovery: free the slot for another trial.
@@ -352,12 +380,20 @@ export class CircuitBreaker<R = unknown> implements Policy<
       this.events.emit('ignored', { state: CircuitState.HALF_OPEN, error });
   }
 
-  /** Counts a failure observed in `state`; a call that outlived that state changes nothing. */
-  private countFailure(state: CircuitState, error: unknown, value: unknown, slow: boolean): void {
+  /** Counts a failure of a call admitted in `generation`, when the breaker is still in that period (`state`). */
+  private countFailure(
+    generation: number,
+    state: CircuitState,
+    error: unknown,
+    value: unknown,
+    slow: boolean,
+  ): void {
     const { record } = this;
-    if (record.state !== state) return;
-    if (this.events.has('failure'))
+    if (generation !== this.generation) return;
+    if (this.events.has('failure')) {
       this.events.emit('failure', value === undefined ? { state, error } : { state, error, value });
+      if (generation !== this.generation) return;
+    }
     if (state === CircuitState.HALF_OPEN) void this.moveTo(CircuitState.OPEN, error);
     else if (this.window !== undefined) this.judge(true, slow, error);
     else if (++record.failures >= this.options.failureThreshold)
@@ -403,7 +439,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
     record.failures = 0;
     record.successes = 0;
     this.trials = 0;
-    this.generation++;
+    this.nextGeneration();
     if (to === CircuitState.OPEN) {
       record.openedAt = now();
       record.openMs = this.openTime(from, cause);
@@ -438,6 +474,11 @@ export class CircuitBreaker<R = unknown> implements Policy<
       from === CircuitState.HALF_OPEN ? Math.min(maxTimeout, previous * 2) : timeout;
     const retryAfter = retryAfterOf(cause);
     return retryAfter > backedOff ? Math.min(retryAfter, MAX_DURATION_MS) : backedOff;
+  }
+
+  private nextGeneration(): void {
+    this.generation++;
+    this.bindClosedPath();
   }
 
   protected readonly reportCallbackError = (error: unknown): void => {

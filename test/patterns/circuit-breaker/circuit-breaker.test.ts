@@ -223,6 +223,106 @@ describe('CircuitBreaker', () => {
       await breaker.protect(succeed);
       expect(breaker.state).to.equal(CircuitState.HALF_OPEN); // the late success did not count
     });
+
+    it('frees the slot of a trial whose caller gave up at once, though its work never ends', async () => {
+      const breaker = await halfOpen({ successThreshold: 1 });
+      const controller = new AbortController();
+      const trial = observe(
+        breaker.protect(() => new Promise(() => {}), { signal: controller.signal }),
+      );
+      expect(await settle(breaker, succeed)).to.be.instanceOf(CircuitBreakerError);
+      controller.abort(new Error('caller gave up'));
+      await time.clock.tickAsync(0);
+      expect((trial.error as Error).message).to.equal('caller gave up');
+      expect(await breaker.protect(succeed)).to.equal('ok');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+    });
+
+    it('does not free a slot twice when the trial settles after its caller gave up', async () => {
+      const breaker = await halfOpen({ halfOpenMaxCalls: 1 });
+      const controller = new AbortController();
+      let finish!: () => void;
+      const work = () => new Promise<void>((resolve) => (finish = resolve));
+      const abandoned = observe(breaker.protect(work, { signal: controller.signal }));
+      controller.abort(new Error('gone'));
+      const trial = observe(breaker.protect(() => new Promise(() => {}))); // takes the freed slot
+      finish();
+      await time.clock.tickAsync(0);
+      expect(abandoned.error).to.be.instanceOf(Error);
+      expect(trial.settled).to.equal(false);
+      expect(await settle(breaker, succeed)).to.be.instanceOf(CircuitBreakerError);
+    });
+  });
+
+  describe('calls that outlive the period they were admitted in', () => {
+    it('a closed period’s late failures do not count in the next closed period', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 3, timeout: 50, successThreshold: 1 });
+      const late = [1, 2, 3].map(() =>
+        observe(
+          breaker.protect(
+            () =>
+              new Promise((_, reject) => setTimeout(() => reject(new NetworkError('late')), 300)),
+          ),
+        ),
+      );
+      await failTimes(breaker, 3);
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+      await time.clock.tickAsync(60);
+      expect(await breaker.protect(succeed)).to.equal('ok');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      await time.clock.tickAsync(300);
+      expect(late.every((call) => call.error instanceof NetworkError)).to.equal(true);
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(breaker.metrics().failedCalls).to.equal(0);
+    });
+
+    it('calls running at a reset() do not count after it', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 2 });
+      const late = [1, 2].map(() =>
+        observe(
+          breaker.protect(
+            () =>
+              new Promise((_, reject) => setTimeout(() => reject(new NetworkError('late')), 10)),
+          ),
+        ),
+      );
+      await breaker.reset();
+      await time.clock.tickAsync(10);
+      expect(late.every((call) => call.settled)).to.equal(true);
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(breaker.metrics().failedCalls).to.equal(0);
+    });
+  });
+
+  describe('listeners that call the breaker back', () => {
+    it('a failure listener whose own call opens the circuit: the outer failure changes nothing more', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: '1h' });
+      const changes: unknown[] = [];
+      breaker.events.on('stateChange', (change) => changes.push(change));
+      let nested = false;
+      breaker.events.on('failure', () => {
+        if (nested) return;
+        nested = true;
+        void breaker
+          .protect(() => {
+            throw new NetworkError('nested');
+          })
+          .catch(() => undefined);
+      });
+      await settle(breaker, fail);
+      expect(changes).to.deep.equal([{ from: 'closed', to: 'open' }]);
+    });
+
+    it('isolate() from a trial’s success listener holds: the trial does not close the circuit', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 20, successThreshold: 1 });
+      await failTimes(breaker, 1);
+      await time.clock.tickAsync(20);
+      breaker.events.on('success', () => breaker.isolate());
+      await breaker.protect(succeed);
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+      expect(breaker.toJSON().isolated).to.equal(true);
+      expect(await settle(breaker, succeed)).to.be.instanceOf(CircuitBreakerError);
+    });
   });
 
   describe('callbacks', () => {
