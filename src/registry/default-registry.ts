@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { isInstance } from '../core/validate.js';
 import { bindTo, setDefaultRegistry } from './binding.js';
 import { ResilienceRegistry } from './registry.js';
 
@@ -13,8 +14,17 @@ export const registry = setDefaultRegistry(new ResilienceRegistry());
 export function bindRegistry<T extends object>(instance: T, target: ResilienceRegistry): T {
   if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
     throw ConfigError.invalid('instance', 'an object or a class', instance);
-  if (!(target instanceof ResilienceRegistry))
+  if (!isInstance(target, ResilienceRegistry))
     throw ConfigError.invalid('registry', 'a ResilienceRegistry', target);
-  bindTo(instance, target);
+  try {
+    bindTo(instance, target);
+  } catch {
+    // a frozen or sealed object, a revoked Proxy, a Proxy that refuses the property
+    throw ConfigError.invalid(
+      'instance',
+      'an object or a class that can take a property',
+      instance,
+    );
+  }
   return instance;
 }

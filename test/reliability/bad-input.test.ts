@@ -49,6 +49,7 @@ import {
   withSignal,
 } from '../../src/index.js';
 import {
+  HOSTILE_FUNCTIONS,
   HOSTILE_VALUES,
   UNREADABLE_OBJECTS,
   sameOptionsReshaped,
@@ -236,6 +237,15 @@ for (const value of [undefined, null, {}, 'signal', new AbortController()])
     () => withSignal(value as never, () => 1),
     /^signal: expected an AbortSignal/,
   );
+for (const { label, value } of HOSTILE_VALUES) {
+  bad(
+    'withSignal',
+    `signal ${label}`,
+    () => withSignal(value as never, () => 1),
+    /^signal: expected an AbortSignal/,
+  );
+  bad('hedge', `options ${label}`, () => hedge(noop, value as never), /^options: |delay: /);
+}
 for (const value of [
   undefined,
   null,
@@ -1458,6 +1468,25 @@ badConfigs(configCases);
       `registry ${show(value)}`,
       () => bindRegistry({}, value as never),
       /^registry: expected a ResilienceRegistry/,
+    );
+  for (const { label, value } of HOSTILE_VALUES)
+    bad(
+      'bindRegistry',
+      `registry ${label}`,
+      () => bindRegistry({}, value as never),
+      /^registry: expected a ResilienceRegistry/,
+    );
+  for (const { label, value } of [
+    // (a Proxy that only refuses to list its keys takes the binding)
+    ...UNREADABLE_OBJECTS.filter(({ label }) => !label.includes('ownKeys')),
+    { label: 'a frozen object', value: Object.freeze({}) },
+    ...HOSTILE_FUNCTIONS.filter(({ label }) => /Proxy/.test(label)),
+  ])
+    bad(
+      'bindRegistry',
+      `instance ${label}`,
+      () => bindRegistry(value as never, policies),
+      /^instance: expected an object or a class/,
     );
 }
 

@@ -8,7 +8,7 @@ import { LazyAbort } from '../../core/lazy-abort.js';
 import type { LinkedQueue, QueueNode } from '../../core/linked-queue.js';
 import { Invocation, type CallOptions, type Next, type Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
-import { OptionsChecker, readEntry } from '../../core/validate.js';
+import { OptionsChecker, isInstance, readEntry } from '../../core/validate.js';
 import {
   resolveHedgeOptions,
   type HedgeBudget,
@@ -338,7 +338,7 @@ export function hedge(
 ): (...args: unknown[]) => Promise<unknown> {
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
   const apply = fn as (...args: unknown[]) => unknown;
-  const policy = options instanceof HedgePolicy ? options : new HedgePolicy(options);
+  const policy = isInstance(options, HedgePolicy) ? options : new HedgePolicy(options);
   const call = (invocation: Invocation) => {
     const args = invocation.args as unknown[];
     // A parameter beyond the arguments given is the attempt's signal.
