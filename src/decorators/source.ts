@@ -34,9 +34,10 @@ export function sourceOf(
 }
 
 /**
- * A decorator's inline options, read once: own properties copied onto a null-prototype object, nested plain
- * objects and arrays (a breaker's `slidingWindow`, `exceptions`) copied too, so nothing is read from the
- * user's object after decoration. Throws a ConfigError naming an option that could not be read.
+ * A decorator's inline options, read once: own properties copied onto a null-prototype object, nested arrays and
+ * plain data objects (`exceptions`, a breaker's `slidingWindow`) copied too, so nothing is read from the user's
+ * object after decoration. An object with methods (a store, a budget) is kept as it is: it is shared by identity.
+ * Throws a ConfigError naming an option that could not be read.
  */
 export function snapshotOptions(
   options: Record<PropertyKey, unknown>,
@@ -58,7 +59,9 @@ function copyNested(value: unknown, depth: number): unknown {
       return [...(value as unknown[])].map((item) => copyNested(item, depth + 1));
     if (!isPlainObject(value)) return value;
     const copy = readOwnProperties(value, '');
-    for (const key of Reflect.ownKeys(copy)) copy[key] = copyNested(copy[key], depth + 1);
+    const keys = Reflect.ownKeys(copy);
+    if (keys.some((key) => typeof copy[key] === 'function')) return value;
+    for (const key of keys) copy[key] = copyNested(copy[key], depth + 1);
     return copy;
   } catch {
     return value;

@@ -123,6 +123,24 @@ describe('decorators: a registry reconfigured after decoration', () => {
     }
   });
 
+  it('keeps an object with methods among the options as it is: a budget is shared by identity', async () => {
+    const budget = {
+      deposits: 0,
+      deposit() {
+        this.deposits++;
+      },
+      withdraw: () => true,
+    };
+    class Svc {
+      @Hedge({ delay: '1s', budget })
+      async call() {
+        return 'ok';
+      }
+    }
+    expect(await new Svc().call()).to.equal('ok');
+    expect(budget.deposits).to.equal(1);
+  });
+
   it('checks inline options merged over the default registry’s defaults at decoration', () => {
     defaultRegistry.configure({ retry: { defaults: { baseDelay: '10s' } } });
     try {
