@@ -1,5 +1,4 @@
-import { ConfigError } from '../core/errors.js';
-import { unreadable } from '../core/validate.js';
+import { isPlainObject, OptionsChecker, unreadable } from '../core/validate.js';
 import { orderProblem, type PolicyKind } from '../registry/policy-kind.js';
 import { orderDecorator, type ResilienceDecorator } from './decorator-factory.js';
 
@@ -24,15 +23,24 @@ export interface ResilientOptions {
  * ```
  */
 export function Resilient(options: ResilientOptions): ResilienceDecorator {
-  let order: unknown;
-  try {
-    // Copied before it is checked: a getter or a Proxy cannot answer the check and the decorator differently.
-    order = options?.order;
-    if (Array.isArray(order)) order = [...(order as unknown[])];
-  } catch (error) {
-    throw unreadable('order', error);
+  // Own keys only, each read once into a copy: an `order` inherited from a prototype is no option, a misspelt
+  // key is refused, and a getter or a Proxy cannot answer the check and the decorator differently. Anything but
+  // an options object has no order, which is what its problem says.
+  const checker = new OptionsChecker(isPlainObject(options) ? options : undefined);
+  const unreadableOptions = checker.problems.length > 0;
+  checker.onlyKnown(RESILIENT_OPTION_KEYS);
+  let order = checker.raw('order');
+  if (!unreadableOptions) {
+    try {
+      if (Array.isArray(order)) order = [...(order as unknown[])];
+    } catch (error) {
+      throw unreadable('order', error);
+    }
+    const problem = orderProblem(order);
+    if (problem) checker.problems.push(`order: ${problem}`);
   }
-  const problem = orderProblem(order);
-  if (problem) throw new ConfigError(`order: ${problem}`);
+  checker.throwIfInvalid();
   return orderDecorator(order as PolicyKind[]);
 }
+
+const RESILIENT_OPTION_KEYS = ['order'] as const;
