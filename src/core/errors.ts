@@ -185,3 +185,18 @@ export function retryAfterOf(error: unknown): number {
     return 0; // a revoked Proxy, a throwing getter
   }
 }
+
+/**
+ * Whether `error` is a `ConfigError` that `exceptions` does not name (by `ConfigError` or a subclass of it): a
+ * mistake in the code, not a failure of what it calls, which no policy retries, counts or answers unless told
+ * to by name.
+ */
+export function isUnlistedConfigError(
+  error: unknown,
+  exceptions: readonly (abstract new (...args: never[]) => unknown)[] | undefined,
+): boolean {
+  if (!(error instanceof ConfigError)) return false;
+  return !exceptions?.some(
+    (c) => (c === ConfigError || c.prototype instanceof ConfigError) && error instanceof c,
+  );
+}

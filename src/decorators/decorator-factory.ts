@@ -12,6 +12,24 @@ import { isWoven, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
+
+/** The shape of an RxJS-like Observable. */
+interface ObservableShape {
+  subscribe(...args: never[]): unknown;
+  pipe(...args: never[]): unknown;
+}
+
+/**
+ * `never` for a promise that resolves to an Observable: its work runs later, when subscribed, outside every
+ * policy, so a decorated method that resolves to one must not compile (checking each call's value at run time
+ * would cost every call). Any other promise passes unchanged.
+ */
+type NotObservablePromise<P> = [Awaited<P>] extends [never]
+  ? unknown // a method that only ever throws
+  : Awaited<P> extends ObservableShape
+    ? never
+    : unknown;
+
 /**
  * A dspu decorator, usable on a method or a class, under TypeScript's `experimentalDecorators` and under TC39
  * standard decorators alike. Only methods that return a promise can carry one: anything else fails to compile.
@@ -28,12 +46,13 @@ export interface ResilienceDecorator<R = any> {
   <M extends (...args: never[]) => PromiseLike<R>>(
     target: object,
     key: string | symbol,
-    descriptor: TypedPropertyDescriptor<M>,
+    descriptor: TypedPropertyDescriptor<M> & NotObservablePromise<ReturnType<M>>,
   ): void;
   /** TC39 method decorator. */
   <This, Args extends unknown[], P extends PromiseLike<R>>(
     method: (this: This, ...args: Args) => P,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => P>,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => P> &
+      NotObservablePromise<P>,
   ): void;
   /** Legacy class decorator. */
   <C extends AnyClass>(target: C): void;

@@ -37,7 +37,12 @@ export function buildPipeline(
     throw observableResultError(label);
   let next: Stage = (invocation: Invocation) => {
     releaseClock(); // the method itself always reads a fresh clock
-    return original.apply(invocation.target, invocation.args as unknown[]);
+    const result = original.apply(invocation.target, invocation.args as unknown[]);
+    // An async method's promise passes at the cost of one check; anything else is looked at. An async method
+    // that resolves to an Observable does not compile (ResilienceDecorator): looking inside every call's promise
+    // would cost every call a reaction.
+    if (result instanceof Promise || !isObservable(result)) return result;
+    throw observableResultError(label);
   };
   for (let i = policies.length - 1; i >= 0; i--) {
     const policy = policies[i];
@@ -45,29 +50,15 @@ export function buildPipeline(
     next = stageFor(engine, policy.call, next);
   }
   const entry = next;
-  /*
-   * An Observable, returned or resolved by an async method, is a programming error, not a failure: looked for in
-   * what the policies hand back, it reaches the caller as a ConfigError that no retry, breaker or fallback saw as
-   * an error. For any other value the look costs one property read.
-   */
-  const notObservable = (value: unknown): unknown => {
-    if (typeof (value as { subscribe?: unknown } | null | undefined)?.subscribe === 'function') {
-      if (isObservable(value)) throw observableResultError(label);
-    }
-    return value;
-  };
   return {
     version,
     run: (target, args) => {
       holdClock();
-      let result: unknown;
       try {
-        result = entry(new Invocation(target, args));
+        return entry(new Invocation(target, args));
       } finally {
         releaseClock();
       }
-      if (result instanceof Promise) return result.then(notObservable);
-      return isObservable(result) ? Promise.reject(observableResultError(label)) : result;
     },
   };
 }

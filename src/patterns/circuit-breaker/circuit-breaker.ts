@@ -3,7 +3,13 @@ import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { now } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { CircuitBreakerError, ConfigError, retryAfterOf, toError } from '../../core/errors.js';
+import {
+  CircuitBreakerError,
+  ConfigError,
+  isUnlistedConfigError,
+  retryAfterOf,
+  toError,
+} from '../../core/errors.js';
 import { askCallback, EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import { callThunk, type CallOptions, type Next, type Policy } from '../../core/policy.js';
@@ -414,9 +420,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       void this.moveTo(CircuitState.OPEN, error);
   }
 
-  /** Whether `error` counts as a failure under `exceptions`; any other error is ignored. */
+  /**
+   * Whether `error` counts as a failure under `exceptions`; any other error is ignored, and so is a ConfigError
+   * (a mistake in the code says nothing about the dependency) unless `exceptions` names it.
+   */
   protected counts(error: unknown): boolean {
     const { exceptions } = this.options;
+    if (isUnlistedConfigError(error, exceptions)) return false;
     return exceptions === undefined || exceptions.some((c) => error instanceof c);
   }
 

@@ -1,6 +1,6 @@
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { ConfigError, toError } from '../../core/errors.js';
+import { ConfigError, isUnlistedConfigError, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import {
@@ -132,6 +132,8 @@ export class FallbackPolicy<R = unknown> implements Policy<FallbackEvents, Fallb
   /** Whether `error` is one the handler should answer. */
   handles(error: unknown): boolean {
     const { exceptions } = this.options;
+    // A mistake in the code is not hidden behind a fallback value, unless `exceptions` names it.
+    if (isUnlistedConfigError(error, exceptions)) return false;
     return exceptions === undefined || exceptions.some((c) => error instanceof c);
   }
 }

@@ -157,8 +157,8 @@ class HedgedCall<I, T> implements DeadlineEntry {
     this.lastError = error;
     if (this.abort?.aborted) return this.finish(undefined, toError(this.abort.reason));
     // Hedges are sent for latency, not for failures (a retry outside does that): once every attempt sent has
-    // failed, the call fails with the last error.
-    if (this.running === 0) this.finish(undefined, error);
+    // failed, the call fails with the last error. A mistake in the code fails it at once: no attempt mends it.
+    if (this.running === 0 || error instanceof ConfigError) this.finish(undefined, error);
   }
 
   private finish(winner: number | undefined, error: unknown, value?: T): void {

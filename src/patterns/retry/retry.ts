@@ -1,6 +1,12 @@
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
-import { CircuitBreakerError, ConfigError, PolicyResetError, toError } from '../../core/errors.js';
+import {
+  CircuitBreakerError,
+  ConfigError,
+  PolicyResetError,
+  isUnlistedConfigError,
+  toError,
+} from '../../core/errors.js';
 import { askCallback, EventEmitter } from '../../core/events.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
 import {
@@ -233,13 +239,11 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   isRetryable(error: unknown): boolean {
     const { exceptions, retryIf } = this.options;
     // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
-    const special =
-      error instanceof CircuitBreakerError
-        ? CircuitBreakerError
-        : error instanceof ConfigError
-          ? ConfigError
-          : undefined;
-    if (special && !exceptions?.some((c) => isSameOrSubclass(c, special) && error instanceof c))
+    if (isUnlistedConfigError(error, exceptions)) return false;
+    if (
+      error instanceof CircuitBreakerError &&
+      !exceptions?.some((c) => isSameOrSubclass(c, CircuitBreakerError) && error instanceof c)
+    )
       return false;
     if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
     // A throwing retryIf retries nothing: the original error is rethrown.

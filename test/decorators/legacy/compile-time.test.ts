@@ -39,6 +39,13 @@ describe('decorators: compile-time checks', function () {
     expect(errors).to.have.length(1);
   });
 
+  it('rejects a decorated async method that resolves to an Observable, in both dialects', () => {
+    for (const legacy of [true, false]) {
+      const errors = typeErrors('observable-promise.fail.ts', legacy);
+      expect(errors, errors.join('\n')).to.have.length(2);
+    }
+  });
+
   it('rejects an undeclared policy name at compile time once names are declared', () => {
     const errors = typeErrors('typed-names.fail.ts', true);
     expect(errors, errors.join('\n')).to.have.length(2);
