@@ -46,15 +46,12 @@ export interface RetryBudgetStore {
   clear?(): void;
 }
 
-/*
- * Binary fractions make a whole allowance fall just short of itself (0.29 × 100 = 28.999999999999996), which
- * would refuse its last retry; the allowance is rounded up by far less than any ratio users write can tell.
- */
-const ROUNDING = 1e-9;
-
 /** Retries a window of `spec` allows, given its counts. */
 export function budgetAvailable(spec: RetryBudgetSpec, requests: number, retries: number): number {
-  return spec.ratio * requests + (spec.minPerSecond * spec.windowMs) / 1000 - retries + ROUNDING;
+  const allowance = spec.ratio * requests + (spec.minPerSecond * spec.windowMs) / 1000;
+  // To 9 decimal places: binary fractions make a whole allowance fall just short of itself (0.29 × 100 =
+  // 28.999999999999996), which would refuse its last retry.
+  return Math.round(allowance * 1e9) / 1e9 - retries;
 }
 
 /*

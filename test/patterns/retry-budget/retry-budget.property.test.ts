@@ -55,8 +55,12 @@ class BudgetModel {
 
   /** What the budget promises: retries in the window ≤ ratio × first tries in it + the reserve. */
   withinPromise(now: number): boolean {
-    const allowance = this.ratio * this.sum(now, 'deposits') + this.reserve();
-    return this.sum(now, 'retries') <= allowance;
+    return this.sum(now, 'retries') <= this.allowance(now);
+  }
+
+  /** Ratio × first tries + the reserve, to 9 decimal places (as the README says): 0.29 × 100 allows 29. */
+  private allowance(now: number): number {
+    return Math.round((this.ratio * this.sum(now, 'deposits') + this.reserve()) * 1e9) / 1e9;
   }
 
   private credit(now: number): void {
@@ -66,7 +70,7 @@ class BudgetModel {
   }
 
   private available(now: number): number {
-    return this.ratio * this.sum(now, 'deposits') + this.reserve() - this.sum(now, 'retries');
+    return this.allowance(now) - this.sum(now, 'retries');
   }
 
   private reserve(): number {
