@@ -271,36 +271,38 @@ export class CircuitBreaker<R = unknown> implements Policy<
         });
     }
     const started = this.timed ? now() : 0;
-    const settle = (outcome: { error: unknown } | { value: unknown }) => {
-      leftTrial?.();
-      if (abort?.aborted !== true) this.settled(admission, started, outcome);
-    };
     let result: T | PromiseLike<T>;
     try {
       result = next(invocation);
     } catch (error) {
-      settle({ error });
+      this.settled(admission, abort, leftTrial, started, { error });
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        settle({ value });
+        this.settled(admission, abort, leftTrial, started, { value });
         return value;
       },
       (error: unknown) => {
-        settle({ error });
+        this.settled(admission, abort, leftTrial, started, { error });
         throw error;
       },
     );
   }
 
-  /** Records how a call admitted in generation `admission` ended, unless it outlived that period. */
+  /**
+   * Records how a call admitted in generation `admission` ended, unless it outlived that period or its caller
+   * gave up (`abort`); a trial stops watching its caller (`leftTrial`).
+   */
   private settled(
     admission: number,
+    abort: LazyAbort | undefined,
+    leftTrial: (() => void) | undefined,
     started: number,
     outcome: { error: unknown } | { value: unknown },
   ): void {
-    if (admission !== this.generation) return;
+    leftTrial?.();
+    if (abort?.aborted === true || admission !== this.generation) return;
     const slow = this.timed && now() - started > this.options.rate!.slowCallDuration;
     if (this.record.state === CircuitState.CLOSED) {
       if ('error' in outcome) this.closedFailure(admission, outcome.error, slow);
