@@ -360,6 +360,19 @@ export function unreadable(path: string, error: unknown): ConfigError {
   return new ConfigError(`${path}: could not be read (${describeThrown(error)})`);
 }
 
+/**
+ * Runs `read`, which reads a value the user handed over (`what`): an error a Proxy trap or a getter throws
+ * meanwhile becomes a ConfigError naming `what`; a ConfigError passes as it is.
+ */
+export function readingUserValue<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw unreadable(what, error);
+  }
+}
+
 /** What was thrown while reading an option, for a message. */
 function describeThrown(error: unknown): string {
   try {

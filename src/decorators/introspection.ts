@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.js';
-import { unreadable } from '../core/validate.js';
+import { readingUserValue, unreadable } from '../core/validate.js';
 import { readOwnRecords, type PolicyDescriptor } from './metadata.js';
 import { DEFAULT_ORDER, sortByOrder, type PolicyKind } from '../registry/policy-kind.js';
 import { isWoven } from './weaver.js';
@@ -54,6 +54,14 @@ export interface PolicyInfo {
  * ```
  */
 export function getResiliencePolicies(
+  Class: AnyClass,
+  method: string | symbol,
+  options?: { readonly static?: boolean },
+): PolicyInfo[] {
+  return readingUserValue('Class', () => policiesOf(Class, method, options));
+}
+
+function policiesOf(
   Class: AnyClass,
   method: string | symbol,
   options?: { readonly static?: boolean },

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { readingUserValue } from '../core/validate.js';
 import { registryOf, type PolicyResolver } from '../registry/binding.js';
 import { inlinePolicies } from './inline-policies.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
@@ -86,6 +87,11 @@ export function weave(
 export function prepareInstance(instance: object): { method: string; error: Error }[] {
   if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
     throw ConfigError.invalid('instance', 'an object', instance);
+  // Each method's own problem is collected; what throws here is reading the instance (a revoked Proxy).
+  return readingUserValue('instance', () => prepareMethods(instance));
+}
+
+function prepareMethods(instance: object): { method: string; error: Error }[] {
   const problems: { method: string; error: Error }[] = [];
   const registry = registryOf(instance) ?? inlinePolicies;
   const seen = new Set<string | symbol>();

@@ -1274,6 +1274,36 @@ for (const value of [null, undefined])
     () => prepareInstance(value as never),
     /^instance: expected an object/,
   );
+{
+  const revokedObject = Proxy.revocable({}, {});
+  revokedObject.revoke();
+  const trapping = new Proxy(
+    {},
+    {
+      getPrototypeOf() {
+        throw new Error('trap');
+      },
+    },
+  );
+  for (const [label, instance] of [
+    ['a revoked Proxy', revokedObject.proxy],
+    ['a Proxy whose getPrototypeOf trap throws', trapping],
+  ] as const)
+    bad(
+      'prepareInstance',
+      `instance ${label}`,
+      () => prepareInstance(instance),
+      /^instance: could not be read/,
+    );
+  const revokedClass = Proxy.revocable(class {}, {});
+  revokedClass.revoke();
+  bad(
+    'getResiliencePolicies',
+    'Class a revoked Proxy of a class',
+    () => getResiliencePolicies(revokedClass.proxy, 'm'),
+    /^Class: could not be read/,
+  );
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // registry: configure (through the default registry too: a failed configure changes nothing)
