@@ -13,21 +13,17 @@ import { isWoven, weave } from './weaver.js';
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
 
-/** The shape of an RxJS-like Observable. */
-interface ObservableShape {
-  subscribe(...args: never[]): unknown;
-  pipe(...args: never[]): unknown;
-}
-
 /**
- * `never` for a promise that resolves to an Observable: its work runs later, when subscribed, outside every
- * policy, so a decorated method that resolves to one must not compile (checking each call's value at run time
- * would cost every call). Any other promise passes unchanged.
+ * Part of {@link ResilienceDecorator}'s signature: `never` for a promise that resolves to an Observable, whose
+ * work runs later, when subscribed, outside every policy, so a decorated method that resolves to one does not
+ * compile (checking each call's value at run time would cost every call); `unknown` for any other promise.
+ *
+ * @typeParam P - the decorated method's return type
  */
-type NotObservablePromise<P> = [Awaited<P>] extends [never]
+export type NotObservablePromise<P> = [Awaited<P>] extends [never]
   ? unknown // a method that only ever throws
-  : Awaited<P> extends ObservableShape
-    ? never
+  : Awaited<P> extends Record<'subscribe' | 'pipe', (...args: never[]) => unknown>
+    ? never // an RxJS-like Observable
     : unknown;
 
 /**

@@ -7,6 +7,6 @@ export { Concurrency } from './concurrency.decorator.js';
 export { Fallback, type FallbackTarget } from './fallback.decorator.js';
 export { Resilient, type ResilientOptions } from './resilient.decorator.js';
 export { UsePolicy } from './use-policy.decorator.js';
-export type { ResilienceDecorator } from './decorator-factory.js';
+export type { NotObservablePromise, ResilienceDecorator } from './decorator-factory.js';
 export { getResiliencePolicies, type PolicyInfo } from './introspection.js';
 export { prepareInstance } from './weaver.js';
