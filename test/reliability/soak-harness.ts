@@ -1,8 +1,6 @@
 // A soak with faults: a service decorated with every policy, driven by concurrent callers in real time while
 // its downstream randomly throws, hangs past the timeout, returns failure results, and callers abort. Used by
 // the bounded soak in the test suite and by `npm run soak` (a million calls).
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   CircuitBreaker,
   CircuitBreakerError,
@@ -25,6 +23,7 @@ import {
   type TokenBucketStore,
 } from '../../src/index.js';
 import { sleep } from '../support/fake-clock.js';
+import { collectGarbage } from '../support/gc.js';
 
 /** How hard and how long to soak. */
 export interface SoakOptions {
@@ -141,17 +140,6 @@ class AuditedStore implements TokenBucketStore {
   peek(nowMs: number, bucket: TokenBucketSpec): number {
     return this.inner.peek(nowMs, bucket);
   }
-}
-
-/** Forces a full garbage collection, exposing `gc` if the process was started without --expose-gc. */
-function collectGarbage(): void {
-  let gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as () => void;
-  }
-  gc();
-  gc();
 }
 
 async function heapMb(): Promise<number> {

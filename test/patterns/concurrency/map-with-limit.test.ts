@@ -1,25 +1,14 @@
 import { expect } from 'chai';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ConfigError, currentSignal, mapWithLimit } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countedAsyncTasks } from './probe.js';
+import { collectGarbage } from '../../support/gc.js';
 
 /** Collects what an async iterable yields. */
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const value of iterable) out.push(value);
   return out;
-}
-
-/** Forces a full garbage collection, exposing `gc` if the process was started without --expose-gc. */
-function collectGarbage(): void {
-  let gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as () => void;
-  }
-  gc();
 }
 
 describe('mapWithLimit', () => {
