@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import { RateLimitExceededError, RateLimiter, Timeout, TimeoutError } from '../../../src/index.js';
+import {
+  MemoryTokenBucketStore,
+  RateLimitExceededError,
+  RateLimiter,
+  Timeout,
+  TimeoutError,
+  type TokenBucketStore,
+} from '../../../src/index.js';
 
 interface Grant {
   at: number;
@@ -283,6 +290,73 @@ describe('RateLimiter (model)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('RateLimiter over a store that answers later (properties)', () => {
+  it('never runs a call after its caller gave up, and leaves nobody queued', async () => {
+    const call = fc.record({
+      gap: fc.integer({ min: 0, max: 50 }),
+      tokens: fc.integer({ min: 1, max: 3 }),
+      abortAfter: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
+      kind: fc.constantFrom('run', 'acquire', 'inTimeout'),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 8 }),
+        fc.array(call, { maxLength: 25 }),
+        async (latencies, calls) => {
+          const clock = sinon.useFakeTimers({ now: 0 });
+          try {
+            // A shared store's answers come after a round trip of varying length.
+            const inner = new MemoryTokenBucketStore();
+            let taken = 0;
+            const store: TokenBucketStore = {
+              take: (tokens, _now, bucket) =>
+                new Promise((resolve) =>
+                  setTimeout(
+                    () => resolve(inner.take(tokens, Date.now(), bucket)),
+                    latencies[taken++ % latencies.length],
+                  ),
+                ),
+            };
+            const limiter = new RateLimiter({ rate: 5, per: 100, capacity: 3, store });
+            const late: number[] = [];
+            let arrival = 0;
+            calls.forEach((c, id) => {
+              arrival += c.gap;
+              setTimeout(() => {
+                const controller = new AbortController();
+                let gaveUp = Infinity;
+                if (c.abortAfter !== undefined)
+                  setTimeout(() => {
+                    gaveUp = Date.now();
+                    controller.abort(new Error('gone'));
+                  }, c.abortAfter);
+                const ran = () => {
+                  if (Date.now() >= gaveUp) late.push(id);
+                };
+                const work =
+                  c.kind === 'run'
+                    ? limiter.run(ran, { tokens: c.tokens, signal: controller.signal })
+                    : c.kind === 'acquire'
+                      ? limiter.acquire(c.tokens, { signal: controller.signal }).then(ran)
+                      : new Timeout(c.abortAfter ?? 10_000).run(() =>
+                          limiter.run(ran, { tokens: c.tokens }),
+                        );
+                work.catch(() => undefined);
+              }, arrival);
+            });
+            await clock.tickAsync(arrival + 60_000);
+            expect(late).to.deep.equal([]);
+            expect(limiter.pending).to.equal(0);
+          } finally {
+            clock.restore();
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
