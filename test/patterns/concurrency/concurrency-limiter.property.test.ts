@@ -1,13 +1,14 @@
 // ConcurrencyLimiter against a reference model written from its promise: at most `limit` calls hold a permit,
 // waiters start in arrival order as soon as a permit is free, a call beyond `maxQueue` waiters or past `maxWait`
-// is refused with ConcurrencyLimitError, a waiter whose signal aborts leaves at once with the reason, and so does
+// (the limiter's, or the call's own when shorter) is refused with ConcurrencyLimitError, a waiter whose signal
+// aborts leaves at once with the reason, and so does
 // a waiter whose enclosing timeout gives up. A running call whose caller's signal aborts ends at once for its
 // caller too, but keeps its permit until its work ends (an acquired permit is the caller's to release).
 //
 // Times are chosen so that no two different kinds of event share a millisecond (ties would leave the order
 // to the timer implementation): arrivals fall on whole seconds, a permit is freed at a residue of at most 325
-// ms (each call's duration adds its own small offset), maxWait expiries at residue 500, aborts at 700 and
-// enclosing timeouts at 850.
+// ms (each call's duration adds its own small offset), maxWait expiries at residue 500 (a call's own at 600),
+// aborts at 700 and enclosing timeouts at 850.
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
@@ -28,6 +29,8 @@ interface CallSpec {
   readonly viaAcquire: boolean;
   /** The call runs inside runWithTimeout with this budget. */
   readonly within: number | undefined;
+  /** The call's own maxWait. */
+  readonly maxWait: number | undefined;
 }
 
 interface Settings {
@@ -73,12 +76,13 @@ function model(calls: readonly CallSpec[], { limit, maxQueue, maxWait }: Setting
     const { at, kind, id } = events.shift()!;
     const call = calls[id];
     if (kind === 'arrive') {
+      const wait = Math.min(maxWait, call.maxWait ?? Infinity);
       if (call.abort === 'before') settle(id, 'aborted', at);
       else if (queue.length === 0 && active < limit) start(id, at);
-      else if (queue.length >= maxQueue || maxWait === 0) settle(id, 'refused', at);
+      else if (queue.length >= maxQueue || wait === 0) settle(id, 'refused', at);
       else {
         queue.push(id);
-        if (maxWait !== Infinity) events.push({ at: at + maxWait, kind: 'expire', id });
+        if (wait !== Infinity) events.push({ at: at + wait, kind: 'expire', id });
       }
       if (typeof call.abort === 'number') events.push({ at: at + call.abort, kind: 'abort', id });
       if (call.within !== undefined) events.push({ at: at + call.within, kind: 'deadline', id });
@@ -112,18 +116,20 @@ const callSpecs = fc
         { arbitrary: fc.constant(undefined), weight: 1 },
         { arbitrary: fc.integer({ min: 0, max: 3 }).map((s) => s * 1000 + 850), weight: 1 },
       ),
+      maxWait: fc.oneof(
+        { arbitrary: fc.constant(undefined), weight: 3 },
+        { arbitrary: fc.constant(0), weight: 1 },
+        { arbitrary: fc.integer({ min: 0, max: 4 }).map((s) => s * 1000 + 600), weight: 1 },
+      ),
     }),
     { maxLength: 25 },
   )
   .map((raw) => {
     let arrival = 0;
-    return raw.map(({ gap, seconds, fails, abort, viaAcquire, within }, id): CallSpec => ({
+    return raw.map(({ gap, seconds, ...rest }, id): CallSpec => ({
       arrival: (arrival += (id === 0 ? 0 : 1 + gap) * 1000),
       duration: seconds * 1000 + id + 1,
-      fails,
-      abort,
-      viaAcquire,
-      within,
+      ...rest,
     }));
   });
 
@@ -158,6 +164,10 @@ describe('ConcurrencyLimiter (model)', () => {
         calls.forEach((call, id) => {
           setTimeout(() => {
             const controller = new AbortController();
+            const options = {
+              signal: controller.signal,
+              ...(call.maxWait === undefined ? {} : { maxWait: call.maxWait }),
+            };
             if (call.abort === 'before') controller.abort(reasons[id]);
             else if (call.abort !== undefined)
               setTimeout(() => controller.abort(reasons[id]), call.abort);
@@ -172,14 +182,14 @@ describe('ConcurrencyLimiter (model)', () => {
               });
             const limited = () =>
               call.viaAcquire
-                ? limiter.acquire({ signal: controller.signal }).then(async (permit) => {
+                ? limiter.acquire(options).then(async (permit) => {
                     try {
                       await work();
                     } finally {
                       permit.release();
                     }
                   })
-                : limiter.run(work, { signal: controller.signal });
+                : limiter.run(work, options);
             const done =
               call.within === undefined ? limited() : runWithTimeout(limited, call.within);
             done.then(
