@@ -4,7 +4,8 @@ import { LuaScript } from './redis-link.js';
  * The shared circuit: a hash KEYS[1] {s state, f failures, k successes, o openedAt, m open time, g generation,
  * i isolated} and a sorted set KEYS[2] of trial leases (member: a caller's token, score: when the lease ends), so
  * a trial whose process died frees its slot after the lease. Every transition bumps the generation, so an
- * outcome reported for an older period changes nothing, and is published on ARGV[2] as "state generation
+ * outcome reported for an older period changes nothing; a circuit (re)created starts its generations at Redis
+ * TIME in µs, so they never go back when Redis loses the keys, and is published on ARGV[2] as "state generation
  * remaining isolated" for the other processes to learn without asking. Redis TIME is the clock.
  * Every script answers {verdict, state, generation, retry after ms, isolated}; the retry after is the time
  * left open, or for a half-open rejection the time until the earliest trial lease ends.
@@ -30,7 +31,14 @@ local state = h[1] or 'closed'
 local failures = tonumber(h[2]) or 0
 local successes = tonumber(h[3]) or 0
 local openedAt = tonumber(h[4]) or 0
-local gen = tonumber(h[5]) or 0
+local gen = tonumber(h[5])
+if not gen then
+  -- A new circuit, or one whose keys Redis lost (FLUSHALL, a restart without persistence, eviction): its
+  -- generations start at the time in µs, above any it counted before, so processes that cached the lost one
+  -- take what they hear now as newer. A move takes a script run, longer than 1 µs: the count never catches up.
+  gen = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('HSET', KEYS[1], 'g', string.format('%d', gen))
+end
 local isolated = h[6] == '1'
 local timeout = tonumber(ARGV[1])
 local openMs = tonumber(h[7]) or timeout
@@ -51,8 +59,9 @@ local function move(to, openFor)
   local i = isolated and 1 or 0
   redis.call('DEL', KEYS[2])
   if KEYS[4] then redis.call('DEL', KEYS[4]) end
-  redis.call('HSET', KEYS[1], 's', state, 'f', 0, 'k', 0, 'o', openedAt, 'm', openMs, 'g', gen, 'i', i)
-  redis.call('PUBLISH', ARGV[2], state .. ' ' .. gen .. ' ' .. remaining() .. ' ' .. i)
+  redis.call('HSET', KEYS[1], 's', state, 'f', 0, 'k', 0, 'o', openedAt, 'm', openMs, 'g', string.format('%d', gen), 'i', i)
+  -- %d: Lua would print a generation past 1e14 in exponent form.
+  redis.call('PUBLISH', ARGV[2], state .. ' ' .. string.format('%d', gen) .. ' ' .. remaining() .. ' ' .. i)
 end
 local function reply(verdict, retryAfter)
   return {verdict, state, gen, retryAfter or remaining(), isolated and 1 or 0}
@@ -226,7 +235,7 @@ else
     if ringSize == 0 then rotate() end
   end
   if win then
-    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0, 'g', gen)
+    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0, 'g', string.format('%d', gen))
     if ringSize == 0 then redis.call('PEXPIRE', W, windowMs + 1000) end
     r[6], r[7], r[8] = win.c, win.f, win.s
   else

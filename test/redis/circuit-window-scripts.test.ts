@@ -47,9 +47,11 @@ describe('dspu/redis circuit scripts in rate mode', function () {
     redis = server.client();
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     window = countWindow;
     keys = ['circuit', 'trials', 'done', 'window'].map((suffix) => `{window-${++run}}:${suffix}`);
+    // A circuit at generation 0 (a new one starts at Redis TIME in µs): the calls below are admitted in it.
+    await redis.hset(keys[0], 'g', 0);
   });
 
   after(async () => {
