@@ -6,8 +6,9 @@ import { ACQUIRE, RELEASE, RENEW } from './semaphore-scripts.js';
  * The permits of one shared limiter in Redis, taken and given back by id. The caller makes each id and uses it
  * once, so every command is safe to run late or twice: taking an id that was given back takes nothing, taking
  * one held already takes no second permit. A take given up on (its command timed out; a stalled Redis may
- * still run it, and the client may resend it after a reconnect) is given back at once, so no permit stays
- * leased by nobody until its lease ends.
+ * still run it, never again after its connection broke: command-connection.ts) is given back at once, so no
+ * permit stays leased by nobody until its lease ends; when its connection broke after it ran, the permit is
+ * given back once Redis answers again, or comes back when its lease ends, whichever is first.
  * @internal
  */
 export class PermitLeases {

@@ -4,10 +4,11 @@ import {
   CircuitBreaker,
   CircuitBreakerError,
   CircuitState,
-  ConfigError,
+  checkAll,
   EventEmitter,
+  OptionsChecker,
   retryAfterOf,
-  toMs,
+  splitOptions,
   windowMetrics,
   withSignal,
   type CircuitBreakerCallOptions,
@@ -20,7 +21,9 @@ import {
 import { ABANDON, ADMIT, FORCE, REPORT } from './circuit-scripts.js';
 import {
   checkName,
+  REDIS_STORE_OPTION_KEYS,
   RedisLink,
+  wholeMs,
   type RedisClient,
   type RedisStoreEvents,
   type RedisStoreOptions,
@@ -35,7 +38,7 @@ export interface RedisCircuitBreakerOptions<T = unknown>
   trialLease?: Duration;
 }
 
-const REDIS_KEYS = ['commandTimeout', 'onStoreError', 'retryInterval', 'prefix', 'trialLease'];
+const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'trialLease'];
 
 type Reply = [
   verdict: string,
@@ -64,12 +67,28 @@ function windowKey({ rate }: ResolvedCircuitBreakerOptions): string {
   return 'calls' in window ? `window:${window.calls}` : `window:${window.time}ms/${window.buckets}`;
 }
 
-function split(options: RedisCircuitBreakerOptions<never> | undefined): [object, object] {
-  const breaker: Record<string, unknown> = {};
-  const redis: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options ?? {}))
-    (REDIS_KEYS.includes(key) ? redis : breaker)[key] = value;
-  return [breaker, redis];
+/**
+ * Checks every option at once (the breaker's, the store's, the trial lease) and the name: one ConfigError lists
+ * every problem. Each option is read once, into the copies the breaker and the link are built from.
+ */
+function checkOptions(
+  client: RedisClient,
+  name: unknown,
+  options: unknown,
+): [breaker: CircuitBreakerOptions, link: RedisLink, leaseMs: number] {
+  const [breakerOptions, redisOptions] = splitOptions(options, REDIS_KEYS);
+  const [, link, , leaseMs] = checkAll(
+    () => new CircuitBreaker(breakerOptions as CircuitBreakerOptions),
+    () => new RedisLink(client, redisOptions, ['trialLease']),
+    () => checkName(name),
+    () => {
+      const o = new OptionsChecker(redisOptions);
+      const ms = wholeMs(o, 'trialLease', 60_000);
+      o.throwIfInvalid();
+      return ms;
+    },
+  );
+  return [breakerOptions as CircuitBreakerOptions, link, leaseMs];
 }
 
 /**
@@ -122,18 +141,15 @@ export class RedisCircuitBreaker extends CircuitBreaker {
    * @throws ConfigError naming each invalid option
    */
   constructor(client: RedisClient, name: string, options?: RedisCircuitBreakerOptions<never>) {
-    super(split(options)[0]);
-    const redisOptions = split(options)[1] as RedisCircuitBreakerOptions;
-    this.link = new RedisLink(client, redisOptions, ['trialLease']);
+    const [breakerOptions, link, leaseMs] = checkOptions(client, name, options);
+    super(breakerOptions);
+    this.link = link;
     this.storeEvents = this.link.events;
-    checkName(name);
     this.keys = ['circuit', 'trials', 'done', windowKey(this.options)].map((suffix) =>
       this.link.key(name, suffix),
     );
     this.channel = this.link.key(name, 'changes');
-    this.leaseMs = toMs(redisOptions.trialLease ?? 60_000, 'trialLease');
-    if (this.leaseMs <= 0)
-      throw ConfigError.invalid('trialLease', 'a duration greater than 0', redisOptions.trialLease);
+    this.leaseMs = leaseMs;
     this.slowMs = this.options.rate?.slowCallDuration ?? Infinity;
     this.reports = new ReportBatch(this.options, this.link.timeoutMs, this.leaseMs, (args, trial) =>
       this.script(REPORT, args).catch(() => {

@@ -180,7 +180,8 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
       () => new RedisLink(client, redisOptions, ['lease']),
       () => checkName(name),
       () => {
-        const ms = toMs(redisOptions.lease ?? 10_000, 'lease');
+        // Whole ms: the scripts hand the lease to PEXPIRE, which takes integers only.
+        const ms = Math.ceil(toMs(redisOptions.lease ?? 10_000, 'lease'));
         if (ms < 30)
           throw ConfigError.invalid('lease', 'a duration of at least 30 ms', redisOptions.lease);
         return ms;

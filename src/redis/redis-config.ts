@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  OptionsChecker,
   RetryBudget,
   type CircuitBreaker,
   type ConcurrencyLimiter,
@@ -97,27 +98,34 @@ export function withRedisStores(
   config: RedisAwareConfig,
   options?: RedisStoreOptions,
 ): ResilienceConfig {
-  const lazy = { ...options, [SUBSCRIBE_ON_FIRST_USE]: true };
+  const problems: string[] = [];
+  // Every user object is read once, here, into a plain copy; one that cannot be read is a problem by path.
+  const shared = readEntry(options, 'options', problems) ?? {};
+  const storeOptions = shared as RedisStoreOptions;
+  const lazy = { ...shared, [SUBSCRIBE_ON_FIRST_USE]: true };
   const builders: Record<string, Build> = {
     rateLimiter: (name, entry) => ({
       ...entry,
-      store: new RedisTokenBucketStore(client, name, options),
+      store: new RedisTokenBucketStore(client, name, storeOptions),
     }),
-    circuitBreaker: (name, entry) => new RedisCircuitBreaker(client, name, { ...lazy, ...entry }),
+    circuitBreaker: (name, entry) =>
+      new RedisCircuitBreaker(client, name, {
+        ...lazy,
+        ...(entry as RedisCircuitBreakerOptions<never>),
+      }),
     concurrency: (name, entry) =>
       new RedisConcurrencyLimiter(client, name, {
         ...lazy,
         ...(entry as unknown as RedisConcurrencyLimiterOptions),
       }),
     retryBudget: (name, entry) =>
-      new RetryBudget({ ...entry, store: new RedisRetryBudgetStore(client, name, options) }),
+      new RetryBudget({ ...entry, store: new RedisRetryBudgetStore(client, name, storeOptions) }),
   };
-  const problems: string[] = [];
-  const result: Record<string, unknown> = { ...config };
+  const top = readEntry(config, 'config', problems) ?? {};
+  const result: Record<string, unknown> = { ...top };
   for (const [kind, build] of Object.entries(builders)) {
-    const entries = (config as Record<string, unknown>)[kind];
-    if (entries !== null && typeof entries === 'object')
-      result[kind] = withRedis(kind, entries as Record<string, unknown>, build, problems);
+    const entries = isEntry(top[kind]) ? readEntry(top[kind], kind, problems) : undefined;
+    if (entries !== undefined) result[kind] = withRedis(kind, entries, build, problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return result;
@@ -134,14 +142,17 @@ function withRedis(
   build: Build,
   problems: string[],
 ): Record<string, unknown> {
-  const { defaults } = entries;
+  const defaults = isEntry(entries.defaults)
+    ? readEntry(entries.defaults, `${kind}.defaults`, problems)
+    : entries.defaults;
   const shared = isEntry(defaults) && defaults.store === 'redis';
   const base = isEntry(defaults) ? withoutStore(defaults) : {};
   let optionsLeft = false;
   // fromEntries, not assignment: a "__proto__" name stays an entry, for the registry to reject.
   const result = Object.fromEntries(
-    Object.entries(entries).map(([name, entry]) => {
-      if (name === 'defaults') return [name, shared ? base : entry];
+    Object.entries(entries).map(([name, given]) => {
+      if (name === 'defaults') return [name, shared ? base : (defaults ?? given)];
+      const entry = isEntry(given) ? readEntry(given, `${kind}.${name}`, problems) : given;
       if (!isEntry(entry) || !(entry.store === 'redis' || (shared && entry.store === undefined))) {
         optionsLeft ||= isEntry(entry);
         return [name, entry];
@@ -164,8 +175,30 @@ function withRedis(
 // Options as written in a configuration: a plain object (an engine given as an entry is not one).
 function isEntry(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  try {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    return proto === Object.prototype || proto === null;
+  } catch {
+    return true; // a Proxy that cannot be looked at: readEntry reports it
+  }
+}
+
+/**
+ * A plain copy of the options object at `path` (own string keys, each read once), undefined when absent. One
+ * that is not an options object or cannot be read adds its problems and reads as undefined.
+ */
+function readEntry(
+  value: unknown,
+  path: string,
+  problems: string[],
+): Record<string, unknown> | undefined {
+  const checker = new OptionsChecker(value, `${path}.`);
+  if (checker.problems.length > 0) {
+    problems.push(...checker.problems);
+    return undefined;
+  }
+  if (value === undefined) return undefined;
+  return Object.fromEntries(checker.keys().map((key) => [key, checker.raw(key)]));
 }
 
 function withoutStore(entry: Record<string, unknown>): Record<string, unknown> {

@@ -4,11 +4,12 @@ import {
   ConfigError,
   DeadlineQueue,
   EventEmitter,
+  OptionsChecker,
   ResilienceError,
-  toMs,
   type DeadlineEntry,
   type Duration,
 } from '../index.js';
+import { commandConnection } from './command-connection.js';
 
 /** A connected ioredis client: a single node (`Redis`) or a cluster (`Cluster`). */
 export type RedisClient = Redis | Cluster;
@@ -94,39 +95,35 @@ export class RedisLink {
   // A key of the policy, so a probe reaches the node that serves it on a Cluster.
   private home: string | undefined;
 
+  // Where commands go: a connection of the client's that never resends one (see command-connection.ts), made
+  // when the first command is sent, so a store built and never used holds no connection.
+  private sender: RedisClient | undefined;
+
+  /**
+   * @param options - read once each, own properties only; every problem is listed in one ConfigError
+   * @param known - the engine's own options besides the store's (checked by the engine)
+   */
   constructor(
     readonly client: RedisClient,
-    options: RedisStoreOptions | undefined,
+    options: unknown,
     known: readonly string[] = [],
   ) {
-    const o = options ?? {};
-    const problems: string[] = [];
-    for (const key of Object.keys(o))
-      if (![...REDIS_STORE_OPTION_KEYS, ...known].includes(key))
-        problems.push(`${key}: unknown option`);
-    if (typeof (client as { evalsha?: unknown } | null)?.evalsha !== 'function')
-      problems.push(ConfigError.invalid('client', 'an ioredis client', client).message);
-    const duration = (key: 'commandTimeout' | 'retryInterval', fallback: number) => {
-      try {
-        const ms = toMs(o[key] ?? fallback, key);
-        if (ms > 0) return ms;
-        problems.push(ConfigError.invalid(key, 'a duration greater than 0', o[key]).message);
-      } catch (error) {
-        problems.push((error as Error).message);
-      }
-      return fallback;
-    };
-    this.timeoutMs = duration('commandTimeout', 250);
-    this.retryMs = duration('retryInterval', 1_000);
-    this.mode = o.onStoreError ?? 'local';
-    if (!MODES.includes(this.mode))
-      problems.push(ConfigError.invalid('onStoreError', MODES.join(' | '), o.onStoreError).message);
-    this.prefix = o.prefix ?? 'dspu';
-    if (typeof this.prefix !== 'string' || !SAFE_PART.test(this.prefix))
-      problems.push(
-        ConfigError.invalid('prefix', 'a non-empty string without { or }', o.prefix).message,
-      );
-    if (problems.length > 0) throw new ConfigError(problems);
+    const o = new OptionsChecker(options);
+    o.onlyKnown([...REDIS_STORE_OPTION_KEYS, ...known]);
+    if (typeof readSafely(client, 'evalsha') !== 'function')
+      o.problems.push(ConfigError.invalid('client', 'an ioredis client', client).message);
+    this.timeoutMs = wholeMs(o, 'commandTimeout', 250);
+    this.retryMs = wholeMs(o, 'retryInterval', 1_000);
+    this.mode = o.oneOf('onStoreError', MODES, 'local');
+    const prefix = o.raw('prefix') ?? 'dspu';
+    if (typeof prefix !== 'string' || !SAFE_PART.test(prefix))
+      o.fail('prefix', 'a non-empty string without { or }');
+    this.prefix = prefix as string;
+    o.throwIfInvalid();
+  }
+
+  private get connection(): RedisClient {
+    return (this.sender ??= commandConnection(this.client));
   }
 
   /** The hash-tagged key of `name`: every key of one policy lands on the same Cluster slot. */
@@ -148,7 +145,8 @@ export class RedisLink {
    */
   tryRedis(): boolean {
     if (this.downSince === 0) return true;
-    if (!this.probing && Date.now() >= this.retryAt && !DOWN.has(this.client.status)) this.probe();
+    if (!this.probing && Date.now() >= this.retryAt && !DOWN.has(this.connection.status))
+      this.probe();
     return false;
   }
 
@@ -169,7 +167,7 @@ export class RedisLink {
         this.run(script, keys, args).then(
           () => resolve(),
           () => {
-            if (Date.now() >= giveUpAt || this.client.status === 'end') return resolve();
+            if (Date.now() >= giveUpAt || this.connection.status === 'end') return resolve();
             setTimeout(attempt, this.retryMs).unref?.();
           },
         );
@@ -192,16 +190,20 @@ export class RedisLink {
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
-    if (DOWN.has(this.client.status))
-      return Promise.reject(new RedisStoreError(`Redis connection is ${this.client.status}`));
-    const { client, timeoutMs, deadlines } = this;
+    const { connection: client, timeoutMs, deadlines } = this;
+    if (DOWN.has(client.status))
+      return Promise.reject(new RedisStoreError(`Redis connection is ${client.status}`));
     return new Promise((resolve, reject) => {
+      let givenUp = false;
       const pending: DeadlineEntry = {
         expiresAt: Date.now() + timeoutMs,
         previous: undefined,
         next: undefined,
         queue: undefined,
-        expire: () => reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`)),
+        expire: () => {
+          givenUp = true;
+          reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`));
+        },
       };
       deadlines.add(pending);
       const answered = (value: unknown) => {
@@ -213,8 +215,9 @@ export class RedisLink {
         reject(new RedisStoreError(`Redis command failed: ${describe(error)}`, { cause: error }));
       };
       client.evalsha(script.sha, keys.length, ...keys, ...args).then(answered, (error: unknown) => {
-        // The server lost its script cache (restart, SCRIPT FLUSH): send the source once.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+        // The server lost its script cache (restart, SCRIPT FLUSH): send the source once. Not for a command
+        // given up on: it would run after the clean-up its caller sent.
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT') && !givenUp)
           client.eval(script.source, keys.length, ...keys, ...args).then(answered, failed);
         else failed(error);
       });
@@ -252,6 +255,27 @@ export class RedisLink {
   /** The error a `'fail-closed'` store rejects with while Redis is known to be down. */
   unavailable(): RedisStoreError {
     return new RedisStoreError('Redis is unavailable (onStoreError: fail-closed)');
+  }
+}
+
+/**
+ * A duration option in whole ms greater than 0, or `fallback` when absent. A fraction of a ms is rounded up: the
+ * scripts hand durations to `SET PX` and `PEXPIRE`, which take integers only (and abort a script half-way).
+ */
+export function wholeMs(o: OptionsChecker, key: string, fallback: number): number {
+  const ms = o.duration(key, fallback);
+  if (ms > 0) return Math.ceil(ms);
+  o.fail(key, 'a duration greater than 0');
+  return fallback;
+}
+
+// A client that throws when looked at (a revoked Proxy) is no client, not a crash.
+function readSafely(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
   }
 }
 

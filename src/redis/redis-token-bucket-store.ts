@@ -92,7 +92,9 @@ export class RedisTokenBucketStore implements TokenBucketStore {
     this.line = this.link.key(name, 'line');
     // A waiting head comes back after its wait plus a timer's lateness and a round trip.
     this.slackMs = Math.max(100, 2 * this.link.timeoutMs);
-    // Longer than a stalled or resent batch plausibly runs after its caller gave up on it.
+    // Longer than a stalled batch plausibly runs after its caller gave up on it: none is ever resent
+    // (command-connection.ts). A CANCEL that comes later finds nothing to refund: the tokens come back as the
+    // bucket refills.
     this.memoryMs = Math.max(1_000, 4 * this.link.timeoutMs);
   }
 

@@ -26,7 +26,8 @@ export class ReportBatch {
   private trial = false;
   // What every REPORT carries before its outcomes (after the batch id and how long to remember it).
   private readonly settings: readonly number[];
-  // Longer than a stalled or resent closed batch plausibly runs after its caller gave up on it.
+  // Longer than a stalled closed batch plausibly runs after its caller gave up on it: none is ever resent
+  // (command-connection.ts).
   private readonly memoryMs: number;
 
   /**

@@ -9,6 +9,15 @@ import type { RedisClient } from './redis-link.js';
  */
 export const SUBSCRIBE_ON_FIRST_USE = Symbol('dspu.subscribeOnFirstUse');
 
+// Read like any option: own property only, and an object that cannot be read (checked by then) has no such mark.
+function subscribesOnFirstUse(options: object | undefined): boolean {
+  try {
+    return options !== undefined && Object.hasOwn(options, SUBSCRIBE_ON_FIRST_USE);
+  } catch {
+    return false;
+  }
+}
+
 // One 'end' listener per client however many subscriptions it feeds: one each would trip Node's leak warning.
 const byClient = new WeakMap<RedisClient, Set<Subscription>>();
 
@@ -34,8 +43,7 @@ export class Subscription {
     engineOptions: object | undefined,
     private readonly onSubscribed?: () => void,
   ) {
-    if (!(engineOptions as Record<symbol, unknown> | undefined)?.[SUBSCRIBE_ON_FIRST_USE])
-      this.open();
+    if (!subscribesOnFirstUse(engineOptions)) this.open();
   }
 
   /** Subscribes, unless subscribed already, closed, or its client has ended. */

@@ -8,6 +8,8 @@ import { withRedisStores } from '../../src/redis/index.js';
 
 const [port, name] = process.argv.slice(2);
 const redis = new Redis(Number(port), '127.0.0.1');
+// The stores send on a connection of their own: a client quit mid-handshake is held by ioredis for 2 s.
+await redis.ping();
 const registry = new ResilienceRegistry().configure(
   withRedisStores(redis, {
     rateLimiter: { [name]: { rate: 10, store: 'redis' } },

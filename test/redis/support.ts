@@ -63,14 +63,26 @@ export function runScript(
  * that the client does not resend).
  */
 export function failingOnce<C extends RedisClient>(client: C, script: LuaScript): C {
-  let failed = false;
+  const state = { failed: false };
+  return failing(client, script, state);
+}
+
+// The stores send on a duplicate of their client: it fails alike, once for both.
+function failing<C extends RedisClient>(
+  client: C,
+  script: LuaScript,
+  state: { failed: boolean },
+): C {
   return new Proxy(client, {
     get(target, property) {
+      if (property === 'duplicate')
+        return (...args: unknown[]) =>
+          failing((target as Redis).duplicate(...(args as [])), script, state);
       if (property === 'evalsha')
         return (sha: string, ...rest: (string | number)[]) => {
-          if (sha !== script.sha || failed)
+          if (sha !== script.sha || state.failed)
             return (target.evalsha as (...args: unknown[]) => Promise<unknown>)(sha, ...rest);
-          failed = true;
+          state.failed = true;
           return Promise.reject(new Error('Connection is closed.'));
         };
       const value = Reflect.get(target, property, target) as unknown;
