@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   ConfigError,
   MemoryRetryBudgetStore,
+  budgetAvailable,
   type RetryBudgetMetrics,
   type RetryBudgetSpec,
   type RetryBudgetStore,
@@ -53,7 +54,9 @@ if hash['i' .. slot] ~= index then
 end
 local deposits = tonumber(ARGV[5])
 requests = requests + deposits
-local available = tonumber(ARGV[3]) * requests + tonumber(ARGV[4]) * windowMs / 1000 - retries
+-- To 9 decimal places, as budgetAvailable (dspu): 0.29 x 100 first tries allows 29 retries, not 28.
+local allowance = tonumber(ARGV[3]) * requests + tonumber(ARGV[4]) * windowMs / 1000
+local available = math.floor(allowance * 1e9 + 0.5) / 1e9 - retries
 local granted = math.max(0, math.min(tonumber(ARGV[6]), math.floor(available)))
 retries = retries + granted
 if deposits > 0 then redis.call('HINCRBY', KEYS[1], 'r' .. slot, deposits) end
@@ -151,8 +154,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   metrics(spec: RetryBudgetSpec): RetryBudgetMetrics {
     if (!this.link.healthy && this.link.mode === 'local') return this.localStore(spec).metrics();
     const requests = this.requests + this.deposits;
-    const available =
-      spec.ratio * requests + (spec.minPerSecond * spec.windowMs) / 1000 - this.retries;
+    const available = budgetAvailable(spec, requests, this.retries);
     return {
       requests,
       retries: this.retries,

@@ -74,6 +74,14 @@ describe('dspu/redis retry budget store', function () {
     expect(b.budget.metrics()).to.deep.equal({ requests: 6, retries: 3, available: 0 });
   });
 
+  it('allows ratio × first tries to the last retry, as the in-memory budget does (0.29 × 100 is 29)', async () => {
+    const { budget: shared } = budget(redis, name('rounding'), { ratio: 0.29, minPerSecond: 0 });
+    for (let i = 0; i < 100; i++) shared.deposit();
+    const answers = await Promise.all(Array.from({ length: 30 }, () => ask(shared)));
+    expect(answers.filter(Boolean)).to.have.length(29);
+    expect(shared.metrics().available).to.equal(0);
+  });
+
   it('sends the first tries and withdrawals of one tick as one script call', async () => {
     const { budget: shared } = budget(redis, name('batch'), { ratio: 0.2, minPerSecond: 0 });
     let answers: boolean[] = [];

@@ -5,6 +5,7 @@ export {
 } from './retry-budget.options.js';
 export {
   MemoryRetryBudgetStore,
+  budgetAvailable,
   type RetryBudgetStore,
   type RetryBudgetSpec,
   type RetryBudgetMetrics,

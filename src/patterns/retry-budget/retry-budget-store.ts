@@ -46,7 +46,10 @@ export interface RetryBudgetStore {
   clear?(): void;
 }
 
-/** Retries a window of `spec` allows, given its counts. */
+/**
+ * Retries a window of `spec` allows, given its first tries and retries: the arithmetic every
+ * {@link RetryBudgetStore} answers by (ratio × first tries + the reserve, to 9 decimal places, less the retries).
+ */
 export function budgetAvailable(spec: RetryBudgetSpec, requests: number, retries: number): number {
   const allowance = spec.ratio * requests + (spec.minPerSecond * spec.windowMs) / 1000;
   // To 9 decimal places: binary fractions make a whole allowance fall just short of itself (0.29 × 100 =
