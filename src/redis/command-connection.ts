@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { clientGone } from './client-gone.js';
 import type { RedisClient } from './redis-link.js';
 
 /*
@@ -19,6 +20,9 @@ import type { RedisClient } from './redis-link.js';
  * ran before the break or not at all. A memory therefore only has to outlast a stall, and a clean-up that comes
  * after its command's memory is gone finds nothing left to undo but what expires on its own (a lease, tokens
  * the bucket refills).
+ *
+ * It reconnects as its client would, while its client lives: ioredis emits no `end` for a client disconnected
+ * while it was reconnecting, and a duplicate that went on retrying would hold the process open for ever.
  *
  * A client that cannot be duplicated (a stand-in in a test) is used as it is. A Cluster still retries a
  * command on another node after a lost connection, within its `maxRedirections` × `retryDelayOnFailover`.
@@ -63,5 +67,10 @@ function duplicate(client: RedisClient): RedisClient {
       redisOptions: { ...cluster.options.redisOptions, ...NO_RESEND },
     });
   }
-  return (client as Redis).duplicate(NO_RESEND);
+  const redis = client as Redis;
+  const reconnectAfter = redis.options.retryStrategy;
+  return redis.duplicate({
+    ...NO_RESEND,
+    retryStrategy: (times) => (clientGone(client) ? null : reconnectAfter?.(times)),
+  });
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisClient } from './redis-link.js';
+import { clientGone } from './client-gone.js';
 
 /**
  * The option `withRedisStores` sets so that an engine opens its subscriber on first use rather than when it is
@@ -50,8 +51,14 @@ export class Subscription {
   open(): void {
     if (this.connection !== undefined || this.closed || this.client.status === 'end') return;
     if (!('duplicate' in this.client)) return;
-    // Let go within 100 ms of a socket ended mid-handshake: ioredis otherwise holds it, and so the process, 2 s.
-    const connection = (this.client as Redis).duplicate({ disconnectTimeout: 100 });
+    const client = this.client as Redis;
+    const reconnectAfter = client.options.retryStrategy;
+    const connection = client.duplicate({
+      // Let go within 100 ms of a socket ended mid-handshake: ioredis otherwise holds it, and the process, 2 s.
+      disconnectTimeout: 100,
+      // Reconnects as its client would, while its client lives.
+      retryStrategy: (times) => (clientGone(client) ? null : reconnectAfter?.(times)),
+    });
     connection.on('error', () => undefined);
     connection.on('message', (_channel: string, message: string) => this.onMessage(message));
     const subscribe = (): void => {

@@ -221,4 +221,28 @@ describe('dspu/redis registry configuration', function () {
     expect(quitAt).to.be.above(0);
     expect(Date.now() - quitAt).to.be.below(2_000);
   });
+
+  it('lets a process exit once it disconnects its client during an outage (while it reconnects)', async () => {
+    const own = await RedisServer.start();
+    const child = spawn(
+      process.execPath,
+      [user, String(own.port), `outage-${++run}`, 'after-outage'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let quitAt = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (text.includes('used')) void own.stop().then(() => child.stdin.end('down\n'));
+      if (text.includes('quit')) quitAt = Date.now();
+    });
+    const kill = setTimeout(() => child.kill('SIGKILL'), 8_000); // a process kept alive fails, not hangs
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    clearTimeout(kill);
+    if (own.running) await own.stop();
+    expect(code).to.equal(0);
+    expect(quitAt).to.be.above(0);
+    expect(Date.now() - quitAt).to.be.below(2_500);
+  });
 });

@@ -2209,6 +2209,7 @@ const NO_INPUT: Record<string, string> = {
   toError: 'turns any value into an Error',
   retryAfterOf: "reads any value's retryAfter: what it cannot read is 0",
   windowMetrics: "turns a window's totals into rates: its input is a breaker's own counts",
+  budgetAvailable: "a retry budget store's arithmetic on the spec and counts it already holds",
   OptionsChecker: 'checks values: any input is what it reports on',
   splitOptions: 'splits anything; what it cannot read is left for the checker to report',
   LinkedQueue: "takes no argument; its nodes are the caller's own objects",
