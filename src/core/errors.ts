@@ -193,10 +193,21 @@ export function retryAfterOf(error: unknown): number {
  */
 export function isUnlistedConfigError(
   error: unknown,
-  exceptions: readonly (abstract new (...args: never[]) => unknown)[] | undefined,
+  exceptions: readonly ErrorClass[] | undefined,
 ): boolean {
-  if (!(error instanceof ConfigError)) return false;
+  return isUnlistedError(error, ConfigError, exceptions);
+}
+
+type ErrorClass = abstract new (...args: never[]) => unknown;
+
+/** Whether `error` is a `Class` that `exceptions` does not name (by `Class` or a subclass of it). */
+export function isUnlistedError(
+  error: unknown,
+  Class: ErrorClass,
+  exceptions: readonly ErrorClass[] | undefined,
+): boolean {
+  if (!(error instanceof Class)) return false;
   return !exceptions?.some(
-    (c) => (c === ConfigError || c.prototype instanceof ConfigError) && error instanceof c,
+    (c) => (c === Class || c.prototype instanceof Class) && error instanceof c,
   );
 }

@@ -5,6 +5,7 @@ import {
   ConfigError,
   PolicyResetError,
   isUnlistedConfigError,
+  isUnlistedError,
   toError,
 } from '../../core/errors.js';
 import { askCallback, EventEmitter } from '../../core/events.js';
@@ -24,7 +25,6 @@ import type { RetryBudget } from '../retry-budget/retry-budget.js';
 import { applyJitter, backoffDelay } from './backoff.js';
 import {
   resolveRetryOptions,
-  type ErrorClass,
   type ResolvedRetryOptions,
   type RetryOptions,
 } from './retry.options.js';
@@ -239,10 +239,9 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   isRetryable(error: unknown): boolean {
     const { exceptions, retryIf } = this.options;
     // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
-    if (isUnlistedConfigError(error, exceptions)) return false;
     if (
-      error instanceof CircuitBreakerError &&
-      !exceptions?.some((c) => isSameOrSubclass(c, CircuitBreakerError) && error instanceof c)
+      isUnlistedConfigError(error, exceptions) ||
+      isUnlistedError(error, CircuitBreakerError, exceptions)
     )
       return false;
     if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
@@ -297,10 +296,6 @@ const FIRST_TRY: CallContext = Object.freeze({ cancellation: undefined, attempt:
 function contextFor(abort: LazyAbort | undefined, attempt: number): CallContext {
   if (abort === undefined && attempt === 1) return FIRST_TRY;
   return { cancellation: abort, attempt };
-}
-
-function isSameOrSubclass(candidate: ErrorClass, base: ErrorClass): boolean {
-  return candidate === base || candidate.prototype instanceof base;
 }
 
 /**
