@@ -82,7 +82,9 @@ export function weave(
 
 /**
  * Builds the pipelines of every woven method of `instance` for its registry now, instead of on first call, so
- * configuration mistakes (unknown names) surface at bootstrap. Returns the problems found, one per method.
+ * configuration mistakes (unknown names) surface at bootstrap. Given a class, it prepares the class's static
+ * methods (its own and those it inherits), for the registry the class is bound to. Returns the problems found,
+ * one per method.
  */
 export function prepareInstance(instance: object): { method: string; error: Error }[] {
   if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
@@ -95,9 +97,11 @@ function prepareMethods(instance: object): { method: string; error: Error }[] {
   const problems: { method: string; error: Error }[] = [];
   const registry = registryOf(instance) ?? inlinePolicies;
   const seen = new Set<string | symbol>();
+  // A class holds its static methods itself; an instance's methods are on its prototypes.
   for (
-    let proto = Object.getPrototypeOf(instance) as object | null;
-    proto && proto !== Object.prototype;
+    let proto = (typeof instance === 'function' ? instance : Object.getPrototypeOf(instance)) as
+      object | null;
+    proto && proto !== Object.prototype && proto !== Function.prototype;
     proto = Object.getPrototypeOf(proto) as object | null
   ) {
     for (const key of Reflect.ownKeys(proto)) {
