@@ -15,9 +15,10 @@ import {
 } from '../index.js';
 
 /**
- * Puts every engine `target` has created (named and inline, as `engines()` lists them) back to its initial state,
- * and lets go of dspu's idle timers, so no state leaks from one test into the next and no timer of dspu's
- * outlives a test file:
+ * Puts every engine `target` holds back to its initial state, as `engines()` lists them: those it made (named and
+ * inline), engines given to it as configuration entries, and engines given to decorators as instances once a
+ * method has resolved them through it. It also lets go of dspu's idle timers, so no state leaks from one test into
+ * the next and no timer of dspu's outlives a test file:
  *
  * - circuit breakers: CLOSED, counters and window cleared, the open backoff back to `timeout`;
  * - rate limiters: the bucket full, queued calls rejected with `PolicyResetError`;

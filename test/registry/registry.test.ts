@@ -235,6 +235,28 @@ describe('ResilienceRegistry', () => {
     expect(replaced.state).to.equal(CircuitState.OPEN); // options replacing an engine keep its state
   });
 
+  it('relays an engine given as an entry from configure() on, even when only used directly', async () => {
+    const payments = new CircuitBreaker({ failureThreshold: 1 });
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments } });
+    const changes: string[] = [];
+    registry.on('stateChange', ({ name, to }) => changes.push(`${name}:${to}`));
+    await payments.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    expect(changes).to.deep.equal(['payments:open']);
+    expect(registry.engines().map(({ name, engine }) => [name, engine])).to.deep.equal([
+      ['payments', payments],
+    ]);
+  });
+
+  it('relays an engine given under two names once, under the first', async () => {
+    const shared = new CircuitBreaker({ failureThreshold: 1 });
+    const registry = new ResilienceRegistry({ circuitBreaker: { first: shared, second: shared } });
+    const changes: string[] = [];
+    registry.on('stateChange', ({ name, to }) => changes.push(`${name}:${to}`));
+    await shared.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    expect(changes).to.deep.equal(['first:open']);
+    expect(registry.engines()).to.have.length(1);
+  });
+
   it('keeps two registries isolated: the same name is two instances', () => {
     const a = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
     const b = new ResilienceRegistry({ circuitBreaker: { payments: {} } });

@@ -204,6 +204,17 @@ describe('resetResilience', () => {
     expect((inline.engine as CircuitBreaker).state).to.equal(CircuitState.CLOSED);
   });
 
+  it('resets an engine given as a configuration entry, even when only used directly', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: '1m' });
+    const registry = new ResilienceRegistry({ circuitBreaker: { api: breaker } });
+    await settle(breaker.protect(fail));
+    expect(breaker.state).to.equal(CircuitState.OPEN);
+
+    resetResilience(registry);
+
+    expect(breaker.state).to.equal(CircuitState.CLOSED);
+  });
+
   it('resets the default registry when given none', async () => {
     registry.configure({ rateLimiter: { resetDefaultTest: { rate: 1, per: '1h' } } });
     const limiter = registry.rateLimiter('resetDefaultTest');
