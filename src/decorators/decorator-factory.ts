@@ -8,7 +8,7 @@ import {
   type RecordTarget,
 } from './metadata.js';
 import { loadReflectMetadata } from './reflect-metadata.js';
-import { isWoven, weave } from './weaver.js';
+import { isWoven, noteDeclaringClass, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
@@ -119,7 +119,7 @@ function applyTc39(record: Recorder, value: unknown, context: DecoratorContext):
   const metadata = context.metadata as object;
   if (context.kind === 'class') {
     record({ dialect: 'tc39', metadata, method: undefined, static: false });
-    weaveAsyncMethods(value as AnyClass, { metadata });
+    weaveAsyncMethods(value as AnyClass, { declaringClass: value as AnyClass, metadata });
     return undefined;
   }
   if (context.kind !== 'method')
@@ -129,7 +129,13 @@ function applyTc39(record: Recorder, value: unknown, context: DecoratorContext):
   record({ dialect: 'tc39', metadata, method: context.name, static: context.static });
   if (isWoven(value)) return value;
   if (context.static) markStatic(value as AnyFunction);
-  return weave(value as AnyFunction, context.name, { metadata });
+  const woven = weave(value as AnyFunction, context.name, { metadata });
+  // A TC39 method decorator never sees its class: it learns it from the first instance made (the class itself,
+  // for a static method), so a call whose `this` is no instance (a detached method) still finds it.
+  context.addInitializer(function (this: unknown) {
+    noteDeclaringClass(woven, this);
+  });
+  return woven;
 }
 
 // A class-level policy covers the async instance methods the class declares; inherited ones keep their own

@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, describeValue } from '../core/errors.js';
 import { readingUserValue } from '../core/validate.js';
 import { registryOf, type PolicyResolver } from '../registry/binding.js';
 import { inlinePolicies } from './inline-policies.js';
@@ -134,23 +134,40 @@ function prepareMethods(instance: object): { method: string; error: Error }[] {
 
 // The class that declared the method: the pipeline's inline engines are per (declaring class, method).
 function findDeclaringClass(state: WovenMethod, self: unknown): AnyClass {
-  if (state.declaringClass) return state.declaringClass;
+  const Class = state.declaringClass ?? lookUpDeclaringClass(state, self);
+  if (Class) return Class;
+  throw new ConfigError(
+    `${String(state.name)}: dspu cannot tell which class declares this method, called on ` +
+      `${describeValue(self)} before any instance of its class was made; call it on an instance of that class`,
+  );
+}
+
+/**
+ * Notes which class declares the woven method `fn`, from `self`, an instance of it (or the class, for a static
+ * method): what a TC39 decorator, which never sees the class, learns as instances are made, so that a call whose
+ * `this` is not an instance (a detached method, a callback) still finds it.
+ */
+export function noteDeclaringClass(fn: AnyFunction, self: unknown): void {
+  const state = wovenMethods.get(fn);
+  if (state !== undefined && state.declaringClass === undefined) lookUpDeclaringClass(state, self);
+}
+
+// Walks from `self` to the class whose TC39 metadata holds the method's records, and remembers it.
+function lookUpDeclaringClass(state: WovenMethod, self: unknown): AnyClass | undefined {
   for (
     let holder = self as object | null;
-    holder;
+    holder !== null && (typeof holder === 'object' || typeof holder === 'function');
     holder = Object.getPrototypeOf(holder) as object | null
   ) {
     const Class = (typeof holder === 'function' ? holder : holder.constructor) as
       AnyClass | undefined;
     const metadata =
-      Class && Object.hasOwn(Class, Symbol.metadata)
+      typeof Class === 'function' && Object.hasOwn(Class, Symbol.metadata)
         ? (Class as unknown as Record<symbol, unknown>)[Symbol.metadata as symbol]
         : undefined;
     if (Class && state.metadata !== undefined && metadata === state.metadata) {
       return (state.declaringClass = Class);
     }
   }
-  throw new Error(
-    `dspu: cannot find the class declaring ${String(state.name)}; call it on an instance of that class`,
-  );
+  return undefined;
 }
