@@ -235,6 +235,10 @@ export class ResilienceRegistry {
 
   /** The shared engine of `kind` named `name`: created on first use, or the engine given as the entry. */
   get<K extends PolicyKind>(kind: K, name: string): EngineOf<K> {
+    if (typeof kind !== 'string' || kindSpec(kind)?.named !== true) {
+      const named = DEFAULT_ORDER.filter((candidate) => POLICY_KINDS[candidate].named);
+      throw ConfigError.invalid('kind', `a policy kind with names (${named.join(', ')})`, kind);
+    }
     return this.lookup(kind, name) as EngineOf<K>;
   }
 
@@ -328,6 +332,7 @@ export class ResilienceRegistry {
   }
 
   private lookup(kind: HeldKind, name: string): Policy {
+    checkName(name);
     const key = `${kind}\u0000${name}`;
     const existing = this.named.get(key);
     if (existing) return existing.engine;
@@ -356,6 +361,7 @@ export class ResilienceRegistry {
 
   /** The shared resource of `kind` named `name`: created on first use, or the instance given as the entry. */
   private resource<K extends ResourceKind>(kind: K, name: string): ResourceOf<K> {
+    checkName(name);
     const key = `${kind}\u0000${name}`;
     const existing = this.resources.get(key);
     if (existing) return existing.resource as ResourceOf<K>;
@@ -463,6 +469,11 @@ export class ResilienceRegistry {
     }
     return replacements;
   }
+}
+
+// A name asked for through an accessor: anything but a string (a Proxy, a symbol) is refused before it is used.
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw ConfigError.invalid('name', 'a policy name (a string)', name);
 }
 
 // An entry that is an engine (of its kind: configure() checked it), or a policy of your own.

@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { POLICY_KINDS } from '../../src/registry/policy-kinds.js';
 import { useFakeClock } from '../support/fake-clock.js';
+import { HOSTILE_FUNCTIONS, HOSTILE_VALUES } from '../support/hostile-values.js';
 import { configProblems } from '../support/rejection.js';
 
 describe('ResilienceRegistry', () => {
@@ -255,6 +256,39 @@ describe('ResilienceRegistry', () => {
     await shared.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
     expect(changes).to.deep.equal(['first:open']);
     expect(registry.engines()).to.have.length(1);
+  });
+
+  it('answers a name or kind that is not a string with a ConfigError naming it, at every accessor', () => {
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
+    const odd = [
+      ...HOSTILE_VALUES,
+      ...HOSTILE_FUNCTIONS,
+      { label: 'a null-prototype object', value: Object.create(null) as object },
+      { label: 'null', value: null },
+      { label: 'a number', value: 42 },
+    ];
+    for (const { label, value } of odd) {
+      const accessors: [string, () => unknown][] = [
+        ['circuitBreaker', () => registry.circuitBreaker(value as never)],
+        ['retry', () => registry.retry(value as never)],
+        ['retryBudget', () => registry.retryBudget(value as never)],
+        ['policy', () => registry.policy(value as never)],
+        ['get name', () => registry.get('circuitBreaker', value as never)],
+        ['get kind', () => registry.get(value as never, 'payments')],
+      ];
+      for (const [accessor, call] of accessors) {
+        expect(call, `${accessor}(${label})`)
+          .to.throw(ConfigError)
+          .with.property('message')
+          .that.matches(
+            accessor === 'get kind' ? /^kind: expected a policy kind/ : /^name: expected/,
+          );
+      }
+    }
+    expect(() => registry.get('nonsense' as never, 'payments')).to.throw(
+      ConfigError,
+      'kind: expected a policy kind with names (retry, hedge, circuitBreaker, rateLimiter, timeout, concurrency), got "nonsense"',
+    );
   });
 
   it('keeps two registries isolated: the same name is two instances', () => {
