@@ -83,7 +83,9 @@ function decorator<R = any>(record: Recorder): ResilienceDecorator<R> {
     if (descriptor !== undefined && (typeof key === 'string' || typeof key === 'symbol')) {
       return applyLegacyMethod(record, target as object, key, descriptor as PropertyDescriptor);
     }
-    throw new ConfigError('dspu decorators apply to methods and classes only');
+    // A legacy field decorator gets a key and no descriptor: name the field as the other cases name theirs.
+    const member = typeof key === 'string' || typeof key === 'symbol' ? `${String(key)}: ` : '';
+    throw new ConfigError(`${member}dspu decorators apply to methods and classes only`);
   };
 }
 
