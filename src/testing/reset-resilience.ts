@@ -57,7 +57,9 @@ export function resetResilience(target: ResilienceRegistry = defaultRegistry): v
 
 /** Resets a built-in engine; returns the retry budget it draws on, if any, to be reset once. */
 function resetEngine(engine: Policy): RetryBudget | undefined {
-  if (engine instanceof CircuitBreaker) void engine.reset();
+  // A breaker whose state lives in a store (dspu/redis, fail-closed) may fail to reach it and reports that
+  // itself (a storeError event); a test's afterEach must not end in an unhandled rejection for it.
+  if (engine instanceof CircuitBreaker) engine.reset().catch(ignore);
   else if (
     engine instanceof RateLimiter ||
     engine instanceof ConcurrencyLimiter ||
@@ -73,3 +75,5 @@ function resetEngine(engine: Policy): RetryBudget | undefined {
   }
   return undefined;
 }
+
+function ignore(): void {}

@@ -300,6 +300,33 @@ class QuoteService {
 })
 class QuoteModule {}
 
+describe('resetResilience and breakers whose reset fails', () => {
+  it('lets no rejection of a breaker’s reset() escape as an unhandled rejection', async () => {
+    // As a RedisCircuitBreaker in fail-closed mode does when Redis cannot be reached (it reports storeError).
+    let resets = 0;
+    class StoreBackedBreaker extends CircuitBreaker {
+      override reset(): Promise<void> {
+        resets++;
+        return Promise.reject(new Error('store unreachable'));
+      }
+    }
+    const registry = new ResilienceRegistry({
+      circuitBreaker: { shared: new StoreBackedBreaker() },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      resetResilience(registry);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).to.deep.equal([]);
+    expect(resets).to.equal(1);
+  });
+});
+
 describe('resetResilience with a Nest application', () => {
   it('resets the registry the application injects', async () => {
     const app = await NestFactory.createApplicationContext(QuoteModule, { logger: false });
