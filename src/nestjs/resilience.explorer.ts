@@ -46,13 +46,14 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     const seen = new Set<object>();
     const { registry } = this;
     // Controllers' pipelines are built as HTTP handlers': their waits for a rate or concurrency limit are bounded.
+    // Their static methods are no handlers: those are built as a provider's are.
     const asHandlers = <T>(build: () => T) =>
       registry instanceof HttpRegistry ? registry.forControllers(build) : build();
     for (const wrapper of this.discovery.getControllers()) {
-      for (const problem of asHandlers(() => this.wire(wrapper, seen))) problems.add(problem);
+      for (const problem of this.wire(wrapper, seen, asHandlers)) problems.add(problem);
     }
     for (const wrapper of this.discovery.getProviders()) {
-      for (const problem of this.wire(wrapper, seen)) problems.add(problem);
+      for (const problem of this.wire(wrapper, seen, (build) => build())) problems.add(problem);
     }
     if (problems.size > 0) throw new ConfigError([...problems]);
   }
@@ -67,7 +68,11 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     this.ownedTargets.length = 0;
   }
 
-  private wire(wrapper: InstanceWrapper, seen: Set<object>): string[] {
+  private wire(
+    wrapper: InstanceWrapper,
+    seen: Set<object>,
+    asInstances: (build: () => string[]) => string[],
+  ): string[] {
     const instance: unknown = wrapper.instance;
     if (instance === null || typeof instance !== 'object' || seen.has(instance)) return [];
     seen.add(instance);
@@ -75,7 +80,7 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     if (prototype === null || prototype === Object.prototype) return [];
     const Class = prototype.constructor as AnyClass;
     return [
-      ...this.wireInstance(wrapper, instance, prototype, Class),
+      ...asInstances(() => this.wireInstance(wrapper, instance, prototype, Class)),
       ...this.wireStatics(Class, seen),
     ];
   }

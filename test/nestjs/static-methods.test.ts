@@ -2,8 +2,17 @@ import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { expect } from 'chai';
-import { ConfigError, Retry, Timeout, registry } from '../../src/index.js';
+import {
+  ConfigError,
+  PolicyResetError,
+  RateLimited,
+  ResilienceRegistry,
+  Retry,
+  Timeout,
+  registry,
+} from '../../src/index.js';
 import { ResilienceModule } from '../../src/nestjs/index.js';
+import { resetResilience } from '../../src/testing/index.js';
 import { listen, rejectionOf } from './support.js';
 
 // A provider whose only dspu policies are on static methods: the explorer must still see it.
@@ -33,6 +42,14 @@ class Typo {
 
   @Timeout('1s')
   async fine(): Promise<void> {}
+}
+
+@Controller('jobs')
+class JobsController {
+  @RateLimited('enqueue')
+  static async enqueue(): Promise<string> {
+    return 'queued';
+  }
 }
 
 const nightly = { retry: { nightly: { maxAttempts: 3, baseDelay: 0 } } };
@@ -67,6 +84,31 @@ describe('nestjs: static methods of providers', () => {
     const error = await rejectionOf(booted);
     expect(error).to.be.instanceOf(ConfigError);
     expect(error.message).to.equal('Typo.run (static) uses retry "nightlly"; known: nightly');
+  });
+
+  it('leaves a controller’s static methods unbounded by http.maxWait: they handle no request', async () => {
+    @Module({
+      imports: [
+        ResilienceModule.forRoot({ http: true, rateLimiter: { enqueue: { rate: 1, per: '1h' } } }),
+      ],
+      controllers: [JobsController],
+    })
+    class AppModule {}
+    const { app } = await listen(AppModule);
+    const policies = app.get(ResilienceRegistry);
+    try {
+      const seen: string[] = [];
+      policies.on('throttled', () => seen.push('throttled'));
+      policies.on('rejected', () => seen.push('rejected'));
+      expect(await JobsController.enqueue()).to.equal('queued');
+      const second = JobsController.enqueue().catch((error: unknown) => error);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).to.deep.equal(['throttled']); // it waits for its token, as a provider's method does
+      resetResilience(policies);
+      expect(await second).to.be.instanceOf(PolicyResetError);
+    } finally {
+      await app.close();
+    }
   });
 
   it('gives the class back to the default registry when the application closes', async () => {
