@@ -332,7 +332,7 @@ export class ResilienceRegistry {
   }
 
   private lookup(kind: HeldKind, name: string): Policy {
-    checkName(name);
+    if (typeof name !== 'string') throw this.unknown(kind, name);
     const key = `${kind}\u0000${name}`;
     const existing = this.named.get(key);
     if (existing) return existing.engine;
@@ -342,8 +342,14 @@ export class ResilienceRegistry {
     return made.engine;
   }
 
-  private unknown(kind: ConfigKind, name: string): ConfigError {
+  private unknown(kind: ConfigKind, name: unknown): ConfigError {
     const known = this.names(kind);
+    // Asked for through an accessor with anything but a string (a Proxy, a symbol): no entry can have that name.
+    if (typeof name !== 'string') {
+      return new ConfigError(
+        `${kind} ${describeValue(name)} is not configured: a policy name is a string; known: ${known.length ? known.join(', ') : '(none)'}`,
+      );
+    }
     const entry = `{ ${kind}: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: { ... } } }`;
     // A registry without configuration is most often a NestJS application without the module, or a script
     // whose configure() has not run yet (or ran on another registry).
@@ -361,7 +367,7 @@ export class ResilienceRegistry {
 
   /** The shared resource of `kind` named `name`: created on first use, or the instance given as the entry. */
   private resource<K extends ResourceKind>(kind: K, name: string): ResourceOf<K> {
-    checkName(name);
+    if (typeof name !== 'string') throw this.unknown(kind, name);
     const key = `${kind}\u0000${name}`;
     const existing = this.resources.get(key);
     if (existing) return existing.resource as ResourceOf<K>;
@@ -469,11 +475,6 @@ export class ResilienceRegistry {
     }
     return replacements;
   }
-}
-
-// A name asked for through an accessor: anything but a string (a Proxy, a symbol) is refused before it is used.
-function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string') throw ConfigError.invalid('name', 'a policy name (a string)', name);
 }
 
 // An entry that is an engine (of its kind: configure() checked it), or a policy of your own.

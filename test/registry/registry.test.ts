@@ -258,7 +258,7 @@ describe('ResilienceRegistry', () => {
     expect(registry.engines()).to.have.length(1);
   });
 
-  it('answers a name or kind that is not a string with a ConfigError naming it, at every accessor', () => {
+  it('answers a name that is not a string, or a kind without names, with a ConfigError at every accessor', () => {
     const registry = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
     const odd = [
       ...HOSTILE_VALUES,
@@ -281,7 +281,9 @@ describe('ResilienceRegistry', () => {
           .to.throw(ConfigError)
           .with.property('message')
           .that.matches(
-            accessor === 'get kind' ? /^kind: expected a policy kind/ : /^name: expected/,
+            accessor === 'get kind'
+              ? /^kind: expected a policy kind/
+              : / is not configured: a policy name is a string; known: /,
           );
       }
     }
