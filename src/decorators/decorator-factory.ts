@@ -8,7 +8,7 @@ import {
   type RecordTarget,
 } from './metadata.js';
 import { loadReflectMetadata } from './reflect-metadata.js';
-import { isWoven, noteDeclaringClass, weave } from './weaver.js';
+import { declaringClassNoter, isWoven, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
@@ -134,8 +134,9 @@ function applyTc39(record: Recorder, value: unknown, context: DecoratorContext):
   const woven = weave(value as AnyFunction, context.name, { metadata });
   // A TC39 method decorator never sees its class: it learns it from the first instance made (the class itself,
   // for a static method), so a call whose `this` is no instance (a detached method) still finds it.
+  const note = declaringClassNoter(woven);
   context.addInitializer(function (this: unknown) {
-    noteDeclaringClass(woven, this);
+    note(this);
   });
   return woven;
 }

@@ -143,13 +143,17 @@ function findDeclaringClass(state: WovenMethod, self: unknown): AnyClass {
 }
 
 /**
- * Notes which class declares the woven method `fn`, from `self`, an instance of it (or the class, for a static
- * method): what a TC39 decorator, which never sees the class, learns as instances are made, so that a call whose
- * `this` is not an instance (a detached method, a callback) still finds it.
+ * What a TC39 decorator, which never sees the class, runs as each instance is made (as the class is defined, for a
+ * static method): notes which class declares the woven method `fn` from `self`, an instance of it (or the class),
+ * so that a call whose `this` is not an instance (a detached method, a callback) still finds it. Once known, it
+ * costs each construction one comparison.
  */
-export function noteDeclaringClass(fn: AnyFunction, self: unknown): void {
+export function declaringClassNoter(fn: AnyFunction): (self: unknown) => void {
   const state = wovenMethods.get(fn);
-  if (state !== undefined && state.declaringClass === undefined) lookUpDeclaringClass(state, self);
+  return (self) => {
+    if (state !== undefined && state.declaringClass === undefined)
+      lookUpDeclaringClass(state, self);
+  };
 }
 
 // Walks from `self` to the class whose TC39 metadata holds the method's records, and remembers it.
