@@ -157,12 +157,14 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
       for (const policy of unknown) {
         const kind = configKey(policy.kind);
         const known = this.registry.names(kind);
+        // A policy of your own (@UsePolicy) is configured as an instance, the built-in kinds as options.
+        const [what, entry] = kind === 'policies' ? ['policy', 'yourPolicy'] : [kind, '{ ... }'];
         problems.push(
-          `${where} uses ${policy.kind} ${JSON.stringify(policy.value)}; ` +
+          `${where} uses ${what} ${JSON.stringify(policy.value)}; ` +
             (known.length > 0
               ? `known: ${known.join(', ')}`
               : `known: (none); configure it in ResilienceModule.forRoot({ ${kind}: { ` +
-                `${JSON.stringify(policy.value)}: { ... } } })`),
+                `${JSON.stringify(policy.value)}: ${entry} } })`),
         );
       }
     }
