@@ -153,7 +153,7 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
           policy.source === 'name' &&
           !this.registry.has(configKey(policy.kind), policy.value as string),
       );
-      if (unknown.length === 0) problems.push(`${where}: ${error.message}`);
+      if (unknown.length === 0) problems.push(...labelled(where, `${Class.name}.${method}`, error));
       for (const policy of unknown) {
         const kind = configKey(policy.kind);
         const known = this.registry.names(kind);
@@ -170,6 +170,16 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     }
     return problems;
   }
+}
+
+// Each problem of a method's error, labelled `where` once: the registry labels an inline policy's problems with
+// the same `Class.method` already.
+function labelled(where: string, label: string, error: Error): string[] {
+  const problems = error instanceof ConfigError ? error.problems : [error.message];
+  return problems.map(
+    (problem) =>
+      `${where}: ${problem.startsWith(`${label}: `) ? problem.slice(label.length + 2) : problem}`,
+  );
 }
 
 // The names of a class's static methods, its own and inherited (not Function.prototype's).

@@ -127,6 +127,26 @@ describe('nestjs: bootstrap validation', () => {
     expect(error.message).to.equal('LedgerService.post uses policy "audti"; known: audit');
   });
 
+  it('labels each problem of an inline policy once with its class and method', async () => {
+    @Injectable()
+    class QuotesService {
+      @Retry({ maxAttempts: 2, budget: 'upstrem' })
+      async quote(): Promise<number> {
+        return 1;
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [ResilienceModule.forRoot({ retryBudget: { upstream: {} } })],
+      providers: [QuotesService],
+    }).compile();
+    const error = await rejectionOf(moduleRef.init());
+    await moduleRef.close();
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.equal(
+      'QuotesService.quote: budget: retryBudget "upstrem" is not configured; known: upstream',
+    );
+  });
+
   it('resolves names that exist only once the async factory has run', async () => {
     @Injectable()
     class LateService {
