@@ -96,15 +96,20 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
       .some((method) => getResiliencePolicies(Class, method).length > 0);
     if (!decorated) return [];
 
-    if (wrapper.isDependencyTreeStatic() && !wrapper.isTransient) {
+    const singleton = wrapper.isDependencyTreeStatic() && !wrapper.isTransient;
+    if (singleton && canTakeBinding(instance)) {
       bindRegistry(instance, this.registry);
       return this.check(instance, Class, false);
     }
+    // Instances made later, or a singleton that cannot take the binding (frozen): their prototype takes it.
+    const kind = singleton ? 'frozen' : wrapper.isTransient ? 'transient' : 'request-scoped';
     this.bindShared(
       prototype,
-      `${Class.name} is ${wrapper.isTransient ? 'transient' : 'request-scoped'} and its class is already ` +
-        `bound to the ResilienceRegistry of another running application: its instances here resolve ` +
-        `policies there. Make it a singleton, or give each application its own subclass.`,
+      `${Class.name} is ${kind} and its class is already bound to the ResilienceRegistry of another ` +
+        `running application: its instances here resolve policies there. ` +
+        (singleton
+          ? 'Bind it before freezing it: bindRegistry(this, registry).'
+          : 'Make it a singleton, or give each application its own subclass.'),
     );
     for (const transient of wrapper.isTransient ? wrapper.getStaticTransientInstances() : []) {
       const value: unknown = transient?.instance;
@@ -169,6 +174,15 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
       }
     }
     return problems;
+  }
+}
+
+// A frozen or sealed instance (or one whose Proxy refuses) cannot hold its own binding.
+function canTakeBinding(instance: object): boolean {
+  try {
+    return Object.isExtensible(instance);
+  } catch {
+    return false;
   }
 }
 
