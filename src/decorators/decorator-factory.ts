@@ -8,7 +8,7 @@ import {
   type RecordTarget,
 } from './metadata.js';
 import { loadReflectMetadata } from './reflect-metadata.js';
-import { isWoven, weave } from './weaver.js';
+import { declaringClassNoter, isWoven, weave } from './weaver.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 type AnyClass = abstract new (...args: never[]) => unknown;
@@ -83,7 +83,9 @@ function decorator<R = any>(record: Recorder): ResilienceDecorator<R> {
     if (descriptor !== undefined && (typeof key === 'string' || typeof key === 'symbol')) {
       return applyLegacyMethod(record, target as object, key, descriptor as PropertyDescriptor);
     }
-    throw new ConfigError('dspu decorators apply to methods and classes only');
+    // A legacy field decorator gets a key and no descriptor: name the field as the other cases name theirs.
+    const member = typeof key === 'string' || typeof key === 'symbol' ? `${String(key)}: ` : '';
+    throw new ConfigError(`${member}dspu decorators apply to methods and classes only`);
   };
 }
 
@@ -119,7 +121,7 @@ function applyTc39(record: Recorder, value: unknown, context: DecoratorContext):
   const metadata = context.metadata as object;
   if (context.kind === 'class') {
     record({ dialect: 'tc39', metadata, method: undefined, static: false });
-    weaveAsyncMethods(value as AnyClass, { metadata });
+    weaveAsyncMethods(value as AnyClass, { declaringClass: value as AnyClass, metadata });
     return undefined;
   }
   if (context.kind !== 'method')
@@ -129,7 +131,14 @@ function applyTc39(record: Recorder, value: unknown, context: DecoratorContext):
   record({ dialect: 'tc39', metadata, method: context.name, static: context.static });
   if (isWoven(value)) return value;
   if (context.static) markStatic(value as AnyFunction);
-  return weave(value as AnyFunction, context.name, { metadata });
+  const woven = weave(value as AnyFunction, context.name, { metadata });
+  // A TC39 method decorator never sees its class: it learns it from the first instance made (the class itself,
+  // for a static method), so a call whose `this` is no instance (a detached method) still finds it.
+  const note = declaringClassNoter(woven);
+  context.addInitializer(function (this: unknown) {
+    note(this);
+  });
+  return woven;
 }
 
 // A class-level policy covers the async instance methods the class declares; inherited ones keep their own

@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, describeValue } from '../core/errors.js';
 import { readingUserValue } from '../core/validate.js';
 import { registryOf, type PolicyResolver } from '../registry/binding.js';
 import { inlinePolicies } from './inline-policies.js';
@@ -82,7 +82,9 @@ export function weave(
 
 /**
  * Builds the pipelines of every woven method of `instance` for its registry now, instead of on first call, so
- * configuration mistakes (unknown names) surface at bootstrap. Returns the problems found, one per method.
+ * configuration mistakes (unknown names) surface at bootstrap. Given a class, it prepares the class's static
+ * methods (its own and those it inherits), for the registry the class is bound to. Returns the problems found,
+ * one per method.
  */
 export function prepareInstance(instance: object): { method: string; error: Error }[] {
   if (instance === null || (typeof instance !== 'object' && typeof instance !== 'function'))
@@ -95,9 +97,11 @@ function prepareMethods(instance: object): { method: string; error: Error }[] {
   const problems: { method: string; error: Error }[] = [];
   const registry = registryOf(instance) ?? inlinePolicies;
   const seen = new Set<string | symbol>();
+  // A class holds its static methods itself; an instance's methods are on its prototypes.
   for (
-    let proto = Object.getPrototypeOf(instance) as object | null;
-    proto && proto !== Object.prototype;
+    let proto = (typeof instance === 'function' ? instance : Object.getPrototypeOf(instance)) as
+      object | null;
+    proto && proto !== Object.prototype && proto !== Function.prototype;
     proto = Object.getPrototypeOf(proto) as object | null
   ) {
     for (const key of Reflect.ownKeys(proto)) {
@@ -130,23 +134,44 @@ function prepareMethods(instance: object): { method: string; error: Error }[] {
 
 // The class that declared the method: the pipeline's inline engines are per (declaring class, method).
 function findDeclaringClass(state: WovenMethod, self: unknown): AnyClass {
-  if (state.declaringClass) return state.declaringClass;
+  const Class = state.declaringClass ?? lookUpDeclaringClass(state, self);
+  if (Class) return Class;
+  throw new ConfigError(
+    `${String(state.name)}: dspu cannot tell which class declares this method, called on ` +
+      `${describeValue(self)} before any instance of its class was made; call it on an instance of that class`,
+  );
+}
+
+/**
+ * What a TC39 decorator, which never sees the class, runs as each instance is made (as the class is defined, for a
+ * static method): notes which class declares the woven method `fn` from `self`, an instance of it (or the class),
+ * so that a call whose `this` is not an instance (a detached method, a callback) still finds it. Once known, it
+ * costs each construction one comparison.
+ */
+export function declaringClassNoter(fn: AnyFunction): (self: unknown) => void {
+  const state = wovenMethods.get(fn);
+  return (self) => {
+    if (state !== undefined && state.declaringClass === undefined)
+      lookUpDeclaringClass(state, self);
+  };
+}
+
+// Walks from `self` to the class whose TC39 metadata holds the method's records, and remembers it.
+function lookUpDeclaringClass(state: WovenMethod, self: unknown): AnyClass | undefined {
   for (
     let holder = self as object | null;
-    holder;
+    holder !== null && (typeof holder === 'object' || typeof holder === 'function');
     holder = Object.getPrototypeOf(holder) as object | null
   ) {
     const Class = (typeof holder === 'function' ? holder : holder.constructor) as
       AnyClass | undefined;
     const metadata =
-      Class && Object.hasOwn(Class, Symbol.metadata)
+      typeof Class === 'function' && Object.hasOwn(Class, Symbol.metadata)
         ? (Class as unknown as Record<symbol, unknown>)[Symbol.metadata as symbol]
         : undefined;
     if (Class && state.metadata !== undefined && metadata === state.metadata) {
       return (state.declaringClass = Class);
     }
   }
-  throw new Error(
-    `dspu: cannot find the class declaring ${String(state.name)}; call it on an instance of that class`,
-  );
+  return undefined;
 }

@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { CircuitState, ResilienceRegistry, type WindowMetrics } from '../index.js';
+import {
+  CircuitState,
+  ConfigError,
+  OptionsChecker,
+  ResilienceRegistry,
+  type WindowMetrics,
+} from '../index.js';
 
 /** What {@link ResilienceHealthIndicator.isHealthy} reports under its key. */
 export interface CircuitBreakersHealth {
@@ -45,18 +51,28 @@ export class ResilienceHealthIndicator {
 
   /**
    * The breakers' states under `key`; terminus answers 503 with these details when the status is `down`.
-   * @throws ConfigError when `options.names` lists a breaker the registry does not know
+   * @throws ConfigError (as a rejection) when `key` is not a string, `options` is not `{ names }` with an array
+   *   of strings, or `options.names` lists a breaker the registry does not know
    */
   isHealthy(
     key = 'circuitBreakers',
     options: CircuitBreakersHealthOptions = {},
   ): Promise<Record<string, CircuitBreakersHealth>> {
     try {
+      if (typeof key !== 'string') throw ConfigError.invalid('key', 'a string', key);
+      // Read once, own keys only: a Proxy, a getter or a string of names is a ConfigError, not a TypeError.
+      const checker = new OptionsChecker(options).onlyKnown(['names']);
+      const names = checker.array(
+        'names',
+        'an array of breaker names',
+        (name) => typeof name === 'string',
+      ) as string[] | undefined;
+      checker.throwIfInvalid();
       const breakers: Record<string, CircuitState> = {};
       const windows: Record<string, WindowMetrics> = {};
       let rated = false;
       let open = false;
-      for (const name of options.names ?? this.registry.names('circuitBreaker')) {
+      for (const name of names ?? this.registry.names('circuitBreaker')) {
         const breaker = this.registry.circuitBreaker(name);
         // Peeked: a health probe must not make the lazy OPEN → HALF_OPEN move it reports on.
         const state = breaker.peekState();

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
-import { ResilienceRegistry } from '../index.js';
+import { ConfigError, isInstance, ResilienceRegistry } from '../index.js';
 import { RESILIENCE_MODULE_OPTIONS } from './resilience.constants.js';
 import { ResilienceExceptionFilter } from './resilience-exception.filter.js';
 import { ResilienceExplorer } from './resilience.explorer.js';
@@ -11,7 +11,6 @@ import {
   type StaticSettings,
   splitOptions,
   type ResilienceModuleAsyncOptions,
-  type ResilienceModuleConfig,
   type ResilienceModuleOptions,
   type ResilienceOptionsFactory,
   type SplitOptions,
@@ -75,8 +74,11 @@ export class ResilienceModule {
    */
   static forRootAsync(options: ResilienceModuleAsyncOptions): DynamicModule {
     const async = checkAsyncOptions(options);
-    const load = async (config: ResilienceModuleConfig | Promise<ResilienceModuleConfig>) =>
-      splitOptions(await config, true);
+    // A promise is the factory's own work: its rejection is the factory's error. Anything else is the
+    // configuration itself, read once by splitOptions: awaiting it would first read its `then`, and a revoked
+    // Proxy would escape as a TypeError.
+    const load = async (config: unknown) =>
+      splitOptions(isInstance(config, Promise) ? await config : config, true);
     const providers: Provider[] = [];
     if (async.useFactory) {
       const factory = async.useFactory;
@@ -89,7 +91,8 @@ export class ResilienceModule {
       if (async.useClass) providers.push({ provide: async.useClass, useClass: async.useClass });
       providers.push({
         provide: RESILIENCE_MODULE_OPTIONS,
-        useFactory: (factory: ResilienceOptionsFactory) => load(factory.createResilienceOptions()),
+        useFactory: (factory: unknown) =>
+          load(createOptions(factory, async.useClass ? 'useClass' : 'useExisting')),
         inject: [async.source],
       });
     }
@@ -126,4 +129,22 @@ export class ResilienceModule {
       exports: [ResilienceRegistry, ResilienceHealthIndicator],
     };
   }
+}
+
+// The configuration from a `useClass` or `useExisting` provider, which must implement ResilienceOptionsFactory.
+function createOptions(factory: unknown, key: 'useClass' | 'useExisting'): unknown {
+  let create: unknown;
+  try {
+    create = (factory as Partial<ResilienceOptionsFactory> | null)?.createResilienceOptions;
+  } catch {
+    create = undefined; // a provider that cannot be read (a revoked Proxy) has no such method either
+  }
+  if (typeof create !== 'function') {
+    throw ConfigError.invalid(
+      `ResilienceModule.forRootAsync.${key}`,
+      'a provider with a createResilienceOptions() method',
+      factory,
+    );
+  }
+  return (create as () => unknown).call(factory);
 }

@@ -11,6 +11,8 @@ interface Relayed {
   readonly source: RelayedEngine;
   /** The engine listeners that relay its events, by event type (or `'*'`). */
   readonly forwards: Map<PropertyKey, Unsubscribe>;
+  /** How many holders asked to relay this engine: it is relayed once, under the first one's kind and name. */
+  holders: number;
 }
 
 /**
@@ -20,7 +22,8 @@ interface Relayed {
  */
 export class EventRelay<Events extends object> {
   private readonly emitter = new EventEmitter<Events>();
-  private readonly engines = new Set<Relayed>();
+  // By the engine's emitter: one engine held twice (two names, a name and a decorator) is relayed once.
+  private readonly engines = new Map<EventEmitter<object>, Relayed>();
   // Listeners per event type (or '*').
   private readonly listened = new Map<PropertyKey, number>();
 
@@ -29,7 +32,7 @@ export class EventRelay<Events extends object> {
     const off = this.emitter.on(type as '*', listener as Listener<AnyEvent<Events>>);
     const count = (this.listened.get(type) ?? 0) + 1;
     this.listened.set(type, count);
-    if (count === 1) for (const relayed of this.engines) this.forward(relayed);
+    if (count === 1) for (const relayed of this.engines.values()) this.forward(relayed);
     let active = true;
     const unsubscribe = () => {
       if (!active) return;
@@ -41,20 +44,32 @@ export class EventRelay<Events extends object> {
         return;
       }
       this.listened.delete(type);
-      for (const relayed of this.engines) this.forward(relayed);
+      for (const relayed of this.engines.values()) this.forward(relayed);
     };
     return Object.assign(unsubscribe, { [Symbol.dispose]: unsubscribe });
   }
 
-  /** Starts relaying `source`'s events; the returned function stops it. */
+  /**
+   * Starts relaying `source`'s events, unless they are relayed already (the same engine under another name):
+   * then they stay relayed under the first name until every holder has stopped. The returned function stops.
+   */
   add(source: RelayedEngine): () => void {
-    const relayed: Relayed = { source, forwards: new Map() };
-    this.engines.add(relayed);
-    if (this.listened.size > 0) this.forward(relayed);
+    let relayed = this.engines.get(source.events);
+    if (relayed === undefined) {
+      relayed = { source, forwards: new Map(), holders: 0 };
+      this.engines.set(source.events, relayed);
+      if (this.listened.size > 0) this.forward(relayed);
+    }
+    const held = relayed;
+    held.holders++;
+    let active = true;
     return () => {
-      this.engines.delete(relayed);
-      for (const off of relayed.forwards.values()) off();
-      relayed.forwards.clear();
+      if (!active) return;
+      active = false;
+      if (--held.holders > 0) return;
+      this.engines.delete(held.source.events);
+      for (const off of held.forwards.values()) off();
+      held.forwards.clear();
     };
   }
 

@@ -104,6 +104,8 @@ export class ResilienceRegistry {
   // Inline engines per decorated method (the weaver's site object) and kind, replaced when a pipeline is rebuilt
   // after the kind's defaults changed.
   private readonly inline = new Map<object, Map<HeldKind, Held>>();
+  // Engines given to decorators as instances, once a method resolved one here: relayed and reset like the rest.
+  private readonly instances = new Map<Policy, Held>();
   private readonly relay = new EventRelay<RegistryEvents>();
   private currentOrder: readonly PolicyKind[] = DEFAULT_ORDER;
   private currentVersion = 0;
@@ -172,6 +174,13 @@ export class ResilienceRegistry {
       if (made) this.named.set(key, this.hold(held.kind, held.name, made));
       else this.named.delete(key);
     }
+    // An engine given as an entry is this registry's from now on, used through it or not: its events are
+    // relayed and resetResilience() reaches it.
+    for (const [kind, entries] of parsed.kinds) {
+      for (const [name, entry] of entries) {
+        if (name !== 'defaults' && isGivenEngine(kind, entry)) this.lookup(kind as HeldKind, name);
+      }
+    }
     this.currentVersion++;
     return this;
   }
@@ -226,14 +235,26 @@ export class ResilienceRegistry {
 
   /** The shared engine of `kind` named `name`: created on first use, or the engine given as the entry. */
   get<K extends PolicyKind>(kind: K, name: string): EngineOf<K> {
+    if (typeof kind !== 'string' || kindSpec(kind)?.named !== true) {
+      const named = DEFAULT_ORDER.filter((candidate) => POLICY_KINDS[candidate].named);
+      throw ConfigError.invalid('kind', `a policy kind with names (${named.join(', ')})`, kind);
+    }
     return this.lookup(kind, name) as EngineOf<K>;
   }
 
-  /** Every engine this registry holds now (named and inline), with its kind and name. */
+  /**
+   * Every engine this registry holds now, once each, with its kind and name: named engines (an engine given as
+   * an entry from `configure()` on, others once made), decorators' inline engines, and engines given to
+   * decorators as instances once a method has resolved them here (named after that method).
+   */
   engines(): { kind: string; name: string; engine: Policy }[] {
     const all = [...this.named.values()];
     for (const bySite of this.inline.values()) all.push(...bySite.values());
-    return all.map(({ kind, name, engine }) => ({ kind, name, engine }));
+    all.push(...this.instances.values());
+    const seen = new Set<Policy>();
+    return all
+      .filter(({ engine }) => !seen.has(engine) && seen.add(engine))
+      .map(({ kind, name, engine }) => ({ kind, name, engine }));
   }
 
   /**
@@ -257,7 +278,10 @@ export class ResilienceRegistry {
           const expected = spec ? `a ${spec.engine.name} instance` : 'a Policy';
           throw ConfigError.invalid(`${label} ${kind}`, expected, source.value);
         }
-        return source.value as Policy;
+        const engine = source.value as Policy;
+        if (!this.instances.has(engine))
+          this.instances.set(engine, this.hold(kind, label, { engine, options: engine, uses: [] }));
+        return engine;
       }
       default: {
         const bySite = this.inline.get(site) ?? new Map<HeldKind, Held>();
@@ -308,6 +332,7 @@ export class ResilienceRegistry {
   }
 
   private lookup(kind: HeldKind, name: string): Policy {
+    if (typeof name !== 'string') throw this.unknown(kind, name);
     const key = `${kind}\u0000${name}`;
     const existing = this.named.get(key);
     if (existing) return existing.engine;
@@ -317,8 +342,14 @@ export class ResilienceRegistry {
     return made.engine;
   }
 
-  private unknown(kind: ConfigKind, name: string): ConfigError {
+  private unknown(kind: ConfigKind, name: unknown): ConfigError {
     const known = this.names(kind);
+    // Asked for through an accessor with anything but a string (a Proxy, a symbol): no entry can have that name.
+    if (typeof name !== 'string') {
+      return new ConfigError(
+        `${kind} ${describeValue(name)} is not configured: a policy name is a string; known: ${known.length ? known.join(', ') : '(none)'}`,
+      );
+    }
     const entry = `{ ${kind}: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: { ... } } }`;
     // A registry without configuration is most often a NestJS application without the module, or a script
     // whose configure() has not run yet (or ran on another registry).
@@ -336,6 +367,7 @@ export class ResilienceRegistry {
 
   /** The shared resource of `kind` named `name`: created on first use, or the instance given as the entry. */
   private resource<K extends ResourceKind>(kind: K, name: string): ResourceOf<K> {
+    if (typeof name !== 'string') throw this.unknown(kind, name);
     const key = `${kind}\u0000${name}`;
     const existing = this.resources.get(key);
     if (existing) return existing.resource as ResourceOf<K>;
@@ -443,6 +475,13 @@ export class ResilienceRegistry {
     }
     return replacements;
   }
+}
+
+// An entry that is an engine (of its kind: configure() checked it), or a policy of your own.
+function isGivenEngine(kind: ConfigKind, entry: unknown): boolean {
+  if (kind === CUSTOM_POLICIES) return true;
+  const spec = kindSpec(kind);
+  return spec !== undefined && isInstance(entry, spec.engine);
 }
 
 // Resolves any resource name to a fresh stand-in: for checks made before the name need be configured.

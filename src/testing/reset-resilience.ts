@@ -15,9 +15,10 @@ import {
 } from '../index.js';
 
 /**
- * Puts every engine `target` has created (named and inline, as `engines()` lists them) back to its initial state,
- * and lets go of dspu's idle timers, so no state leaks from one test into the next and no timer of dspu's
- * outlives a test file:
+ * Puts every engine `target` holds back to its initial state, as `engines()` lists them: those it made (named and
+ * inline), engines given to it as configuration entries, and engines given to decorators as instances once a
+ * method has resolved them through it. It also lets go of dspu's idle timers, so no state leaks from one test into
+ * the next and no timer of dspu's outlives a test file:
  *
  * - circuit breakers: CLOSED, counters and window cleared, the open backoff back to `timeout`;
  * - rate limiters: the bucket full, queued calls rejected with `PolicyResetError`;
@@ -56,7 +57,9 @@ export function resetResilience(target: ResilienceRegistry = defaultRegistry): v
 
 /** Resets a built-in engine; returns the retry budget it draws on, if any, to be reset once. */
 function resetEngine(engine: Policy): RetryBudget | undefined {
-  if (engine instanceof CircuitBreaker) void engine.reset();
+  // A breaker whose state lives in a store (dspu/redis, fail-closed) may fail to reach it and reports that
+  // itself (a storeError event); a test's afterEach must not end in an unhandled rejection for it.
+  if (engine instanceof CircuitBreaker) engine.reset().catch(ignore);
   else if (
     engine instanceof RateLimiter ||
     engine instanceof ConcurrencyLimiter ||
@@ -72,3 +75,5 @@ function resetEngine(engine: Policy): RetryBudget | undefined {
   }
   return undefined;
 }
+
+function ignore(): void {}

@@ -9,6 +9,7 @@ import {
   Timeout,
   bindRegistry,
   getResiliencePolicies,
+  prepareInstance,
 } from '../../src/index.js';
 import { observe, useFakeClock } from '../support/fake-clock.js';
 
@@ -130,6 +131,23 @@ describe('decorators: static methods', () => {
     await time.clock.tickAsync(100);
     expect(result.error).to.be.instanceOf(Flaky);
     expect(Jobs.calls).to.equal(2);
+  });
+
+  it('prepares a class’s static methods, own and inherited, reporting an unknown name before any call', () => {
+    const policies = new ResilienceRegistry({ retry: { known: {} } });
+    class Base {
+      @Retry('known')
+      static async inherited(): Promise<void> {}
+    }
+    class Jobs extends Base {
+      @Retry('unknwn')
+      static async run(): Promise<void> {}
+    }
+    bindRegistry(Jobs, policies);
+    const problems = prepareInstance(Jobs);
+    expect(problems.map(({ method }) => method)).to.deep.equal(['run']);
+    expect(problems[0].error).to.be.instanceOf(ConfigError);
+    expect(problems[0].error.message).to.match(/^retry "unknwn" is not configured; known: known/);
   });
 
   it('refuses a static option that is not a boolean', () => {

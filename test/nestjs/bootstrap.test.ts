@@ -6,12 +6,16 @@ import { expect } from 'chai';
 import {
   CircuitBreaker,
   ConfigError,
+  EventEmitter,
   RateLimited,
   Retry,
+  UsePolicy,
+  type Next,
+  type Policy,
   type ResilienceConfig,
 } from '../../src/index.js';
 import { ResilienceModule } from '../../src/nestjs/index.js';
-import { rejectionOf } from './support.js';
+import { listen, rejectionOf } from './support.js';
 
 const known = {
   circuitBreaker: { payments: {}, github: {} },
@@ -97,6 +101,50 @@ describe('nestjs: bootstrap validation', () => {
     expect(await moduleRef.get(UsersService).find()).to.equal('ada');
     expect(await moduleRef.get(ReposController).list()).to.deep.equal([]);
     await moduleRef.close();
+  });
+
+  it('fails the bootstrap for a policy of your own under an unknown name, naming the known ones', async () => {
+    class Audit implements Policy {
+      readonly kind = 'audit';
+      readonly events = new EventEmitter();
+      executeWith<I, T>(next: Next<I, T>, invocation: I): Promise<T> {
+        return Promise.resolve(next(invocation));
+      }
+    }
+    @Injectable()
+    class LedgerService {
+      @UsePolicy('audti')
+      async post(): Promise<void> {}
+    }
+    @Module({
+      imports: [ResilienceModule.forRoot({ policies: { audit: new Audit() } })],
+      providers: [LedgerService],
+    })
+    class AppModule {}
+    const booted = listen(AppModule).then(async ({ app }) => app.close());
+    const error = await rejectionOf(booted);
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.equal('LedgerService.post uses policy "audti"; known: audit');
+  });
+
+  it('labels each problem of an inline policy once with its class and method', async () => {
+    @Injectable()
+    class QuotesService {
+      @Retry({ maxAttempts: 2, budget: 'upstrem' })
+      async quote(): Promise<number> {
+        return 1;
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [ResilienceModule.forRoot({ retryBudget: { upstream: {} } })],
+      providers: [QuotesService],
+    }).compile();
+    const error = await rejectionOf(moduleRef.init());
+    await moduleRef.close();
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.equal(
+      'QuotesService.quote: budget: retryBudget "upstrem" is not configured; known: upstream',
+    );
   });
 
   it('resolves names that exist only once the async factory has run', async () => {

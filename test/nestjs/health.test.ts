@@ -6,6 +6,7 @@ import sinon from 'sinon';
 import { ConfigError, ResilienceRegistry } from '../../src/index.js';
 import { ResilienceHealthIndicator, ResilienceModule } from '../../src/nestjs/index.js';
 import { listen, rejectionOf, type RunningApp } from './support.js';
+import { HOSTILE_VALUES } from '../support/hostile-values.js';
 
 @Controller('health')
 class HealthController {
@@ -123,6 +124,42 @@ describe('nestjs: health indicator', () => {
       expect(changes).to.deep.equal([]);
     } finally {
       clock.restore();
+    }
+  });
+
+  it('rejects with a ConfigError naming the key or option that is not what it should be', async () => {
+    const indicator = running.app.get(ResilienceHealthIndicator);
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['null options', () => indicator.isHealthy('x', null as never), /^options: expected/],
+      [
+        'names as a string',
+        () => indicator.isHealthy('x', { names: 'github' as never }),
+        /^names: expected/,
+      ],
+      [
+        'a misspelt option',
+        () => indicator.isHealthy('x', { nmes: [] } as never),
+        /^nmes: unknown option/,
+      ],
+      [
+        'a key that is no string',
+        () => indicator.isHealthy(42 as never),
+        /^key: expected a string/,
+      ],
+    ];
+    for (const { label, value } of HOSTILE_VALUES) {
+      cases.push([`options: ${label}`, () => indicator.isHealthy('x', value as never), /./]);
+      cases.push([`key: ${label}`, () => indicator.isHealthy(value as never), /./]);
+      cases.push([
+        `names: ${label}`,
+        () => indicator.isHealthy('x', { names: value as never }),
+        /./,
+      ]);
+    }
+    for (const [label, call, message] of cases) {
+      const error = await rejectionOf(call());
+      expect(error, label).to.be.instanceOf(ConfigError);
+      expect(error.message, label).to.match(message);
     }
   });
 

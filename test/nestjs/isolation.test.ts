@@ -181,6 +181,48 @@ describe('nestjs: isolation and scopes', () => {
     }
   });
 
+  it('binds a frozen singleton through its class, so it boots and resolves the module’s policies', async () => {
+    @Injectable()
+    class FrozenService {
+      constructor() {
+        Object.freeze(this);
+      }
+
+      @Retry('perRequest')
+      async greet(): Promise<string> {
+        throw new Error('always fails');
+      }
+    }
+    @Controller()
+    class FrozenController {
+      constructor(private readonly service: FrozenService) {}
+
+      @Get('frozen')
+      async greet(): Promise<string> {
+        return this.service.greet().catch((error: Error) => `${error.message} after the retries`);
+      }
+    }
+    @Module({
+      imports: [ResilienceModule.forRoot(perRequest)],
+      controllers: [FrozenController],
+      providers: [FrozenService],
+    })
+    class FrozenModule {}
+    const { app, url } = await listen(FrozenModule);
+    try {
+      const response = await fetch(`${url}/frozen`);
+      expect(await response.text()).to.equal('always fails after the retries');
+      expect(
+        app
+          .get(ResilienceRegistry)
+          .engines()
+          .map(({ name }) => name),
+      ).to.include('perRequest');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('binds transient providers', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [ResilienceModule.forRoot(perRequest)],

@@ -10,6 +10,7 @@ import {
   type ResilienceOptionsFactory,
 } from '../../src/nestjs/index.js';
 import { rejectionOf } from './support.js';
+import { HOSTILE_VALUES, UNREADABLE_OBJECTS } from '../support/hostile-values.js';
 
 @Injectable()
 class PaymentsService {
@@ -150,6 +151,42 @@ describe('nestjs: ResilienceModule', () => {
     );
     expect(error).to.be.instanceOf(ConfigError);
     expect(error.message).to.match(/^http: set it on forRootAsync\(\{ http \}\) itself/);
+  });
+
+  it('fails the bootstrap with a ConfigError when the factory returns a configuration that cannot be read', async () => {
+    const unreadable = [...UNREADABLE_OBJECTS, ...HOSTILE_VALUES].filter(
+      ({ value }) => typeof value === 'object',
+    );
+    for (const { label, value } of unreadable) {
+      const error = await rejectionOf(
+        boot(ResilienceModule.forRootAsync({ useFactory: () => value as never }), []),
+      );
+      expect(error, label).to.be.instanceOf(ConfigError);
+    }
+  });
+
+  it('keeps the factory’s own error when it throws or rejects', async () => {
+    for (const useFactory of [
+      () => {
+        throw new Error('vault sealed');
+      },
+      () => Promise.reject(new Error('vault sealed')),
+    ]) {
+      const error = await rejectionOf(boot(ResilienceModule.forRootAsync({ useFactory }), []));
+      expect(error).not.to.be.instanceOf(ConfigError);
+      expect(error.message).to.equal('vault sealed');
+    }
+  });
+
+  it('fails the bootstrap with a ConfigError naming useClass when the class has no createResilienceOptions()', async () => {
+    class NotAFactory {}
+    const error = await rejectionOf(
+      boot(ResilienceModule.forRootAsync({ useClass: NotAFactory as never }), []),
+    );
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.equal(
+      'ResilienceModule.forRootAsync.useClass: expected a provider with a createResilienceOptions() method, got a NotAFactory instance',
+    );
   });
 
   it('fails the bootstrap with every invalid policy listed by path', async () => {

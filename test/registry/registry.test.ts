@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { POLICY_KINDS } from '../../src/registry/policy-kinds.js';
 import { useFakeClock } from '../support/fake-clock.js';
+import { HOSTILE_FUNCTIONS, HOSTILE_VALUES } from '../support/hostile-values.js';
 import { configProblems } from '../support/rejection.js';
 
 describe('ResilienceRegistry', () => {
@@ -233,6 +234,63 @@ describe('ResilienceRegistry', () => {
     const replaced = registry.circuitBreaker('payments');
     expect(replaced).not.to.equal(payments);
     expect(replaced.state).to.equal(CircuitState.OPEN); // options replacing an engine keep its state
+  });
+
+  it('relays an engine given as an entry from configure() on, even when only used directly', async () => {
+    const payments = new CircuitBreaker({ failureThreshold: 1 });
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments } });
+    const changes: string[] = [];
+    registry.on('stateChange', ({ name, to }) => changes.push(`${name}:${to}`));
+    await payments.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    expect(changes).to.deep.equal(['payments:open']);
+    expect(registry.engines().map(({ name, engine }) => [name, engine])).to.deep.equal([
+      ['payments', payments],
+    ]);
+  });
+
+  it('relays an engine given under two names once, under the first', async () => {
+    const shared = new CircuitBreaker({ failureThreshold: 1 });
+    const registry = new ResilienceRegistry({ circuitBreaker: { first: shared, second: shared } });
+    const changes: string[] = [];
+    registry.on('stateChange', ({ name, to }) => changes.push(`${name}:${to}`));
+    await shared.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    expect(changes).to.deep.equal(['first:open']);
+    expect(registry.engines()).to.have.length(1);
+  });
+
+  it('answers a name that is not a string, or a kind without names, with a ConfigError at every accessor', () => {
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
+    const odd = [
+      ...HOSTILE_VALUES,
+      ...HOSTILE_FUNCTIONS,
+      { label: 'a null-prototype object', value: Object.create(null) as object },
+      { label: 'null', value: null },
+      { label: 'a number', value: 42 },
+    ];
+    for (const { label, value } of odd) {
+      const accessors: [string, () => unknown][] = [
+        ['circuitBreaker', () => registry.circuitBreaker(value as never)],
+        ['retry', () => registry.retry(value as never)],
+        ['retryBudget', () => registry.retryBudget(value as never)],
+        ['policy', () => registry.policy(value as never)],
+        ['get name', () => registry.get('circuitBreaker', value as never)],
+        ['get kind', () => registry.get(value as never, 'payments')],
+      ];
+      for (const [accessor, call] of accessors) {
+        expect(call, `${accessor}(${label})`)
+          .to.throw(ConfigError)
+          .with.property('message')
+          .that.matches(
+            accessor === 'get kind'
+              ? /^kind: expected a policy kind/
+              : / is not configured: a policy name is a string; known: /,
+          );
+      }
+    }
+    expect(() => registry.get('nonsense' as never, 'payments')).to.throw(
+      ConfigError,
+      'kind: expected a policy kind with names (retry, hedge, circuitBreaker, rateLimiter, timeout, concurrency), got "nonsense"',
+    );
   });
 
   it('keeps two registries isolated: the same name is two instances', () => {

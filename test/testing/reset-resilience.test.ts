@@ -204,6 +204,17 @@ describe('resetResilience', () => {
     expect((inline.engine as CircuitBreaker).state).to.equal(CircuitState.CLOSED);
   });
 
+  it('resets an engine given as a configuration entry, even when only used directly', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: '1m' });
+    const registry = new ResilienceRegistry({ circuitBreaker: { api: breaker } });
+    await settle(breaker.protect(fail));
+    expect(breaker.state).to.equal(CircuitState.OPEN);
+
+    resetResilience(registry);
+
+    expect(breaker.state).to.equal(CircuitState.CLOSED);
+  });
+
   it('resets the default registry when given none', async () => {
     registry.configure({ rateLimiter: { resetDefaultTest: { rate: 1, per: '1h' } } });
     const limiter = registry.rateLimiter('resetDefaultTest');
@@ -288,6 +299,33 @@ class QuoteService {
   providers: [QuoteService],
 })
 class QuoteModule {}
+
+describe('resetResilience and breakers whose reset fails', () => {
+  it('lets no rejection of a breaker’s reset() escape as an unhandled rejection', async () => {
+    // As a RedisCircuitBreaker in fail-closed mode does when Redis cannot be reached (it reports storeError).
+    let resets = 0;
+    class StoreBackedBreaker extends CircuitBreaker {
+      override reset(): Promise<void> {
+        resets++;
+        return Promise.reject(new Error('store unreachable'));
+      }
+    }
+    const registry = new ResilienceRegistry({
+      circuitBreaker: { shared: new StoreBackedBreaker() },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      resetResilience(registry);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).to.deep.equal([]);
+    expect(resets).to.equal(1);
+  });
+});
 
 describe('resetResilience with a Nest application', () => {
   it('resets the registry the application injects', async () => {
