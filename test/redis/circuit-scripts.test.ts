@@ -114,6 +114,71 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
     expect((await circuit()).g).to.equal(g);
   });
 
+  describe('keys nobody uses', () => {
+    const day = 86_400_000;
+    const tenDays = 10 * day;
+    // The same batch, with the retry after its failure asked for (ms).
+    const failWithRetryAfter = (gen: number, id: string, retryAfter: number) =>
+      script(
+        REPORT,
+        id,
+        trialLease,
+        1,
+        2,
+        tenDays,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        'failure',
+        gen,
+        '',
+        0,
+        retryAfter,
+      );
+
+    it('lets a closed circuit that nobody uses expire a day after its last report', async () => {
+      const [, , gen] = await admit('');
+      await report('failure', gen, '', 'report-1');
+      expect(await redis.pttl(keys[0])).to.be.within(day - 1_000, day);
+    });
+
+    it('keeps an open circuit a day past the end of its open time, however late a report refreshes it', async () => {
+      const [, , gen] = await admit('');
+      await failWithRetryAfter(gen, 'report-1', tenDays);
+      expect((await circuit()).s).to.equal('open');
+      expect(await redis.pttl(keys[0])).to.be.within(tenDays + day - 1_000, tenDays + day);
+      await report('failure', gen, '', 'late-report'); // admitted before the circuit opened
+      expect(await redis.pttl(keys[0])).to.be.within(tenDays + day - 1_000, tenDays + day);
+    });
+
+    it('keeps a half-open circuit a day past the end of its trial leases', async () => {
+      await openLongAgo();
+      await admit('a');
+      expect(await redis.pttl(keys[0])).to.be.within(day + trialLease - 1_000, day + trialLease);
+    });
+
+    it('keeps an isolated circuit until it is reset, then lets it expire when unused', async () => {
+      const [, , gen] = await admit('');
+      await script(FORCE, 'isolate', 'force-1');
+      await report('failure', gen, '', 'late-report');
+      await admit('b');
+      expect(await redis.pttl(keys[0])).to.equal(-1);
+      await script(FORCE, 'reset', 'force-2');
+      expect(await redis.pttl(keys[0])).to.be.within(day - 1_000, day);
+    });
+
+    it('lets the trial leases expire with the longest of them, whatever lease a later ADMIT asks', async () => {
+      await openLongAgo();
+      await admit('a', 2);
+      expect(await redis.pttl(keys[1])).to.be.within(trialLease - 1_000, trialLease);
+      await runScript(redis, ADMIT, keys, [10, `${keys[0]}:changes`, 100, 2, 'b']);
+      expect(await redis.pttl(keys[1])).to.be.within(trialLease - 1_000, trialLease);
+    });
+  });
+
   it('forgets what it remembered once a trial lease has passed', async () => {
     await runScript(redis, FORCE, keys, [10, 'channel', 50, 'reset', 'force-1']);
     expect(await redis.pttl(keys[2])).to.be.within(1, 50);
