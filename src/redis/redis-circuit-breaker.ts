@@ -125,6 +125,8 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   // The window's totals as the last REPORT answered them, and when.
   private totals = { calls: 0, failed: 0, slow: 0 };
   private totalsAt = 0;
+  // How many forced moves (reset, isolate) this process asked for: only the newest is sent again after a failure.
+  private forcedMoves = 0;
   // False from the moment the subscriber is (again) in place until Redis next tells this process the state.
   private viewConfirmed = true;
   // What this process last learned of the shared circuit; gen -1 means "not yet asked".
@@ -236,7 +238,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   override async reset(): Promise<void> {
     this.changes.open();
     await super.reset();
-    await this.script(FORCE, ['reset', randomUUID()]).catch((error: unknown) => {
+    await this.force('reset').catch((error: unknown) => {
       // The error was reported as a storeError event; only a fail-closed breaker makes it the caller's.
       if (this.link.mode === 'fail-closed') throw error;
     });
@@ -248,7 +250,22 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
     if (this.local) super.isolate();
     this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
-    this.script(FORCE, ['isolate', randomUUID()]).catch(() => undefined);
+    this.force('isolate').catch(() => undefined);
+  }
+
+  /**
+   * Forces a move on the shared circuit. It was asked for, so a command that failed is sent again until Redis
+   * answers (it runs once, by its id), unless a newer forced move of this process took its place: a reset()
+   * that failed during an outage must not undo an isolate() that followed it.
+   */
+  private force(move: 'reset' | 'isolate'): Promise<Reply> {
+    const args = [move, randomUUID()];
+    const number = ++this.forcedMoves;
+    return this.script(FORCE, args).catch((error: unknown) => {
+      const wanted = () => this.forcedMoves === number;
+      void this.link.insist(FORCE, this.keys, this.argv(args), this.leaseMs, wanted);
+      throw error;
+    });
   }
 
   /** The state this process knows, as plain data (the shared record lives in Redis). */

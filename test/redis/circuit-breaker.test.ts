@@ -19,6 +19,7 @@ import {
 import { RedisServer } from './redis-server.js';
 import {
   failingOnce,
+  failingTimes,
   holdSubscriptions,
   roundTrips,
   sleep,
@@ -26,7 +27,7 @@ import {
   until,
   untilSubscribed,
 } from './support.js';
-import { REPORT } from '../../src/redis/circuit-scripts.js';
+import { FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
 const boom = () => Promise.reject(new Error('boom'));
@@ -368,6 +369,43 @@ describe('dspu/redis shared circuit breaker', function () {
       await sleep(100);
       expect(await flaky.protect(ok)).to.equal('ok'); // the trial; its report fails
       await until(async () => (await admin.zcard(`{dspu:circuit-${run}}:trials`)) === 0, 1_000);
+    });
+
+    it('isolates the fleet with an isolate() whose command failed, once Redis answers', async () => {
+      const [a] = await fleet(1, slow);
+      const client = failingOnce(server.client(), FORCE);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${run}`, slow);
+      breakers.push(flaky);
+      await untilSubscribed(admin, `circuit-${run}`, 2);
+      flaky.isolate(); // its FORCE fails without reaching Redis
+      await until(() => a.state === CircuitState.OPEN, 2_000);
+      expect(await a.protect(ok).catch((e: unknown) => e)).to.be.instanceOf(CircuitBreakerError);
+    });
+
+    it('resets the fleet with a reset() whose command failed, once Redis answers', async () => {
+      const [a] = await fleet(1, { failureThreshold: 1, ...slow });
+      const client = failingOnce(server.client(), FORCE);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${run}`, slow);
+      breakers.push(flaky);
+      await untilSubscribed(admin, `circuit-${run}`, 2);
+      await openIt(a);
+      await flaky.reset(); // its FORCE fails without reaching Redis ('local': no error for the caller)
+      await until(() => a.state === CircuitState.CLOSED, 2_000);
+    });
+
+    it('never sends again a reset() whose command failed once an isolate() followed it', async () => {
+      // The reset's command and the first resend fail: the next resend is due after retryInterval.
+      const client = failingTimes(server.client(), FORCE, 2);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${++run}`, slow);
+      breakers.push(flaky);
+      await flaky.protect(ok);
+      await flaky.reset();
+      flaky.isolate();
+      await sleep(300); // three retry intervals
+      expect(await admin.hget(`{dspu:circuit-${run}}:circuit`, 'i')).to.equal('1');
     });
 
     it('counts a failure once when its REPORT timed out and Redis ran it later', async () => {
