@@ -28,6 +28,7 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
+import { refuseSymbolKeys } from './engine-options.js';
 import { Subscription } from './subscription.js';
 import { ReportBatch, type Outcome } from './report-batch.js';
 
@@ -77,10 +78,11 @@ function checkOptions(
   options: unknown,
 ): [breaker: CircuitBreakerOptions, link: RedisLink, leaseMs: number] {
   const [breakerOptions, redisOptions] = splitOptions(options, REDIS_KEYS);
-  const [, link, , leaseMs] = checkAll(
+  const [, link, , , leaseMs] = checkAll(
     () => new CircuitBreaker(breakerOptions as CircuitBreakerOptions),
     () => new RedisLink(client, redisOptions, ['trialLease']),
     () => checkName(name),
+    () => refuseSymbolKeys(options),
     () => {
       const o = new OptionsChecker(redisOptions);
       const ms = wholeMs(o, 'trialLease', 60_000);

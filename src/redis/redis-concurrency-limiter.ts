@@ -19,6 +19,7 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
+import { refuseSymbolKeys } from './engine-options.js';
 import { PermitLeases } from './permit-leases.js';
 import { Subscription } from './subscription.js';
 
@@ -36,6 +37,30 @@ const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'lease'];
 
 /** A permit taken in Redis (its lease id), from the local fallback, or let through unlimited (fail-open). */
 type Ticket = { readonly id: string } | 'local' | 'unlimited';
+
+/**
+ * Checks the limiter's own options (`split`, as `splitOptions` gave them from `given`). A bare number is a limit
+ * to `ConcurrencyLimiter` but not here (this constructor takes an options object), and a `store` would be
+ * replaced by the one in Redis without a word.
+ */
+function checkLimiterOptions(split: unknown, given: unknown): void {
+  const problems: string[] = [];
+  if (typeof split === 'number')
+    problems.push(ConfigError.invalid('options', 'an options object', split).message);
+  // A copy when `given` was an options object; else `given` itself, which ConcurrencyLimiter refuses.
+  const store = split !== given ? (split as { store?: unknown }).store : undefined;
+  if (store !== undefined)
+    problems.push(
+      ConfigError.invalid('store', 'no store (the permits are in Redis)', store).message,
+    );
+  try {
+    new ConcurrencyLimiter(split as ConcurrencyLimiterOptions);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
 
 /**
  * Permits as a distributed semaphore in Redis: a sorted set of leases, renewed while held. It answers the
@@ -186,7 +211,8 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
           throw ConfigError.invalid('lease', 'a duration of at least 30 ms', redisOptions.lease);
         return ms;
       },
-      () => new ConcurrencyLimiter(limiterOptions as ConcurrencyLimiterOptions),
+      () => checkLimiterOptions(limiterOptions, options),
+      () => refuseSymbolKeys(options),
     );
     const { limit } = limiterOptions as ConcurrencyLimiterOptions;
     const channel = link.key(name, 'released');
