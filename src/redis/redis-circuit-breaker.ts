@@ -9,6 +9,7 @@ import {
   OptionsChecker,
   retryAfterOf,
   splitOptions,
+  toError,
   windowMetrics,
   withSignal,
   type CircuitBreakerCallOptions,
@@ -207,15 +208,27 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     arg: A,
     options?: CircuitBreakerCallOptions,
   ): Promise<T> {
+    const signal = options?.signal;
     // A caller's signal travels in the call context, which every path below keeps for the call.
-    if (options?.signal !== undefined)
-      return withSignal(options.signal, () => this.executeWith(fn, arg));
+    if (signal !== undefined) return withSignal(signal, () => this.shared(fn, arg, signal));
+    return this.shared(fn, arg, undefined);
+  }
+
+  /**
+   * Runs a call through the shared circuit. Once the caller's `signal` aborts, nothing more of the call runs or
+   * counts: work admitted after it does not start, its outcome is not reported, and a trial frees its slot at once.
+   */
+  private shared<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     this.changes.open();
-    if (!this.link.tryRedis()) return this.degraded(fn, arg);
+    if (!this.link.tryRedis()) return this.degraded(fn, arg, signal);
     const { view } = this;
     // A cached rejection sends nothing.
     if (view.gen >= 0 && view.state === CircuitState.CLOSED)
-      return this.runCall(fn, arg, view.gen, '');
+      return this.runCall(fn, arg, view.gen, '', signal);
     const cachedOpen = this.viewConfirmed && (view.isolated || Date.now() < view.openUntil);
     if (view.state === CircuitState.OPEN && cachedOpen && this.link.healthy)
       return this.rejected(CircuitState.OPEN, view.isolated ? 0 : view.openUntil - Date.now());
@@ -224,16 +237,23 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const start = bindContext(fn);
     return this.script(ADMIT, [this.options.halfOpenMaxCalls, token]).then(
       (reply) => {
-        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '');
-        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token);
+        if (signal?.aborted === true) return this.admittedTooLate(reply, token, signal);
+        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '', signal);
+        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token, signal);
         return this.rejected(reply[1], reply[3]);
       },
       (error: unknown) => {
         // Redis may still run the ADMIT (it was stalled, not gone): its trial slot must not go to nobody.
         void this.link.insist(ABANDON, this.keys, this.argv([token]), this.leaseMs);
-        return this.degraded(start, arg, error);
+        return this.degraded(start, arg, signal, error);
       },
     );
+  }
+
+  /** The caller gave up while its call was being admitted: the work never starts, and a trial slot goes back. */
+  private admittedTooLate<T>(reply: Reply, token: string, signal: AbortSignal): Promise<T> {
+    if (reply[0] === 'trial') this.reports.add('ignored', reply[2], token, false, 0);
+    return Promise.reject(toError(signal.reason));
   }
 
   /** Forces the shared circuit CLOSED with counters cleared; every process learns it through pub/sub. */
@@ -302,31 +322,52 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     arg: A,
     gen: number,
     token: string,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     const started = this.slowMs === Infinity ? NOT_TIMED : Date.now();
+    // A trial whose caller gives up frees its fleet-wide slot at once: its work may never end.
+    const stopWatching =
+      signal !== undefined && token !== '' ? this.freeSlotOnAbort(signal, gen, token) : undefined;
     let result: T | PromiseLike<T>;
     try {
       result = fn(arg);
     } catch (error) {
-      this.reports.add(this.outcomeOf(error), gen, token, this.slow(started), retryAfterOf(error));
+      this.reportOutcome(this.outcomeOf(error), gen, token, started, retryAfterOf(error), signal);
+      stopWatching?.();
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.reports.add(this.resultOutcome(value), gen, token, this.slow(started), 0);
+        stopWatching?.();
+        this.reportOutcome(this.resultOutcome(value), gen, token, started, 0, signal);
         return value;
       },
       (error: unknown) => {
-        this.reports.add(
-          this.outcomeOf(error),
-          gen,
-          token,
-          this.slow(started),
-          retryAfterOf(error),
-        );
+        stopWatching?.();
+        this.reportOutcome(this.outcomeOf(error), gen, token, started, retryAfterOf(error), signal);
         throw error;
       },
     );
+  }
+
+  /** Reports how a call ended, unless its caller gave up on it: its outcome then says nothing it waited for. */
+  private reportOutcome(
+    outcome: Outcome,
+    gen: number,
+    token: string,
+    started: number,
+    retryAfterMs: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    if (signal?.aborted === true) return;
+    this.reports.add(outcome, gen, token, this.slow(started), retryAfterMs);
+  }
+
+  /** Reports the trial `token` as ignored (freeing its slot) if `signal` aborts first; returns the unwatch. */
+  private freeSlotOnAbort(signal: AbortSignal, gen: number, token: string): () => void {
+    const leave = (): void => this.reports.add('ignored', gen, token, false, 0);
+    signal.addEventListener('abort', leave, { once: true });
+    return () => signal.removeEventListener('abort', leave);
   }
 
   /** Rate mode with `slowCallDuration`: whether a call that started at `started` was slow. */
@@ -388,8 +429,15 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   }
 
   /** While Redis fails: this process's own breaker ('local'), no breaker ('fail-open'), or refusal. */
-  private degraded<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, error?: unknown): Promise<T> {
-    if (this.link.mode === 'local') return super.executeWith(fn, arg);
+  private degraded<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    signal: AbortSignal | undefined,
+    error?: unknown,
+  ): Promise<T> {
+    if (signal?.aborted === true) return Promise.reject(toError(signal.reason));
+    if (this.link.mode === 'local')
+      return super.executeWith(fn, arg, signal === undefined ? undefined : { signal });
     if (this.link.mode === 'fail-open') {
       try {
         return Promise.resolve(fn(arg));

@@ -174,6 +174,52 @@ describe('dspu/redis shared circuit breaker', function () {
     ).to.equal(true);
   });
 
+  describe('a caller that gives up (its signal aborts)', () => {
+    const hang = () => new Promise<never>(() => undefined);
+
+    it('runs no work, and leaves the trial slot free, when the caller gave up during the ADMIT round trip', async () => {
+      const [a, b] = await fleet(2, { failureThreshold: 1, timeout: 50 });
+      await openIt(a);
+      await sleep(100);
+      let ran = 0;
+      const controller = new AbortController();
+      const call = a.protect(() => (++ran, hang()), { signal: controller.signal });
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      await until(async () => (await b.protect(ok).catch(() => 'rejected')) === 'ok', 2_000);
+      expect(ran).to.equal(0);
+    });
+
+    it('frees the trial slot at once when the caller of a running trial gives up', async () => {
+      const [a, b] = await fleet(2, { failureThreshold: 1, timeout: 50 });
+      await openIt(a);
+      await sleep(100);
+      let ran = 0;
+      const controller = new AbortController();
+      const call = a.protect(() => (++ran, hang()), { signal: controller.signal });
+      await until(() => ran === 1, 2_000);
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      await until(async () => (await b.protect(ok).catch(() => 'rejected')) === 'ok', 2_000);
+    });
+
+    it('counts no failure of a call whose caller gave up before it failed', async () => {
+      const [a] = await fleet(1, { failureThreshold: 1 });
+      await a.protect(ok); // the circuit is known closed: calls run at once
+      let fail!: (error: Error) => void;
+      const controller = new AbortController();
+      const call = a.protect(() => new Promise((_, reject) => (fail = reject)), {
+        signal: controller.signal,
+      });
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      fail(new Error('boom'));
+      await sleep(100); // a report would have reached Redis by now
+      expect(await a.protect(ok)).to.equal('ok');
+      expect(a.state).to.equal(CircuitState.CLOSED);
+    });
+  });
+
   it('closes for every process after successThreshold trial successes', async () => {
     const [a, b] = await fleet(2, { failureThreshold: 1, timeout: '100ms', successThreshold: 2 });
     await b.protect(ok);
