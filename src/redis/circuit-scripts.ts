@@ -55,6 +55,12 @@ end
 local isolated = h[6] == '1'
 local timeout = tonumber(ARGV[1])
 local openMs = tonumber(h[7]) or timeout
+if state == 'open' and openedAt > now then
+  -- The clock stepped back since the circuit opened: its open time counts from now, as the in-memory breaker's
+  -- does, or the circuit would stay open for the whole step.
+  openedAt = now
+  redis.call('HSET', KEYS[1], 'o', now)
+end
 local function remaining()
   if state ~= 'open' or isolated then return 0 end
   return math.max(0, openedAt + openMs - now)

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ABANDON, ADMIT, FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
 import type { LuaScript } from '../../src/redis/redis-link.js';
 import { RedisServer } from './redis-server.js';
-import { runScript } from './support.js';
+import { runScript, sleep } from './support.js';
 
 type Reply = [verdict: string, state: string, gen: number, retryAfter: number, isolated: number];
 
@@ -112,6 +112,16 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
     const { g } = await circuit();
     expect((await script(FORCE, 'isolate', 'force-1'))[0]).to.equal('done');
     expect((await circuit()).g).to.equal(g);
+  });
+
+  it('counts the open time from now when the Redis clock stepped back since the circuit opened', async () => {
+    const [seconds] = await redis.time();
+    const anHourAhead = Number(seconds) * 1000 + 3_600_000;
+    await redis.hset(keys[0], 's', 'open', 'o', anHourAhead, 'm', 10, 'g', 1, 'i', 0);
+    const [verdict, , , retryAfter] = await admit('a');
+    expect([verdict, retryAfter]).to.deep.equal(['rejected', 10]);
+    await sleep(20);
+    expect((await admit('a'))[0]).to.equal('trial');
   });
 
   describe('keys nobody uses', () => {
