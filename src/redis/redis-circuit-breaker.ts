@@ -271,7 +271,9 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.changes.open();
     // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
     if (this.local) super.isolate();
-    this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
+    // Known at once, between the current generation and the one the FORCE makes: an answer to a command sent
+    // before (a report's, from the generation it ran in) must not undo it before the FORCE's answer arrives.
+    this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0) + 0.5, 0, 1]);
     this.force('isolate').catch(() => undefined);
   }
 

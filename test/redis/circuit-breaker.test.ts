@@ -300,6 +300,19 @@ describe('dspu/redis shared circuit breaker', function () {
     await until(() => a.state === CircuitState.CLOSED, 2_000);
   });
 
+  it('stays isolated through the answer of a report sent before isolate()', async () => {
+    const [a] = await fleet(1);
+    await a.protect(ok); // known closed: the next call runs at once, and reports afterwards
+    const changes: unknown[] = [];
+    a.events.on('stateChange', (e) => changes.push(e));
+    const call = a.protect(ok);
+    await call; // its report is sent: its answer, from before the isolation, comes back first
+    a.isolate();
+    await until(async () => (await a.protect(ok).catch(() => 'rejected')) === 'rejected', 1_000);
+    await sleep(50); // the FORCE's answer has come back
+    expect(changes).to.deep.equal([{ from: CircuitState.CLOSED, to: CircuitState.OPEN }]);
+  });
+
   it('works as the instance given to the @CircuitBreaker decorator', async () => {
     const [shared] = await fleet(1, { failureThreshold: 1 });
     class Payments {
