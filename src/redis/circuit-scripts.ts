@@ -84,16 +84,16 @@ local function move(to, openFor)
 end
 local lease = tonumber(ARGV[3])
 -- Every script refreshes the circuit's expiry as it answers. Isolated, it stays until a reset; else it lasts
--- IDLE_MS past what is live from now on: its open time, or the longest trial lease a half-open circuit hands out
--- (a trial of another process's longer lease is covered by that process's own refresh). Computed from the state
--- at this instant, so a late or stale script can only push the expiry on, never bring it before the live end.
+-- IDLE_MS past what is live from now on: its open time, or a half-open circuit's trial leases (those handed out,
+-- which expire with the longest, whatever a process's trialLease, and any this one may hand out). Computed from
+-- the state at this instant, so a late or stale script can only push the expiry on, never before the live end.
 local function keep()
   if isolated then
     redis.call('PERSIST', KEYS[1])
     return
   end
   local live = remaining()
-  if state == 'half_open' then live = math.max(live, lease) end
+  if state == 'half_open' then live = math.max(lease, redis.call('PTTL', KEYS[2])) end
   redis.call('PEXPIRE', KEYS[1], IDLE_MS + live)
 end
 local function reply(verdict, retryAfter)

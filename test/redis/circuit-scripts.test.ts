@@ -164,9 +164,12 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
       expect(await redis.pttl(keys[0])).to.be.within(tenDays + day - 1_000, tenDays + day);
     });
 
-    it('keeps a half-open circuit a day past the end of its trial leases', async () => {
+    it('keeps a half-open circuit a day past the end of its trial leases, the longest of them too', async () => {
       await openLongAgo();
-      await admit('a');
+      await admit('a', 2);
+      expect(await redis.pttl(keys[0])).to.be.within(day + trialLease - 1_000, day + trialLease);
+      // A process with a shorter trialLease takes the other slot.
+      await runScript(redis, ADMIT, keys, [10, `${keys[0]}:changes`, 100, 2, 'b']);
       expect(await redis.pttl(keys[0])).to.be.within(day + trialLease - 1_000, day + trialLease);
     });
 
