@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  checkAll,
   ConfigError,
   MemoryRetryBudgetStore,
   budgetAvailable,
@@ -111,9 +112,13 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    * @throws ConfigError naming each invalid option
    */
   constructor(client: RedisClient, name: string, options?: RedisStoreOptions) {
-    this.link = new RedisLink(client, options);
+    // Every problem in one ConfigError: the options' and the name's.
+    [this.link] = checkAll(
+      () => new RedisLink(client, options),
+      () => checkName(name),
+    );
     this.events = this.link.events;
-    this.key = this.link.key(checkName(name), 'budget');
+    this.key = this.link.key(name, 'budget');
     this.batchPrefix = `${this.key}:${randomBytes(8).toString('hex')}:`;
   }
 

@@ -179,6 +179,21 @@ describe('dspu/redis after Redis lost its keys, and option checks', function () 
     });
   });
 
+  it('lists a bad name and bad options of a store in one ConfigError', () => {
+    for (const make of [
+      () => redisStore(admin, 'a{b}', { commandTimeout: -5 }),
+      () => new RedisRetryBudgetStore(admin, 'a{b}', { commandTimeout: -5 }),
+    ]) {
+      try {
+        make();
+        expect.fail('accepted');
+      } catch (error) {
+        const problems = (error as ConfigError).problems.map((p) => p.split(':')[0]);
+        expect(problems.sort()).to.deep.equal(['commandTimeout', 'name']);
+      }
+    }
+  });
+
   it('lists every problem of a breaker (its own, the store, the lease, the name) in one ConfigError', () => {
     const options = { failureThreshold: -1, commandTimeout: -5, trialLease: 0 };
     const problems = (make: () => unknown) => {
