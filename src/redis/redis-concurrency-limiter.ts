@@ -6,7 +6,7 @@ import {
   EventEmitter,
   splitOptions,
   toError,
-  toMs,
+  OptionsChecker,
   type ConcurrencyLimiterOptions,
   type Duration,
   type PermitStore,
@@ -15,6 +15,7 @@ import {
   checkName,
   REDIS_STORE_OPTION_KEYS,
   RedisLink,
+  wholeMs,
   type RedisClient,
   type RedisStoreEvents,
   type RedisStoreOptions,
@@ -37,6 +38,18 @@ const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'lease'];
 
 /** A permit taken in Redis (its lease id), from the local fallback, or let through unlimited (fail-open). */
 type Ticket = { readonly id: string } | 'local' | 'unlimited';
+
+/**
+ * The lease in whole ms (the scripts hand it to PEXPIRE, which takes integers only), checked as every duration
+ * option is: `null` is no default but a mistake, as for `commandTimeout`.
+ */
+function checkLease(redisOptions: Record<string, unknown>): number {
+  const o = new OptionsChecker(redisOptions);
+  const ms = wholeMs(o, 'lease', 10_000);
+  if (ms < 30) o.fail('lease', 'a duration of at least 30 ms');
+  o.throwIfInvalid();
+  return ms;
+}
 
 /**
  * Checks the limiter's own options (`split`, as `splitOptions` gave them from `given`). A bare number is a limit
@@ -204,13 +217,7 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     const [link, , leaseMs] = checkAll(
       () => new RedisLink(client, redisOptions, ['lease']),
       () => checkName(name),
-      () => {
-        // Whole ms: the scripts hand the lease to PEXPIRE, which takes integers only.
-        const ms = Math.ceil(toMs(redisOptions.lease ?? 10_000, 'lease'));
-        if (ms < 30)
-          throw ConfigError.invalid('lease', 'a duration of at least 30 ms', redisOptions.lease);
-        return ms;
-      },
+      () => checkLease(redisOptions),
       () => checkLimiterOptions(limiterOptions, options),
       () => refuseSymbolKeys(options),
     );

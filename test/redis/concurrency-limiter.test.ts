@@ -266,4 +266,12 @@ describe('dspu/redis distributed concurrency limiter', function () {
       /lease/,
     );
   });
+
+  it('refuses a null lease, as every duration option does, instead of taking the default', () => {
+    const client = server.client();
+    clients.push(client);
+    expect(
+      () => new RedisConcurrencyLimiter(client, 'x', { limit: 1, lease: null as never }),
+    ).to.throw(ConfigError, /^lease: expected a duration .*got null$/);
+  });
 });
