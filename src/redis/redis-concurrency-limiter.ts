@@ -109,7 +109,11 @@ class RedisPermitStore implements PermitStore<Ticket> {
 
   take(): Ticket | undefined | Promise<Ticket | undefined> {
     this.releases.open();
-    if (!this.link.tryRedis()) return this.degraded(undefined);
+    if (!this.link.tryRedis()) {
+      // A store answers fail-closed refusals as rejections: a throw would escape `run()` synchronously.
+      if (this.link.mode === 'fail-closed') return Promise.reject(this.link.unavailable());
+      return this.degraded(undefined);
+    }
     const id = randomUUID();
     return this.permits.take(id, this.limit).then(
       (wait) => {
