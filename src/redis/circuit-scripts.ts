@@ -21,8 +21,21 @@ import { LuaScript } from './redis-link.js';
  * the window's shape, so processes that share the circuit with another `slidingWindow` (a rolling deploy that
  * changes it) each keep a window of their own shape. Every transition empties every window: the mover's is
  * deleted, and one stamped with an older generation reads as empty.
+ *
+ * No key lives for ever: the circuit and a count ring expire IDLE_MS after their last use (past the end of an open
+ * time or trial lease; an isolated circuit not at all), a time window once its calls aged out, the trial leases
+ * with the longest of them, the memory of done commands with its longest entry.
  */
+/**
+ * How long a circuit's keys outlive their last use by any process (a call admitted or reported, a forced move),
+ * past the end of what is still live in them (an open time, a trial lease); an isolated circuit stays until reset.
+ * A circuit nobody uses for that long starts again closed, as after Redis lost its keys: abandoned names free
+ * their memory, and a day is far longer than any failure count or window of a breaker in use means something.
+ */
+export const IDLE_MS = 86_400_000;
+
 const PRELUDE = `
+local IDLE_MS = ${IDLE_MS}
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -42,6 +55,12 @@ end
 local isolated = h[6] == '1'
 local timeout = tonumber(ARGV[1])
 local openMs = tonumber(h[7]) or timeout
+if state == 'open' and openedAt > now then
+  -- The clock stepped back since the circuit opened: its open time counts from now, as the in-memory breaker's
+  -- does, or the circuit would stay open for the whole step.
+  openedAt = now
+  redis.call('HSET', KEYS[1], 'o', now)
+end
 local function remaining()
   if state ~= 'open' or isolated then return 0 end
   return math.max(0, openedAt + openMs - now)
@@ -63,10 +82,24 @@ local function move(to, openFor)
   -- %d: Lua would print a generation past 1e14 in exponent form.
   redis.call('PUBLISH', ARGV[2], state .. ' ' .. string.format('%d', gen) .. ' ' .. remaining() .. ' ' .. i)
 end
+local lease = tonumber(ARGV[3])
+-- Every script refreshes the circuit's expiry as it answers. Isolated, it stays until a reset; else it lasts
+-- IDLE_MS past what is live from now on: its open time, or a half-open circuit's trial leases (those handed out,
+-- which expire with the longest, whatever a process's trialLease, and any this one may hand out). Computed from
+-- the state at this instant, so a late or stale script can only push the expiry on, never before the live end.
+local function keep()
+  if isolated then
+    redis.call('PERSIST', KEYS[1])
+    return
+  end
+  local live = remaining()
+  if state == 'half_open' then live = math.max(lease, redis.call('PTTL', KEYS[2])) end
+  redis.call('PEXPIRE', KEYS[1], IDLE_MS + live)
+end
 local function reply(verdict, retryAfter)
+  keep()
   return {verdict, state, gen, retryAfter or remaining(), isolated and 1 or 0}
 end
-local lease = tonumber(ARGV[3])
 local function done(id)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   return redis.call('ZSCORE', KEYS[3], id) ~= false
@@ -96,6 +129,8 @@ if not redis.call('ZSCORE', KEYS[2], token) and redis.call('ZCARD', KEYS[2]) >= 
   return reply('rejected', math.max(1, math.ceil(tonumber(first[2]) - now)))
 end
 redis.call('ZADD', KEYS[2], now + lease, token)
+-- Never shorter than a lease handed out before (processes may differ in trialLease).
+if redis.call('PTTL', KEYS[2]) < lease then redis.call('PEXPIRE', KEYS[2], lease) end
 return reply('trial')
 `);
 
@@ -236,7 +271,8 @@ else
   end
   if win then
     redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0, 'g', string.format('%d', gen))
-    if ringSize == 0 then redis.call('PEXPIRE', W, windowMs + 1000) end
+    -- A time window means nothing once its calls aged out; a ring lasts as long as its (closed) circuit.
+    if ringSize == 0 then redis.call('PEXPIRE', W, windowMs + 1000) else redis.call('PEXPIRE', W, IDLE_MS) end
     r[6], r[7], r[8] = win.c, win.f, win.s
   else
     r[6], r[7], r[8] = 0, 0, 0

@@ -1,5 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
-import { clientGone } from './client-gone.js';
+import { duplicateWhileClientLives } from './client-gone.js';
 import type { RedisClient } from './redis-link.js';
 
 /*
@@ -61,16 +60,5 @@ function duplicate(client: RedisClient): RedisClient {
     client.status === 'end'
   )
     return client;
-  if ((client as Cluster).isCluster === true) {
-    const cluster = client as Cluster;
-    return cluster.duplicate([], {
-      redisOptions: { ...cluster.options.redisOptions, ...NO_RESEND },
-    });
-  }
-  const redis = client as Redis;
-  const reconnectAfter = redis.options.retryStrategy;
-  return redis.duplicate({
-    ...NO_RESEND,
-    retryStrategy: (times) => (clientGone(client) ? null : reconnectAfter?.(times)),
-  });
+  return duplicateWhileClientLives(client, NO_RESEND);
 }

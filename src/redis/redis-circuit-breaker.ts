@@ -9,6 +9,7 @@ import {
   OptionsChecker,
   retryAfterOf,
   splitOptions,
+  toError,
   windowMetrics,
   withSignal,
   type CircuitBreakerCallOptions,
@@ -28,6 +29,7 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
+import { refuseSymbolKeys } from './engine-options.js';
 import { Subscription } from './subscription.js';
 import { ReportBatch, type Outcome } from './report-batch.js';
 
@@ -77,10 +79,11 @@ function checkOptions(
   options: unknown,
 ): [breaker: CircuitBreakerOptions, link: RedisLink, leaseMs: number] {
   const [breakerOptions, redisOptions] = splitOptions(options, REDIS_KEYS);
-  const [, link, , leaseMs] = checkAll(
+  const [, link, , , leaseMs] = checkAll(
     () => new CircuitBreaker(breakerOptions as CircuitBreakerOptions),
     () => new RedisLink(client, redisOptions, ['trialLease']),
     () => checkName(name),
+    () => refuseSymbolKeys(options),
     () => {
       const o = new OptionsChecker(redisOptions);
       const ms = wholeMs(o, 'trialLease', 60_000);
@@ -125,6 +128,8 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   // The window's totals as the last REPORT answered them, and when.
   private totals = { calls: 0, failed: 0, slow: 0 };
   private totalsAt = 0;
+  // How many forced moves (reset, isolate) this process asked for: only the newest is sent again after a failure.
+  private forcedMoves = 0;
   // False from the moment the subscriber is (again) in place until Redis next tells this process the state.
   private viewConfirmed = true;
   // What this process last learned of the shared circuit; gen -1 means "not yet asked".
@@ -203,15 +208,27 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     arg: A,
     options?: CircuitBreakerCallOptions,
   ): Promise<T> {
+    const signal = options?.signal;
     // A caller's signal travels in the call context, which every path below keeps for the call.
-    if (options?.signal !== undefined)
-      return withSignal(options.signal, () => this.executeWith(fn, arg));
+    if (signal !== undefined) return withSignal(signal, () => this.shared(fn, arg, signal));
+    return this.shared(fn, arg, undefined);
+  }
+
+  /**
+   * Runs a call through the shared circuit. Once the caller's `signal` aborts, nothing more of the call runs or
+   * counts: work admitted after it does not start, its outcome is not reported, and a trial frees its slot at once.
+   */
+  private shared<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     this.changes.open();
-    if (!this.link.tryRedis()) return this.degraded(fn, arg);
+    if (!this.link.tryRedis()) return this.degraded(fn, arg, signal);
     const { view } = this;
     // A cached rejection sends nothing.
     if (view.gen >= 0 && view.state === CircuitState.CLOSED)
-      return this.runCall(fn, arg, view.gen, '');
+      return this.runCall(fn, arg, view.gen, '', signal);
     const cachedOpen = this.viewConfirmed && (view.isolated || Date.now() < view.openUntil);
     if (view.state === CircuitState.OPEN && cachedOpen && this.link.healthy)
       return this.rejected(CircuitState.OPEN, view.isolated ? 0 : view.openUntil - Date.now());
@@ -220,23 +237,30 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const start = bindContext(fn);
     return this.script(ADMIT, [this.options.halfOpenMaxCalls, token]).then(
       (reply) => {
-        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '');
-        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token);
+        if (signal?.aborted === true) return this.admittedTooLate(reply, token, signal);
+        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '', signal);
+        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token, signal);
         return this.rejected(reply[1], reply[3]);
       },
       (error: unknown) => {
         // Redis may still run the ADMIT (it was stalled, not gone): its trial slot must not go to nobody.
         void this.link.insist(ABANDON, this.keys, this.argv([token]), this.leaseMs);
-        return this.degraded(start, arg, error);
+        return this.degraded(start, arg, signal, error);
       },
     );
+  }
+
+  /** The caller gave up while its call was being admitted: the work never starts, and a trial slot goes back. */
+  private admittedTooLate<T>(reply: Reply, token: string, signal: AbortSignal): Promise<T> {
+    if (reply[0] === 'trial') this.reports.add('ignored', reply[2], token, false, 0);
+    return Promise.reject(toError(signal.reason));
   }
 
   /** Forces the shared circuit CLOSED with counters cleared; every process learns it through pub/sub. */
   override async reset(): Promise<void> {
     this.changes.open();
     await super.reset();
-    await this.script(FORCE, ['reset', randomUUID()]).catch((error: unknown) => {
+    await this.force('reset').catch((error: unknown) => {
       // The error was reported as a storeError event; only a fail-closed breaker makes it the caller's.
       if (this.link.mode === 'fail-closed') throw error;
     });
@@ -247,8 +271,25 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.changes.open();
     // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
     if (this.local) super.isolate();
-    this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0), 0, 1]);
-    this.script(FORCE, ['isolate', randomUUID()]).catch(() => undefined);
+    // Known at once, between the current generation and the one the FORCE makes: an answer to a command sent
+    // before (a report's, from the generation it ran in) must not undo it before the FORCE's answer arrives.
+    this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0) + 0.5, 0, 1]);
+    this.force('isolate').catch(() => undefined);
+  }
+
+  /**
+   * Forces a move on the shared circuit. It was asked for, so a command that failed is sent again until Redis
+   * answers (it runs once, by its id), unless a newer forced move of this process took its place: a reset()
+   * that failed during an outage must not undo an isolate() that followed it.
+   */
+  private force(move: 'reset' | 'isolate'): Promise<Reply> {
+    const args = [move, randomUUID()];
+    const number = ++this.forcedMoves;
+    return this.script(FORCE, args).catch((error: unknown) => {
+      const wanted = () => this.forcedMoves === number;
+      void this.link.insist(FORCE, this.keys, this.argv(args), this.leaseMs, wanted);
+      throw error;
+    });
   }
 
   /** The state this process knows, as plain data (the shared record lives in Redis). */
@@ -283,31 +324,52 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     arg: A,
     gen: number,
     token: string,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     const started = this.slowMs === Infinity ? NOT_TIMED : Date.now();
+    // A trial whose caller gives up frees its fleet-wide slot at once: its work may never end.
+    const stopWatching =
+      signal !== undefined && token !== '' ? this.freeSlotOnAbort(signal, gen, token) : undefined;
     let result: T | PromiseLike<T>;
     try {
       result = fn(arg);
     } catch (error) {
-      this.reports.add(this.outcomeOf(error), gen, token, this.slow(started), retryAfterOf(error));
+      this.reportOutcome(this.outcomeOf(error), gen, token, started, retryAfterOf(error), signal);
+      stopWatching?.();
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.reports.add(this.resultOutcome(value), gen, token, this.slow(started), 0);
+        stopWatching?.();
+        this.reportOutcome(this.resultOutcome(value), gen, token, started, 0, signal);
         return value;
       },
       (error: unknown) => {
-        this.reports.add(
-          this.outcomeOf(error),
-          gen,
-          token,
-          this.slow(started),
-          retryAfterOf(error),
-        );
+        stopWatching?.();
+        this.reportOutcome(this.outcomeOf(error), gen, token, started, retryAfterOf(error), signal);
         throw error;
       },
     );
+  }
+
+  /** Reports how a call ended, unless its caller gave up on it: its outcome then says nothing it waited for. */
+  private reportOutcome(
+    outcome: Outcome,
+    gen: number,
+    token: string,
+    started: number,
+    retryAfterMs: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    if (signal?.aborted === true) return;
+    this.reports.add(outcome, gen, token, this.slow(started), retryAfterMs);
+  }
+
+  /** Reports the trial `token` as ignored (freeing its slot) if `signal` aborts first; returns the unwatch. */
+  private freeSlotOnAbort(signal: AbortSignal, gen: number, token: string): () => void {
+    const leave = (): void => this.reports.add('ignored', gen, token, false, 0);
+    signal.addEventListener('abort', leave, { once: true });
+    return () => signal.removeEventListener('abort', leave);
   }
 
   /** Rate mode with `slowCallDuration`: whether a call that started at `started` was slow. */
@@ -369,8 +431,15 @@ export class RedisCircuitBreaker extends CircuitBreaker {
   }
 
   /** While Redis fails: this process's own breaker ('local'), no breaker ('fail-open'), or refusal. */
-  private degraded<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A, error?: unknown): Promise<T> {
-    if (this.link.mode === 'local') return super.executeWith(fn, arg);
+  private degraded<A, T>(
+    fn: (arg: A) => T | PromiseLike<T>,
+    arg: A,
+    signal: AbortSignal | undefined,
+    error?: unknown,
+  ): Promise<T> {
+    if (signal?.aborted === true) return Promise.reject(toError(signal.reason));
+    if (this.link.mode === 'local')
+      return super.executeWith(fn, arg, signal === undefined ? undefined : { signal });
     if (this.link.mode === 'fail-open') {
       try {
         return Promise.resolve(fn(arg));

@@ -6,7 +6,7 @@ import {
   EventEmitter,
   splitOptions,
   toError,
-  toMs,
+  OptionsChecker,
   type ConcurrencyLimiterOptions,
   type Duration,
   type PermitStore,
@@ -15,10 +15,12 @@ import {
   checkName,
   REDIS_STORE_OPTION_KEYS,
   RedisLink,
+  wholeMs,
   type RedisClient,
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
+import { refuseSymbolKeys } from './engine-options.js';
 import { PermitLeases } from './permit-leases.js';
 import { Subscription } from './subscription.js';
 
@@ -36,6 +38,42 @@ const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'lease'];
 
 /** A permit taken in Redis (its lease id), from the local fallback, or let through unlimited (fail-open). */
 type Ticket = { readonly id: string } | 'local' | 'unlimited';
+
+/**
+ * The lease in whole ms (the scripts hand it to PEXPIRE, which takes integers only), checked as every duration
+ * option is: `null` is no default but a mistake, as for `commandTimeout`.
+ */
+function checkLease(redisOptions: Record<string, unknown>): number {
+  const o = new OptionsChecker(redisOptions);
+  const ms = wholeMs(o, 'lease', 10_000);
+  if (ms < 30) o.fail('lease', 'a duration of at least 30 ms');
+  o.throwIfInvalid();
+  return ms;
+}
+
+/**
+ * Checks the limiter's own options (`split`, as `splitOptions` gave them from `given`). A bare number is a limit
+ * to `ConcurrencyLimiter` but not here (this constructor takes an options object), and a `store` would be
+ * replaced by the one in Redis without a word.
+ */
+function checkLimiterOptions(split: unknown, given: unknown): void {
+  const problems: string[] = [];
+  if (typeof split === 'number')
+    problems.push(ConfigError.invalid('options', 'an options object', split).message);
+  // A copy when `given` was an options object; else `given` itself, which ConcurrencyLimiter refuses.
+  const store = split !== given ? (split as { store?: unknown }).store : undefined;
+  if (store !== undefined)
+    problems.push(
+      ConfigError.invalid('store', 'no store (the permits are in Redis)', store).message,
+    );
+  try {
+    new ConcurrencyLimiter(split as ConcurrencyLimiterOptions);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
 
 /**
  * Permits as a distributed semaphore in Redis: a sorted set of leases, renewed while held. It answers the
@@ -71,7 +109,11 @@ class RedisPermitStore implements PermitStore<Ticket> {
 
   take(): Ticket | undefined | Promise<Ticket | undefined> {
     this.releases.open();
-    if (!this.link.tryRedis()) return this.degraded(undefined);
+    if (!this.link.tryRedis()) {
+      // A store answers fail-closed refusals as rejections: a throw would escape `run()` synchronously.
+      if (this.link.mode === 'fail-closed') return Promise.reject(this.link.unavailable());
+      return this.degraded(undefined);
+    }
     const id = randomUUID();
     return this.permits.take(id, this.limit).then(
       (wait) => {
@@ -179,14 +221,9 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
     const [link, , leaseMs] = checkAll(
       () => new RedisLink(client, redisOptions, ['lease']),
       () => checkName(name),
-      () => {
-        // Whole ms: the scripts hand the lease to PEXPIRE, which takes integers only.
-        const ms = Math.ceil(toMs(redisOptions.lease ?? 10_000, 'lease'));
-        if (ms < 30)
-          throw ConfigError.invalid('lease', 'a duration of at least 30 ms', redisOptions.lease);
-        return ms;
-      },
-      () => new ConcurrencyLimiter(limiterOptions as ConcurrencyLimiterOptions),
+      () => checkLease(redisOptions),
+      () => checkLimiterOptions(limiterOptions, options),
+      () => refuseSymbolKeys(options),
     );
     const { limit } = limiterOptions as ConcurrencyLimiterOptions;
     const channel = link.key(name, 'released');

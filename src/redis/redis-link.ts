@@ -152,18 +152,20 @@ export class RedisLink {
 
   /**
    * Sends a clean-up command (giving back what a command given up on may still take) until Redis answers it,
-   * the client ends, or `forMs` has passed (by then what it cleans up has expired on its own). It is nobody's
-   * call: its failures emit no events.
+   * the client ends, or `forMs` has passed (by then what it cleans up has expired on its own), or `wanted` says it
+   * no longer is (a newer command took its place). It is nobody's call: its failures emit no events.
    */
   insist(
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
     forMs: number,
+    wanted: () => boolean = () => true,
   ): Promise<void> {
     const giveUpAt = Date.now() + forMs;
     return new Promise((resolve) => {
       const attempt = (): void => {
+        if (!wanted()) return resolve();
         this.run(script, keys, args).then(
           () => resolve(),
           () => {

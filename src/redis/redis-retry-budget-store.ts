@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  checkAll,
   ConfigError,
   MemoryRetryBudgetStore,
   budgetAvailable,
@@ -111,9 +112,13 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    * @throws ConfigError naming each invalid option
    */
   constructor(client: RedisClient, name: string, options?: RedisStoreOptions) {
-    this.link = new RedisLink(client, options);
+    // Every problem in one ConfigError: the options' and the name's.
+    [this.link] = checkAll(
+      () => new RedisLink(client, options),
+      () => checkName(name),
+    );
     this.events = this.link.events;
-    this.key = this.link.key(checkName(name), 'budget');
+    this.key = this.link.key(name, 'budget');
     this.batchPrefix = `${this.key}:${randomBytes(8).toString('hex')}:`;
   }
 
@@ -153,7 +158,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   /** The fleet's counts as Redis last reported them, with this process's first tries since. */
   metrics(spec: RetryBudgetSpec): RetryBudgetMetrics {
     if (!this.link.healthy && this.link.mode === 'local') return this.localStore(spec).metrics();
-    const requests = this.requests + this.deposits;
+    const requests = this.requests + this.depositsInWindow();
     const available = budgetAvailable(spec, requests, this.retries);
     return {
       requests,
@@ -178,7 +183,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
     this.scheduled = false;
     const spec = this.spec;
     if (this.inFlight || spec === undefined) return;
-    const deposits = this.deposits;
+    const deposits = this.depositsInWindow();
     const withdrawals = this.withdrawals;
     if (withdrawals.length === 0) {
       // First tries alone wait while Redis is down (withdrawals asked it already): they are sent once it is back.
@@ -194,6 +199,17 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
       (error: unknown) => this.failed(withdrawals, error, spec),
     );
   };
+
+  /**
+   * The first tries not yet sent that are still in the budget's window. Those held back while Redis could not
+   * answer may be older: sent all at once, an outage's worth of first tries would count as this window's and
+   * allow a storm of retries. This process's own budget counted each one when it was made, so its window's count
+   * bounds them (every unsent first try in that window is among them).
+   */
+  private depositsInWindow(): number {
+    const inWindow = this.local?.metrics().requests ?? this.deposits;
+    return Math.min(this.deposits, inWindow);
+  }
 
   private applied(withdrawals: readonly Withdrawal[], reply: readonly number[]): void {
     this.link.succeeded();

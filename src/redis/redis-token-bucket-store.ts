@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  checkAll,
   EventEmitter,
   MemoryTokenBucketStore,
   type TakeResult,
@@ -85,9 +86,13 @@ export class RedisTokenBucketStore implements TokenBucketStore {
    * @throws ConfigError naming each invalid option
    */
   constructor(client: RedisClient, name: string, options?: RedisStoreOptions) {
-    this.link = new RedisLink(client, options);
+    // Every problem in one ConfigError: the options' and the name's.
+    [this.link] = checkAll(
+      () => new RedisLink(client, options),
+      () => checkName(name),
+    );
     this.events = this.link.events;
-    this.key = this.link.key(checkName(name), 'bucket');
+    this.key = this.link.key(name, 'bucket');
     this.name = name;
     this.line = this.link.key(name, 'line');
     // A waiting head comes back after its wait plus a timer's lateness and a round trip.

@@ -15,6 +15,11 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[1])
+-- Processes may differ in their lease (a rolling deploy that changes it): a key lasts as long as the longest
+-- lease written to it, never cut short by a process of a shorter one.
+local function lastAtLeast(key)
+  if redis.call('PTTL', key) < lease then redis.call('PEXPIRE', key, lease) end
+end
 `;
 
 /**
@@ -30,7 +35,7 @@ if redis.call('ZSCORE', KEYS[2], id) then return {-1, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], id) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + lease, id)
-  redis.call('PEXPIRE', KEYS[1], lease)
+  lastAtLeast(KEYS[1])
   return {1, 0}
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -50,7 +55,7 @@ for i = 2, #ARGV do
     lost = lost + 1
   end
 end
-redis.call('PEXPIRE', KEYS[1], lease)
+lastAtLeast(KEYS[1])
 return lost
 `);
 
@@ -61,7 +66,7 @@ return lost
 export const RELEASE = new LuaScript(`${PRELUDE}
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
-redis.call('PEXPIRE', KEYS[2], lease)
+lastAtLeast(KEYS[2])
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 then redis.call('PUBLISH', ARGV[3], 'released') end
 return 1
 `);

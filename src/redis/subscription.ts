@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { RedisClient } from './redis-link.js';
-import { clientGone } from './client-gone.js';
+import { duplicateWhileClientLives } from './client-gone.js';
 
 /**
  * The option `withRedisStores` sets so that an engine opens its subscriber on first use rather than when it is
@@ -30,7 +29,7 @@ const byClient = new WeakMap<RedisClient, Set<Subscription>>();
  * @internal
  */
 export class Subscription {
-  private connection: Redis | undefined;
+  private connection: RedisClient | undefined;
   private closed = false;
 
   /**
@@ -51,13 +50,9 @@ export class Subscription {
   open(): void {
     if (this.connection !== undefined || this.closed || this.client.status === 'end') return;
     if (!('duplicate' in this.client)) return;
-    const client = this.client as Redis;
-    const reconnectAfter = client.options.retryStrategy;
-    const connection = client.duplicate({
+    const connection = duplicateWhileClientLives(this.client, {
       // Let go within 100 ms of a socket ended mid-handshake: ioredis otherwise holds it, and the process, 2 s.
       disconnectTimeout: 100,
-      // Reconnects as its client would, while its client lives.
-      retryStrategy: (times) => (clientGone(client) ? null : reconnectAfter?.(times)),
     });
     connection.on('error', () => undefined);
     connection.on('message', (_channel: string, message: string) => this.onMessage(message));

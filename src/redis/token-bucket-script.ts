@@ -50,6 +50,13 @@ local emptyIn
 local saved = redis.call('GET', KEYS[1])
 if saved then
   local at, ms = string.match(saved, '^(%d+) (%S+)$')
+  if at and tonumber(at) > nowUs then
+    -- The clock stepped back: the last grant counts as made now. Computed from the old time, the bucket would
+    -- stay empty for the whole step; rewritten, it refills from now on even while every take is refused.
+    at = nowUs
+    local left = redis.call('PTTL', KEYS[1])
+    if left > 0 then redis.call('SET', KEYS[1], string.format('%.0f %s', nowUs, ms), 'PX', left) end
+  end
   if at then emptyIn = tonumber(ms) - (nowUs - tonumber(at)) / 1000 end
 end
 local me = ARGV[1]
@@ -144,7 +151,8 @@ if not saved or left <= 0 then
   return 1
 end
 local at, ms = string.match(saved, '^(%d+) (%S+)$')
-local emptyIn = tonumber(ms) - (nowUs - tonumber(at)) / 1000 - granted
+-- A clock that stepped back since the grant: the grant counts as made now.
+local emptyIn = tonumber(ms) - math.max(0, nowUs - tonumber(at)) / 1000 - granted
 redis.call('SET', KEYS[1], string.format('%.0f %.17g', nowUs, emptyIn), 'PX', math.ceil(left))
 return 1
 `);

@@ -19,6 +19,7 @@ import {
 import { RedisServer } from './redis-server.js';
 import {
   failingOnce,
+  failingTimes,
   holdSubscriptions,
   roundTrips,
   sleep,
@@ -26,7 +27,7 @@ import {
   until,
   untilSubscribed,
 } from './support.js';
-import { REPORT } from '../../src/redis/circuit-scripts.js';
+import { FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
 
 const opener = fileURLToPath(new URL('./breaker-opener.child.js', import.meta.url));
 const boom = () => Promise.reject(new Error('boom'));
@@ -173,6 +174,52 @@ describe('dspu/redis shared circuit breaker', function () {
     ).to.equal(true);
   });
 
+  describe('a caller that gives up (its signal aborts)', () => {
+    const hang = () => new Promise<never>(() => undefined);
+
+    it('runs no work, and leaves the trial slot free, when the caller gave up during the ADMIT round trip', async () => {
+      const [a, b] = await fleet(2, { failureThreshold: 1, timeout: 50 });
+      await openIt(a);
+      await sleep(100);
+      let ran = 0;
+      const controller = new AbortController();
+      const call = a.protect(() => (++ran, hang()), { signal: controller.signal });
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      await until(async () => (await b.protect(ok).catch(() => 'rejected')) === 'ok', 2_000);
+      expect(ran).to.equal(0);
+    });
+
+    it('frees the trial slot at once when the caller of a running trial gives up', async () => {
+      const [a, b] = await fleet(2, { failureThreshold: 1, timeout: 50 });
+      await openIt(a);
+      await sleep(100);
+      let ran = 0;
+      const controller = new AbortController();
+      const call = a.protect(() => (++ran, hang()), { signal: controller.signal });
+      await until(() => ran === 1, 2_000);
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      await until(async () => (await b.protect(ok).catch(() => 'rejected')) === 'ok', 2_000);
+    });
+
+    it('counts no failure of a call whose caller gave up before it failed', async () => {
+      const [a] = await fleet(1, { failureThreshold: 1 });
+      await a.protect(ok); // the circuit is known closed: calls run at once
+      let fail!: (error: Error) => void;
+      const controller = new AbortController();
+      const call = a.protect(() => new Promise((_, reject) => (fail = reject)), {
+        signal: controller.signal,
+      });
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      fail(new Error('boom'));
+      await sleep(100); // a report would have reached Redis by now
+      expect(await a.protect(ok)).to.equal('ok');
+      expect(a.state).to.equal(CircuitState.CLOSED);
+    });
+  });
+
   it('closes for every process after successThreshold trial successes', async () => {
     const [a, b] = await fleet(2, { failureThreshold: 1, timeout: '100ms', successThreshold: 2 });
     await b.protect(ok);
@@ -251,6 +298,19 @@ describe('dspu/redis shared circuit breaker', function () {
     expect(error.message).to.match(/isolated/);
     await b.reset();
     await until(() => a.state === CircuitState.CLOSED, 2_000);
+  });
+
+  it('stays isolated through the answer of a report sent before isolate()', async () => {
+    const [a] = await fleet(1);
+    await a.protect(ok); // known closed: the next call runs at once, and reports afterwards
+    const changes: unknown[] = [];
+    a.events.on('stateChange', (e) => changes.push(e));
+    const call = a.protect(ok);
+    await call; // its report is sent: its answer, from before the isolation, comes back first
+    a.isolate();
+    await until(async () => (await a.protect(ok).catch(() => 'rejected')) === 'rejected', 1_000);
+    await sleep(50); // the FORCE's answer has come back
+    expect(changes).to.deep.equal([{ from: CircuitState.CLOSED, to: CircuitState.OPEN }]);
   });
 
   it('works as the instance given to the @CircuitBreaker decorator', async () => {
@@ -368,6 +428,43 @@ describe('dspu/redis shared circuit breaker', function () {
       await sleep(100);
       expect(await flaky.protect(ok)).to.equal('ok'); // the trial; its report fails
       await until(async () => (await admin.zcard(`{dspu:circuit-${run}}:trials`)) === 0, 1_000);
+    });
+
+    it('isolates the fleet with an isolate() whose command failed, once Redis answers', async () => {
+      const [a] = await fleet(1, slow);
+      const client = failingOnce(server.client(), FORCE);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${run}`, slow);
+      breakers.push(flaky);
+      await untilSubscribed(admin, `circuit-${run}`, 2);
+      flaky.isolate(); // its FORCE fails without reaching Redis
+      await until(() => a.state === CircuitState.OPEN, 2_000);
+      expect(await a.protect(ok).catch((e: unknown) => e)).to.be.instanceOf(CircuitBreakerError);
+    });
+
+    it('resets the fleet with a reset() whose command failed, once Redis answers', async () => {
+      const [a] = await fleet(1, { failureThreshold: 1, ...slow });
+      const client = failingOnce(server.client(), FORCE);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${run}`, slow);
+      breakers.push(flaky);
+      await untilSubscribed(admin, `circuit-${run}`, 2);
+      await openIt(a);
+      await flaky.reset(); // its FORCE fails without reaching Redis ('local': no error for the caller)
+      await until(() => a.state === CircuitState.CLOSED, 2_000);
+    });
+
+    it('never sends again a reset() whose command failed once an isolate() followed it', async () => {
+      // The reset's command and the first resend fail: the next resend is due after retryInterval.
+      const client = failingTimes(server.client(), FORCE, 2);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${++run}`, slow);
+      breakers.push(flaky);
+      await flaky.protect(ok);
+      await flaky.reset();
+      flaky.isolate();
+      await sleep(300); // three retry intervals
+      expect(await admin.hget(`{dspu:circuit-${run}}:circuit`, 'i')).to.equal('1');
     });
 
     it('counts a failure once when its REPORT timed out and Redis ran it later', async () => {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ABANDON, ADMIT, FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
 import type { LuaScript } from '../../src/redis/redis-link.js';
 import { RedisServer } from './redis-server.js';
-import { runScript } from './support.js';
+import { runScript, sleep } from './support.js';
 
 type Reply = [verdict: string, state: string, gen: number, retryAfter: number, isolated: number];
 
@@ -112,6 +112,84 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
     const { g } = await circuit();
     expect((await script(FORCE, 'isolate', 'force-1'))[0]).to.equal('done');
     expect((await circuit()).g).to.equal(g);
+  });
+
+  it('counts the open time from now when the Redis clock stepped back since the circuit opened', async () => {
+    const [seconds] = await redis.time();
+    const anHourAhead = Number(seconds) * 1000 + 3_600_000;
+    await redis.hset(keys[0], 's', 'open', 'o', anHourAhead, 'm', 10, 'g', 1, 'i', 0);
+    const [verdict, , , retryAfter] = await admit('a');
+    expect([verdict, retryAfter]).to.deep.equal(['rejected', 10]);
+    await sleep(20);
+    expect((await admit('a'))[0]).to.equal('trial');
+  });
+
+  describe('keys nobody uses', () => {
+    const day = 86_400_000;
+    const tenDays = 10 * day;
+    // The same batch, with the retry after its failure asked for (ms).
+    const failWithRetryAfter = (gen: number, id: string, retryAfter: number) =>
+      script(
+        REPORT,
+        id,
+        trialLease,
+        1,
+        2,
+        tenDays,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        'failure',
+        gen,
+        '',
+        0,
+        retryAfter,
+      );
+
+    it('lets a closed circuit that nobody uses expire a day after its last report', async () => {
+      const [, , gen] = await admit('');
+      await report('failure', gen, '', 'report-1');
+      expect(await redis.pttl(keys[0])).to.be.within(day - 1_000, day);
+    });
+
+    it('keeps an open circuit a day past the end of its open time, however late a report refreshes it', async () => {
+      const [, , gen] = await admit('');
+      await failWithRetryAfter(gen, 'report-1', tenDays);
+      expect((await circuit()).s).to.equal('open');
+      expect(await redis.pttl(keys[0])).to.be.within(tenDays + day - 1_000, tenDays + day);
+      await report('failure', gen, '', 'late-report'); // admitted before the circuit opened
+      expect(await redis.pttl(keys[0])).to.be.within(tenDays + day - 1_000, tenDays + day);
+    });
+
+    it('keeps a half-open circuit a day past the end of its trial leases, the longest of them too', async () => {
+      await openLongAgo();
+      await admit('a', 2);
+      expect(await redis.pttl(keys[0])).to.be.within(day + trialLease - 1_000, day + trialLease);
+      // A process with a shorter trialLease takes the other slot.
+      await runScript(redis, ADMIT, keys, [10, `${keys[0]}:changes`, 100, 2, 'b']);
+      expect(await redis.pttl(keys[0])).to.be.within(day + trialLease - 1_000, day + trialLease);
+    });
+
+    it('keeps an isolated circuit until it is reset, then lets it expire when unused', async () => {
+      const [, , gen] = await admit('');
+      await script(FORCE, 'isolate', 'force-1');
+      await report('failure', gen, '', 'late-report');
+      await admit('b');
+      expect(await redis.pttl(keys[0])).to.equal(-1);
+      await script(FORCE, 'reset', 'force-2');
+      expect(await redis.pttl(keys[0])).to.be.within(day - 1_000, day);
+    });
+
+    it('lets the trial leases expire with the longest of them, whatever lease a later ADMIT asks', async () => {
+      await openLongAgo();
+      await admit('a', 2);
+      expect(await redis.pttl(keys[1])).to.be.within(trialLease - 1_000, trialLease);
+      await runScript(redis, ADMIT, keys, [10, `${keys[0]}:changes`, 100, 2, 'b']);
+      expect(await redis.pttl(keys[1])).to.be.within(trialLease - 1_000, trialLease);
+    });
   });
 
   it('forgets what it remembered once a trial lease has passed', async () => {

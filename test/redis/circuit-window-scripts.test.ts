@@ -170,6 +170,11 @@ describe('dspu/redis circuit scripts in rate mode', function () {
     expect(await redis.zcard(keys[1])).to.equal(0);
   });
 
+  it('lets a count window that nobody reports to expire a day after its last report', async () => {
+    await report(0, [['success']]);
+    expect(await redis.pttl(keys[3])).to.be.within(86_400_000 - 1_000, 86_400_000);
+  });
+
   describe('time window', () => {
     // Spans of 1 s; the test writes buckets as if recorded earlier, relative to the Redis clock.
     const spanMs = 1_000;

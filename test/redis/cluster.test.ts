@@ -1,9 +1,13 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Cluster } from 'ioredis';
 import { CircuitBreakerError, CircuitState, RateLimiter } from '../../src/index.js';
 import { RedisCircuitBreaker, RedisConcurrencyLimiter, redisStore } from '../../src/redis/index.js';
 import { RedisCluster } from './redis-cluster.js';
 import { sleep, until } from './support.js';
+
+const user = fileURLToPath(new URL('./cluster-user.child.js', import.meta.url));
 
 /** The node serving `key`'s slot: a test only means something if the keys are spread over the nodes. */
 async function nodeOf(client: Cluster, key: string): Promise<number> {
@@ -140,6 +144,22 @@ describe('dspu/redis on a Redis Cluster of three masters', function () {
     release('ok');
     await trial;
   });
+  it('lets a process exit at once when it quits its Cluster client, its subscribers made from it', async () => {
+    const child = spawn(process.execPath, [user, String(cluster.nodes[0].port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let quitAt = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('quit')) quitAt = Date.now();
+    });
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000); // a process kept alive fails, not hangs
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    clearTimeout(kill);
+    expect(code).to.equal(0);
+    expect(quitAt).to.be.above(0);
+    expect(Date.now() - quitAt).to.be.below(1_000);
+  });
+
   it("shares a rate-mode circuit breaker, its window in the circuit's slot", async () => {
     const options = {
       failureRateThreshold: 50,

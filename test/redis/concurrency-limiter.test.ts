@@ -11,6 +11,7 @@ import {
 } from '../../src/index.js';
 import {
   RedisConcurrencyLimiter,
+  RedisStoreError,
   type RedisConcurrencyLimiterOptions,
 } from '../../src/redis/index.js';
 import { RedisServer } from './redis-server.js';
@@ -201,6 +202,30 @@ describe('dspu/redis distributed concurrency limiter', function () {
     );
   });
 
+  it("refuses every call with a rejected RedisStoreError while Redis is down ('fail-closed'), never a throw", async () => {
+    const options = { limit: 1, onStoreError: 'fail-closed', retryInterval: '10s' } as const;
+    const [a] = fleet(1, options);
+    await a.run(async () => undefined);
+    await server.stop();
+    try {
+      const outcomes: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        let call: Promise<unknown> | undefined;
+        try {
+          call = a.run(async () => 'ran');
+        } catch (error) {
+          outcomes.push(['thrown', error]);
+          continue;
+        }
+        outcomes.push(await call.catch((error: unknown) => error));
+      }
+      expect(outcomes).to.have.length(3);
+      for (const outcome of outcomes) expect(outcome).to.be.instanceOf(RedisStoreError);
+    } finally {
+      await server.start();
+    }
+  });
+
   describe('commands that time out and run later', () => {
     const slow = { commandTimeout: '100ms', retryInterval: '50ms' } as const;
     let admin: Redis;
@@ -265,5 +290,13 @@ describe('dspu/redis distributed concurrency limiter', function () {
       ConfigError,
       /lease/,
     );
+  });
+
+  it('refuses a null lease, as every duration option does, instead of taking the default', () => {
+    const client = server.client();
+    clients.push(client);
+    expect(
+      () => new RedisConcurrencyLimiter(client, 'x', { limit: 1, lease: null as never }),
+    ).to.throw(ConfigError, /^lease: expected a duration .*got null$/);
   });
 });

@@ -129,6 +129,7 @@ describe('dspu/redis after Redis lost its keys, and option checks', function () 
       ['redisStore', (o) => redisStore(admin, 'x', o)],
       ['RedisRetryBudgetStore', (o) => new RedisRetryBudgetStore(admin, 'x', o)],
       ['RedisCircuitBreaker', (o) => new RedisCircuitBreaker(admin, 'x', o)],
+      ['RedisConcurrencyLimiter', (o) => new RedisConcurrencyLimiter(admin, 'x', o)],
       [
         'withRedisStores options',
         (o) => withRedisStores(admin, { rateLimiter: { x: { rate: 1, store: 'redis' } } }, o),
@@ -142,6 +143,33 @@ describe('dspu/redis after Redis lost its keys, and option checks', function () 
           expect(() => make(value() as never)).to.throw(ConfigError);
         });
 
+    it('refuses a symbol key it does not know, as the engines built on their own do', () => {
+      const typo = { [Symbol('typo')]: 1 };
+      expect(() => new RedisCircuitBreaker(admin, 'x', typo)).to.throw(
+        ConfigError,
+        /Symbol\(typo\): unknown option/,
+      );
+      expect(() => new RedisConcurrencyLimiter(admin, 'x', { limit: 1, ...typo })).to.throw(
+        ConfigError,
+        /Symbol\(typo\): unknown option/,
+      );
+    });
+
+    it('names the options, not a missing limit, when RedisConcurrencyLimiter is given a number', () => {
+      expect(() => new RedisConcurrencyLimiter(admin, 'x', 42 as never)).to.throw(
+        ConfigError,
+        /^options: expected an options object, got 42$/,
+      );
+    });
+
+    it('refuses a store given to RedisConcurrencyLimiter instead of replacing it unnoticed', () => {
+      const store = { take: () => undefined, give: () => undefined };
+      expect(() => new RedisConcurrencyLimiter(admin, 'x', { limit: 1, store } as never)).to.throw(
+        ConfigError,
+        /store: expected no store/,
+      );
+    });
+
     it('ignores an option inherited from the prototype', () => {
       const inherited = Object.create({ commandTimeout: 'soon' }) as object;
       expect(() => redisStore(admin, 'x', Object.assign(inherited, {}))).to.throw(
@@ -149,6 +177,21 @@ describe('dspu/redis after Redis lost its keys, and option checks', function () 
         /options/,
       );
     });
+  });
+
+  it('lists a bad name and bad options of a store in one ConfigError', () => {
+    for (const make of [
+      () => redisStore(admin, 'a{b}', { commandTimeout: -5 }),
+      () => new RedisRetryBudgetStore(admin, 'a{b}', { commandTimeout: -5 }),
+    ]) {
+      try {
+        make();
+        expect.fail('accepted');
+      } catch (error) {
+        const problems = (error as ConfigError).problems.map((p) => p.split(':')[0]);
+        expect(problems.sort()).to.deep.equal(['commandTimeout', 'name']);
+      }
+    }
   });
 
   it('lists every problem of a breaker (its own, the store, the lease, the name) in one ConfigError', () => {

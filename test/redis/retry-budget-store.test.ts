@@ -244,6 +244,41 @@ describe('dspu/redis retry budget store', function () {
     });
   });
 
+  it('sends Redis only the first tries of the last window once it answers again after an outage', async () => {
+    const own = await RedisServer.start();
+    const client = own.client();
+    try {
+      const { budget: shared, store } = budget(
+        client,
+        name('outage'),
+        { ratio: 1, minPerSecond: 0, window: '300ms' },
+        { retryInterval: '50ms', commandTimeout: '100ms' },
+      );
+      shared.deposit();
+      await shared.withdraw(); // attached, and Redis has answered
+      let recovered = false;
+      store.events.on('recovered', () => (recovered = true));
+      await own.stop();
+      await until(() => client.status === 'reconnecting', 5_000);
+      await shared.withdraw(); // fails over to this process's own budget
+      for (let i = 0; i < 100; i++) shared.deposit();
+      await sleep(400); // those first tries age out of the window
+      await own.start();
+      await until(
+        () => recovered,
+        5_000,
+        async () => shared.withdraw(),
+      );
+      shared.deposit();
+      await shared.withdraw();
+      // The window in Redis, as its last answer reported it.
+      expect(shared.metrics().requests).to.be.at.most(2);
+    } finally {
+      client.disconnect();
+      if (own.running) await own.stop();
+    }
+  });
+
   it("makes `store: 'redis'` budgets in withRedisStores, named in retry entries", async () => {
     const registry = new ResilienceRegistry(
       withRedisStores(redis, {

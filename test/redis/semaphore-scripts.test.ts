@@ -86,6 +86,28 @@ describe('dspu/redis semaphore scripts that run late or twice', function () {
     expect(await renew('never-taken')).to.equal(1);
   });
 
+  describe('processes whose leases differ (a rolling deploy that changes `lease`)', () => {
+    const shortLease = 100;
+
+    it('keeps a long lease when a process of a shorter lease takes a permit or renews', async () => {
+      await acquire('long', 2);
+      await runScript(redis, ACQUIRE, keys, [shortLease, 2, 'short']);
+      await runScript(redis, RENEW, keys, [shortLease, 'short']);
+      expect(await redis.pttl(keys[0])).to.be.within(lease - 1_000, lease);
+      await runScript(redis, RELEASE, keys, [shortLease, 'short', 'channel']);
+      await sleep(2 * shortLease);
+      expect(await renew('long')).to.equal(0); // not lost
+      expect(((await acquire('other', 2)) as number[])[0]).to.equal(1);
+      expect(((await acquire('third', 2)) as number[])[0]).to.equal(0);
+    });
+
+    it('remembers a permit given back for its longest lease, so a late ACQUIRE of it takes nothing', async () => {
+      await release('gave-up');
+      await runScript(redis, RELEASE, keys, [shortLease, 'other', 'channel']);
+      expect(await redis.pttl(keys[1])).to.be.within(lease - 1_000, lease);
+    });
+  });
+
   it('forgets a permit given back once its lease has passed', async () => {
     await runScript(redis, RELEASE, keys, [50, 'a', 'channel']);
     expect(await redis.pttl(keys[1])).to.be.within(1, 50);

@@ -66,16 +66,20 @@ export function runScript(
  * that the client does not resend).
  */
 export function failingOnce<C extends RedisClient>(client: C, script: LuaScript): C {
-  const state = { failed: false };
-  return failing(client, script, state);
+  return failingTimes(client, script, 1);
 }
 
-// The stores send on a duplicate of their client: it fails alike, once for both.
-function failing<C extends RedisClient>(
+/** `client`, except that its first `times` calls of `script` fail without reaching Redis. */
+export function failingTimes<C extends RedisClient>(
   client: C,
   script: LuaScript,
-  state: { failed: boolean },
+  times: number,
 ): C {
+  return failing(client, script, { left: times });
+}
+
+// The stores send on a duplicate of their client: it fails alike, `left` times for both.
+function failing<C extends RedisClient>(client: C, script: LuaScript, state: { left: number }): C {
   return new Proxy(client, {
     get(target, property) {
       if (property === 'duplicate')
@@ -83,9 +87,9 @@ function failing<C extends RedisClient>(
           failing((target as Redis).duplicate(...(args as [])), script, state);
       if (property === 'evalsha')
         return (sha: string, ...rest: (string | number)[]) => {
-          if (sha !== script.sha || state.failed)
+          if (sha !== script.sha || state.left === 0)
             return (target.evalsha as (...args: unknown[]) => Promise<unknown>)(sha, ...rest);
-          state.failed = true;
+          state.left--;
           return Promise.reject(new Error('Connection is closed.'));
         };
       const value = Reflect.get(target, property, target) as unknown;

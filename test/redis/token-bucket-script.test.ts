@@ -48,6 +48,29 @@ describe('dspu/redis token bucket script', function () {
     await server.stop();
   });
 
+  describe('a Redis clock that stepped back', () => {
+    /** Writes a bucket emptied by a grant an hour after Redis's time now, as before a clock step back. */
+    const emptiedAnHourAhead = async () => {
+      const [seconds, micros] = await redis.time();
+      const inAnHour = Number(seconds) * 1_000_000 + Number(micros) + 3_600_000_000;
+      await redis.set(bucket, `${inAnHour} 0`, 'PX', 60_000);
+    };
+
+    it('refills from the last grant onwards instead of staying empty for the step', async () => {
+      await emptiedAnHourAhead();
+      const [wait] = await take('a', [[1]]);
+      expect(wait).to.be.within(1, 100);
+    });
+
+    it('gives back what a batch took before the step without emptying the bucket for the step', async () => {
+      expect(await take('a', [[1]], 'given-up')).to.deep.equal([0]);
+      const [at, ms] = (await redis.get(bucket))!.split(' ');
+      await redis.set(bucket, `${Number(at) + 3_600_000_000} ${ms}`, 'PX', 60_000);
+      await cancel('given-up');
+      expect(await take('a', [[5]])).to.deep.equal([0]);
+    });
+  });
+
   describe('a batch that runs late or twice', () => {
     it('answers a batch that runs twice as it did the first time, and takes nothing more', async () => {
       expect(await take('a', [[3], [3], [2]], 'b1')).to.deep.equal([0, 100, 0]);
