@@ -50,14 +50,25 @@ export class CircuitBreakerError extends ResilienceError {
   readonly state: string;
   /** Milliseconds until the breaker will let a trial call through (0 when unknown or now). */
   readonly retryAfter: number;
+  /**
+   * True when the circuit was forced open by `isolate()`: it stays open until `reset()`, so `retryAfter` (0)
+   * promises nothing, and the NestJS filter sends no `Retry-After`.
+   */
+  readonly isolated: boolean;
 
-  constructor(state: string, retryAfter: number, message?: string) {
+  constructor(state: string, retryAfter: number, message?: string, isolated = false) {
     super(
       message ?? `Circuit is ${state}; retry after ${Math.ceil(retryAfter)} ms`,
       'ERR_CIRCUIT_OPEN',
     );
     this.state = state;
     this.retryAfter = retryAfter;
+    this.isolated = isolated;
+  }
+
+  /** The rejection of a circuit forced open by `isolate()`. */
+  static isolated(state: string): CircuitBreakerError {
+    return new CircuitBreakerError(state, 0, 'Circuit is isolated: open until reset()', true);
   }
 }
 

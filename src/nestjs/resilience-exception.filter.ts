@@ -28,7 +28,7 @@ export interface ResilienceHttpResponse {
 }
 
 /**
- * Maps a dspu error to its HTTP answer: open circuit → 503 with `Retry-After`, rate limited → 429 with
+ * Maps a dspu error to its HTTP answer: open circuit → 503 with `Retry-After` (none when isolated), rate limited → 429 with
  * `Retry-After`, timeout → 504, concurrency limit → 503. Returns undefined for any other error.
  */
 export function toHttpResponse(error: unknown): ResilienceHttpResponse | undefined {
@@ -36,7 +36,8 @@ export function toHttpResponse(error: unknown): ResilienceHttpResponse | undefin
   let retryAfterMs: number | undefined;
   if (error instanceof CircuitBreakerError) {
     status = HttpStatus.SERVICE_UNAVAILABLE;
-    retryAfterMs = error.retryAfter;
+    // An isolated circuit stays open until someone resets it: no time would be true.
+    if (!error.isolated) retryAfterMs = error.retryAfter;
   } else if (error instanceof RateLimitExceededError) {
     status = HttpStatus.TOO_MANY_REQUESTS;
     retryAfterMs = error.retryAfter;

@@ -425,7 +425,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfter });
     return Promise.reject(
       this.view.isolated
-        ? new CircuitBreakerError(state, 0, 'Circuit is isolated: open until reset()')
+        ? CircuitBreakerError.isolated(state)
         : new CircuitBreakerError(state, Math.max(0, retryAfter)),
     );
   }

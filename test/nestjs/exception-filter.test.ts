@@ -3,6 +3,7 @@ import { Controller, Get, Module, type ArgumentsHost } from '@nestjs/common';
 import { expect } from 'chai';
 import { firstValueFrom, isObservable } from 'rxjs';
 import {
+  CircuitBreaker,
   CircuitBreakerError,
   ConcurrencyLimitError,
   ConfigError,
@@ -27,6 +28,16 @@ describe('nestjs: toHttpResponse', () => {
       status: 503,
       retryAfter: 0,
     });
+  });
+
+  it('answers an isolated circuit with 503 and no Retry-After: it stays open until reset()', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    breaker.isolate();
+    const error = await breaker.protect(async () => 1).catch((rejected: unknown) => rejected);
+    expect(error).to.be.instanceOf(CircuitBreakerError).with.property('isolated', true);
+    const answer = toHttpResponse(error)!;
+    expect(answer.status).to.equal(503);
+    expect(answer).not.to.have.property('retryAfter');
   });
 
   it('maps a rate limit to 429 with Retry-After', () => {

@@ -314,7 +314,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private reject<T>(state: CircuitState, retryAfter: number): Promise<T> {
     if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfter });
     const error = this.record.isolated
-      ? new CircuitBreakerError(state, 0, 'Circuit is isolated: open until reset()')
+      ? CircuitBreakerError.isolated(state)
       : new CircuitBreakerError(state, retryAfter);
     return Promise.reject(error);
   }
