@@ -86,6 +86,10 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private readonly window: SlidingWindow | undefined;
   // Rate mode with slowCallDuration: calls are timed.
   private readonly timed: boolean;
+  // The open time the backoff has reached (null: none yet, `timeout`). `record.openMs` is longer when a failure's
+  // retryAfter held the circuit open longer; re-opening doubles this, so a server's one long Retry-After does not
+  // become the breaker's own backoff.
+  private backoffMs: number | null;
   // Trial calls running in HALF_OPEN.
   private trials = 0;
   // Bumped on every transition and reset: a call that outlives the period it was admitted in changes nothing.
@@ -100,8 +104,9 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const checker = new OptionsChecker(options);
     this.options = resolveCircuitBreakerOptions(checker);
     checker.throwIfInvalid();
-    const { window: saved, ...record } = this.options.initialState;
+    const { window: saved, backoffMs, ...record } = this.options.initialState;
     this.record = record;
+    this.backoffMs = record.openMs === null ? null : (backoffMs ?? record.openMs);
     const rate = this.options.rate;
     this.timed = rate !== undefined && rate.slowCallDuration !== Infinity;
     if (rate !== undefined) {
@@ -201,7 +206,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
     // Calls running now outlive what they were admitted in, even when the circuit stays CLOSED.
     if (moved === undefined) this.nextGeneration();
     record.failures = record.successes = 0;
-    record.openedAt = record.openMs = null;
+    record.openedAt = record.openMs = this.backoffMs = null;
     this.window?.clear();
     return moved ?? RESOLVED;
   }
@@ -219,7 +224,9 @@ export class CircuitBreaker<R = unknown> implements Policy<
    * wherever the snapshot is restored), so saving emits nothing.
    */
   toJSON(): CircuitSnapshot {
-    const snapshot = { ...this.record };
+    const snapshot: CircuitSnapshot = { ...this.record };
+    if (this.backoffMs !== null && this.backoffMs !== snapshot.openMs)
+      snapshot.backoffMs = this.backoffMs;
     return this.window === undefined
       ? snapshot
       : { ...snapshot, window: this.window.snapshot(now()) };
@@ -478,12 +485,16 @@ export class CircuitBreaker<R = unknown> implements Policy<
     return undefined;
   }
 
-  /** How long to stay open: the timeout, doubled per re-open from HALF_OPEN up to maxTimeout, or longer when told. */
+  /**
+   * How long to stay open: the timeout, doubled per re-open from HALF_OPEN up to maxTimeout (the backoff), or
+   * longer when the failure's `retryAfter` says so; the backoff goes on from its own value, not from that.
+   */
   private openTime(from: CircuitState, cause: unknown): number {
     const { timeout, maxTimeout } = this.options;
-    const previous = this.record.openMs ?? timeout;
+    const previous = this.backoffMs ?? timeout;
     const backedOff =
       from === CircuitState.HALF_OPEN ? Math.min(maxTimeout, previous * 2) : timeout;
+    this.backoffMs = backedOff;
     const retryAfter = retryAfterOf(cause);
     return retryAfter > backedOff ? Math.min(retryAfter, MAX_DURATION_MS) : backedOff;
   }

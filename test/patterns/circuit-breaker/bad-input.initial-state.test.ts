@@ -105,6 +105,17 @@ describe('CircuitBreaker initialState: bad input', () => {
       );
     });
 
+    for (const [label, backoffMs, openMs] of [
+      ['a negative backoff', -1, 1_000],
+      ['a backoff of NaN', NaN, 1_000],
+      ['a backoff given as a string', '5000', 1_000],
+      ['a backoff without an open time', 5_000, null],
+    ] as const)
+      it(`refuses ${label}`, () => {
+        const saved = { state: 'open', openedAt: START, openMs, backoffMs };
+        expect(() => breakerWith(saved, {})).to.throw(ConfigError, /^initialState: expected/);
+      });
+
     it('names the registry entry whose saved state cannot be read', () => {
       const initialState = withThrowingGetter({}, 'state');
       expect(
@@ -166,6 +177,12 @@ describe('CircuitBreaker initialState: bad input', () => {
     it('cuts an open period past the longest timer to it', () => {
       const breaker = breakerWith({ state: 'open', openedAt: START, openMs: 1e15 }, {});
       expect(breaker.toJSON().openMs).to.equal(2 ** 31 - 1);
+    });
+
+    it('cuts a backoff past the longest timer to it', () => {
+      const saved = { state: 'open', openedAt: START, openMs: 1e15, backoffMs: 1e15 };
+      expect(breakerWith(saved, {}).toJSON()).to.include({ openMs: 2 ** 31 - 1 });
+      expect(breakerWith(saved, {}).toJSON()).to.not.have.property('backoffMs');
     });
 
     it('counts a time-window bucket that starts in the future in the bucket of now', () => {
