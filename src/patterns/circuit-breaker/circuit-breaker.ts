@@ -55,7 +55,8 @@ export type CircuitBreakerCallOptions = CallOptions;
  * in rate mode by the failure rate and slow-call rate of a sliding window (`failureRateThreshold`,
  * `slowCallDuration`); it opens when they say so. OPEN rejects at once with {@link CircuitBreakerError}; after the
  * open time it lets `halfOpenMaxCalls` trial calls through at a time (HALF_OPEN): `successThreshold` successes
- * close it, a counted failure (or a slow trial) opens it again, for twice as long up to `maxTimeout`. The move
+ * close it, a counted failure (or a slow trial) opens it again, for twice as long up to `maxTimeout`; trials that
+ * have all run for `timeout` without settling give their slots back (their outcome no longer counts). The move
  * from OPEN to HALF_OPEN is made when someone next calls or reads `state`, so an idle breaker holds no timer.
  *
  * @example
@@ -92,6 +93,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private backoffMs: number | null;
   // Trial calls running in HALF_OPEN.
   private trials = 0;
+  // When the latest trial was admitted: `timeout` later, the slots of trials that never settled are taken back.
+  private trialAdmittedAt = 0;
   // Bumped on every transition and reset: a call that outlives the period it was admitted in changes nothing.
   private generation = 0;
   // The closed path's callbacks, bound to the generation they count for: remade at each move, so the common call
@@ -265,18 +268,28 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const { record } = this;
     if (record.state === CircuitState.OPEN)
       return this.reject(CircuitState.OPEN, record.isolated ? 0 : this.openLeft());
-    const admission = this.generation;
     let leftTrial: (() => void) | undefined;
     if (record.state === CircuitState.HALF_OPEN) {
-      if (this.trials >= this.options.halfOpenMaxCalls)
-        return this.reject(CircuitState.HALF_OPEN, 0);
+      const time = now();
+      if (this.trials >= this.options.halfOpenMaxCalls) {
+        // A clock that stepped back counts from now, as an open period does.
+        if (time < this.trialAdmittedAt) this.trialAdmittedAt = time;
+        if (time - this.trialAdmittedAt < this.options.timeout)
+          return this.reject(CircuitState.HALF_OPEN, 0);
+        // Every trial has run for `timeout` without settling (work that hangs, with no signal to end it): their
+        // slots are taken back, or HALF_OPEN would reject every call for ever. What they say later is not counted.
+        this.trials = 0;
+        this.nextGeneration();
+      }
       this.trials++;
-      // A trial whose caller gives up frees its slot at once: its work may never end.
-      if (abort !== undefined)
-        leftTrial = onAbort(abort.signal, () => {
-          if (admission === this.generation) this.trials--;
-        });
+      this.trialAdmittedAt = time;
     }
+    const admission = this.generation;
+    // A trial whose caller gives up frees its slot at once: its work may never end.
+    if (record.state === CircuitState.HALF_OPEN && abort !== undefined)
+      leftTrial = onAbort(abort.signal, () => {
+        if (admission === this.generation) this.trials--;
+      });
     const started = this.timed ? now() : 0;
     let result: T | PromiseLike<T>;
     try {

@@ -238,6 +238,37 @@ describe('CircuitBreaker', () => {
       expect(breaker.state).to.equal(CircuitState.CLOSED);
     });
 
+    it('takes back the slot of a trial that has run for `timeout` without settling', async () => {
+      const breaker = await halfOpen({ successThreshold: 1 });
+      const hung = observe(breaker.protect(() => new Promise(() => {}))); // no signal, never settles
+      await time.clock.tickAsync(999);
+      expect(await settle(breaker, succeed)).to.include({ state: 'half_open' });
+      await time.clock.tickAsync(1);
+      expect(await breaker.protect(succeed)).to.equal('ok'); // a new trial, and it closes the circuit
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(hung.settled).to.equal(false);
+    });
+
+    it('does not count a trial that settles after its slot was taken back', async () => {
+      const breaker = await halfOpen({ halfOpenMaxCalls: 2, successThreshold: 2 });
+      const finish: ((value: string) => void)[] = [];
+      const hung = () => new Promise<string>((resolve) => finish.push(resolve));
+      const first = [observe(breaker.protect(hung)), observe(breaker.protect(hung))];
+      await time.clock.tickAsync(1_000);
+      const second = observe(breaker.protect(hung)); // the slots are taken back: a new trial
+      finish[0]('late');
+      finish[1]('late');
+      await time.clock.tickAsync(0);
+      expect(first.map((t) => t.value)).to.deep.equal(['late', 'late']);
+      expect(breaker.state).to.equal(CircuitState.HALF_OPEN); // the late successes did not close it
+      expect(await breaker.protect(succeed)).to.equal('ok'); // the other slot of the new period
+      expect(breaker.state).to.equal(CircuitState.HALF_OPEN);
+      finish[2]('done');
+      await time.clock.tickAsync(0);
+      expect(second.value).to.equal('done');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+    });
+
     it('does not free a slot twice when the trial settles after its caller gave up', async () => {
       const breaker = await halfOpen({ halfOpenMaxCalls: 1 });
       const controller = new AbortController();
