@@ -448,8 +448,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
    */
   protected counts(error: unknown): boolean {
     const { exceptions } = this.options;
-    if (isUnlistedConfigError(error, exceptions)) return false;
-    return exceptions === undefined || exceptions.some((c) => error instanceof c);
+    try {
+      if (isUnlistedConfigError(error, exceptions)) return false;
+      return exceptions === undefined || exceptions.some((c) => error instanceof c);
+    } catch {
+      // An error whose class cannot be read (a revoked Proxy): a failure, but of no class `exceptions` names.
+      return exceptions === undefined;
+    }
   }
 
   /** Whether `isFailureResult` calls `value` a failure; one that throws calls it none (a `callbackError`). */
