@@ -170,7 +170,7 @@ class HedgedCall<I, T> implements DeadlineEntry {
     if (this.abort?.aborted) return this.finish(undefined, toError(this.abort.reason));
     // Hedges are sent for latency, not for failures (a retry outside does that): once every attempt sent has
     // failed, the call fails with the last error. A mistake in the code fails it at once: no attempt mends it.
-    if (this.running === 0 || error instanceof ConfigError) this.finish(undefined, error);
+    if (this.running === 0 || isConfigError(error)) this.finish(undefined, error);
   }
 
   private finish(winner: number | undefined, error: unknown, value?: T): void {
@@ -188,6 +188,16 @@ class HedgedCall<I, T> implements DeadlineEntry {
 }
 
 function ignore(): void {}
+
+// An error whose class cannot be read (a revoked Proxy) is no ConfigError: looking must not throw from the
+// attempt's reaction, where nothing would catch it.
+function isConfigError(error: unknown): boolean {
+  try {
+    return error instanceof ConfigError;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The hedging engine: sends the call, and while no attempt has succeeded, another copy after each `delay`, up to
