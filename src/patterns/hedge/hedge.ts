@@ -142,16 +142,20 @@ class HedgedCall<I, T> implements DeadlineEntry {
         this.run,
         this.invocation,
       );
+      // Inside the try: a value whose `then` cannot be read fails the attempt, and must not throw out of the
+      // hedge timer (which would stop the hedges of every call queued behind this one).
+      if (isThenable(result)) {
+        result.then(
+          (value) => this.succeeded(attempt, started, value),
+          (error: unknown) => this.failed(error),
+        );
+        return;
+      }
     } catch (error) {
       this.failed(error);
       return;
     }
-    if (isThenable(result))
-      result.then(
-        (value) => this.succeeded(attempt, started, value),
-        (error: unknown) => this.failed(error),
-      );
-    else this.succeeded(attempt, started, result);
+    this.succeeded(attempt, started, result);
   }
 
   private succeeded(attempt: number, started: number, value: T): void {

@@ -1,5 +1,6 @@
-// An attempt that fails with an error refusing to be inspected (a revoked Proxy) is a failure like any other: the
-// other attempts go on, and nothing escapes as an unhandled rejection.
+// An attempt that fails with an error refusing to be inspected (a revoked Proxy), or returns a value that cannot be
+// awaited (a `then` getter that throws), is a failure like any other: the other attempts and calls go on, and
+// nothing escapes as an unhandled rejection or from the hedge timer.
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { HedgePolicy } from '../../../src/index.js';
@@ -7,6 +8,13 @@ import { observe, useFakeClock } from '../../support/fake-clock.js';
 
 // Captured before fake timers replace it: only a real turn of the event loop reveals unhandled rejections.
 const realSetImmediate = globalThis.setImmediate;
+
+const unawaitable = () =>
+  Object.defineProperty({}, 'then', {
+    get() {
+      throw new Error('then refused');
+    },
+  });
 
 function revokedError(): Error {
   const { proxy, revoke } = Proxy.revocable(new Error('revoked'), {});
@@ -37,5 +45,25 @@ describe('hedge: errors that cannot be inspected', () => {
     } finally {
       process.off('unhandledRejection', unhandled);
     }
+  });
+
+  it('fails an attempt whose value cannot be awaited, even one sent by the hedge timer', async () => {
+    const policy = new HedgePolicy({ delay: 5, maxHedges: 2 });
+    const attempts = [0, 0];
+    const call = (n: number) =>
+      observe(
+        policy.execute(() =>
+          attempts[n]++ === 1
+            ? unawaitable()
+            : new Promise((resolve) => setTimeout(() => resolve(`call ${n}`), 50)),
+        ),
+      );
+    const calls = [call(0), call(1)]; // both wait in the same queue for their hedges
+    await time.clock.tickAsync(50);
+    expect(attempts).to.deep.equal([3, 3]); // every hedge sent, the queue's timer unbroken
+    expect(calls.map((c) => c.value)).to.deep.equal(['call 0', 'call 1']);
+    const first = observe(policy.execute(unawaitable)); // the first attempt, sent by execute itself
+    await time.clock.tickAsync(0);
+    expect((first.error as Error).message).to.equal('then refused');
   });
 });
