@@ -182,12 +182,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       let result: T | PromiseLike<T>;
       try {
         result = next(invocation);
+        // In the try: a revoked Proxy returned makes instanceof throw; it fails as awaiting it would.
+        if (result instanceof Promise)
+          return (result as Promise<T>).then(this.closedValue, this.closedError);
       } catch (error) {
         this.closedFailure(this.generation, error, false);
         return Promise.reject(error);
       }
-      if (result instanceof Promise)
-        return (result as Promise<T>).then(this.closedValue, this.closedError);
       return Promise.resolve(result).then(this.closedValue, this.closedError);
     }
     if (signal?.aborted) return Promise.reject(toError(signal.reason));

@@ -53,4 +53,17 @@ describe('CircuitBreaker: errors that cannot be inspected', () => {
     expect(await failWith(breaker, error)).to.equal(true);
     expect(breaker.toJSON().state).to.equal('open');
   });
+
+  it('rejects, never throws, when the call returns a revoked Proxy (a value that cannot be awaited)', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const returned = revokedError();
+    let call: Promise<unknown> | undefined;
+    expect(() => (call = breaker.protect(() => returned))).to.not.throw();
+    const error = await call!.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TypeError); // what awaiting it gives
+    expect(breaker.state).to.equal('open'); // a failed call, counted
+  });
 });
