@@ -122,7 +122,7 @@ function readSnapshot(raw: Record<PropertyKey, unknown>): CircuitSnapshot | unde
     count(raw.successes ?? 0) &&
     (openedAt === null || (typeof openedAt === 'number' && Number.isFinite(openedAt))) &&
     (openMs === null || duration(openMs)) &&
-    (backoffMs === null || (duration(backoffMs) && openMs !== null)) &&
+    (backoffMs === null || duration(backoffMs)) &&
     (raw.window === undefined || window !== undefined) &&
     (raw.isolated === undefined || raw.isolated === false || raw.state === CircuitState.OPEN) &&
     (raw.isolated === undefined || typeof raw.isolated === 'boolean') &&

@@ -109,7 +109,6 @@ describe('CircuitBreaker initialState: bad input', () => {
       ['a negative backoff', -1, 1_000],
       ['a backoff of NaN', NaN, 1_000],
       ['a backoff given as a string', '5000', 1_000],
-      ['a backoff without an open time', 5_000, null],
     ] as const)
       it(`refuses ${label}`, () => {
         const saved = { state: 'open', openedAt: START, openMs, backoffMs };
@@ -177,6 +176,19 @@ describe('CircuitBreaker initialState: bad input', () => {
     it('cuts an open period past the longest timer to it', () => {
       const breaker = breakerWith({ state: 'open', openedAt: START, openMs: 1e15 }, {});
       expect(breaker.toJSON().openMs).to.equal(2 ** 31 - 1);
+    });
+
+    it('takes a backoff without an open time as none (the timeout applies, as a reconfigured registry asks)', async () => {
+      const saved = { state: 'open', openedAt: START, openMs: null, backoffMs: 40_000 };
+      const breaker = breakerWith(saved, {
+        failureThreshold: 1,
+        timeout: 1_000,
+        maxTimeout: 60_000,
+      });
+      expect(breaker.toJSON()).to.not.have.property('backoffMs');
+      await time.clock.tickAsync(1_000);
+      await breaker.protect(() => Promise.reject(new Error('down'))).catch(() => undefined);
+      expect(breaker.toJSON().openMs).to.equal(2_000); // doubled from the timeout
     });
 
     it('cuts a backoff past the longest timer to it', () => {

@@ -3,6 +3,7 @@ import {
   CircuitBreaker,
   CircuitBreakerError,
   ConfigError,
+  ResilienceRegistry,
   type CircuitBreakerOptions,
   type CircuitState,
 } from '../../../src/index.js';
@@ -358,6 +359,25 @@ describe('CircuitBreaker: rate mode', () => {
       await calls(restored, 'x'); // the trial fails
       expect((await openError(restored)).retryAfter).to.equal(10_000);
       expect(restored.toJSON()).to.not.have.property('backoffMs');
+    });
+
+    it('is reconfigured by a registry while a retryAfter holds it open', async () => {
+      const registry = new ResilienceRegistry({
+        circuitBreaker: { api: { failureThreshold: 1, timeout: '5s', maxTimeout: '5m' } },
+      });
+      const tooMany = Object.assign(new Down('429'), { retryAfter: 120_000 });
+      await registry
+        .circuitBreaker('api')
+        .protect(() => Promise.reject(tooMany))
+        .catch(() => undefined);
+      registry.configure({
+        circuitBreaker: { api: { failureThreshold: 1, timeout: '10s', maxTimeout: '5m' } },
+      });
+      const breaker = registry.circuitBreaker('api');
+      expect(breaker.state).to.equal('open'); // kept open, for the new open time
+      await time.clock.tickAsync(10_000);
+      await calls(breaker, 'x'); // the trial fails
+      expect((await openError(breaker)).retryAfter).to.equal(20_000);
     });
   });
 
