@@ -346,7 +346,9 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
 
   /** @internal A successful attempt's latency, for a quantile delay. */
   observe(ms: number): void {
-    this.latency?.record(ms);
+    // A wall clock that stepped back during the call (NTP) measured no latency: a negative sample would make the
+    // quantile delay negative, hedging every call at once.
+    if (ms >= 0) this.latency?.record(ms);
   }
 }
 
