@@ -56,7 +56,7 @@ export type CircuitBreakerCallOptions = CallOptions;
  * `slowCallDuration`); it opens when they say so. OPEN rejects at once with {@link CircuitBreakerError}; after the
  * open time it lets `halfOpenMaxCalls` trial calls through at a time (HALF_OPEN): `successThreshold` successes
  * close it, a counted failure (or a slow trial) opens it again, for twice as long up to `maxTimeout`; trials that
- * have all run for `timeout` without settling give their slots back (their outcome no longer counts). The move
+ * have all run for `timeout` without settling give their slots back (their outcome still counts). The move
  * from OPEN to HALF_OPEN is made when someone next calls or reads `state`, so an idle breaker holds no timer.
  *
  * @example
@@ -95,6 +95,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private trials = 0;
   // When the latest trial was admitted: `timeout` later, the slots of trials that never settled are taken back.
   private trialAdmittedAt = 0;
+  // Bumped when the slots are taken back: a trial admitted before frees none when it settles.
+  private slots = 0;
   // Bumped on every transition and reset: a call that outlives the period it was admitted in changes nothing.
   private generation = 0;
   // The closed path's callbacks, bound to the generation they count for: remade at each move, so the common call
@@ -278,34 +280,36 @@ export class CircuitBreaker<R = unknown> implements Policy<
         if (time - this.trialAdmittedAt < this.options.timeout)
           return this.reject(CircuitState.HALF_OPEN, 0);
         // Every trial has run for `timeout` without settling (work that hangs, with no signal to end it): their
-        // slots are taken back, or HALF_OPEN would reject every call for ever. What they say later is not counted.
+        // slots are taken back, or HALF_OPEN would reject every call for ever. What they say later still counts
+        // (a slow recovery still closes the circuit), but frees no slot.
         this.trials = 0;
-        this.nextGeneration();
+        this.slots++;
       }
       this.trials++;
       this.trialAdmittedAt = time;
     }
     const admission = this.generation;
+    const slots = this.slots;
     // A trial whose caller gives up frees its slot at once: its work may never end.
     if (record.state === CircuitState.HALF_OPEN && abort !== undefined)
       leftTrial = onAbort(abort.signal, () => {
-        if (admission === this.generation) this.trials--;
+        if (admission === this.generation && slots === this.slots) this.trials--;
       });
     const started = this.timed ? now() : 0;
     let result: T | PromiseLike<T>;
     try {
       result = next(invocation);
     } catch (error) {
-      this.settled(admission, abort, leftTrial, started, { error });
+      this.settled(admission, slots, abort, leftTrial, started, { error });
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.settled(admission, abort, leftTrial, started, { value });
+        this.settled(admission, slots, abort, leftTrial, started, { value });
         return value;
       },
       (error: unknown) => {
-        this.settled(admission, abort, leftTrial, started, { error });
+        this.settled(admission, slots, abort, leftTrial, started, { error });
         throw error;
       },
     );
@@ -313,10 +317,12 @@ export class CircuitBreaker<R = unknown> implements Policy<
 
   /**
    * Records how a call admitted in generation `admission` ended, unless it outlived that period or its caller
-   * gave up (`abort`); a trial stops watching its caller (`leftTrial`).
+   * gave up (`abort`); a trial stops watching its caller (`leftTrial`), and frees its slot unless the slots were
+   * taken back since (`slots`).
    */
   private settled(
     admission: number,
+    slots: number,
     abort: LazyAbort | undefined,
     leftTrial: (() => void) | undefined,
     started: number,
@@ -328,8 +334,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
     if (this.record.state === CircuitState.CLOSED) {
       if ('error' in outcome) this.closedFailure(admission, outcome.error, slow);
       else this.closedSuccess(admission, outcome.value, slow);
-    } else if ('error' in outcome) this.trialError(admission, outcome.error, slow);
-    else this.trialValue(admission, outcome.value, slow);
+    } else if ('error' in outcome) this.trialError(admission, slots, outcome.error, slow);
+    else this.trialValue(admission, slots, outcome.value, slow);
   }
 
   private reject<T>(state: CircuitState, retryAfter: number): Promise<T> {
@@ -381,13 +387,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       this.events.emit('ignored', { state: CircuitState.CLOSED, error });
   }
 
-  private trialValue(generation: number, value: unknown, slow: boolean): void {
+  private trialValue(generation: number, slots: number, value: unknown, slow: boolean): void {
     if (this.isFailureResult(value)) {
       this.countFailure(generation, CircuitState.HALF_OPEN, undefined, value, slow);
       return;
     }
     if (generation !== this.generation) return;
-    this.trials--;
+    if (slots === this.slots) this.trials--;
     if (this.events.has('success')) {
       this.events.emit('success', { state: CircuitState.HALF_OPEN });
       if (generation !== this.generation) return;
@@ -398,13 +404,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       void this.moveTo(CircuitState.CLOSED);
   }
 
-  private trialError(generation: number, error: unknown, slow: boolean): void {
+  private trialError(generation: number, slots: number, error: unknown, slow: boolean): void {
     if (this.counts(error)) {
       this.countFailure(generation, CircuitState.HALF_OPEN, error, undefined, slow);
       return;
     }
     // An ignored error says nothing about recovery: free the slot for another trial.
-    this.trials--;
+    if (slots === this.slots) this.trials--;
     if (this.events.has('ignored'))
       this.events.emit('ignored', { state: CircuitState.HALF_OPEN, error });
   }

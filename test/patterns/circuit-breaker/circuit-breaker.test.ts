@@ -249,24 +249,33 @@ describe('CircuitBreaker', () => {
       expect(hung.settled).to.equal(false);
     });
 
-    it('does not count a trial that settles after its slot was taken back', async () => {
-      const breaker = await halfOpen({ halfOpenMaxCalls: 2, successThreshold: 2 });
+    it('counts a trial that settles after its slot was taken back, without freeing a slot twice', async () => {
+      const breaker = await halfOpen({ successThreshold: 2 });
       const finish: ((value: string) => void)[] = [];
-      const hung = () => new Promise<string>((resolve) => finish.push(resolve));
-      const first = [observe(breaker.protect(hung)), observe(breaker.protect(hung))];
+      const slow = () => new Promise<string>((resolve) => finish.push(resolve));
+      const first = observe(breaker.protect(slow));
       await time.clock.tickAsync(1_000);
-      const second = observe(breaker.protect(hung)); // the slots are taken back: a new trial
-      finish[0]('late');
-      finish[1]('late');
+      const second = observe(breaker.protect(slow)); // the slot is taken back: a new trial
+      finish[0]('late'); // a slow recovery still counts: 1 success
       await time.clock.tickAsync(0);
-      expect(first.map((t) => t.value)).to.deep.equal(['late', 'late']);
-      expect(breaker.state).to.equal(CircuitState.HALF_OPEN); // the late successes did not close it
-      expect(await breaker.protect(succeed)).to.equal('ok'); // the other slot of the new period
+      expect(first.value).to.equal('late');
       expect(breaker.state).to.equal(CircuitState.HALF_OPEN);
-      finish[2]('done');
+      expect(await settle(breaker, succeed)).to.include({ state: 'half_open' }); // the second holds the slot
+      finish[1]('done');
       await time.clock.tickAsync(0);
       expect(second.value).to.equal('done');
       expect(breaker.state).to.equal(CircuitState.CLOSED);
+    });
+
+    it('lets a trial that outlived its slot re-open the circuit when it fails', async () => {
+      const breaker = await halfOpen();
+      let fail!: (error: Error) => void;
+      observe(breaker.protect(() => new Promise((_, reject) => (fail = reject))));
+      await time.clock.tickAsync(1_000);
+      observe(breaker.protect(() => new Promise(() => {}))); // takes the slot back
+      fail(new NetworkError('still down'));
+      await time.clock.tickAsync(0);
+      expect(breaker.state).to.equal(CircuitState.OPEN);
     });
 
     it('does not free a slot twice when the trial settles after its caller gave up', async () => {

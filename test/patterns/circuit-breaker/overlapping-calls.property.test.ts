@@ -1,7 +1,7 @@
 // CircuitBreaker against a reference model of its promise for calls that overlap and callers that give up: a call
 // admitted in a period that has ended (the circuit moved meanwhile) changes nothing; a caller that gives up gets its
 // signal's reason at once, its outcome is not recorded, and a trial it held frees its slot; trials that have all run
-// for `timeout` without settling give their slots back. Calls start at multiples of 10 ms, settle 3 ms past one and
+// for `timeout` without settling give their slots back, and count when they settle. Calls start at multiples of 10 ms, settle 3 ms past one and
 // callers give up 5 ms past one, so no two kinds of event ever tie.
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -37,7 +37,8 @@ function model(settings: Settings, calls: Call[]): { results: string[]; state: C
   let trials = 0;
   let openedAt = 0;
   let trialAdmittedAt = 0;
-  const admitted: { generation: number; trial: boolean; gone: boolean }[] = [];
+  let slots = 0;
+  const admitted: { generation: number; slots: number; trial: boolean; gone: boolean }[] = [];
   const results: string[] = calls.map(() => 'pending');
   const move = (to: CircuitState, at: number) => {
     state = to;
@@ -67,13 +68,13 @@ function model(settings: Settings, calls: Call[]): { results: string[]; state: C
             continue;
           }
           trials = 0;
-          generation++;
+          slots++;
         }
         trials++;
         trialAdmittedAt = at;
         trial = true;
       }
-      admitted[i] = { generation, trial, gone: false };
+      admitted[i] = { generation, slots, trial, gone: false };
       const order = ++admissions;
       events.push({ at: at + call.duration, order, kind: 'settle', call: i });
       if (call.giveUpAfter !== undefined)
@@ -82,17 +83,18 @@ function model(settings: Settings, calls: Call[]): { results: string[]; state: C
       if (results[i] !== 'pending') continue;
       results[i] = 'gave up';
       admitted[i].gone = true;
-      if (admitted[i].trial && admitted[i].generation === generation) trials--;
+      const { trial, generation: admission, slots: held } = admitted[i];
+      if (trial && admission === generation && held === slots) trials--;
     } else {
       if (results[i] === 'pending') results[i] = call.fails ? 'down' : 'ok';
-      const { generation: admission, gone } = admitted[i];
+      const { generation: admission, slots: held, gone } = admitted[i];
       if (gone || admission !== generation) continue;
       if (state === 'closed') {
         if (!call.fails) failures = 0;
         else if (++failures >= settings.failureThreshold) move('open', at);
       } else if (call.fails) move('open', at);
       else {
-        trials--;
+        if (held === slots) trials--;
         if (++successes >= settings.successThreshold) move('closed', at);
       }
     }
