@@ -88,7 +88,8 @@ class HedgedCall<I, T> implements DeadlineEntry {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.policy.budget?.deposit();
+    const budget = this.policy.budget;
+    if (budget !== undefined) deposit(budget);
     this.launch();
     if (!this.settled) this.policy.schedule(this);
     return promise;
@@ -192,6 +193,15 @@ class HedgedCall<I, T> implements DeadlineEntry {
 }
 
 function ignore(): void {}
+
+// A budget of your own that cannot count a call loses the count: the call is sent all the same.
+function deposit(budget: HedgeBudget): void {
+  try {
+    budget.deposit();
+  } catch {
+    // Lost: the call does not depend on its count.
+  }
+}
 
 // An error whose class cannot be read (a revoked Proxy) is no ConfigError: looking must not throw from the
 // attempt's reaction, where nothing would catch it.

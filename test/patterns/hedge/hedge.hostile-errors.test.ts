@@ -66,4 +66,18 @@ describe('hedge: errors that cannot be inspected', () => {
     await time.clock.tickAsync(0);
     expect((first.error as Error).message).to.equal('then refused');
   });
+
+  it('sends the call when a budget of your own cannot count it (its deposit throws)', async () => {
+    const budget = {
+      deposit() {
+        throw new Error('budget broken');
+      },
+      withdraw: () => true,
+    };
+    const policy = new HedgePolicy({ delay: 5, budget });
+    let result: ReturnType<typeof observe> | undefined;
+    expect(() => (result = observe(policy.execute(() => 'sent')))).to.not.throw();
+    await time.clock.tickAsync(0);
+    expect(result!.value).to.equal('sent');
+  });
 });
