@@ -163,7 +163,11 @@ export function resolveCircuitBreakerOptions(
       if (typeof parsed === 'string') checker.fail('initialState', parsed);
       // An open period past what a breaker ever sets (a failure's retryAfter may exceed maxTimeout, up to the
       // longest timer) is cut to that: 1e15 ms would keep the circuit open for good.
-      else initialState = { ...parsed, openMs: capped(parsed.openMs, MAX_DURATION_MS) };
+      else {
+        initialState = { ...parsed, openMs: capped(parsed.openMs, MAX_DURATION_MS) };
+        if (parsed.backoffMs !== undefined)
+          initialState.backoffMs = Math.min(parsed.backoffMs, MAX_DURATION_MS);
+      }
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       for (const problem of error.problems) checker.problems.push(checker.prefix + problem);

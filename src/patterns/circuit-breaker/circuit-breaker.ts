@@ -55,7 +55,8 @@ export type CircuitBreakerCallOptions = CallOptions;
  * in rate mode by the failure rate and slow-call rate of a sliding window (`failureRateThreshold`,
  * `slowCallDuration`); it opens when they say so. OPEN rejects at once with {@link CircuitBreakerError}; after the
  * open time it lets `halfOpenMaxCalls` trial calls through at a time (HALF_OPEN): `successThreshold` successes
- * close it, a counted failure (or a slow trial) opens it again, for twice as long up to `maxTimeout`. The move
+ * close it, a counted failure (or a slow trial) opens it again, for twice as long up to `maxTimeout`; trials that
+ * have all run for `timeout` without settling give their slots back (their outcome still counts). The move
  * from OPEN to HALF_OPEN is made when someone next calls or reads `state`, so an idle breaker holds no timer.
  *
  * @example
@@ -86,8 +87,16 @@ export class CircuitBreaker<R = unknown> implements Policy<
   private readonly window: SlidingWindow | undefined;
   // Rate mode with slowCallDuration: calls are timed.
   private readonly timed: boolean;
+  // The open time the backoff has reached (null: none yet, `timeout`). `record.openMs` is longer when a failure's
+  // retryAfter held the circuit open longer; re-opening doubles this, so a server's one long Retry-After does not
+  // become the breaker's own backoff.
+  private backoffMs: number | null;
   // Trial calls running in HALF_OPEN.
   private trials = 0;
+  // When the latest trial was admitted: `timeout` later, the slots of trials that never settled are taken back.
+  private trialAdmittedAt = 0;
+  // Bumped when the slots are taken back: a trial admitted before frees none when it settles.
+  private slots = 0;
   // Bumped on every transition and reset: a call that outlives the period it was admitted in changes nothing.
   private generation = 0;
   // The closed path's callbacks, bound to the generation they count for: remade at each move, so the common call
@@ -100,8 +109,9 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const checker = new OptionsChecker(options);
     this.options = resolveCircuitBreakerOptions(checker);
     checker.throwIfInvalid();
-    const { window: saved, ...record } = this.options.initialState;
+    const { window: saved, backoffMs, ...record } = this.options.initialState;
     this.record = record;
+    this.backoffMs = record.openMs === null ? null : (backoffMs ?? record.openMs);
     const rate = this.options.rate;
     this.timed = rate !== undefined && rate.slowCallDuration !== Infinity;
     if (rate !== undefined) {
@@ -174,12 +184,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       let result: T | PromiseLike<T>;
       try {
         result = next(invocation);
+        // In the try: a revoked Proxy returned makes instanceof throw; it fails as awaiting it would.
+        if (result instanceof Promise)
+          return (result as Promise<T>).then(this.closedValue, this.closedError);
       } catch (error) {
         this.closedFailure(this.generation, error, false);
         return Promise.reject(error);
       }
-      if (result instanceof Promise)
-        return (result as Promise<T>).then(this.closedValue, this.closedError);
       return Promise.resolve(result).then(this.closedValue, this.closedError);
     }
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
@@ -201,7 +212,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
     // Calls running now outlive what they were admitted in, even when the circuit stays CLOSED.
     if (moved === undefined) this.nextGeneration();
     record.failures = record.successes = 0;
-    record.openedAt = record.openMs = null;
+    record.openedAt = record.openMs = this.backoffMs = null;
     this.window?.clear();
     return moved ?? RESOLVED;
   }
@@ -219,7 +230,9 @@ export class CircuitBreaker<R = unknown> implements Policy<
    * wherever the snapshot is restored), so saving emits nothing.
    */
   toJSON(): CircuitSnapshot {
-    const snapshot = { ...this.record };
+    const snapshot: CircuitSnapshot = { ...this.record };
+    if (this.backoffMs !== null && this.backoffMs !== snapshot.openMs)
+      snapshot.backoffMs = this.backoffMs;
     return this.window === undefined
       ? snapshot
       : { ...snapshot, window: this.window.snapshot(now()) };
@@ -258,33 +271,45 @@ export class CircuitBreaker<R = unknown> implements Policy<
     const { record } = this;
     if (record.state === CircuitState.OPEN)
       return this.reject(CircuitState.OPEN, record.isolated ? 0 : this.openLeft());
-    const admission = this.generation;
     let leftTrial: (() => void) | undefined;
     if (record.state === CircuitState.HALF_OPEN) {
-      if (this.trials >= this.options.halfOpenMaxCalls)
-        return this.reject(CircuitState.HALF_OPEN, 0);
+      const time = now();
+      if (this.trials >= this.options.halfOpenMaxCalls) {
+        // A clock that stepped back counts from now, as an open period does.
+        if (time < this.trialAdmittedAt) this.trialAdmittedAt = time;
+        if (time - this.trialAdmittedAt < this.options.timeout)
+          return this.reject(CircuitState.HALF_OPEN, 0);
+        // Every trial has run for `timeout` without settling (work that hangs, with no signal to end it): their
+        // slots are taken back, or HALF_OPEN would reject every call for ever. What they say later still counts
+        // (a slow recovery still closes the circuit), but frees no slot.
+        this.trials = 0;
+        this.slots++;
+      }
       this.trials++;
-      // A trial whose caller gives up frees its slot at once: its work may never end.
-      if (abort !== undefined)
-        leftTrial = onAbort(abort.signal, () => {
-          if (admission === this.generation) this.trials--;
-        });
+      this.trialAdmittedAt = time;
     }
+    const admission = this.generation;
+    const slots = this.slots;
+    // A trial whose caller gives up frees its slot at once: its work may never end.
+    if (record.state === CircuitState.HALF_OPEN && abort !== undefined)
+      leftTrial = onAbort(abort.signal, () => {
+        if (admission === this.generation && slots === this.slots) this.trials--;
+      });
     const started = this.timed ? now() : 0;
     let result: T | PromiseLike<T>;
     try {
       result = next(invocation);
     } catch (error) {
-      this.settled(admission, abort, leftTrial, started, { error });
+      this.settled(admission, slots, abort, leftTrial, started, { error });
       return Promise.reject(error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.settled(admission, abort, leftTrial, started, { value });
+        this.settled(admission, slots, abort, leftTrial, started, { value });
         return value;
       },
       (error: unknown) => {
-        this.settled(admission, abort, leftTrial, started, { error });
+        this.settled(admission, slots, abort, leftTrial, started, { error });
         throw error;
       },
     );
@@ -292,10 +317,12 @@ export class CircuitBreaker<R = unknown> implements Policy<
 
   /**
    * Records how a call admitted in generation `admission` ended, unless it outlived that period or its caller
-   * gave up (`abort`); a trial stops watching its caller (`leftTrial`).
+   * gave up (`abort`); a trial stops watching its caller (`leftTrial`), and frees its slot unless the slots were
+   * taken back since (`slots`).
    */
   private settled(
     admission: number,
+    slots: number,
     abort: LazyAbort | undefined,
     leftTrial: (() => void) | undefined,
     started: number,
@@ -307,8 +334,8 @@ export class CircuitBreaker<R = unknown> implements Policy<
     if (this.record.state === CircuitState.CLOSED) {
       if ('error' in outcome) this.closedFailure(admission, outcome.error, slow);
       else this.closedSuccess(admission, outcome.value, slow);
-    } else if ('error' in outcome) this.trialError(admission, outcome.error, slow);
-    else this.trialValue(admission, outcome.value, slow);
+    } else if ('error' in outcome) this.trialError(admission, slots, outcome.error, slow);
+    else this.trialValue(admission, slots, outcome.value, slow);
   }
 
   private reject<T>(state: CircuitState, retryAfter: number): Promise<T> {
@@ -360,13 +387,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       this.events.emit('ignored', { state: CircuitState.CLOSED, error });
   }
 
-  private trialValue(generation: number, value: unknown, slow: boolean): void {
+  private trialValue(generation: number, slots: number, value: unknown, slow: boolean): void {
     if (this.isFailureResult(value)) {
       this.countFailure(generation, CircuitState.HALF_OPEN, undefined, value, slow);
       return;
     }
     if (generation !== this.generation) return;
-    this.trials--;
+    if (slots === this.slots) this.trials--;
     if (this.events.has('success')) {
       this.events.emit('success', { state: CircuitState.HALF_OPEN });
       if (generation !== this.generation) return;
@@ -377,13 +404,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
       void this.moveTo(CircuitState.CLOSED);
   }
 
-  private trialError(generation: number, error: unknown, slow: boolean): void {
+  private trialError(generation: number, slots: number, error: unknown, slow: boolean): void {
     if (this.counts(error)) {
       this.countFailure(generation, CircuitState.HALF_OPEN, error, undefined, slow);
       return;
     }
     // An ignored error says nothing about recovery: free the slot for another trial.
-    this.trials--;
+    if (slots === this.slots) this.trials--;
     if (this.events.has('ignored'))
       this.events.emit('ignored', { state: CircuitState.HALF_OPEN, error });
   }
@@ -428,8 +455,13 @@ export class CircuitBreaker<R = unknown> implements Policy<
    */
   protected counts(error: unknown): boolean {
     const { exceptions } = this.options;
-    if (isUnlistedConfigError(error, exceptions)) return false;
-    return exceptions === undefined || exceptions.some((c) => error instanceof c);
+    try {
+      if (isUnlistedConfigError(error, exceptions)) return false;
+      return exceptions === undefined || exceptions.some((c) => error instanceof c);
+    } catch {
+      // An error whose class cannot be read (a revoked Proxy): a failure, but of no class `exceptions` names.
+      return exceptions === undefined;
+    }
   }
 
   /** Whether `isFailureResult` calls `value` a failure; one that throws calls it none (a `callbackError`). */
@@ -478,12 +510,16 @@ export class CircuitBreaker<R = unknown> implements Policy<
     return undefined;
   }
 
-  /** How long to stay open: the timeout, doubled per re-open from HALF_OPEN up to maxTimeout, or longer when told. */
+  /**
+   * How long to stay open: the timeout, doubled per re-open from HALF_OPEN up to maxTimeout (the backoff), or
+   * longer when the failure's `retryAfter` says so; the backoff goes on from its own value, not from that.
+   */
   private openTime(from: CircuitState, cause: unknown): number {
     const { timeout, maxTimeout } = this.options;
-    const previous = this.record.openMs ?? timeout;
+    const previous = this.backoffMs ?? timeout;
     const backedOff =
       from === CircuitState.HALF_OPEN ? Math.min(maxTimeout, previous * 2) : timeout;
+    this.backoffMs = backedOff;
     const retryAfter = retryAfterOf(cause);
     return retryAfter > backedOff ? Math.min(retryAfter, MAX_DURATION_MS) : backedOff;
   }

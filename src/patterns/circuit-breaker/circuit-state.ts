@@ -34,6 +34,11 @@ export interface CircuitSnapshot {
    * A re-open from HALF_OPEN doubles it, up to `maxTimeout`.
    */
   openMs: number | null;
+  /**
+   * The open time the backoff has reached, in ms, when a failure's `retryAfter` made the current open period
+   * longer (`openMs`); absent otherwise, the backoff being `openMs`. The next re-open doubles this, not `openMs`.
+   */
+  backoffMs?: number;
   /** Rate mode: the outcomes of the sliding window. */
   window?: WindowSnapshot;
 }
@@ -58,6 +63,7 @@ const SNAPSHOT_KEYS: readonly string[] = [
   'openedAt',
   'isolated',
   'openMs',
+  'backoffMs',
   'window',
 ];
 // A time window keeps its counts in 32-bit buckets.
@@ -105,15 +111,18 @@ function readFields(
 
 function readSnapshot(raw: Record<PropertyKey, unknown>): CircuitSnapshot | undefined {
   const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  const duration = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
   const openedAt = raw.openedAt ?? null;
   const openMs = raw.openMs ?? null;
+  const backoffMs = raw.backoffMs ?? null;
   const window = raw.window === undefined ? undefined : readWindow(raw.window);
   const ok =
     STATES.includes(raw.state) &&
     count(raw.failures ?? 0) &&
     count(raw.successes ?? 0) &&
     (openedAt === null || (typeof openedAt === 'number' && Number.isFinite(openedAt))) &&
-    (openMs === null || (typeof openMs === 'number' && Number.isFinite(openMs) && openMs >= 0)) &&
+    (openMs === null || duration(openMs)) &&
+    (backoffMs === null || duration(backoffMs)) &&
     (raw.window === undefined || window !== undefined) &&
     (raw.isolated === undefined || raw.isolated === false || raw.state === CircuitState.OPEN) &&
     (raw.isolated === undefined || typeof raw.isolated === 'boolean') &&
@@ -125,7 +134,8 @@ function readSnapshot(raw: Record<PropertyKey, unknown>): CircuitSnapshot | unde
     successes: (raw.successes as number | undefined) ?? 0,
     openedAt: openedAt === null ? null : Math.min(openedAt, now()),
     isolated: raw.isolated === true,
-    openMs: openMs,
+    openMs: openMs as number | null,
+    ...(backoffMs === null ? {} : { backoffMs: backoffMs as number }),
     ...(window === undefined ? {} : { window }),
   };
 }

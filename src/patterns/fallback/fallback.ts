@@ -132,9 +132,14 @@ export class FallbackPolicy<R = unknown> implements Policy<FallbackEvents, Fallb
   /** Whether `error` is one the handler should answer. */
   handles(error: unknown): boolean {
     const { exceptions } = this.options;
-    // A mistake in the code is not hidden behind a fallback value, unless `exceptions` names it.
-    if (isUnlistedConfigError(error, exceptions)) return false;
-    return exceptions === undefined || exceptions.some((c) => error instanceof c);
+    try {
+      // A mistake in the code is not hidden behind a fallback value, unless `exceptions` names it.
+      if (isUnlistedConfigError(error, exceptions)) return false;
+      return exceptions === undefined || exceptions.some((c) => error instanceof c);
+    } catch {
+      // An error whose class cannot be read (a revoked Proxy): a failure, but of no class `exceptions` names.
+      return exceptions === undefined;
+    }
   }
 }
 

@@ -29,8 +29,20 @@ export interface HedgeEvents {
 export type HedgeCallOptions = CallOptions;
 
 const CALL_OPTION_KEYS = ['signal'] as const;
-// Distinct delays with a queue of their own; a quantile delay moves, so older queues drain and are dropped.
+/*
+ * Distinct delays with a queue (and a timer) of their own. A quantile delay moves, so older queues drain and are
+ * dropped; when every one still holds calls, a call joins the queue that sends its hedge soonest after its delay.
+ */
 const MAX_QUEUES = 64;
+
+/*
+ * The deadline queue of one delay, and the latest deadline queued in it: a call whose delay has no queue of its
+ * own joins one at no earlier a deadline, so every queue stays in deadline order (its timer waits for its head).
+ */
+class Lane {
+  readonly queue = new DeadlineQueue();
+  latest = -Infinity;
+}
 
 /*
  * One hedged call: its attempts, and its place in the deadline queue of its delay while a hedge is due. Every
@@ -76,7 +88,8 @@ class HedgedCall<I, T> implements DeadlineEntry {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.policy.budget?.deposit();
+    const budget = this.policy.budget;
+    if (budget !== undefined) deposit(budget);
     this.launch();
     if (!this.settled) this.policy.schedule(this);
     return promise;
@@ -130,16 +143,20 @@ class HedgedCall<I, T> implements DeadlineEntry {
         this.run,
         this.invocation,
       );
+      // Inside the try: a value whose `then` cannot be read fails the attempt, and must not throw out of the
+      // hedge timer (which would stop the hedges of every call queued behind this one).
+      if (isThenable(result)) {
+        result.then(
+          (value) => this.succeeded(attempt, started, value),
+          (error: unknown) => this.failed(error),
+        );
+        return;
+      }
     } catch (error) {
       this.failed(error);
       return;
     }
-    if (isThenable(result))
-      result.then(
-        (value) => this.succeeded(attempt, started, value),
-        (error: unknown) => this.failed(error),
-      );
-    else this.succeeded(attempt, started, result);
+    this.succeeded(attempt, started, result);
   }
 
   private succeeded(attempt: number, started: number, value: T): void {
@@ -158,7 +175,7 @@ class HedgedCall<I, T> implements DeadlineEntry {
     if (this.abort?.aborted) return this.finish(undefined, toError(this.abort.reason));
     // Hedges are sent for latency, not for failures (a retry outside does that): once every attempt sent has
     // failed, the call fails with the last error. A mistake in the code fails it at once: no attempt mends it.
-    if (this.running === 0 || error instanceof ConfigError) this.finish(undefined, error);
+    if (this.running === 0 || isConfigError(error)) this.finish(undefined, error);
   }
 
   private finish(winner: number | undefined, error: unknown, value?: T): void {
@@ -176,6 +193,25 @@ class HedgedCall<I, T> implements DeadlineEntry {
 }
 
 function ignore(): void {}
+
+// A budget of your own that cannot count a call loses the count: the call is sent all the same.
+function deposit(budget: HedgeBudget): void {
+  try {
+    budget.deposit();
+  } catch {
+    // Lost: the call does not depend on its count.
+  }
+}
+
+// An error whose class cannot be read (a revoked Proxy) is no ConfigError: looking must not throw from the
+// attempt's reaction, where nothing would catch it.
+function isConfigError(error: unknown): boolean {
+  try {
+    return error instanceof ConfigError;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The hedging engine: sends the call, and while no attempt has succeeded, another copy after each `delay`, up to
@@ -200,7 +236,7 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
   /** The budget extra attempts draw on, once resolved (a registry resolves a budget's name). */
   readonly budget: HedgeBudget | undefined;
   private readonly latency: LatencyQuantile | undefined;
-  private readonly queues = new Map<number, DeadlineQueue>();
+  private readonly queues = new Map<number, Lane>();
 
   /**
    * @param options - the hedge options; a budget given by name is resolved by a registry (configure the hedge
@@ -266,7 +302,7 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
    */
   reset(): void {
     this.latency?.clear();
-    for (const queue of this.queues.values())
+    for (const { queue } of this.queues.values())
       for (const entry of queue.drain())
         (entry as HedgedCall<unknown, unknown>).deadlines = undefined;
     this.queues.clear();
@@ -277,16 +313,38 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
   schedule(call: HedgedCall<any, any>): void {
     const delay = this.delayFor();
     if (delay === Infinity) return;
-    let queue = this.queues.get(delay);
-    if (queue === undefined) {
-      if (this.queues.size >= MAX_QUEUES)
-        for (const [key, old] of this.queues) if (old.size === 0) this.queues.delete(key);
-      this.queues.set(delay, (queue = new DeadlineQueue()));
+    const time = now();
+    const lane = this.queues.get(delay) ?? this.laneFor(delay, time);
+    // Later than now + delay only in a queue of another delay, when every queue holds calls.
+    const expiresAt = lane.queue.size === 0 ? time + delay : Math.max(time + delay, lane.latest);
+    lane.latest = call.expiresAt = expiresAt;
+    call.delay = expiresAt - time;
+    call.deadlines = lane.queue;
+    lane.queue.add(call);
+  }
+
+  // A queue for a delay that has none: a new one while there are fewer than MAX_QUEUES (after dropping the empty
+  // ones), else the one whose latest deadline is nearest after now + delay (none later than it, when one can be).
+  private laneFor(delay: number, time: number): Lane {
+    if (this.queues.size >= MAX_QUEUES)
+      for (const [key, old] of this.queues) if (old.queue.size === 0) this.queues.delete(key);
+    if (this.queues.size < MAX_QUEUES) {
+      const lane = new Lane();
+      this.queues.set(delay, lane);
+      return lane;
     }
-    call.expiresAt = now() + delay;
-    call.delay = delay;
-    call.deadlines = queue;
-    queue.add(call);
+    const due = time + delay;
+    let best: Lane | undefined;
+    for (const lane of this.queues.values()) {
+      if (best === undefined) best = lane;
+      else if (
+        best.latest > due
+          ? lane.latest < best.latest
+          : lane.latest <= due && lane.latest > best.latest
+      )
+        best = lane;
+    }
+    return best!;
   }
 
   /** @internal */
@@ -298,7 +356,9 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
 
   /** @internal A successful attempt's latency, for a quantile delay. */
   observe(ms: number): void {
-    this.latency?.record(ms);
+    // A wall clock that stepped back during the call (NTP) measured no latency: a negative sample would make the
+    // quantile delay negative, hedging every call at once.
+    if (ms >= 0) this.latency?.record(ms);
   }
 }
 

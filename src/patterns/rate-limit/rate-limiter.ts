@@ -174,7 +174,12 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
       this.refused(tokens, undefined);
       return FALSE;
     }
-    const result = this.store.take(tokens, now(), this.bucket);
+    let result: TakeResult | PromiseLike<TakeResult>;
+    try {
+      result = this.store.take(tokens, now(), this.bucket);
+    } catch (error) {
+      return Promise.reject(toError(error)); // a store of your own that throws: a rejection, as for a queued call
+    }
     if (isThenable(result))
       return Promise.resolve(result).then(
         (r) => r.granted || this.refused(tokens, r.waitMs),
@@ -220,7 +225,12 @@ export class RateLimiter implements Policy<RateLimiterEvents, RateLimitCallOptio
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.queue.head !== undefined || this.taking)
       return this.enqueue(tokens, undefined, maxWait, abort);
-    const result = this.store.take(tokens, now(), this.bucket, maxWait ?? Infinity);
+    let result: TakeResult | PromiseLike<TakeResult>;
+    try {
+      result = this.store.take(tokens, now(), this.bucket, maxWait ?? Infinity);
+    } catch (error) {
+      return Promise.reject(toError(error)); // a store of your own that throws: a rejection, as for a queued call
+    }
     if (!isThenable(result))
       return result.granted ? undefined : this.enqueue(tokens, result.waitMs, maxWait, abort);
     return Promise.resolve(result).then((r) => {

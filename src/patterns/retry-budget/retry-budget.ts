@@ -54,7 +54,11 @@ export class RetryBudget {
 
   /** Records a first try: what the budget's allowance grows with. Retry policies call it; so may you. */
   deposit(): void {
-    this.store.deposit();
+    try {
+      this.store.deposit();
+    } catch {
+      // A store that cannot count a first try loses it (the budget grants a little less); the call goes on.
+    }
   }
 
   /**

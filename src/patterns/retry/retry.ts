@@ -238,13 +238,19 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   /** Whether `error` may be retried under these options. */
   isRetryable(error: unknown): boolean {
     const { exceptions, retryIf } = this.options;
-    // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
-    if (
-      isUnlistedConfigError(error, exceptions) ||
-      isUnlistedError(error, CircuitBreakerError, exceptions)
-    )
-      return false;
-    if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
+    try {
+      // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
+      if (
+        isUnlistedConfigError(error, exceptions) ||
+        isUnlistedError(error, CircuitBreakerError, exceptions)
+      )
+        return false;
+      if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
+    } catch {
+      // An error whose class cannot be read (a revoked Proxy) is of no class `exceptions` names; it is still
+      // the caller's error, rethrown unchanged, not the TypeError of looking at it.
+      if (exceptions) return false;
+    }
     // A throwing retryIf retries nothing: the original error is rethrown.
     return retryIf === undefined || askCallback(retryIf, error, this.callbackFailed) === true;
   }
@@ -262,7 +268,7 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
         ? Math.min(custom, this.options.maxDelay)
         : applyJitter(backoffDelay(this.options, attempt), this.options.jitter);
     // A server that says when to come back is honoured even past maxDelay.
-    const retryAfter = (error as { retryAfter?: unknown } | null)?.retryAfter;
+    const retryAfter = readRetryAfter(error);
     // Past the largest timer delay, setTimeout would fire after 1 ms: wait the longest it can instead.
     if (typeof retryAfter === 'number' && retryAfter > delay)
       delay = Math.min(retryAfter, MAX_DURATION_MS);
@@ -286,6 +292,15 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
 }
 
 const CALL_OPTION_KEYS = ['signal'] as const;
+
+/** An error's `retryAfter`, or undefined when it has none or it cannot be read (a throwing getter, a revoked Proxy). */
+function readRetryAfter(error: unknown): unknown {
+  try {
+    return (error as { retryAfter?: unknown } | null | undefined)?.retryAfter;
+  } catch {
+    return undefined;
+  }
+}
 
 /** How a try failed: with an error, or with a value `retryOnResult` refused. */
 type Failure<T> = { readonly error: unknown } | { readonly value: T };

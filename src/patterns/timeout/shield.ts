@@ -30,7 +30,7 @@ export function runWithShield<T>(work: (() => T | PromiseLike<T>) | PromiseLike<
     } catch (error) {
       promise = Promise.reject(error);
     }
-  } else if (isThenable(work)) {
+  } else if (readableThenable(work)) {
     promise = Promise.resolve(work);
   } else {
     return Promise.reject(ConfigError.invalid('work', 'a function or a promise', work));
@@ -40,6 +40,15 @@ export function runWithShield<T>(work: (() => T | PromiseLike<T>) | PromiseLike<
   const untrack = () => void shielded.delete(promise);
   promise.then(untrack, untrack);
   return promise;
+}
+
+// A revoked Proxy or a `then` getter that throws is no promise: refused like any other non-promise, not thrown.
+function readableThenable(work: unknown): work is PromiseLike<unknown> {
+  try {
+    return isThenable(work);
+  } catch {
+    return false;
+  }
 }
 
 /** How many shielded operations are still running. */

@@ -134,14 +134,19 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
   }
 
   private runChecked<T>(work: TimeoutWork<T>, given?: TimeoutCallOptions): Promise<T> {
-    // A promise runs already: if the call ends without awaiting it (bad options, an aborted signal), its
-    // failure must still not become an unhandled rejection.
-    if (work instanceof Promise) work.catch(ignore);
+    let thenable: boolean;
+    try {
+      // A promise runs already: if the call ends without awaiting it (bad options, an aborted signal), its
+      // failure must still not become an unhandled rejection.
+      if (work instanceof Promise) work.catch(ignore);
+      thenable = typeof work !== 'function' && isThenable(work);
+    } catch {
+      thenable = false; // a revoked Proxy, a `then` getter that throws: neither a function nor a promise
+    }
     const options = readCallOptions(given, CALL_OPTION_KEYS);
     if (options instanceof ConfigError) return Promise.reject(options);
     if (typeof work === 'function') return this.executeWith(starterFor(work), work, options);
-    if (!isThenable(work))
-      return Promise.reject(ConfigError.invalid('work', 'a function or a promise', work));
+    if (!thenable) return Promise.reject(ConfigError.invalid('work', WORK_RULE, work));
     return this.executeWith(returnPromise<T>, work, options);
   }
 
@@ -181,6 +186,7 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
 }
 
 const CALL_OPTION_KEYS = ['signal'] as const;
+const WORK_RULE = 'a function or a promise';
 
 // The common call: a function, no options, no policy around it.
 function isPlainCall<T>(

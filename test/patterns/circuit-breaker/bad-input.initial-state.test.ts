@@ -105,6 +105,16 @@ describe('CircuitBreaker initialState: bad input', () => {
       );
     });
 
+    for (const [label, backoffMs, openMs] of [
+      ['a negative backoff', -1, 1_000],
+      ['a backoff of NaN', NaN, 1_000],
+      ['a backoff given as a string', '5000', 1_000],
+    ] as const)
+      it(`refuses ${label}`, () => {
+        const saved = { state: 'open', openedAt: START, openMs, backoffMs };
+        expect(() => breakerWith(saved, {})).to.throw(ConfigError, /^initialState: expected/);
+      });
+
     it('names the registry entry whose saved state cannot be read', () => {
       const initialState = withThrowingGetter({}, 'state');
       expect(
@@ -166,6 +176,25 @@ describe('CircuitBreaker initialState: bad input', () => {
     it('cuts an open period past the longest timer to it', () => {
       const breaker = breakerWith({ state: 'open', openedAt: START, openMs: 1e15 }, {});
       expect(breaker.toJSON().openMs).to.equal(2 ** 31 - 1);
+    });
+
+    it('takes a backoff without an open time as none (the timeout applies, as a reconfigured registry asks)', async () => {
+      const saved = { state: 'open', openedAt: START, openMs: null, backoffMs: 40_000 };
+      const breaker = breakerWith(saved, {
+        failureThreshold: 1,
+        timeout: 1_000,
+        maxTimeout: 60_000,
+      });
+      expect(breaker.toJSON()).to.not.have.property('backoffMs');
+      await time.clock.tickAsync(1_000);
+      await breaker.protect(() => Promise.reject(new Error('down'))).catch(() => undefined);
+      expect(breaker.toJSON().openMs).to.equal(2_000); // doubled from the timeout
+    });
+
+    it('cuts a backoff past the longest timer to it', () => {
+      const saved = { state: 'open', openedAt: START, openMs: 1e15, backoffMs: 1e15 };
+      expect(breakerWith(saved, {}).toJSON()).to.include({ openMs: 2 ** 31 - 1 });
+      expect(breakerWith(saved, {}).toJSON()).to.not.have.property('backoffMs');
     });
 
     it('counts a time-window bucket that starts in the future in the bucket of now', () => {

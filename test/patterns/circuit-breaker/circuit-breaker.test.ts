@@ -238,6 +238,46 @@ describe('CircuitBreaker', () => {
       expect(breaker.state).to.equal(CircuitState.CLOSED);
     });
 
+    it('takes back the slot of a trial that has run for `timeout` without settling', async () => {
+      const breaker = await halfOpen({ successThreshold: 1 });
+      const hung = observe(breaker.protect(() => new Promise(() => {}))); // no signal, never settles
+      await time.clock.tickAsync(999);
+      expect(await settle(breaker, succeed)).to.include({ state: 'half_open' });
+      await time.clock.tickAsync(1);
+      expect(await breaker.protect(succeed)).to.equal('ok'); // a new trial, and it closes the circuit
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(hung.settled).to.equal(false);
+    });
+
+    it('counts a trial that settles after its slot was taken back, without freeing a slot twice', async () => {
+      const breaker = await halfOpen({ successThreshold: 2 });
+      const finish: ((value: string) => void)[] = [];
+      const slow = () => new Promise<string>((resolve) => finish.push(resolve));
+      const first = observe(breaker.protect(slow));
+      await time.clock.tickAsync(1_000);
+      const second = observe(breaker.protect(slow)); // the slot is taken back: a new trial
+      finish[0]('late'); // a slow recovery still counts: 1 success
+      await time.clock.tickAsync(0);
+      expect(first.value).to.equal('late');
+      expect(breaker.state).to.equal(CircuitState.HALF_OPEN);
+      expect(await settle(breaker, succeed)).to.include({ state: 'half_open' }); // the second holds the slot
+      finish[1]('done');
+      await time.clock.tickAsync(0);
+      expect(second.value).to.equal('done');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+    });
+
+    it('lets a trial that outlived its slot re-open the circuit when it fails', async () => {
+      const breaker = await halfOpen();
+      let fail!: (error: Error) => void;
+      observe(breaker.protect(() => new Promise((_, reject) => (fail = reject))));
+      await time.clock.tickAsync(1_000);
+      observe(breaker.protect(() => new Promise(() => {}))); // takes the slot back
+      fail(new NetworkError('still down'));
+      await time.clock.tickAsync(0);
+      expect(breaker.state).to.equal(CircuitState.OPEN);
+    });
+
     it('does not free a slot twice when the trial settles after its caller gave up', async () => {
       const breaker = await halfOpen({ halfOpenMaxCalls: 1 });
       const controller = new AbortController();

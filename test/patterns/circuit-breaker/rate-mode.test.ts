@@ -3,6 +3,7 @@ import {
   CircuitBreaker,
   CircuitBreakerError,
   ConfigError,
+  ResilienceRegistry,
   type CircuitBreakerOptions,
   type CircuitState,
 } from '../../../src/index.js';
@@ -326,6 +327,57 @@ describe('CircuitBreaker: rate mode', () => {
       expect(breaker.state).to.equal('open');
       await time.clock.tickAsync(1_000);
       expect(breaker.state).to.equal('half_open');
+    });
+
+    it("doubles its own open time, not a failure's retryAfter that held it open longer", async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: '5s', maxTimeout: '5m' });
+      const tooMany = (retryAfter: number) => () =>
+        Promise.reject(Object.assign(new Down('429'), { retryAfter }));
+      const openTimes: number[] = [];
+      const fail = async (fn: () => Promise<never>) => {
+        await breaker.protect(fn).catch(() => undefined);
+        openTimes.push((await openError(breaker)).retryAfter);
+        await time.clock.tickAsync(openTimes.at(-1)!);
+      };
+      await fail(tooMany(120_000)); // opens for the Retry-After: 120 s
+      await fail(down); // the trial fails: 10 s, the backoff after 5 s, not 240 s
+      await fail(tooMany(60_000)); // 20 s is the backoff, the Retry-After holds it 60 s
+      await fail(down); // 40 s
+      expect(openTimes).to.deep.equal([120_000, 10_000, 60_000, 40_000]);
+    });
+
+    it('keeps its backoff apart from a longer retryAfter across toJSON() and initialState', async () => {
+      const options = { failureThreshold: 1, timeout: '5s', maxTimeout: '5m' } as const;
+      const breaker = new CircuitBreaker(options);
+      const tooMany = Object.assign(new Down('429'), { retryAfter: 120_000 });
+      await breaker.protect(() => Promise.reject(tooMany)).catch(() => undefined);
+      const saved = breaker.toJSON();
+      expect(saved).to.include({ openMs: 120_000, backoffMs: 5_000 });
+      const restored = new CircuitBreaker({ ...options, initialState: saved });
+      expect(restored.toJSON()).to.deep.equal(saved);
+      await time.clock.tickAsync(120_000);
+      await calls(restored, 'x'); // the trial fails
+      expect((await openError(restored)).retryAfter).to.equal(10_000);
+      expect(restored.toJSON()).to.not.have.property('backoffMs');
+    });
+
+    it('is reconfigured by a registry while a retryAfter holds it open', async () => {
+      const registry = new ResilienceRegistry({
+        circuitBreaker: { api: { failureThreshold: 1, timeout: '5s', maxTimeout: '5m' } },
+      });
+      const tooMany = Object.assign(new Down('429'), { retryAfter: 120_000 });
+      await registry
+        .circuitBreaker('api')
+        .protect(() => Promise.reject(tooMany))
+        .catch(() => undefined);
+      registry.configure({
+        circuitBreaker: { api: { failureThreshold: 1, timeout: '10s', maxTimeout: '5m' } },
+      });
+      const breaker = registry.circuitBreaker('api');
+      expect(breaker.state).to.equal('open'); // kept open, for the new open time
+      await time.clock.tickAsync(10_000);
+      await calls(breaker, 'x'); // the trial fails
+      expect((await openError(breaker)).retryAfter).to.equal(20_000);
     });
   });
 

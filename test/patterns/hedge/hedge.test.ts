@@ -144,6 +144,15 @@ describe('hedge', () => {
       expect(policy.delayFor()).to.equal(90); // nearest rank: 9 of the 10 samples at or below 90 ms
     });
 
+    it('records no latency for a call the wall clock stepped back across', async () => {
+      const policy = new HedgePolicy({ delay: 'p50', minSamples: 1, fallbackDelay: 500 });
+      const call = observe(policy.execute(() => new Promise((r) => setTimeout(r, 10))));
+      time.clock.setSystemTime(time.clock.now - 60_000); // NTP steps the clock back a minute
+      await time.clock.tickAsync(10);
+      expect(call.settled).to.equal(true);
+      expect(policy.delayFor()).to.equal(500); // not -59 990: the next calls are not hedged at once
+    });
+
     it('reports the delay a hedge waited, though the quantile moved meanwhile', async () => {
       const policy = new HedgePolicy({ delay: 'p50', minSamples: 1 });
       const events = recorder(policy);

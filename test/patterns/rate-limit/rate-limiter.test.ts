@@ -434,6 +434,28 @@ describe('RateLimiter', () => {
       expect((result.error as Error).message).to.include('redis down');
     });
 
+    it('rejects, never throws, when a store throws from take()', async () => {
+      const store: TokenBucketStore = {
+        take: () => {
+          throw 'store broken';
+        },
+      };
+      const limiter = new RateLimiter({ rate: 10, store });
+      const calls: (() => Promise<unknown>)[] = [
+        () => limiter.acquire(),
+        () => limiter.run(() => 'ran'),
+        () => limiter.run(() => 'ran', { signal: new AbortController().signal }),
+        () => limiter.tryAcquire(),
+      ];
+      for (const call of calls) {
+        let result: ReturnType<typeof observe> | undefined;
+        expect(() => (result = observe(call()))).to.not.throw();
+        await time.clock.tickAsync(0);
+        expect(result!.error).to.be.instanceOf(Error);
+        expect((result!.error as Error).message).to.include('store broken');
+      }
+    });
+
     it('tells the store how long each take will wait: 0 for tryAcquire, maxWait, forever once queued', async () => {
       const waits: (number | undefined)[] = [];
       const inner = new MemoryTokenBucketStore();

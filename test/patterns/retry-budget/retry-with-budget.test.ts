@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   ConfigError,
+  HedgePolicy,
   RetryBudget,
   RetryPolicy,
   retry,
@@ -163,6 +164,28 @@ describe('retry with a budget', () => {
       await time.clock.tickAsync(0);
       expect(result.error).to.have.property('message', 'try 1');
     }
+  });
+
+  it('runs the call, with its retries, when a store cannot record the first try (its deposit throws)', async () => {
+    const store: RetryBudgetStore = {
+      deposit() {
+        throw new Error('store broken');
+      },
+      withdraw: () => true,
+      metrics: () => ({ requests: 0, retries: 0, available: 0 }),
+    };
+    const budget = new RetryBudget({ store });
+    const calls = { n: 0 };
+    let result: ReturnType<typeof observe> | undefined;
+    expect(() => {
+      result = observe(retry(failing(calls), { maxAttempts: 2, baseDelay: 10, budget })());
+    }).to.not.throw();
+    await time.clock.tickAsync(10);
+    expect(calls.n).to.equal(2);
+    expect(result!.error).to.have.property('message', 'try 2');
+    const hedged = observe(new HedgePolicy({ delay: 10, budget }).execute(() => 'hedged'));
+    await time.clock.tickAsync(0);
+    expect(hedged.value).to.equal('hedged');
   });
 
   it('stops at once, spending nothing more, when the caller aborts while the store answers', async () => {
