@@ -39,7 +39,7 @@ local IDLE_MS = ${IDLE_MS}
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 's', 'f', 'k', 'o', 'g', 'i', 'm')
+local h = redis.call('HMGET', KEYS[1], 's', 'f', 'k', 'o', 'g', 'i', 'm', 'b')
 local state = h[1] or 'closed'
 local failures = tonumber(h[2]) or 0
 local successes = tonumber(h[3]) or 0
@@ -55,6 +55,9 @@ end
 local isolated = h[6] == '1'
 local timeout = tonumber(ARGV[1])
 local openMs = tonumber(h[7]) or timeout
+-- The open time the backoff has reached: openMs is longer when a failure's retryAfter held the circuit open
+-- longer, and a re-open doubles this instead, so one long Retry-After does not become the circuit's own backoff.
+local backoffMs = tonumber(h[8]) or openMs
 if state == 'open' and openedAt > now then
   -- The clock stepped back since the circuit opened: its open time counts from now, as the in-memory breaker's
   -- does, or the circuit would stay open for the whole step.
@@ -65,7 +68,7 @@ local function remaining()
   if state ~= 'open' or isolated then return 0 end
   return math.max(0, openedAt + openMs - now)
 end
-local function move(to, openFor)
+local function move(to, openFor, backoff)
   state = to
   failures = 0
   successes = 0
@@ -73,12 +76,13 @@ local function move(to, openFor)
   if to == 'open' then
     openedAt = now
     openMs = openFor or timeout
+    backoffMs = backoff or openMs
   end
   if to == 'closed' then isolated = false end
   local i = isolated and 1 or 0
   redis.call('DEL', KEYS[2])
   if KEYS[4] then redis.call('DEL', KEYS[4]) end
-  redis.call('HSET', KEYS[1], 's', state, 'f', 0, 'k', 0, 'o', openedAt, 'm', openMs, 'g', string.format('%d', gen), 'i', i)
+  redis.call('HSET', KEYS[1], 's', state, 'f', 0, 'k', 0, 'o', openedAt, 'm', openMs, 'b', backoffMs, 'g', string.format('%d', gen), 'i', i)
   -- %d: Lua would print a generation past 1e14 in exponent form.
   redis.call('PUBLISH', ARGV[2], state .. ' ' .. string.format('%d', gen) .. ' ' .. remaining() .. ' ' .. i)
 end
@@ -166,13 +170,12 @@ local windowMs = tonumber(ARGV[13])
 local buckets = tonumber(ARGV[14])
 local W = KEYS[4]
 local win
-local function openFor(retryAfter)
-  local backedOff = timeout
-  if state == 'half_open' then backedOff = math.min(maxTimeout, openMs * 2) end
-  return math.max(backedOff, retryAfter)
-end
+-- Open for the backoff (timeout, doubled per re-open from HALF_OPEN up to maxTimeout), or longer when the failure's
+-- retryAfter says so.
 local function open(retryAfter)
-  move('open', openFor(retryAfter))
+  local backedOff = timeout
+  if state == 'half_open' then backedOff = math.min(maxTimeout, backoffMs * 2) end
+  move('open', math.max(backedOff, retryAfter), backedOff)
   win = nil
 end
 -- The time window drops the spans that aged out, as the next record or read finds them.

@@ -192,6 +192,39 @@ describe('dspu/redis circuit scripts that run late or twice', function () {
     });
   });
 
+  it("doubles the circuit's own open time on a re-open, not a failure's retryAfter that held it open longer", async () => {
+    // failureThreshold 1, no cap on the backoff: one failure (and its retryAfter) per batch.
+    const fail = (gen: number, token: string, id: string, retryAfter: number) =>
+      script(
+        REPORT,
+        id,
+        trialLease,
+        1,
+        2,
+        1_000_000,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        'failure',
+        gen,
+        token,
+        0,
+        retryAfter,
+      );
+    const [, , closedGen] = await admit('');
+    await fail(closedGen, '', 'report-1', 120_000); // a 429 with Retry-After 120 s
+    expect((await circuit()).m).to.equal('120000');
+    await redis.hset(keys[0], 'o', 0); // its open time has passed
+    const [verdict, , trialGen] = await admit('trial-1');
+    expect(verdict).to.equal('trial');
+    await fail(trialGen, 'trial-1', 'report-2', 0);
+    // The backoff goes from the timeout (10 ms) to 20 ms, not from the 120 s the server asked for to 240 s.
+    expect((await circuit()).m).to.equal('20');
+  });
+
   it('forgets what it remembered once a trial lease has passed', async () => {
     await runScript(redis, FORCE, keys, [10, 'channel', 50, 'reset', 'force-1']);
     expect(await redis.pttl(keys[2])).to.be.within(1, 50);
