@@ -328,10 +328,13 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
    */
   private closeSource(): void {
     const iterator = this.iterator;
-    if (iterator === undefined || this.sourceDone || typeof iterator.return !== 'function') return;
+    if (iterator === undefined || this.sourceDone) return;
     this.sourceDone = true;
     try {
-      const closing = iterator.return() as unknown;
+      // Read once, inside the try: a getter that throws is a source that fails to close.
+      const close = (iterator as { return?: unknown }).return;
+      if (typeof close !== 'function') return;
+      const closing: unknown = close.call(iterator);
       if (!isThenable(closing)) return;
       const closed = Promise.resolve(closing).then(ignore, ignore);
       const answer = this.answer;

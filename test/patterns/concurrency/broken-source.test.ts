@@ -85,4 +85,51 @@ describe('gatherWithLimit and mapWithLimit over a source that breaks the iterato
       });
     }
   }
+
+  for (const kind of ['sync', 'async'] as const) {
+    /** A source whose items are numbered thunks, the second failing, and whose `return` getter throws. */
+    function unclosable(): { source: object } {
+      let pulled = 0;
+      const iterator = {
+        next() {
+          const index = pulled++;
+          const step = {
+            done: false,
+            value: () => {
+              if (index === 1) throw new Error('task failed');
+              return index;
+            },
+          };
+          return kind === 'async' ? Promise.resolve(step) : step;
+        },
+      };
+      Object.defineProperty(iterator, 'return', { get: refusing('return') });
+      const key = kind === 'async' ? Symbol.asyncIterator : Symbol.iterator;
+      return { source: { [key]: () => iterator } };
+    }
+
+    it(`gatherWithLimit rejects with the task's error when a ${kind} source's return getter throws`, async () => {
+      const { source } = unclosable();
+      const result = await settle(gatherWithLimit(source as never, { limit: 1 }));
+      expect((result.error as Error | undefined)?.message).to.equal('task failed');
+      expect(unhandled).to.deep.equal([]);
+    });
+
+    it(`mapWithLimit ends a loop left by break when a ${kind} source's return getter throws`, async () => {
+      const { source } = unclosable();
+      let calls = 0; // the first result comes at once, the next never: the stream is left mid-read
+      const stream = mapWithLimit(
+        source as Iterable<() => number>,
+        () => (calls++ === 0 ? 0 : new Promise<number>(() => {})),
+        { limit: 1 },
+      );
+      const first = await stream.next();
+      expect(first.done).to.equal(false);
+      const pending = observe(stream.next());
+      const closed = await settle(stream.return());
+      expect(closed.value).to.deep.equal({ value: undefined, done: true });
+      expect(pending.value).to.deep.equal({ value: undefined, done: true });
+      expect(unhandled).to.deep.equal([]);
+    });
+  }
 });
