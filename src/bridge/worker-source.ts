@@ -5,10 +5,10 @@
  * `require()`, which cannot load ES modules on Node 20. It must run as a script and as an ES module alike: a
  * worker evaluates it as an ES module when the process was started with `--input-type=module`.
  *
- * Protocol. Main → worker: `{ key, definition?, args }`; the definition comes with the first call of a key on
- * this worker. Worker → main: `{ ok: true, value, loaded: true }` or `{ ok: false, error, loaded? }`, where
+ * Protocol. Main → worker: `{ id?, key, definition?, args }`; the definition comes with the first call of a key
+ * on this worker. Worker → main: `{ ok: true, value, loaded: true }` or `{ ok: false, error, loaded? }`, where
  * `error` is an error payload (see remote-error.ts) and `loaded` tells the main thread that the key is cached.
- * Pool workers reply on `parentPort`. The synchronous worker (`workerData.sync`) replies on its own port, then
+ * Pool workers reply on `parentPort`, echoing the call's `id`: the function may post there too. The synchronous worker (`workerData.sync`) replies on its own port, then
  * sets `state[0]` to 1 and notifies the blocked caller; on exit it sets `state[0]` to 2 and `state[1]` to the
  * exit code, so a caller never waits on a worker that is gone. `state[0]` starts at 3; the program moves it to 1
  * once those handlers are in place, and until then the caller waits a bounded time only.
@@ -196,6 +196,7 @@ function send(port, message) {
   } catch (error) {
     const what = message.ok ? 'its result' : 'its error';
     port.postMessage({
+      id: message.id,
       ok: false,
       loaded: message.loaded,
       error: { bridge: true, message: 'The function ran, but ' + what + ' cannot be sent back from the worker: ' + error.message },
@@ -236,6 +237,9 @@ if (workerData && workerData.sync) {
     });
   });
 } else {
-  parentPort.on('message', (job) => run(job, (message) => send(parentPort, message)));
+  parentPort.on('message', (job) => run(job, (message) => {
+    message.id = job.id;
+    send(parentPort, message);
+  }));
 }
 `;
