@@ -1,6 +1,6 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { clearTimer, setTimer, unrefTimer, type TimerHandle } from '../core/clock.js';
-import { BridgeError } from '../core/errors.js';
+import { BridgeError, describeValue } from '../core/errors.js';
 import { OptionsChecker, isPlainObject } from '../core/validate.js';
 import { cloneFailure } from './clone.js';
 import { crashError, toCallerError, type Reply } from './remote-error.js';
@@ -291,7 +291,7 @@ export class WorkerPool {
         : slot.expired
           ? `was stopped: the call ran past its ${job.timeout} ms timeout; a new worker takes its place`
           : slot.failure !== undefined
-            ? `crashed (${(slot.failure as Error).message}); a new worker takes its place`
+            ? `crashed (${failureText(slot.failure)}); a new worker takes its place`
             : `exited with code ${code}; a new worker takes its place`;
       job.reject(crashError(job.target, detail, slot.failure));
     }
@@ -325,4 +325,9 @@ export class WorkerPool {
     this.queued--;
     return job;
   }
+}
+
+// What a worker threw uncaught: usually an Error, but `throw 42` in a timer reaches the `error` event as 42.
+function failureText(failure: unknown): string {
+  return failure instanceof Error ? failure.message : describeValue(failure);
 }

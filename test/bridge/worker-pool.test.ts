@@ -105,6 +105,23 @@ describe('WorkerPool', () => {
     expect(await single.run(sleepThen, 0, 1)).to.equal(1);
   });
 
+  it('names what a worker threw uncaught when it is not an Error', async () => {
+    const single = pool(1);
+    const error = await rejection(
+      single.run(
+        () =>
+          new Promise(() => {
+            setTimeout(() => {
+              throw 42;
+            }, 5);
+          }),
+      ),
+    );
+    expect(error).to.be.instanceOf(BridgeError);
+    expect(error.message).to.include('crashed (42)');
+    expect(error.cause).to.equal(42);
+  });
+
   it('gives each call its own answer when the function posts messages of its own to the parent port', async () => {
     const single = pool(1);
     const chatty = async (value: string): Promise<string> => {
