@@ -308,16 +308,19 @@ export class ConcurrencyLimiter implements Policy<
     if (work === undefined)
       return Promise.resolve(new HeldPermit(() => this.giveBack(ticket, undefined)));
     let result: unknown;
+    let thenable: boolean;
     try {
       result =
         context === undefined
           ? work(invocation as never)
           : runInContext(context, work, invocation as never);
+      // Inside the try: a `then` getter that throws (a revoked Proxy) fails the call as `await` would.
+      thenable = isThenable(result);
     } catch (error) {
       this.giveBack(ticket, failure(error, context));
       return Promise.reject(error);
     }
-    if (!isThenable(result)) {
+    if (!thenable) {
       this.giveBack(ticket, SUCCEEDED);
       return Promise.resolve(result);
     }
