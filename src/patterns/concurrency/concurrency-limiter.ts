@@ -411,10 +411,15 @@ export class ConcurrencyLimiter implements Policy<
   private noneFree(): void {
     if (this.askingOnce === 0) return;
     this.askingOnce = 0;
+    // Taken out first, then refused: a `rejected` listener may make other waiters leave (their caller gives
+    // up as it hears the news), which a walk along the queue would not survive.
+    const refused: Waiter[] = [];
     for (const entry of this.waiters.entries()) {
       const waiter = entry as Waiter;
-      if (!waiter.asksOnce) continue;
-      this.waiters.remove(waiter);
+      if (waiter.asksOnce) refused.push(waiter);
+    }
+    for (const waiter of refused) {
+      if (!this.waiters.remove(waiter)) continue;
       waiter.detach();
       waiter.reject(this.refusal('maxWait'));
     }
