@@ -13,14 +13,18 @@ export type ItemSource<I> = Iterable<I> | AsyncIterable<I>;
  */
 export type ItemStarter<I, R> = (item: I) => R | PromiseLike<R>;
 
-/** True when `value` can be iterated with `for await` (async or sync iterable). */
+/** True when `value` can be iterated with `for await` (async or sync iterable). Never throws. */
 export function isItemSource(value: unknown): value is ItemSource<unknown> {
   if (value === null || value === undefined) return false;
   const candidate = value as Partial<Record<symbol, unknown>>;
-  return (
-    typeof candidate[Symbol.iterator] === 'function' ||
-    typeof candidate[Symbol.asyncIterator] === 'function'
-  );
+  try {
+    return (
+      typeof candidate[Symbol.iterator] === 'function' ||
+      typeof candidate[Symbol.asyncIterator] === 'function'
+    );
+  } catch {
+    return false; // a revoked Proxy, a trap that throws: the caller's ConfigError describes it
+  }
 }
 
 /** What a pull found when the source had no item: it ended, or it threw and the run stopped. */
