@@ -1,6 +1,6 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { clearTimer, setTimer, unrefTimer, type TimerHandle } from '../core/clock.js';
-import { BridgeError } from '../core/errors.js';
+import { BridgeError, describeValue } from '../core/errors.js';
 import { OptionsChecker, isPlainObject } from '../core/validate.js';
 import { cloneFailure } from './clone.js';
 import { crashError, toCallerError, type Reply } from './remote-error.js';
@@ -20,6 +20,8 @@ export interface WorkerPoolOptions {
 }
 
 interface Job {
+  /** Echoed by the worker with its reply: anything else the worker posts is not an answer to this call. */
+  readonly id: number;
   readonly target: Target;
   readonly args: unknown[];
   readonly resolve: (reply: Reply) => void;
@@ -35,8 +37,8 @@ interface Slot {
   /** Keys this worker has loaded: their definitions need not be sent again. */
   readonly known: Set<number>;
   job: Job | undefined;
-  /** The error that is ending this worker (its `error` event), given as the cause to the call it ran. */
-  failure: Error | undefined;
+  /** What is ending this worker (its `error` event), given as the cause to the call it ran. */
+  failure: unknown;
   /** Set by close(): the exit that follows is not a crash. */
   stopping: boolean;
   /** Set when the pool stopped the worker because its call ran past its timeout. */
@@ -93,6 +95,7 @@ export class WorkerPool {
   private tail: Job | undefined = undefined;
   private queued = 0;
   private closed = false;
+  private lastId = 0;
 
   /** @throws ConfigError when `size` is not a positive integer or an option is unknown. */
   constructor(options?: WorkerPoolOptions) {
@@ -198,6 +201,7 @@ export class WorkerPool {
         return;
       }
       const job: Job = {
+        id: ++this.lastId,
         target,
         args,
         resolve,
@@ -223,7 +227,7 @@ export class WorkerPool {
       expired: false,
     };
     worker.on('message', (reply: Reply) => this.onReply(slot, reply));
-    worker.on('error', (error: Error) => (slot.failure = error));
+    worker.on('error', (error: unknown) => (slot.failure = error));
     worker.on('exit', (code: number) => this.onExit(slot, code));
     this.slots.add(slot);
     return slot;
@@ -232,9 +236,8 @@ export class WorkerPool {
   /** Posts the job to the worker; false (the job rejected, the slot still free) when it cannot be sent. */
   private start(slot: Slot, job: Job): boolean {
     const { key, definition } = job.target;
-    const message = slot.known.has(key)
-      ? { key, args: job.args }
-      : { key, definition, args: job.args };
+    const { id, args } = job;
+    const message = slot.known.has(key) ? { id, key, args } : { id, key, definition, args };
     try {
       slot.worker.postMessage(message);
     } catch (error) {
@@ -256,9 +259,10 @@ export class WorkerPool {
     return true;
   }
 
-  private onReply(slot: Slot, reply: Reply): void {
+  private onReply(slot: Slot, reply: Reply & { id?: unknown }): void {
     const job = slot.job;
-    if (job === undefined) return;
+    // The function itself may post to the parent port (progress, a library that detects a worker).
+    if (job === undefined || reply?.id !== job.id) return;
     slot.job = undefined;
     if (job.timer !== undefined) clearTimer(job.timer);
     if (reply.loaded === true) slot.known.add(job.target.key);
@@ -287,7 +291,7 @@ export class WorkerPool {
         : slot.expired
           ? `was stopped: the call ran past its ${job.timeout} ms timeout; a new worker takes its place`
           : slot.failure !== undefined
-            ? `crashed (${slot.failure.message}); a new worker takes its place`
+            ? `crashed (${failureText(slot.failure)}); a new worker takes its place`
             : `exited with code ${code}; a new worker takes its place`;
       job.reject(crashError(job.target, detail, slot.failure));
     }
@@ -321,4 +325,9 @@ export class WorkerPool {
     this.queued--;
     return job;
   }
+}
+
+// What a worker threw uncaught: usually an Error, but `throw 42` in a timer reaches the `error` event as 42.
+function failureText(failure: unknown): string {
+  return failure instanceof Error ? failure.message : describeValue(failure);
 }

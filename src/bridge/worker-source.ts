@@ -5,10 +5,10 @@
  * `require()`, which cannot load ES modules on Node 20. It must run as a script and as an ES module alike: a
  * worker evaluates it as an ES module when the process was started with `--input-type=module`.
  *
- * Protocol. Main → worker: `{ key, definition?, args }`; the definition comes with the first call of a key on
- * this worker. Worker → main: `{ ok: true, value, loaded: true }` or `{ ok: false, error, loaded? }`, where
+ * Protocol. Main → worker: `{ id?, key, definition?, args }`; the definition comes with the first call of a key
+ * on this worker. Worker → main: `{ ok: true, value, loaded: true }` or `{ ok: false, error, loaded? }`, where
  * `error` is an error payload (see remote-error.ts) and `loaded` tells the main thread that the key is cached.
- * Pool workers reply on `parentPort`. The synchronous worker (`workerData.sync`) replies on its own port, then
+ * Pool workers reply on `parentPort`, echoing the call's `id`: the function may post there too. The synchronous worker (`workerData.sync`) replies on its own port, then
  * sets `state[0]` to 1 and notifies the blocked caller; on exit it sets `state[0]` to 2 and `state[1]` to the
  * exit code, so a caller never waits on a worker that is gone. `state[0]` starts at 3; the program moves it to 1
  * once those handlers are in place, and until then the caller waits a bounded time only.
@@ -63,8 +63,37 @@ function canClone(value) {
   }
 }
 
+// Never throws: String() refuses null-prototype objects, revoked Proxies and a toString that throws.
+function describe(value) {
+  try {
+    return String(value);
+  } catch {}
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {}
+  return 'a ' + typeof value + ' that cannot be inspected';
+}
+
+// What the user's code threw is read defensively: a getter or a Proxy trap may throw, and a payload that
+// cannot be built would crash the worker instead of answering the call.
+function read(value, key) {
+  try {
+    return value[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function isInstance(value, type) {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
 function thrownPayload(value) {
-  return { thrown: canClone(value) ? value : String(value) };
+  return { thrown: canClone(value) ? value : describe(value) };
 }
 
 // Frames below the first one of this program are the bridge's machinery, not the user's code.
@@ -75,8 +104,16 @@ function ownFrames(stack) {
 }
 
 function errorPayload(error, depth) {
-  if (error instanceof BridgeFailure) return { bridge: true, message: error.message };
-  if (!(error instanceof Error)) return thrownPayload(error);
+  try {
+    return fullPayload(error, depth);
+  } catch {
+    return { thrown: describe(error) };
+  }
+}
+
+function fullPayload(error, depth) {
+  if (isInstance(error, BridgeFailure)) return { bridge: true, message: error.message };
+  if (!isInstance(error, Error)) return thrownPayload(error);
   let base = 'Error';
   for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
     const ctor = Object.hasOwn(proto, 'constructor') ? proto.constructor : undefined;
@@ -85,22 +122,29 @@ function errorPayload(error, depth) {
       break;
     }
   }
+  const name = read(error, 'name');
+  const message = read(error, 'message');
+  // V8 prints the stack when it is first read, with the name: a symbol name makes that read throw.
+  const stack = read(error, 'stack');
   const payload = {
-    name: String(error.name),
-    message: String(error.message),
-    stack: typeof error.stack === 'string' ? ownFrames(error.stack) : '',
+    name: name === undefined ? base : describe(name),
+    message: message === undefined ? '' : describe(message),
+    stack: typeof stack === 'string' ? ownFrames(stack) : '',
     base,
     props: {},
   };
   for (const key of Object.keys(error)) {
     if (['name', 'message', 'stack', 'cause', 'errors'].includes(key)) continue;
-    if (canClone(error[key])) payload.props[key] = error[key];
+    const value = read(error, key);
+    if (canClone(value)) payload.props[key] = value;
   }
   if (depth < 4 && 'cause' in error) {
-    payload.cause = error.cause instanceof Error ? errorPayload(error.cause, depth + 1) : thrownPayload(error.cause);
+    const cause = read(error, 'cause');
+    payload.cause = isInstance(cause, Error) ? errorPayload(cause, depth + 1) : thrownPayload(cause);
   }
-  if (depth < 4 && base === 'AggregateError' && Array.isArray(error.errors)) {
-    payload.errors = error.errors.map((inner) => errorPayload(inner, depth + 1));
+  const errors = read(error, 'errors');
+  if (depth < 4 && base === 'AggregateError' && Array.isArray(errors)) {
+    payload.errors = errors.map((inner) => errorPayload(inner, depth + 1));
   }
   return payload;
 }
@@ -152,6 +196,7 @@ function send(port, message) {
   } catch (error) {
     const what = message.ok ? 'its result' : 'its error';
     port.postMessage({
+      id: message.id,
       ok: false,
       loaded: message.loaded,
       error: { bridge: true, message: 'The function ran, but ' + what + ' cannot be sent back from the worker: ' + error.message },
@@ -192,6 +237,9 @@ if (workerData && workerData.sync) {
     });
   });
 } else {
-  parentPort.on('message', (job) => run(job, (message) => send(parentPort, message)));
+  parentPort.on('message', (job) => run(job, (message) => {
+    message.id = job.id;
+    send(parentPort, message);
+  }));
 }
 `;

@@ -156,19 +156,21 @@ export class DeadlineQueue {
     this.timer = undefined;
     armed.delete(this);
     const time = now();
-    for (let segment = this.first; segment !== undefined; segment = segment.following) {
-      let due = segment.head;
-      while (due !== undefined && due.expiresAt <= time) {
+    // From `first` each turn, never a segment held across expire(): what it calls may drain the queue and
+    // add to it (a limiter's `rejected` listener that resets it and queues a call).
+    for (let segment = this.first; segment !== undefined; segment = this.first) {
+      const due = segment.head;
+      if (due === undefined) {
+        // Empty, and no longer the one taking entries: drop it.
+        if (segment.following === undefined) return;
+        this.first = segment.following;
+      } else if (due.expiresAt <= time) {
         this.remove(due);
         due.expire();
-        due = segment.head;
-      }
-      if (due !== undefined) {
+      } else {
         if (due.expiresAt !== Infinity) this.arm(due.expiresAt - time);
         return;
       }
-      // Empty, and no longer the one taking entries: drop it.
-      if (segment.following !== undefined) this.first = segment.following;
     }
   };
 }

@@ -175,13 +175,34 @@ function shorten(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Abort reasons are usually errors; a non-Error reason is wrapped so dspu never rejects with a non-Error. */
+/**
+ * Abort reasons are usually errors; a non-Error reason is wrapped so dspu never rejects with a non-Error. Never
+ * throws: it runs inside abort listeners, where a throw would leave every other call on the signal waiting.
+ */
 export function toError(reason: unknown): Error {
-  if (reason instanceof Error) return reason;
-  const error = new Error(`Aborted: ${String(reason)}`);
+  if (isError(reason)) return reason;
+  const error = new Error(`Aborted: ${printReason(reason)}`);
   error.name = 'AbortError';
   (error as Error & { cause: unknown }).cause = reason;
   return error;
+}
+
+// `instanceof` asks a Proxy's getPrototypeOf trap, which may throw (or be revoked).
+function isError(reason: unknown): reason is Error {
+  try {
+    return reason instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+// String() refuses null-prototype objects and objects whose toString throws.
+function printReason(reason: unknown): string {
+  try {
+    return String(reason);
+  } catch {
+    return describeValue(reason);
+  }
 }
 
 /**

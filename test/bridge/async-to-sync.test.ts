@@ -7,6 +7,7 @@ import {
   shutdownExecutor,
 } from '../../src/index.js';
 import { thrown } from '../support/rejection.js';
+import { HOSTILE_THROWS } from './hostile-throws.js';
 
 const math = new URL('../fixtures/bridge/math.js', import.meta.url);
 
@@ -48,6 +49,14 @@ describe('asyncToSync and runAsync', () => {
     expect(error.message).to.equal('input is not valid');
     expect(error.stack).to.include('--- on the worker thread ---');
   });
+
+  for (const { label, fn, expected } of HOSTILE_THROWS) {
+    it(`rethrows ${label} without losing its worker`, () => {
+      const error = thrown(() => runAsync(fn));
+      expect(error.message).not.to.include('crashed');
+      expected(error);
+    });
+  }
 
   it('throws a BridgeError saying the function must be self-contained when it uses a captured variable', () => {
     const base = 'https://example.org';

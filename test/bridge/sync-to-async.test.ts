@@ -11,6 +11,7 @@ import {
   syncToAsync,
 } from '../../src/index.js';
 import { rejection } from '../support/rejection.js';
+import { HOSTILE_THROWS } from './hostile-throws.js';
 
 const math = new URL('../fixtures/bridge/math.js', import.meta.url);
 
@@ -142,6 +143,14 @@ describe('syncToAsync and runInExecutor', () => {
     expect(caller).to.include('callerOfCheck');
     expect(worker).to.match(/\n {4}at .*dspu-bridge\/function-\d+/);
   });
+
+  for (const { label, fn, expected } of HOSTILE_THROWS) {
+    it(`rethrows ${label} without losing its worker`, async () => {
+      const error = await rejection(runInExecutor(fn));
+      expect(error.message).not.to.include('crashed');
+      expected(error);
+    });
+  }
 
   it('rethrows a subclass of a built-in error as that built-in, keeping its name and own properties', async () => {
     const error = await rejection(

@@ -105,6 +105,36 @@ describe('WorkerPool', () => {
     expect(await single.run(sleepThen, 0, 1)).to.equal(1);
   });
 
+  it('names what a worker threw uncaught when it is not an Error', async () => {
+    const single = pool(1);
+    const error = await rejection(
+      single.run(
+        () =>
+          new Promise(() => {
+            setTimeout(() => {
+              throw 42;
+            }, 5);
+          }),
+      ),
+    );
+    expect(error).to.be.instanceOf(BridgeError);
+    expect(error.message).to.include('crashed (42)');
+    expect(error.cause).to.equal(42);
+  });
+
+  it('gives each call its own answer when the function posts messages of its own to the parent port', async () => {
+    const single = pool(1);
+    const chatty = async (value: string): Promise<string> => {
+      const { parentPort } = await import('node:worker_threads');
+      parentPort!.postMessage('progress');
+      parentPort!.postMessage({ ok: true, value: 'forged', loaded: true });
+      return value;
+    };
+    expect(await single.run(chatty, 'first')).to.equal('first');
+    expect(await single.run(sleepThen, 5, 2)).to.equal(2);
+    expect(await single.run(chatty, 'third')).to.equal('third');
+  });
+
   it('rejects the call of a worker that runs out of memory, and replaces it', async () => {
     const limited = pool(1, { resourceLimits: { maxOldGenerationSizeMb: 16 } });
     const error = await rejection(

@@ -95,6 +95,30 @@ const engines: (() => Engine)[] = [
   },
 ];
 
+/** Abort reasons that `String()` refuses: a message made from them must not throw. */
+const UNPRINTABLE_REASONS = [
+  { label: 'a null-prototype object', reason: Object.create(null) as object },
+  {
+    label: 'an object whose toString throws',
+    reason: {
+      toString() {
+        throw new Error('toString refused');
+      },
+    },
+  },
+  {
+    label: 'a Proxy whose getPrototypeOf trap throws',
+    reason: new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap refused');
+        },
+      },
+    ),
+  },
+];
+
 describe("a caller's signal through every policy", () => {
   const time = useFakeClock();
 
@@ -179,6 +203,25 @@ describe("a caller's signal through every policy", () => {
         expect(result.value).to.equal('done');
         expect(listeners).to.equal(0);
       });
+
+      for (const { label, reason } of UNPRINTABLE_REASONS) {
+        it(`ends the call with an Error when the caller aborts with ${label}`, async () => {
+          const engine = make();
+          const controller = new AbortController();
+          const { work } = slowWork(1_000, []);
+          // A second call on the same signal: one reason that cannot be printed must not strand the others.
+          const results = [work, work].map((w) =>
+            observe(engine.run(w, { signal: controller.signal })),
+          );
+          await time.clock.tickAsync(100);
+          controller.abort(reason);
+          await time.clock.tickAsync(0);
+          for (const result of results) {
+            expect(result.error).to.be.instanceOf(Error);
+            expect((result.error as Error & { cause: unknown }).cause).to.equal(reason);
+          }
+        });
+      }
 
       it('puts one listener on a signal shared by many parallel calls (Node warns past ten)', async () => {
         const engine = make();

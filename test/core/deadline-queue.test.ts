@@ -45,6 +45,29 @@ describe('DeadlineQueue', () => {
       expect(entry.expiredAt).to.equal(undefined);
   });
 
+  it('keeps what an expiring entry drains and adds, however many segments the queue had', async () => {
+    // A limiter's `rejected` listener may reset() it (drain) and queue a new call, while the timer expires.
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const later = new Entry(-1, 50, log);
+    const first = new Entry(0, 10, log);
+    first.expire = () => {
+      log.push(0);
+      queue.drain();
+      queue.add(later);
+    };
+    queue.add(first);
+    // Over a thousand more: the queue now spans two segments, as any limiter's does after that many waiters.
+    for (let i = 1; i <= 1100; i++) queue.add(new Entry(i, 10, log));
+    await clock.tickAsync(10);
+    expect(log).to.deep.equal([0]);
+    expect(queue.size).to.equal(1);
+    expect(queue.oldest()).to.equal(later);
+    await clock.tickAsync(40);
+    expect(log).to.deep.equal([0, -1]);
+    expect(queue.size).to.equal(0);
+  });
+
   it('removing an entry twice, or one never added, changes nothing', async () => {
     const queue = new DeadlineQueue();
     const log: number[] = [];

@@ -308,16 +308,19 @@ export class ConcurrencyLimiter implements Policy<
     if (work === undefined)
       return Promise.resolve(new HeldPermit(() => this.giveBack(ticket, undefined)));
     let result: unknown;
+    let thenable: boolean;
     try {
       result =
         context === undefined
           ? work(invocation as never)
           : runInContext(context, work, invocation as never);
+      // Inside the try: a `then` getter that throws (a revoked Proxy) fails the call as `await` would.
+      thenable = isThenable(result);
     } catch (error) {
       this.giveBack(ticket, failure(error, context));
       return Promise.reject(error);
     }
-    if (!isThenable(result)) {
+    if (!thenable) {
       this.giveBack(ticket, SUCCEEDED);
       return Promise.resolve(result);
     }
@@ -408,10 +411,15 @@ export class ConcurrencyLimiter implements Policy<
   private noneFree(): void {
     if (this.askingOnce === 0) return;
     this.askingOnce = 0;
+    // Taken out first, then refused: a `rejected` listener may make other waiters leave (their caller gives
+    // up as it hears the news), which a walk along the queue would not survive.
+    const refused: Waiter[] = [];
     for (const entry of this.waiters.entries()) {
       const waiter = entry as Waiter;
-      if (!waiter.asksOnce) continue;
-      this.waiters.remove(waiter);
+      if (waiter.asksOnce) refused.push(waiter);
+    }
+    for (const waiter of refused) {
+      if (!this.waiters.remove(waiter)) continue;
       waiter.detach();
       waiter.reject(this.refusal('maxWait'));
     }

@@ -1,7 +1,7 @@
 import { onAbort } from '../../core/abort-listener.js';
 import { activeContext, runInContext, type CallContext } from '../../core/context.js';
 import { LazyAbort } from '../../core/lazy-abort.js';
-import { toError } from '../../core/errors.js';
+import { describeValue, toError } from '../../core/errors.js';
 import { isThenable } from '../../core/thenable.js';
 
 /** Where a limited run pulls its items from. Arrays are read by index; other sources are iterated lazily. */
@@ -13,15 +13,22 @@ export type ItemSource<I> = Iterable<I> | AsyncIterable<I>;
  */
 export type ItemStarter<I, R> = (item: I) => R | PromiseLike<R>;
 
-/** True when `value` can be iterated with `for await` (async or sync iterable). */
+/** True when `value` can be iterated with `for await` (async or sync iterable). Never throws. */
 export function isItemSource(value: unknown): value is ItemSource<unknown> {
   if (value === null || value === undefined) return false;
   const candidate = value as Partial<Record<symbol, unknown>>;
-  return (
-    typeof candidate[Symbol.iterator] === 'function' ||
-    typeof candidate[Symbol.asyncIterator] === 'function'
-  );
+  try {
+    return (
+      typeof candidate[Symbol.iterator] === 'function' ||
+      typeof candidate[Symbol.asyncIterator] === 'function'
+    );
+  } catch {
+    return false; // a revoked Proxy, a trap that throws: the caller's ConfigError describes it
+  }
 }
+
+/** What a pull found when the source had no item: it ended, or it threw and the run stopped. */
+const NO_ITEM: unique symbol = Symbol('no item');
 
 /*
  * The engine shared by gatherWithLimit and mapWithLimit: up to `limit` worker loops, each taking the next item,
@@ -206,12 +213,12 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
           }
           item = this.array[index];
         } else {
-          const step = this.isAsync ? await this.pullAsync() : this.pullSync();
-          if (step === undefined || this.ended) {
+          const pulled = this.isAsync ? await this.pullAsync() : this.pullSync();
+          if (pulled === NO_ITEM || this.ended) {
             this.started--; // the source had no item for this place; every later pull finds none either
             return;
           }
-          item = step.value;
+          item = pulled;
         }
         if (this.notAFunction !== undefined && typeof item !== 'function') {
           this.stop(this.notAFunction(item, index));
@@ -253,39 +260,46 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
     this.onComplete();
   }
 
-  /** The next item of a sync iterator, or undefined when it is exhausted or threw (the run then stops). */
-  private pullSync(): IteratorYieldResult<I> | undefined {
+  /** The next item of a sync iterator, or NO_ITEM when it is exhausted or threw (the run then stops). */
+  private pullSync(): I | typeof NO_ITEM {
     try {
       this.iterator ??= (this.source as Iterable<I>)[Symbol.iterator]();
-      const step = (this.iterator as Iterator<I>).next();
-      if (!step.done) return step;
+      return this.itemOf((this.iterator as Iterator<I>).next());
     } catch (error) {
       return this.sourceEnded(error, true);
     }
-    return this.sourceEnded();
   }
 
   /** Like {@link LimitedRun.pullSync}, for an async iterator; only the worker holding the turn calls it. */
-  private async pullAsync(): Promise<IteratorYieldResult<I> | undefined> {
-    let step: IteratorResult<I>;
+  private async pullAsync(): Promise<I | typeof NO_ITEM> {
     try {
       this.iterator ??= (this.source as AsyncIterable<I>)[Symbol.asyncIterator]();
       const answer = (this.answer = (this.iterator as AsyncIterator<I>).next());
-      step = await answer;
+      const step = await answer;
+      this.answer = undefined;
+      return this.itemOf(step);
     } catch (error) {
       this.answer = undefined;
       return this.sourceEnded(error, true);
     }
-    this.answer = undefined;
-    return step.done ? this.sourceEnded() : step;
+  }
+
+  /**
+   * The item of an iterator result, or NO_ITEM at the end. Reads `done` and `value` once each, as `for await`
+   * does, and refuses a result that is not an object as it does: the caller's catch stops the run.
+   */
+  private itemOf(step: IteratorResult<I>): I | typeof NO_ITEM {
+    if (typeof step !== 'object' || step === null)
+      throw new TypeError(`Iterator result ${describeValue(step)} is not an object`);
+    return step.done ? this.sourceEnded() : step.value;
   }
 
   // The source is exhausted, or threw: then the run stops with its error. Parked workers have nothing to take.
-  private sourceEnded(error?: unknown, threw = false): undefined {
+  private sourceEnded(error?: unknown, threw = false): typeof NO_ITEM {
     this.sourceDone = true;
     if (threw) this.stop(error);
     else this.wakeWorkers();
-    return undefined;
+    return NO_ITEM;
   }
 
   private park(): Promise<boolean> {
@@ -318,10 +332,13 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
    */
   private closeSource(): void {
     const iterator = this.iterator;
-    if (iterator === undefined || this.sourceDone || typeof iterator.return !== 'function') return;
+    if (iterator === undefined || this.sourceDone) return;
     this.sourceDone = true;
     try {
-      const closing = iterator.return() as unknown;
+      // Read once, inside the try: a getter that throws is a source that fails to close.
+      const close = (iterator as { return?: unknown }).return;
+      if (typeof close !== 'function') return;
+      const closing: unknown = close.call(iterator);
       if (!isThenable(closing)) return;
       const closed = Promise.resolve(closing).then(ignore, ignore);
       const answer = this.answer;

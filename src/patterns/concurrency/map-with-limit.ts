@@ -222,6 +222,15 @@ export function mapWithLimit<I, R>(
   // Decided once: a mapper that declares no signal parameter must not create an AbortController. The
   // mapper starts with the run as the current context, so currentSignal() is the run's shared signal.
   const start: ItemStarter<I, R> =
-    fn.length >= 2 ? (item) => fn(item, currentSignal()) : (fn as ItemStarter<I, R>);
+    arity(fn) >= 2 ? (item) => fn(item, currentSignal()) : (fn as ItemStarter<I, R>);
   return new MapStream(new StreamRun<I, R>(source, start, limit, signal));
+}
+
+// A function behind a revoked Proxy cannot tell its length: it fails when called, as any throwing mapper does.
+function arity(fn: (...args: never[]) => unknown): number {
+  try {
+    return fn.length;
+  } catch {
+    return 0;
+  }
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { expect } from 'chai';
 import {
+  AdaptiveConcurrencyLimiter,
   ConcurrencyLimitError,
   ConcurrencyLimiter,
   ConfigError,
@@ -51,6 +52,30 @@ describe('ConcurrencyLimiter', () => {
     expect(thrown.error).to.equal(boom);
     expect(ok.value).to.equal('ok');
     expect(limiter.active).to.equal(0);
+  });
+
+  it('rejects, and releases the permit, when the work returns a value whose then cannot be read', async () => {
+    const refused = new Error('then refused');
+    const unreadable = () =>
+      Object.defineProperty({}, 'then', {
+        get() {
+          throw refused;
+        },
+      });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    for (const limiter of [new ConcurrencyLimiter(1), new AdaptiveConcurrencyLimiter()]) {
+      const running = observe(limiter.run(() => new Promise((resolve) => setTimeout(resolve, 10))));
+      // Queued behind the running call, then served by the pump; and run at once on a free permit.
+      const queued = observe(limiter.run(unreadable));
+      await time.clock.tickAsync(10);
+      expect(running.settled).to.equal(true);
+      expect(queued.error).to.equal(refused);
+      expect(await rejection(limiter.run(unreadable))).to.equal(refused);
+      expect(await rejection(limiter.run(() => proxy))).to.be.instanceOf(TypeError);
+      expect(limiter.active).to.equal(0);
+      expect(await limiter.run(() => 'still serving')).to.equal('still serving');
+    }
   });
 
   it('sets no timer and creates no AbortController when a permit is free', async () => {

@@ -4,6 +4,7 @@ import {
   TimeoutError,
   currentSignal,
   gatherWithLimit,
+  mapWithLimit,
   runWithTimeout,
   withSignal,
 } from '../../../src/index.js';
@@ -42,6 +43,27 @@ describe('gatherWithLimit cancellation', () => {
     await time.clock.tickAsync(0);
     expect((result.error as Error).message).to.equal('stop');
     expect(probe.started).to.deep.equal([0, 1]);
+  });
+
+  it('rejects with an Error, gather and stream alike, when the signal aborts with a null-prototype reason', async () => {
+    const probe = new Probe();
+    const controller = new AbortController();
+    const gather = observe(
+      gatherWithLimit([probe.task(0, 50)], { limit: 1, signal: controller.signal }),
+    );
+    const stream = mapWithLimit([60], (ms) => probe.work(1, ms), {
+      limit: 1,
+      signal: controller.signal,
+    });
+    const read = observe(stream.next());
+    await time.clock.tickAsync(10);
+    const reason = Object.create(null) as object; // String(reason) throws
+    controller.abort(reason);
+    await time.clock.tickAsync(0);
+    for (const result of [gather, read]) {
+      expect(result.error).to.be.instanceOf(Error);
+      expect((result.error as Error & { cause: unknown }).cause).to.equal(reason);
+    }
   });
 
   it('rejects at once, starting nothing, when the signal is already aborted', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, gatherWithLimit, type Task } from '../../../src/index.js';
+import { ConfigError, gatherWithLimit, mapWithLimit, type Task } from '../../../src/index.js';
+import { HOSTILE_FUNCTIONS, UNREADABLE_OBJECTS } from '../../support/hostile-values.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe } from './probe.js';
 import { thrown } from '../../support/rejection.js';
@@ -51,4 +52,36 @@ describe('gatherWithLimit bad input', () => {
   it('throws ConfigError when tasks is not iterable', () => {
     expect(() => gatherWithLimit(42 as never, { limit: 1 })).to.throw(ConfigError, /tasks/);
   });
+
+  for (const { label, value } of [
+    ...UNREADABLE_OBJECTS,
+    { label: 'an object whose prototype is a revoked Proxy', value: Object.create(revokedProxy()) },
+    ...HOSTILE_FUNCTIONS.filter(({ label }) => /Proxy/.test(label)),
+  ]) {
+    it(`throws ConfigError, not the Proxy's own error, when the source is ${label}`, () => {
+      expect(() => gatherWithLimit(value as never, { limit: 1 })).to.throw(ConfigError, /^tasks:/);
+      expect(() => mapWithLimit(value as never, task, { limit: 1 })).to.throw(
+        ConfigError,
+        /^source:/,
+      );
+    });
+  }
+
+  for (const { label, value } of HOSTILE_FUNCTIONS) {
+    it(`takes ${label} as mapWithLimit's fn, and ends the stream with the error calling it throws`, async () => {
+      const stream = mapWithLimit([1], value as () => number, { limit: 1 });
+      const result = observe(stream.next());
+      await time.clock.tickAsync(0);
+      expect(result.settled).to.equal(true);
+      // A working function gives its result; one that cannot be called ends the stream with why.
+      if (result.error === undefined) expect(result.value).to.deep.equal({ value: 1, done: false });
+      else expect(result.error).to.be.instanceOf(Error);
+    });
+  }
 });
+
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}

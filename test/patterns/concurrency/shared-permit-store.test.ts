@@ -117,6 +117,29 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
       expect(patient.value).to.equal(2);
     });
 
+    it('refuses every one of them when a listener of the first refusal makes the next one leave', async () => {
+      const store = new SharedStore(0);
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const second = new AbortController();
+      const events: unknown[] = [];
+      limiter.events.on('rejected', (event) => {
+        events.push(event);
+        second.abort(new Error('second left')); // its caller gives up as it hears the news
+      });
+      const calls = [undefined, second.signal, undefined].map((signal) =>
+        observe(limiter.run(async () => 'ran', { maxWait: 0, signal })),
+      );
+      await store.answer();
+      expect(calls.map((call) => call.error)).to.satisfy((errors: unknown[]) =>
+        errors.every((error) => error instanceof Error),
+      );
+      expect(calls[0].error).to.be.instanceOf(ConcurrencyLimitError);
+      expect((calls[1].error as Error).message).to.equal('second left');
+      expect(calls[2].error).to.be.instanceOf(ConcurrencyLimitError);
+      expect(events).to.have.length(2);
+      expect(limiter.pending).to.equal(0);
+    });
+
     it('asks again rather than refusing when a permit was freed while the store answered', async () => {
       const store = new SharedStore(0);
       const limiter = new ConcurrencyLimiter({ limit: 1, store });
