@@ -68,8 +68,13 @@ export class CircuitBreakerError extends ResilienceError {
 
   /** The rejection of a circuit forced open by `isolate()`. */
   static isolated(state: string): CircuitBreakerError {
-    return new CircuitBreakerError(state, 0, 'Circuit is isolated: open until reset()', true);
+    return isolatedCircuit(state);
   }
+}
+
+// Outside the class, as invalidOption is.
+function isolatedCircuit(state: string): CircuitBreakerError {
+  return new CircuitBreakerError(state, 0, 'Circuit is isolated: open until reset()', true);
 }
 
 /** The operation did not settle within its time budget. */
