@@ -67,22 +67,30 @@ export class DeadlineQueue {
   // The setTimeout that made `timer`: a test may install fake timers after the first call.
   private timerApi: typeof globalThis.setTimeout | undefined;
   private clearApi: typeof globalThis.clearTimeout | undefined;
+  // The clock as this queue last read it (arming or firing, at most TIMER_SPAN_MS apart while entries wait).
+  private lastTime = -Infinity;
   /** Entries queued now. */
   size = 0;
+  /** The latest finite deadline added (moved back with the clock when it steps back); -Infinity before any. */
+  latest = -Infinity;
 
   /** Queues `entry`, which must expire no earlier than every entry already queued. */
   add(entry: DeadlineEntry): void {
+    const { expiresAt } = entry;
+    // A queue without a timer reads the clock to arm one, before the entry is in: a step back it finds then moves
+    // only the deadlines set before it.
+    const arming =
+      expiresAt !== Infinity &&
+      (this.timer === undefined || this.timerApi !== globalThis.setTimeout);
+    const time = arming ? now() : 0;
+    if (arming) this.observe(time);
     let segment = this.last;
     if (segment === undefined || segment.added === SEGMENT_CAPACITY) segment = this.open();
     segment.added++;
     segment.push(entry);
     this.size++;
-    if (
-      entry.expiresAt !== Infinity &&
-      (this.timer === undefined || this.timerApi !== globalThis.setTimeout)
-    ) {
-      this.arm(entry.expiresAt - now());
-    }
+    if (expiresAt !== Infinity && expiresAt > this.latest) this.latest = expiresAt;
+    if (arming) this.arm(expiresAt - time);
   }
 
   /** Removes `entry`; false (and nothing changes) if it was not queued: it expired or was removed already. */
@@ -152,10 +160,41 @@ export class DeadlineQueue {
     armed.add(this);
   }
 
+  /**
+   * Tells the queue the time its owner just read, for an owner that sets deadlines from {@link DeadlineQueue.latest}: a clock
+   * that stepped back since the queue last read it moves the deadlines set before the step back with it. The
+   * queue reads the clock itself at least every `TIMER_SPAN_MS` while entries wait, so a deadline set before a
+   * step is late by at most that much.
+   */
+  observe(time: number): void {
+    if (time < this.lastTime) this.rebase(this.lastTime - time);
+    this.lastTime = time;
+  }
+
+  /*
+   * The clock stepped back by `step` (NTP, a test's setSystemTime) since this queue last read it: the deadlines
+   * set before the step move back with it, or they would all wait the whole step longer. Those are the front of
+   * the queue, whose deadlines never decrease (one duration per queue); the first one that does was set after the
+   * step, and so was everything behind it.
+   */
+  private rebase(step: number): void {
+    let previous = -Infinity;
+    let moving = true;
+    this.latest = -Infinity;
+    for (const entry of this.entries()) {
+      if (entry.expiresAt === Infinity) continue;
+      if (entry.expiresAt < previous) moving = false;
+      previous = entry.expiresAt;
+      if (moving) entry.expiresAt -= step;
+      if (entry.expiresAt > this.latest) this.latest = entry.expiresAt;
+    }
+  }
+
   private readonly fire = (): void => {
     this.timer = undefined;
     armed.delete(this);
     const time = now();
+    this.observe(time);
     // From `first` each turn, never a segment held across expire(): what it calls may drain the queue and
     // add to it (a limiter's `rejected` listener that resets it and queues a call).
     for (let segment = this.first; segment !== undefined; segment = this.first) {

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { CircuitBreaker, RateLimiter, RetryBudget } from '../../src/index.js';
+import {
+  CircuitBreaker,
+  ConcurrencyLimiter,
+  HedgePolicy,
+  RateLimiter,
+  RetryBudget,
+  runWithTimeout,
+} from '../../src/index.js';
 import { observe, useFakeClock } from '../support/fake-clock.js';
 
 /*
@@ -41,5 +48,51 @@ describe('a wall clock that steps back an hour', () => {
     expect(budget.withdraw()).to.equal(false);
     await time.clock.tickAsync(11_000);
     expect(budget.withdraw()).to.equal(true);
+  });
+
+  const hang = () => new Promise<never>(() => {});
+
+  it('times out a call in flight, and one started after the step, after their own timeout', async () => {
+    const before = observe(runWithTimeout(hang, 5_000));
+    await time.clock.tickAsync(1_000);
+    stepBack();
+    const after = observe(runWithTimeout(hang, 5_000));
+    // The queue of deadlines notices the step the next time it reads the clock, at most 100 ms later.
+    await time.clock.tickAsync(4_100);
+    expect(before.error).to.have.property('name', 'TimeoutError');
+    expect(after.settled).to.equal(false);
+    await time.clock.tickAsync(900);
+    expect(after.error).to.have.property('name', 'TimeoutError');
+  });
+
+  it('ends a concurrency limiter’s waits after its maxWait', async () => {
+    const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: '2s' });
+    void limiter.run(hang);
+    const before = observe(limiter.run(async () => 'served'));
+    await time.clock.tickAsync(1_000);
+    stepBack();
+    const after = observe(limiter.run(async () => 'served'));
+    await time.clock.tickAsync(1_100);
+    expect(before.error).to.have.property('name', 'ConcurrencyLimitError');
+    expect(after.settled).to.equal(false);
+    await time.clock.tickAsync(900);
+    expect(after.error).to.have.property('name', 'ConcurrencyLimitError');
+  });
+
+  it('sends hedges after their delay, for calls in flight and calls started after the step', async () => {
+    const hedged = new HedgePolicy({ delay: '1s', maxHedges: 1 });
+    let attempts = 0;
+    const slow = () => {
+      attempts++;
+      return hang();
+    };
+    void hedged.execute(slow).catch(() => undefined);
+    await time.clock.tickAsync(500);
+    stepBack();
+    void hedged.execute(slow).catch(() => undefined);
+    await time.clock.tickAsync(600);
+    expect(attempts).to.equal(3); // both first attempts, and the hedge of the call in flight
+    await time.clock.tickAsync(500);
+    expect(attempts).to.equal(4);
   });
 });

@@ -29,20 +29,12 @@ export interface HedgeEvents {
 export type HedgeCallOptions = CallOptions;
 
 const CALL_OPTION_KEYS = ['signal'] as const;
+
 /*
  * Distinct delays with a queue (and a timer) of their own. A quantile delay moves, so older queues drain and are
  * dropped; when every one still holds calls, a call joins the queue that sends its hedge soonest after its delay.
  */
 const MAX_QUEUES = 64;
-
-/*
- * The deadline queue of one delay, and the latest deadline queued in it: a call whose delay has no queue of its
- * own joins one at no earlier a deadline, so every queue stays in deadline order (its timer waits for its head).
- */
-class Lane {
-  readonly queue = new DeadlineQueue();
-  latest = -Infinity;
-}
 
 /*
  * One hedged call: its attempts, and its place in the deadline queue of its delay while a hedge is due. Every
@@ -236,7 +228,9 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
   /** The budget extra attempts draw on, once resolved (a registry resolves a budget's name). */
   readonly budget: HedgeBudget | undefined;
   private readonly latency: LatencyQuantile | undefined;
-  private readonly queues = new Map<number, Lane>();
+  // A call whose delay has no queue of its own joins one at no earlier a deadline than its latest, so every queue
+  // stays in deadline order (its timer waits for its head).
+  private readonly queues = new Map<number, DeadlineQueue>();
 
   /**
    * @param options - the hedge options; a budget given by name is resolved by a registry (configure the hedge
@@ -302,7 +296,7 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
    */
   reset(): void {
     this.latency?.clear();
-    for (const { queue } of this.queues.values())
+    for (const queue of this.queues.values())
       for (const entry of queue.drain())
         (entry as HedgedCall<unknown, unknown>).deadlines = undefined;
     this.queues.clear();
@@ -314,35 +308,36 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
     const delay = this.delayFor();
     if (delay === Infinity) return;
     const time = now();
-    const lane = this.queues.get(delay) ?? this.laneFor(delay, time);
+    const queue = this.queues.get(delay) ?? this.queueFor(delay, time);
+    queue.observe(time); // before reading its latest deadline, which a clock step back moves
     // Later than now + delay only in a queue of another delay, when every queue holds calls.
-    const expiresAt = lane.queue.size === 0 ? time + delay : Math.max(time + delay, lane.latest);
-    lane.latest = call.expiresAt = expiresAt;
+    const expiresAt = queue.size === 0 ? time + delay : Math.max(time + delay, queue.latest);
+    call.expiresAt = expiresAt;
     call.delay = expiresAt - time;
-    call.deadlines = lane.queue;
-    lane.queue.add(call);
+    call.deadlines = queue;
+    queue.add(call);
   }
 
   // A queue for a delay that has none: a new one while there are fewer than MAX_QUEUES (after dropping the empty
   // ones), else the one whose latest deadline is nearest after now + delay (none later than it, when one can be).
-  private laneFor(delay: number, time: number): Lane {
+  private queueFor(delay: number, time: number): DeadlineQueue {
     if (this.queues.size >= MAX_QUEUES)
-      for (const [key, old] of this.queues) if (old.queue.size === 0) this.queues.delete(key);
+      for (const [key, old] of this.queues) if (old.size === 0) this.queues.delete(key);
     if (this.queues.size < MAX_QUEUES) {
-      const lane = new Lane();
-      this.queues.set(delay, lane);
-      return lane;
+      const queue = new DeadlineQueue();
+      this.queues.set(delay, queue);
+      return queue;
     }
     const due = time + delay;
-    let best: Lane | undefined;
-    for (const lane of this.queues.values()) {
-      if (best === undefined) best = lane;
-      else if (
-        best.latest > due
-          ? lane.latest < best.latest
-          : lane.latest <= due && lane.latest > best.latest
+    let best: DeadlineQueue | undefined;
+    for (const queue of this.queues.values()) {
+      if (
+        best === undefined ||
+        (best.latest > due
+          ? queue.latest < best.latest
+          : queue.latest <= due && queue.latest > best.latest)
       )
-        best = lane;
+        best = queue;
     }
     return best!;
   }

@@ -33,7 +33,8 @@ export interface TimeoutEvents {
  */
 class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   declare readonly owner: Timeout;
-  declare readonly expiresAt: number;
+  // Moved back by the deadline queue when the clock steps back.
+  declare expiresAt: number;
   declare readonly attempt: number;
   declare previous: QueueNode | undefined;
   declare next: QueueNode | undefined;
