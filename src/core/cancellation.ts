@@ -2,7 +2,7 @@ import { activeContext, runInContext, type CallContext } from './context.js';
 import { ConfigError, toError } from './errors.js';
 import { onAbort } from './abort-listener.js';
 import { LazyAbort } from './lazy-abort.js';
-import { isInstance } from './validate.js';
+import { isAbortSignal } from './validate.js';
 
 /**
  * The abort of a call that a caller gave `signal`, inside the enclosing call `outer` (if any): it aborts when
@@ -74,8 +74,7 @@ export function untilAborted<T>(
  * @throws ConfigError (synchronously) when `signal` is not an AbortSignal or `fn` is not a function
  */
 export function withSignal<T>(signal: AbortSignal, fn: () => T | PromiseLike<T>): Promise<T> {
-  if (!isInstance(signal, AbortSignal))
-    throw ConfigError.invalid('signal', 'an AbortSignal', signal);
+  if (!isAbortSignal(signal)) throw ConfigError.invalid('signal', 'an AbortSignal', signal);
   if (typeof fn !== 'function') throw ConfigError.invalid('fn', 'a function', fn);
   if (signal.aborted) return Promise.reject(toError(signal.reason));
   const outer = activeContext();

@@ -243,8 +243,12 @@ export function isUnlistedError(
   Class: ErrorClass,
   exceptions: readonly ErrorClass[] | undefined,
 ): boolean {
-  if (!(error instanceof Class)) return false;
-  return !exceptions?.some(
-    (c) => (c === Class || c.prototype instanceof Class) && error instanceof c,
-  );
+  try {
+    if (!(error instanceof Class)) return false;
+    return !exceptions?.some(
+      (c) => (c === Class || c.prototype instanceof Class) && error instanceof c,
+    );
+  } catch {
+    return false; // an error that cannot be inspected (a revoked Proxy) is no error of dspu's
+  }
 }

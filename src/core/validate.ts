@@ -311,8 +311,18 @@ export function copyArray(value: unknown): unknown[] | undefined {
 }
 
 /** `instanceof AbortSignal` that answers false, not throws, for a revoked Proxy or a throwing trap. */
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return isInstance(value, AbortSignal);
+/**
+ * A real AbortSignal: `instanceof` is not enough, since `Object.create(AbortSignal.prototype)` passes it and then
+ * fails inside the engine with a TypeError. The class's own `aborted` getter throws for anything but a signal.
+ */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  if (!isInstance(value, AbortSignal)) return false;
+  try {
+    Reflect.get(AbortSignal.prototype, 'aborted', value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `value instanceof Class`, answering false rather than throwing for a revoked Proxy or a trap that throws. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describeValue } from '../../src/core/errors.js';
+import { ConfigError, describeValue, isUnlistedError } from '../../src/core/errors.js';
 import { HOSTILE_FUNCTIONS, HOSTILE_VALUES } from '../support/hostile-values.js';
 
 describe('describeValue', () => {
@@ -21,5 +21,19 @@ describe('describeValue', () => {
       '{"a":1}',
     );
     expect(describeValue(Object.freeze({ a: 1 }))).to.equal('{"a":1}');
+  });
+});
+
+describe('isUnlistedError', () => {
+  it('answers false, never throws, for an error that cannot be inspected', () => {
+    for (const { value } of HOSTILE_VALUES)
+      expect(isUnlistedError(value, ConfigError, [TypeError])).to.equal(false);
+  });
+
+  it('tells a ConfigError that exceptions do not name from one they do', () => {
+    const error = ConfigError.invalid('x', 'a number', 'y');
+    expect(isUnlistedError(error, ConfigError, undefined)).to.equal(true);
+    expect(isUnlistedError(error, ConfigError, [ConfigError])).to.equal(false);
+    expect(isUnlistedError(new Error('x'), ConfigError, undefined)).to.equal(false);
   });
 });

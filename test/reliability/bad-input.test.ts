@@ -187,6 +187,8 @@ const NOT_SIGNALS: readonly unknown[] = [
   {},
   { aborted: false, addEventListener() {} },
   new AbortController(),
+  // Not a signal, though `instanceof AbortSignal` says so.
+  Object.create(AbortSignal.prototype),
 ];
 const NOT_CALL_OPTIONS: readonly unknown[] = [null, 'x', 5, true, [], new Map()];
 const NOT_POSITIVE_INTEGERS: readonly unknown[] = [
@@ -230,7 +232,7 @@ for (const value of NOT_FUNCTIONS) {
   );
   bad('checkAll', show(value), () => checkAll(value as never), /^checks\[0\]: expected a function/);
 }
-for (const value of [undefined, null, {}, 'signal', new AbortController()])
+for (const value of [undefined, ...NOT_SIGNALS])
   bad(
     'withSignal',
     `signal ${show(value)}`,
