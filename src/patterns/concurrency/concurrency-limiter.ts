@@ -286,11 +286,17 @@ export class ConcurrencyLimiter implements Policy<
     const abort = context?.cancellation;
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.waiters.size === 0 && !this.asking) {
-      const answer = this.store.take();
-      if (answer !== undefined && !isThenable(answer))
-        return this.granted(answer, work, invocation, context);
+      let answer: unknown;
+      let asking: boolean;
+      try {
+        answer = this.store.take();
+        asking = isThenable(answer);
+      } catch (error) {
+        return Promise.reject(toError(error)); // a store of your own that throws: this call fails, not the process
+      }
+      if (answer !== undefined && !asking) return this.granted(answer, work, invocation, context);
       // Asking first: a call that will not wait still waits for the answer.
-      if (answer !== undefined) this.answered(answer);
+      if (asking) this.answered(answer as PromiseLike<unknown>);
       return this.enqueue(work, invocation, context, maxWait);
     }
     const waiting = this.enqueue(work, invocation, context, maxWait);
@@ -475,8 +481,10 @@ export class ConcurrencyLimiter implements Policy<
       const head = this.waiters.oldest() as Waiter | undefined;
       if (head === undefined) return;
       let answer: unknown;
+      let asking: boolean;
       try {
         answer = this.store.take();
+        asking = isThenable(answer);
       } catch (error) {
         this.leave(head, toError(error));
         continue;
@@ -485,8 +493,8 @@ export class ConcurrencyLimiter implements Policy<
         this.noneFree();
         return;
       }
-      if (isThenable(answer)) {
-        this.answered(answer);
+      if (asking) {
+        this.answered(answer as PromiseLike<unknown>);
         return;
       }
       this.serve(head, answer);

@@ -78,6 +78,40 @@ describe('ConcurrencyLimiter', () => {
     }
   });
 
+  it('rejects, never throws, when a store of your own throws from take() or answers what cannot be read', async () => {
+    const broken = new Error('store down');
+    let fault: 'throws' | 'unreadable' | 'none' = 'throws';
+    let active = 0;
+    const store = {
+      get active() {
+        return active;
+      },
+      take() {
+        if (fault === 'throws') throw broken;
+        if (fault === 'unreadable')
+          return Object.defineProperty({}, 'then', {
+            get() {
+              throw broken;
+            },
+          }) as never;
+        active++;
+        return 'ticket';
+      },
+      give() {
+        active--;
+      },
+    };
+    const limiter = new ConcurrencyLimiter({ limit: 1, store });
+    let call: Promise<unknown> | undefined;
+    expect(() => (call = limiter.run(async () => 'ran'))).not.to.throw();
+    expect(await rejection(call!)).to.equal(broken);
+    fault = 'unreadable';
+    expect(await rejection(limiter.run(async () => 'ran'))).to.equal(broken);
+    fault = 'none';
+    expect(await limiter.run(async () => 'ran')).to.equal('ran');
+    expect(active).to.equal(0);
+  });
+
   it('sets no timer and creates no AbortController when a permit is free', async () => {
     const limiter = new ConcurrencyLimiter({ limit: 2, maxWait: '1s' });
     const controllers = countAbortControllers();
