@@ -29,6 +29,7 @@ export {
 export { LinkedQueue, type QueueNode } from './core/linked-queue.js';
 export { DeadlineQueue, releaseIdleTimers, type DeadlineEntry } from './core/deadline-queue.js';
 export {
+  callerSignal,
   currentSignal,
   currentAttempt,
   bindContext,

@@ -132,6 +132,16 @@ function requireContext(what: string): CallContext {
 }
 
 /**
+ * The signal of the call the code runs in, when something can abort it (a caller's `signal` or `withSignal`, an
+ * outer timeout, a retry or hedge that gave up on it); undefined when nothing can, and outside a policy. Unlike
+ * {@link currentSignal} it never throws: it is for a policy of your own, which reads it at the start of its
+ * `executeWith` and, once it aborts, does nothing more for the call.
+ */
+export function callerSignal(): AbortSignal | undefined {
+  return activeContext()?.cancellation?.signal;
+}
+
+/**
  * The `AbortSignal` of the current call: it aborts on timeout, fail-fast or the caller's abort. On Node 24
  * and later it can be read anywhere in the call; on Node 20 and 22, read it before the first `await` of a
  * decorated method (or anywhere, after {@link enableAsyncContext}).

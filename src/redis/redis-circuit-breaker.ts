@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   bindContext,
   CircuitBreaker,
+  callerSignal,
   CircuitBreakerError,
   CircuitState,
   checkAll,
@@ -211,7 +212,8 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const signal = options?.signal;
     // A caller's signal travels in the call context, which every path below keeps for the call.
     if (signal !== undefined) return withSignal(signal, () => this.shared(fn, arg, signal));
-    return this.shared(fn, arg, undefined);
+    // Without one, the call may still be abortable from outside: withSignal, a retry or hedge that gives up.
+    return this.shared(fn, arg, callerSignal());
   }
 
   /**

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import {
+  callerSignal,
   CircuitBreaker,
   ConcurrencyLimiter,
   FallbackPolicy,
@@ -12,6 +13,7 @@ import {
   RetryPolicy,
   Timeout,
   currentSignal,
+  withSignal,
   type CallOptions,
   type Policy,
 } from '../../src/index.js';
@@ -292,5 +294,29 @@ describe("a caller's signal through every policy", () => {
     expect(limiter.active).to.equal(1);
     await time.clock.tickAsync(600);
     expect(limiter.active).to.equal(0);
+  });
+});
+
+describe('callerSignal(): the signal a policy of your own reads', () => {
+  it('is undefined outside a policy, and in a call nothing can abort', async () => {
+    expect(callerSignal()).to.equal(undefined);
+    expect(await new RetryPolicy({ maxAttempts: 1 }).execute(async () => callerSignal())).to.equal(
+      undefined,
+    );
+  });
+
+  it('aborts with the caller’s reason in a call made under withSignal', async () => {
+    const controller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const call = withSignal(controller.signal, () => {
+      seen = callerSignal();
+      return new Promise<never>(() => {});
+    });
+    expect(seen?.aborted).to.equal(false);
+    const reason = new Error('gave up');
+    controller.abort(reason);
+    await call.catch(() => undefined);
+    expect(seen?.aborted).to.equal(true);
+    expect(seen?.reason).to.equal(reason);
   });
 });

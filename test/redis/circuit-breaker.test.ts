@@ -9,6 +9,7 @@ import {
   ConfigError,
   Timeout,
   currentSignal,
+  withSignal,
   type CircuitBreakerEvents,
 } from '../../src/index.js';
 import {
@@ -197,6 +198,22 @@ describe('dspu/redis shared circuit breaker', function () {
       let ran = 0;
       const controller = new AbortController();
       const call = a.protect(() => (++ran, hang()), { signal: controller.signal });
+      await until(() => ran === 1, 2_000);
+      controller.abort(new Error('gave up'));
+      expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
+      await until(async () => (await b.protect(ok).catch(() => 'rejected')) === 'ok', 2_000);
+    });
+
+    it('frees the trial slot at once when a call made under withSignal is given up (a decorated method)', async () => {
+      const [a, b] = await fleet(2, { failureThreshold: 1, timeout: 50 });
+      await openIt(a);
+      await sleep(100);
+      let ran = 0;
+      const controller = new AbortController();
+      // What a pipeline does: the breaker's executeWith, with the caller's signal in the call's context only.
+      const call = withSignal(controller.signal, () =>
+        a.executeWith(() => (++ran, hang()), undefined),
+      );
       await until(() => ran === 1, 2_000);
       controller.abort(new Error('gave up'));
       expect(((await call.catch((e: unknown) => e)) as Error).message).to.equal('gave up');
