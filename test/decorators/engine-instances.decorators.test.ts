@@ -9,10 +9,12 @@ import {
   bindRegistry,
 } from '../../src/index.js';
 import { resetResilience } from '../../src/testing/index.js';
+import { useFakeClock } from '../support/fake-clock.js';
 
 const down = () => new Error('down');
 
 describe('decorators: engines given as instances', () => {
+  useFakeClock(); // a bucket that refills while the test runs would not read empty
   it('relays the events of an engine given to a decorator, once, named after the first method using it', async () => {
     const policies = new ResilienceRegistry();
     const breaker = new CircuitBreaker({ failureThreshold: 2, timeout: '1h' });

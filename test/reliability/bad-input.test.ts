@@ -2195,6 +2195,7 @@ const NO_INPUT: Record<string, string> = {
   BackoffStrategy: 'a constant',
   CircuitState: 'a constant',
   DEFAULT_ORDER: 'a constant',
+  callerSignal: 'takes no argument',
   currentSignal: 'takes no argument',
   currentAttempt: 'takes no argument',
   isAsyncContextEnabled: 'takes no argument',
