@@ -105,6 +105,10 @@ export class TimeWindow implements SlidingWindow {
   slow = 0;
   // The newest span recorded or read: buckets of older spans than this minus `buckets` are stale.
   private newest = -Infinity;
+  // The last time asked for and its bucket: a busy breaker records many calls within one millisecond, and those
+  // then cost one comparison instead of a division and a remainder.
+  private lastNow = NaN;
+  private lastBucket = 0;
 
   constructor(
     readonly durationMs: number,
@@ -142,6 +146,7 @@ export class TimeWindow implements SlidingWindow {
     this.slowCalls.fill(0);
     this.calls = this.failed = this.slow = 0;
     this.newest = -Infinity;
+    this.lastNow = NaN;
   }
 
   snapshot(nowMs: number): WindowSnapshot {
@@ -176,6 +181,14 @@ export class TimeWindow implements SlidingWindow {
 
   /** Drops the buckets that aged out by `nowMs` and returns the bucket of `nowMs`. */
   private bucketOf(nowMs: number): number {
+    if (nowMs === this.lastNow) return this.lastBucket;
+    this.lastBucket = this.findBucket(nowMs);
+    this.lastNow = nowMs;
+    return this.lastBucket;
+  }
+
+  // bucketOf without the cache.
+  private findBucket(nowMs: number): number {
     const span = Math.floor(nowMs / this.spanMs);
     const bucket = this.bucketOfSpan(span);
     if (span <= this.newest) {
