@@ -53,6 +53,8 @@ export interface ConcurrencyLimiterEvents {
 type Work = (invocation: never) => unknown;
 
 const CALL_OPTION_KEYS = ['signal', 'maxWait'] as const;
+// What `take()` answers when the store was asked and answers later.
+const ASKED = Symbol('asked');
 
 /*
  * A queued call. Every waiter of a limiter has the same maxWait, so they expire in arrival order: the limiter's
@@ -287,16 +289,14 @@ export class ConcurrencyLimiter implements Policy<
     if (abort?.aborted) return Promise.reject(toError(abort.reason));
     if (this.waiters.size === 0 && !this.asking) {
       let answer: unknown;
-      let asking: boolean;
       try {
-        answer = this.store.take();
-        asking = isThenable(answer);
+        answer = this.take();
       } catch (error) {
         return Promise.reject(toError(error)); // a store of your own that throws: this call fails, not the process
       }
-      if (answer !== undefined && !asking) return this.granted(answer, work, invocation, context);
-      // Asking first: a call that will not wait still waits for the answer.
-      if (asking) this.answered(answer as PromiseLike<unknown>);
+      if (answer !== undefined && answer !== ASKED)
+        return this.granted(answer, work, invocation, context);
+      // When the store is asked, a call that will not wait still waits for the answer.
       return this.enqueue(work, invocation, context, maxWait);
     }
     const waiting = this.enqueue(work, invocation, context, maxWait);
@@ -481,20 +481,15 @@ export class ConcurrencyLimiter implements Policy<
       const head = this.waiters.oldest() as Waiter | undefined;
       if (head === undefined) return;
       let answer: unknown;
-      let asking: boolean;
       try {
-        answer = this.store.take();
-        asking = isThenable(answer);
+        answer = this.take();
       } catch (error) {
         this.leave(head, toError(error));
         continue;
       }
+      if (answer === ASKED) return;
       if (answer === undefined) {
         this.noneFree();
-        return;
-      }
-      if (asking) {
-        this.answered(answer as PromiseLike<unknown>);
         return;
       }
       this.serve(head, answer);
@@ -502,9 +497,29 @@ export class ConcurrencyLimiter implements Policy<
   }
 
   /** A shared store's answer for the head of the queue. */
+  /**
+   * Takes a permit from the store: its ticket, `undefined` when none is free, or `ASKED` when the store answers
+   * with a promise, which `answered` now waits for. Throws what the store throws, as a store of your own may.
+   */
+  private take(): unknown {
+    const answer = this.store.take();
+    if (!isThenable(answer)) return answer;
+    this.answered(answer);
+    return ASKED;
+  }
+
   private answered(answer: PromiseLike<unknown>): void {
     this.asking = true;
     this.wokenWhileAsking = false;
+    try {
+      this.awaitAnswer(answer);
+    } catch (error) {
+      this.asking = false; // a `then` that throws: no answer will come
+      throw error;
+    }
+  }
+
+  private awaitAnswer(answer: PromiseLike<unknown>): void {
     answer.then(
       (ticket) => {
         this.asking = false;

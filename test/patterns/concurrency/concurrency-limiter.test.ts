@@ -80,7 +80,7 @@ describe('ConcurrencyLimiter', () => {
 
   it('rejects, never throws, when a store of your own throws from take() or answers what cannot be read', async () => {
     const broken = new Error('store down');
-    let fault: 'throws' | 'unreadable' | 'none' = 'throws';
+    let fault: 'throws' | 'unreadable' | 'then throws' | 'none' = 'throws';
     let active = 0;
     const store = {
       get active() {
@@ -94,6 +94,12 @@ describe('ConcurrencyLimiter', () => {
               throw broken;
             },
           }) as never;
+        if (fault === 'then throws')
+          return {
+            then() {
+              throw broken;
+            },
+          } as never;
         active++;
         return 'ticket';
       },
@@ -106,6 +112,8 @@ describe('ConcurrencyLimiter', () => {
     expect(() => (call = limiter.run(async () => 'ran'))).not.to.throw();
     expect(await rejection(call!)).to.equal(broken);
     fault = 'unreadable';
+    expect(await rejection(limiter.run(async () => 'ran'))).to.equal(broken);
+    fault = 'then throws'; // no answer will come: the limiter must not wait for one
     expect(await rejection(limiter.run(async () => 'ran'))).to.equal(broken);
     fault = 'none';
     expect(await limiter.run(async () => 'ran')).to.equal('ran');
