@@ -18,10 +18,11 @@ type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 /*
  * Request-scoped and transient instances are created after bootstrap, out of the explorer's sight, so their
  * class prototype is bound instead and every instance inherits the binding; static methods resolve through the
- * binding of their class. A prototype or a class can hold one registry: this map records which application owns
- * it, so a second running application can warn instead of silently taking it over.
+ * binding of their class. A prototype or a class can hold one registry: this map records the running applications
+ * that bound it, the owner first, so a second one warns instead of silently taking it over, and takes it over
+ * when the owner shuts down.
  */
-const sharedOwners = new WeakMap<object, ResilienceRegistry>();
+const sharedOwners = new WeakMap<object, ResilienceRegistry[]>();
 
 /**
  * Walks every provider and controller at `onModuleInit`, binds those whose methods (or static methods) carry dspu
@@ -52,18 +53,30 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
     for (const wrapper of this.discovery.getControllers()) {
       for (const problem of this.wire(wrapper, seen, asHandlers)) problems.add(problem);
     }
-    for (const wrapper of this.discovery.getProviders()) {
-      for (const problem of this.wire(wrapper, seen, (build) => build())) problems.add(problem);
+    try {
+      for (const wrapper of this.discovery.getProviders()) {
+        for (const problem of this.wire(wrapper, seen, (build) => build())) problems.add(problem);
+      }
+      if (problems.size > 0) throw new ConfigError([...problems]);
+    } catch (error) {
+      // An application that fails to boot is never shut down: it gives back what it bound now.
+      this.onApplicationShutdown();
+      throw error;
     }
-    if (problems.size > 0) throw new ConfigError([...problems]);
   }
 
-  /** Gives the prototypes and classes this application bound back to the default registry. */
+  /**
+   * Gives back the prototypes and classes this application bound: to the next running application that bound
+   * them, or else to the default registry.
+   */
   onApplicationShutdown(): void {
     for (const target of this.ownedTargets) {
-      if (sharedOwners.get(target) !== this.registry) continue;
-      sharedOwners.delete(target);
-      bindRegistry(target, defaultRegistry);
+      const owners = sharedOwners.get(target) ?? [];
+      const wasOwner = owners[0] === this.registry;
+      const left = owners.filter((owner) => owner !== this.registry);
+      if (left.length > 0) sharedOwners.set(target, left);
+      else sharedOwners.delete(target);
+      if (wasOwner) bindRegistry(target, left[0] ?? defaultRegistry);
     }
     this.ownedTargets.length = 0;
   }
@@ -137,15 +150,13 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
   }
 
   private bindShared(target: object, warning: string): void {
-    const owner = sharedOwners.get(target);
-    if (owner === this.registry) return;
-    if (owner !== undefined) {
-      this.logger.warn(warning);
-      return;
-    }
-    sharedOwners.set(target, this.registry);
+    const owners = sharedOwners.get(target) ?? [];
+    if (owners.includes(this.registry)) return;
+    owners.push(this.registry);
+    sharedOwners.set(target, owners);
     this.ownedTargets.push(target);
-    bindRegistry(target, this.registry);
+    if (owners.length > 1) this.logger.warn(warning);
+    else bindRegistry(target, this.registry);
   }
 
   // prepareInstance says which woven methods fail; the unknown names are spelled out here with where they are used.

@@ -140,4 +140,34 @@ describe('nestjs: static methods of providers', () => {
       await Promise.all([first.close(), second.close()]);
     }
   });
+
+  it('gives the class to the next running application when the one that bound it closes', async () => {
+    @Module({ imports: [ResilienceModule.forRoot(nightly)], providers: [Reports] })
+    class AppModule {}
+    const first = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    const second = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    try {
+      await first.close();
+      expect(await Reports.build()).to.equal('built after 3 tries'); // in the second one's registry
+    } finally {
+      await second.close();
+    }
+    expect(await rejectionOf(Reports.build())).to.be.instanceOf(ConfigError);
+  });
+
+  it('gives back what it bound when its bootstrap fails, so the next application binds it', async () => {
+    @Module({ imports: [ResilienceModule.forRoot(nightly)], providers: [Typo, Reports] })
+    class Broken {}
+    await rejectionOf(
+      NestFactory.createApplicationContext(Broken, { logger: false, abortOnError: false }),
+    );
+    @Module({ imports: [ResilienceModule.forRoot(nightly)], providers: [Reports] })
+    class Good {}
+    const app = await NestFactory.createApplicationContext(Good, { logger: false });
+    try {
+      expect(await Reports.build()).to.equal('built after 3 tries');
+    } finally {
+      await app.close();
+    }
+  });
 });
