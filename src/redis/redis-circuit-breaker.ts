@@ -212,8 +212,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const signal = options?.signal;
     // A caller's signal travels in the call context, which every path below keeps for the call.
     if (signal !== undefined) return withSignal(signal, () => this.shared(fn, arg, signal));
-    // Without one, the call may still be abortable from outside: withSignal, a retry or hedge that gives up.
-    return this.shared(fn, arg, callerSignal());
+    return this.shared(fn, arg, undefined);
   }
 
   /**
@@ -237,11 +236,15 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     const token = randomUUID();
     // The call starts after the round trip: keep the caller's context (currentSignal()) for it.
     const start = bindContext(fn);
+    // From here the call watches every abort that reaches it: its caller's signal, and one that comes through the
+    // call context (withSignal, an outer timeout, a retry or hedge that gives up). Read only on this path, which
+    // takes a round trip anyway: the context's signal costs an AbortController.
+    const watched = callerSignal() ?? signal;
     return this.script(ADMIT, [this.options.halfOpenMaxCalls, token]).then(
       (reply) => {
-        if (signal?.aborted === true) return this.admittedTooLate(reply, token, signal);
-        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '', signal);
-        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token, signal);
+        if (watched?.aborted === true) return this.admittedTooLate(reply, token, watched);
+        if (reply[0] === 'closed') return this.runCall(start, arg, reply[2], '', watched);
+        if (reply[0] === 'trial') return this.runCall(start, arg, reply[2], token, watched);
         return this.rejected(reply[1], reply[3]);
       },
       (error: unknown) => {
@@ -273,9 +276,10 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     this.changes.open();
     // The local breaker only serves while Redis is down; isolating it otherwise would report the move twice.
     if (this.local) super.isolate();
-    // Known at once, between the current generation and the one the FORCE makes: an answer to a command sent
-    // before (a report's, from the generation it ran in) must not undo it before the FORCE's answer arrives.
-    this.learn(['ok', CircuitState.OPEN, Math.max(this.view.gen, 0) + 0.5, 0, 1]);
+    // Known at once, between the generation Redis last gave and the one the FORCE makes: an answer to a command
+    // sent before (a report's, from the generation it ran in) must not undo it before the FORCE's answer arrives.
+    // From the last whole generation: isolating again must not climb past what the FORCE (sent once) will make.
+    this.learn(['ok', CircuitState.OPEN, Math.floor(Math.max(this.view.gen, 0)) + 0.5, 0, 1]);
     this.force('isolate').catch(() => undefined);
   }
 

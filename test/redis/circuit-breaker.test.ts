@@ -484,6 +484,23 @@ describe('dspu/redis shared circuit breaker', function () {
       expect(await admin.hget(`{dspu:circuit-${run}}:circuit`, 'i')).to.equal('1');
     });
 
+    it('is reset by its own reset() after several isolate() whose commands failed', async () => {
+      // Five FORCEs fail; only the newest is sent again, so Redis moves one generation, not five.
+      const client = failingTimes(server.client(), FORCE, 5);
+      clients.push(client);
+      const flaky = new RedisCircuitBreaker(client, `circuit-${++run}`, slow);
+      breakers.push(flaky);
+      await flaky.protect(ok);
+      for (let i = 0; i < 5; i++) flaky.isolate();
+      await until(
+        async () => (await admin.hget(`{dspu:circuit-${run}}:circuit`, 'i')) === '1',
+        2_000,
+      );
+      await flaky.reset();
+      expect(flaky.state).to.equal(CircuitState.CLOSED);
+      expect(await flaky.protect(ok)).to.equal('ok');
+    });
+
     it('counts a failure once when its REPORT timed out and Redis ran it later', async () => {
       const [a, b] = await fleet(2, { failureThreshold: 2, ...slow });
       await a.protect(ok);
