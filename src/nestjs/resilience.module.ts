@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
-import { ConfigError, isInstance, ResilienceRegistry } from '../index.js';
+import { ConfigError, ResilienceRegistry } from '../index.js';
 import { RESILIENCE_MODULE_OPTIONS } from './resilience.constants.js';
 import { ResilienceExceptionFilter } from './resilience-exception.filter.js';
 import { ResilienceExplorer } from './resilience.explorer.js';
@@ -74,11 +74,15 @@ export class ResilienceModule {
    */
   static forRootAsync(options: ResilienceModuleAsyncOptions): DynamicModule {
     const async = checkAsyncOptions(options);
-    // A promise is the factory's own work: its rejection is the factory's error. Anything else is the
-    // configuration itself, read once by splitOptions: awaiting it would first read its `then`, and a revoked
-    // Proxy would escape as a TypeError.
-    const load = async (config: unknown) =>
-      splitOptions(isInstance(config, Promise) ? await config : config, true);
+    // A promise (of any realm) or another thenable is the factory's own work: its rejection is the factory's
+    // error. Anything else is the configuration itself, read once by splitOptions.
+    const load = async (config: unknown) => {
+      const then = thenOf(config);
+      const value = then
+        ? await new Promise((resolve, reject) => then.call(config, resolve, reject))
+        : config;
+      return splitOptions(value, true);
+    };
     const providers: Provider[] = [];
     if (async.useFactory) {
       const factory = async.useFactory;
@@ -147,4 +151,16 @@ function createOptions(factory: unknown, key: 'useClass' | 'useExisting'): unkno
     );
   }
   return (create as () => unknown).call(factory);
+}
+
+/** A value's `then` when it is a function, read once; a revoked Proxy or a throwing getter has none. */
+function thenOf(value: unknown): ((this: unknown, ...handlers: unknown[]) => unknown) | undefined {
+  try {
+    const then: unknown = (value as { then?: unknown } | null | undefined)?.then;
+    return typeof then === 'function'
+      ? (then as (this: unknown, ...handlers: unknown[]) => unknown)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { runInNewContext } from 'node:vm';
 import { Injectable, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
@@ -90,6 +91,21 @@ describe('nestjs: ResilienceModule', () => {
     );
     expect(moduleRef.get(ResilienceRegistry).names('retry')).to.deep.equal(['payments']);
     await moduleRef.close();
+  });
+
+  it('awaits a promise of another realm and a thenable, as an async factory', async () => {
+    const fromOtherRealm = () =>
+      runInNewContext('Promise.resolve(value)', { value: config.resilience }) as Promise<never>;
+    const thenable = () => ({
+      then: (resolve: (value: unknown) => void) => resolve(config.resilience),
+    });
+    for (const useFactory of [fromOtherRealm, thenable]) {
+      const moduleRef = await boot(
+        ResilienceModule.forRootAsync({ useFactory: useFactory as never }),
+      );
+      expect(moduleRef.get(ResilienceRegistry).names('retry')).to.deep.equal(['payments']);
+      await moduleRef.close();
+    }
   });
 
   it('makes the registry injectable in modules that do not import it (global by default)', async () => {
