@@ -104,7 +104,7 @@ export class ResilienceRegistry {
   // Inline engines per decorated method (the weaver's site object) and kind, replaced when a pipeline is rebuilt
   // after the kind's defaults changed.
   private readonly inline = new Map<object, Map<HeldKind, Held>>();
-  // Engines given to decorators as instances, once a method resolved one here: relayed and reset like the rest.
+  // Engines given to decorators as instances, once a method resolved one here: listed and reset like the rest.
   private readonly instances = new Map<Policy, Held>();
   private readonly relay = new EventRelay<RegistryEvents>();
   private currentOrder: readonly PolicyKind[] = DEFAULT_ORDER;
@@ -279,8 +279,17 @@ export class ResilienceRegistry {
           throw ConfigError.invalid(`${label} ${kind}`, expected, source.value);
         }
         const engine = source.value as Policy;
+        // Listed and reset, not relayed: a relay would make the engine, often a module's, hold this registry and
+        // its listeners for as long as it lives (an application per test would pile up).
         if (!this.instances.has(engine))
-          this.instances.set(engine, this.hold(kind, label, { engine, options: engine, uses: [] }));
+          this.instances.set(engine, {
+            engine,
+            options: engine,
+            uses: [],
+            kind,
+            name: label,
+            stopRelay: noRelay,
+          });
         return engine;
       }
       default: {
@@ -518,3 +527,5 @@ function sameOptions(a: unknown, b: unknown, depth = 0): boolean {
     return false; // an object that cannot be read (a revoked Proxy) is not known to be the same
   }
 }
+
+function noRelay(): void {}
