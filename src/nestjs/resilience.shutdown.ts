@@ -6,7 +6,13 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { drainShielded, shieldedCount, shutdownExecutor, TimeoutError } from '../index.js';
+import {
+  drainShielded,
+  ResilienceRegistry,
+  shieldedCount,
+  shutdownExecutor,
+  TimeoutError,
+} from '../index.js';
 import { RESILIENCE_MODULE_OPTIONS } from './resilience.constants.js';
 import type { SplitOptions } from './resilience.options.js';
 
@@ -30,7 +36,10 @@ export class ResilienceShutdown
   private running = false;
   private warned = false;
 
-  constructor(@Inject(RESILIENCE_MODULE_OPTIONS) private readonly settings: SplitOptions) {}
+  constructor(
+    @Inject(RESILIENCE_MODULE_OPTIONS) private readonly settings: SplitOptions,
+    private readonly registry: ResilienceRegistry,
+  ) {}
 
   /** Counts this application among those using the shared worker pools. */
   onModuleInit(): void {
@@ -45,9 +54,13 @@ export class ResilienceShutdown
     await this.drain();
   }
 
-  /** Waits for shielded work started meanwhile, then stops the worker pools if no other application runs. */
+  /**
+   * Waits for shielded work started meanwhile, closes the application's registry, then stops the worker pools if
+   * no other application runs.
+   */
   async onApplicationShutdown(): Promise<void> {
     await this.drain();
+    this.registry.close();
     if (!this.running) return;
     this.running = false;
     if (--runningApplications === 0) await shutdownExecutor();

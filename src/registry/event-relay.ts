@@ -26,6 +26,7 @@ export class EventRelay<Events extends object> {
   private readonly engines = new Map<EventEmitter<object>, Relayed>();
   // Listeners per event type (or '*').
   private readonly listened = new Map<PropertyKey, number>();
+  private closed = false;
 
   /** Listens to one type of relayed event, or to all of them with `'*'`. */
   on(type: keyof Events | '*', listener: Listener<never>): Unsubscribe {
@@ -54,6 +55,7 @@ export class EventRelay<Events extends object> {
    * then they stay relayed under the first name until every holder has stopped. The returned function stops.
    */
   add(source: RelayedEngine): () => void {
+    if (this.closed) return stopNothing;
     let relayed = this.engines.get(source.events);
     if (relayed === undefined) {
       relayed = { source, forwards: new Map(), holders: 0 };
@@ -71,6 +73,19 @@ export class EventRelay<Events extends object> {
       for (const off of held.forwards.values()) off();
       held.forwards.clear();
     };
+  }
+
+  /**
+   * Stops relaying, for good: every engine's forwards are removed, so an engine that outlives this relay holds
+   * nothing of it or of its listeners, and engines added later are not relayed.
+   */
+  close(): void {
+    this.closed = true;
+    for (const { forwards } of this.engines.values()) {
+      for (const off of forwards.values()) off();
+      forwards.clear();
+    }
+    this.engines.clear();
   }
 
   /** Makes `relayed` forward exactly the listened types: one `'*'` forward while a `'*'` listener exists. */
@@ -102,3 +117,5 @@ export class EventRelay<Events extends object> {
     );
   }
 }
+
+function stopNothing(): void {}

@@ -340,6 +340,16 @@ export class ResilienceRegistry {
     return this.relay.on(type, listener);
   }
 
+  /**
+   * Stops re-emitting the engines' events, for good, when the registry's work is over: an engine that outlives
+   * it (a module's engine given as an entry) then holds nothing of the registry or of its listeners. Its policies
+   * still resolve. `dspu/nestjs` calls it when the application shuts down, so a test suite that boots an
+   * application per test does not keep every one alive through the engines they shared.
+   */
+  close(): void {
+    this.relay.close();
+  }
+
   private lookup(kind: HeldKind, name: string): Policy {
     if (typeof name !== 'string') throw this.unknown(kind, name);
     const key = `${kind}\u0000${name}`;

@@ -6,6 +6,8 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import {
   BridgeError,
+  CircuitBreaker,
+  ResilienceRegistry,
   runInExecutor,
   runWithShield,
   shieldedCount,
@@ -39,6 +41,18 @@ class AuditModule {}
 
 describe('nestjs: shutdown', () => {
   afterEach(() => sinon.restore());
+
+  it('leaves nothing of a closed application on an engine it shared, even with its listeners still there', async () => {
+    const payments = new CircuitBreaker({ failureThreshold: 5 }); // a module's: it outlives every application
+    @Module({ imports: [ResilienceModule.forRoot({ circuitBreaker: { payments } })] })
+    class PaymentsModule {}
+    for (let i = 0; i < 3; i++) {
+      const app = await NestFactory.createApplicationContext(PaymentsModule, { logger: false });
+      app.get(ResilienceRegistry).on('success', () => undefined); // never removed
+      await app.close();
+    }
+    expect(payments.events.has('success')).to.equal(false);
+  });
 
   it('waits for shielded work before the application finishes closing', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AuditModule] }).compile();

@@ -258,6 +258,21 @@ describe('ResilienceRegistry', () => {
     expect(registry.engines()).to.have.length(1);
   });
 
+  it('lets go of the engines once closed: nothing is re-emitted, and the engines hold no listener of it', async () => {
+    const payments = new CircuitBreaker({ failureThreshold: 1 }); // outlives the registry, as a module's would
+    const registry = new ResilienceRegistry({ circuitBreaker: { payments, search: {} } });
+    const search = registry.circuitBreaker('search');
+    const heard: string[] = [];
+    registry.on('*', (event) => heard.push(`${event.name} ${event.type}`));
+    registry.close();
+    expect(payments.events.has('stateChange')).to.equal(false);
+    expect(search.events.has('stateChange')).to.equal(false);
+    await payments.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    expect(payments.state).to.equal(CircuitState.OPEN);
+    expect(heard).to.deep.equal([]);
+    expect(registry.circuitBreaker('payments')).to.equal(payments); // its policies still resolve
+  });
+
   it('answers a name that is not a string, or a kind without names, with a ConfigError at every accessor', () => {
     const registry = new ResilienceRegistry({ circuitBreaker: { payments: {} } });
     const odd = [
