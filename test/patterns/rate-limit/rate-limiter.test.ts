@@ -287,17 +287,19 @@ describe('RateLimiter', () => {
       await limiter.acquire(100);
       let served = 0;
       let inOrder = true;
+      // Timers of other tests' engines that fired since and re-armed on this fake clock: not the limiter's.
+      const others = time.clock.countTimers();
       for (let i = 0; i < 100_000; i++) {
         void limiter.acquire().then(() => {
           if (served++ !== i) inOrder = false;
         });
       }
       expect(limiter.pending).to.equal(100_000);
-      expect(time.clock.countTimers()).to.equal(1);
+      expect(time.clock.countTimers() - others).to.equal(1);
       await time.clock.tickAsync(1_000);
       expect(served).to.equal(100_000);
       expect(inOrder).to.equal(true);
-      expect(time.clock.countTimers()).to.equal(0);
+      expect(time.clock.countTimers()).to.be.at.most(others);
     });
 
     it('lets an aborted waiter leave the queue at once, from any place, rejecting with the reason', async () => {
