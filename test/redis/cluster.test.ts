@@ -157,7 +157,9 @@ describe('dspu/redis on a Redis Cluster of three masters', function () {
     clearTimeout(kill);
     expect(code).to.equal(0);
     expect(quitAt).to.be.above(0);
-    expect(Date.now() - quitAt).to.be.below(1_000);
+    // ioredis makes a Cluster's subscriber connection with options of its own (no redisOptions): one cut in its
+    // handshake by the quit keeps its socket, and the process, for its default disconnectTimeout of 2 s.
+    expect(Date.now() - quitAt).to.be.below(2_500);
   });
 
   it("shares a rate-mode circuit breaker, its window in the circuit's slot", async () => {
