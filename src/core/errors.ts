@@ -215,11 +215,33 @@ function printReason(reason: unknown): string {
  * carries none usable. Never throws, whatever the error.
  */
 export function retryAfterOf(error: unknown): number {
+  const value = readRetryAfter(error);
+  return typeof value === 'number' && value > 0 && value !== Infinity ? value : 0;
+}
+
+/** An error's `retryAfter` as it is, or undefined when it has none or it cannot be read (a throwing getter, a revoked Proxy). */
+export function readRetryAfter(error: unknown): unknown {
   try {
-    const value = (error as { retryAfter?: unknown } | null | undefined)?.retryAfter;
-    return typeof value === 'number' && value > 0 && value !== Infinity ? value : 0;
+    return (error as { retryAfter?: unknown } | null | undefined)?.retryAfter;
   } catch {
-    return 0; // a revoked Proxy, a throwing getter
+    return undefined;
+  }
+}
+
+/**
+ * Whether a policy given `exceptions` acts on `error`: every error when there is no list, else one of a class it
+ * names; a `ConfigError` (a mistake in the code) only when named. An error that cannot be inspected (a revoked
+ * Proxy) is of no class a list names.
+ */
+export function matchesExceptions(
+  error: unknown,
+  exceptions: readonly ErrorClass[] | undefined,
+): boolean {
+  if (isUnlistedConfigError(error, exceptions)) return false;
+  try {
+    return exceptions === undefined || exceptions.some((c) => error instanceof c);
+  } catch {
+    return exceptions === undefined;
   }
 }
 

@@ -6,7 +6,7 @@ import { activeContext, runInContext } from '../../core/context.js';
 import {
   CircuitBreakerError,
   ConfigError,
-  isUnlistedConfigError,
+  matchesExceptions,
   retryAfterOf,
   toError,
 } from '../../core/errors.js';
@@ -454,14 +454,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
    * (a mistake in the code says nothing about the dependency) unless `exceptions` names it.
    */
   protected counts(error: unknown): boolean {
-    const { exceptions } = this.options;
-    try {
-      if (isUnlistedConfigError(error, exceptions)) return false;
-      return exceptions === undefined || exceptions.some((c) => error instanceof c);
-    } catch {
-      // An error whose class cannot be read (a revoked Proxy): a failure, but of no class `exceptions` names.
-      return exceptions === undefined;
-    }
+    return matchesExceptions(error, this.options.exceptions);
   }
 
   /** Whether `isFailureResult` calls `value` a failure; one that throws calls it none (a `callbackError`). */

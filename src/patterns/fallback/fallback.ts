@@ -1,6 +1,6 @@
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { activeContext, runInContext } from '../../core/context.js';
-import { ConfigError, isUnlistedConfigError, toError } from '../../core/errors.js';
+import { ConfigError, matchesExceptions, toError } from '../../core/errors.js';
 import { EventEmitter } from '../../core/events.js';
 import type { LazyAbort } from '../../core/lazy-abort.js';
 import {
@@ -131,15 +131,8 @@ export class FallbackPolicy<R = unknown> implements Policy<FallbackEvents, Fallb
 
   /** Whether `error` is one the handler should answer. */
   handles(error: unknown): boolean {
-    const { exceptions } = this.options;
-    try {
-      // A mistake in the code is not hidden behind a fallback value, unless `exceptions` names it.
-      if (isUnlistedConfigError(error, exceptions)) return false;
-      return exceptions === undefined || exceptions.some((c) => error instanceof c);
-    } catch {
-      // An error whose class cannot be read (a revoked Proxy): a failure, but of no class `exceptions` names.
-      return exceptions === undefined;
-    }
+    // A mistake in the code (a ConfigError) is not hidden behind a fallback value, unless `exceptions` names it.
+    return matchesExceptions(error, this.options.exceptions);
   }
 }
 

@@ -4,8 +4,9 @@ import {
   CircuitBreakerError,
   ConfigError,
   PolicyResetError,
-  isUnlistedConfigError,
   isUnlistedError,
+  matchesExceptions,
+  readRetryAfter,
   toError,
 } from '../../core/errors.js';
 import { askCallback, EventEmitter } from '../../core/events.js';
@@ -238,19 +239,12 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
   /** Whether `error` may be retried under these options. */
   isRetryable(error: unknown): boolean {
     const { exceptions, retryIf } = this.options;
-    try {
-      // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
-      if (
-        isUnlistedConfigError(error, exceptions) ||
-        isUnlistedError(error, CircuitBreakerError, exceptions)
-      )
-        return false;
-      if (exceptions && !exceptions.some((c) => error instanceof c)) return false;
-    } catch {
-      // An error whose class cannot be read (a revoked Proxy) is of no class `exceptions` names; it is still
-      // the caller's error, rethrown unchanged, not the TypeError of looking at it.
-      if (exceptions) return false;
-    }
+    // Retrying into an open circuit or a configuration mistake only wastes time, unless asked for by name.
+    if (
+      isUnlistedError(error, CircuitBreakerError, exceptions) ||
+      !matchesExceptions(error, exceptions)
+    )
+      return false;
     // A throwing retryIf retries nothing: the original error is rethrown.
     return retryIf === undefined || askCallback(retryIf, error, this.callbackFailed) === true;
   }
@@ -292,15 +286,6 @@ export class RetryPolicy implements Policy<RetryEvents, RetryCallOptions> {
 }
 
 const CALL_OPTION_KEYS = ['signal'] as const;
-
-/** An error's `retryAfter`, or undefined when it has none or it cannot be read (a throwing getter, a revoked Proxy). */
-function readRetryAfter(error: unknown): unknown {
-  try {
-    return (error as { retryAfter?: unknown } | null | undefined)?.retryAfter;
-  } catch {
-    return undefined;
-  }
-}
 
 /** How a try failed: with an error, or with a value `retryOnResult` refused. */
 type Failure<T> = { readonly error: unknown } | { readonly value: T };
