@@ -512,38 +512,35 @@ export class ConcurrencyLimiter implements Policy<
     this.asking = true;
     this.wokenWhileAsking = false;
     try {
-      this.awaitAnswer(answer);
+      answer.then(this.onTicket, this.onStoreError);
     } catch (error) {
       this.asking = false; // a `then` that throws: no answer will come
       throw error;
     }
   }
 
-  private awaitAnswer(answer: PromiseLike<unknown>): void {
-    answer.then(
-      (ticket) => {
-        this.asking = false;
-        if (ticket === undefined) {
-          // The store wakes us when a permit may be free; if it did while answering, the permit freed after
-          // the store looked, and nothing else will say so: ask again.
-          if (this.wokenWhileAsking) this.pump();
-          else this.noneFree();
-          return;
-        }
-        const head = this.waiters.oldest() as Waiter | undefined;
-        // Everyone left while the store answered: the permit goes straight back.
-        if (head === undefined) this.store.give(ticket);
-        else this.serve(head, ticket);
-        this.pump();
-      },
-      (error: unknown) => {
-        this.asking = false;
-        const head = this.waiters.oldest() as Waiter | undefined;
-        if (head !== undefined) this.leave(head, toError(error));
-        this.pump();
-      },
-    );
-  }
+  private readonly onTicket = (ticket: unknown): void => {
+    this.asking = false;
+    if (ticket === undefined) {
+      // The store wakes us when a permit may be free; if it did while answering, the permit freed after the
+      // store looked, and nothing else will say so: ask again.
+      if (this.wokenWhileAsking) this.pump();
+      else this.noneFree();
+      return;
+    }
+    const head = this.waiters.oldest() as Waiter | undefined;
+    // Everyone left while the store answered: the permit goes straight back.
+    if (head === undefined) this.store.give(ticket);
+    else this.serve(head, ticket);
+    this.pump();
+  };
+
+  private readonly onStoreError = (error: unknown): void => {
+    this.asking = false;
+    const head = this.waiters.oldest() as Waiter | undefined;
+    if (head !== undefined) this.leave(head, toError(error));
+    this.pump();
+  };
 
   private serve(waiter: Waiter, ticket: unknown): void {
     this.waiters.remove(waiter);
