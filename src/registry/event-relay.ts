@@ -1,4 +1,5 @@
 import { EventEmitter, type AnyEvent, type Listener, type Unsubscribe } from '../core/events.js';
+import { ignore } from '../core/ignore.js';
 
 /** What a relay knows of one engine: its kind and name (added to every event it relays) and its events. */
 export interface RelayedEngine {
@@ -55,7 +56,7 @@ export class EventRelay<Events extends object> {
    * then they stay relayed under the first name until every holder has stopped. The returned function stops.
    */
   add(source: RelayedEngine): () => void {
-    if (this.closed) return stopNothing;
+    if (this.closed) return ignore;
     let relayed = this.engines.get(source.events);
     if (relayed === undefined) {
       relayed = { source, forwards: new Map(), holders: 0 };
@@ -117,5 +118,3 @@ export class EventRelay<Events extends object> {
     );
   }
 }
-
-function stopNothing(): void {}

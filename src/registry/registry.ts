@@ -31,6 +31,7 @@ import {
   type ConfigKind,
   type ResilienceConfig,
 } from './registry.config.js';
+import { ignore } from '../core/ignore.js';
 
 /** Fields the registry adds to every event it re-emits. */
 export interface EventSource {
@@ -288,7 +289,7 @@ export class ResilienceRegistry {
             uses: [],
             kind,
             name: label,
-            stopRelay: noRelay,
+            stopRelay: ignore,
           });
         return engine;
       }
@@ -537,5 +538,3 @@ function sameOptions(a: unknown, b: unknown, depth = 0): boolean {
     return false; // an object that cannot be read (a revoked Proxy) is not known to be the same
   }
 }
-
-function noRelay(): void {}

@@ -30,6 +30,7 @@ import {
   type PermitOutcome,
   type PermitStore,
 } from './permit-store.js';
+import { ignore } from '../../core/ignore.js';
 
 /** Per-call options of {@link ConcurrencyLimiter.run} and {@link ConcurrencyLimiter.acquire}. */
 export interface ConcurrencyCallOptions extends CallOptions {
@@ -107,8 +108,6 @@ class Waiter implements DeadlineEntry {
     if (this.deadline !== undefined) clearTimer(this.deadline);
   }
 }
-
-function ignore(): void {}
 
 /** The call's own maxWait in ms, or undefined; throws a ConfigError for a value that is not a duration. */
 function callMaxWait(options: ConcurrencyCallOptions): number | undefined {

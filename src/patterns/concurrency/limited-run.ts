@@ -3,6 +3,7 @@ import { activeContext, runInContext, type CallContext } from '../../core/contex
 import { LazyAbort } from '../../core/lazy-abort.js';
 import { describeValue, toError } from '../../core/errors.js';
 import { isThenable } from '../../core/thenable.js';
+import { ignore } from '../../core/ignore.js';
 
 /** Where a limited run pulls its items from. Arrays are read by index; other sources are iterated lazily. */
 export type ItemSource<I> = Iterable<I> | AsyncIterable<I>;
@@ -351,8 +352,6 @@ export abstract class LimitedRun<I, R> extends LazyAbort implements CallContext 
     }
   }
 }
-
-function ignore(): void {}
 
 const NOT_YET: unique symbol = Symbol('not yet');
 

@@ -16,6 +16,7 @@ import {
   type ResolvedHedgeOptions,
 } from './hedge.options.js';
 import { LatencyQuantile } from './latency-quantile.js';
+import { ignore } from '../../core/ignore.js';
 
 /** Events of a {@link HedgePolicy}. */
 export interface HedgeEvents {
@@ -183,8 +184,6 @@ class HedgedCall<I, T> implements DeadlineEntry {
     else this.resolve(value as T);
   }
 }
-
-function ignore(): void {}
 
 // A budget of your own that cannot count a call loses the count: the call is sent all the same.
 function deposit(budget: HedgeBudget): void {

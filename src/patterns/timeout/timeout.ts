@@ -16,6 +16,7 @@ import type { Next, Policy } from '../../core/policy.js';
 import { isThenable } from '../../core/thenable.js';
 import { readCallOptions } from '../../core/validate.js';
 import { resolveTimeout, type TimeoutCallOptions, type TimeoutOptions } from './timeout.options.js';
+import { ignore } from '../../core/ignore.js';
 
 /** Work a timeout can bound: a function given the call's signal, or a promise that is already running. */
 export type TimeoutWork<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | PromiseLike<T>;
@@ -85,8 +86,6 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
     if (this.finish()) this.reject(error);
   }
 }
-
-function ignore(): void {}
 
 /**
  * A time budget for async work. At the deadline the returned promise rejects with {@link TimeoutError} and the
