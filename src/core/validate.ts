@@ -60,12 +60,12 @@ export class OptionsChecker {
   }
 
   /** Rejects keys outside `known`: a typo (`maxAtempts`) must not silently fall back to a default. */
-  onlyKnown(known: readonly string[]): this {
+  onlyKnown(known: readonly PropertyKey[]): this {
     for (const key of Reflect.ownKeys(this.source)) {
-      if (typeof key !== 'string' || !known.includes(key)) {
-        this.problems.push(
-          `${this.prefix}${String(key)}: unknown option (known: ${known.join(', ')})`,
-        );
+      if (!known.includes(key)) {
+        // Only the names a user types: a symbol known here is a mark dspu sets itself.
+        const names = known.filter((name) => typeof name === 'string').join(', ');
+        this.problems.push(`${this.prefix}${String(key)}: unknown option (known: ${names})`);
       }
     }
     return this;
@@ -201,19 +201,23 @@ export class OptionsChecker {
 }
 
 /**
- * Splits an options object in two: the keys in `picked`, and the rest. Own enumerable string keys only, read once
- * each; anything that is not a plain object comes back as the rest, for the checker to refuse.
+ * Splits an options object in two: the keys in `picked`, and the rest. Own enumerable keys, symbols included, read
+ * once each: a key neither side knows reaches the rest's checker, which refuses it, as it would without the split.
+ * Anything that is not a plain object comes back as the rest, for the checker to refuse.
  */
 export function splitOptions(
   options: unknown,
-  picked: readonly string[],
-): [rest: unknown, picked: Record<string, unknown>] {
-  const rest: Record<string, unknown> = {};
-  const chosen: Record<string, unknown> = {};
+  picked: readonly PropertyKey[],
+): [rest: unknown, picked: Record<PropertyKey, unknown>] {
+  const rest: Record<PropertyKey, unknown> = {};
+  const chosen: Record<PropertyKey, unknown> = {};
   try {
     if (!isPlainObject(options)) return [options, {}];
-    for (const key of Object.keys(options))
-      (picked.includes(key) ? chosen : rest)[key] = options[key];
+    const given: Record<PropertyKey, unknown> = options;
+    for (const key of Reflect.ownKeys(given)) {
+      if (Object.prototype.propertyIsEnumerable.call(given, key))
+        (picked.includes(key) ? chosen : rest)[key] = given[key];
+    }
   } catch {
     return [options, {}]; // a hostile object: the checker of the rest reports it
   }

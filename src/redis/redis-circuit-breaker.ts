@@ -30,8 +30,7 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
-import { refuseSymbolKeys } from './engine-options.js';
-import { Subscription } from './subscription.js';
+import { SUBSCRIBE_ON_FIRST_USE, Subscription } from './subscription.js';
 import { ReportBatch, type Outcome } from './report-batch.js';
 
 /** Options of {@link RedisCircuitBreaker}: the breaker's own, plus where and how it is shared. */
@@ -41,7 +40,8 @@ export interface RedisCircuitBreakerOptions<T = unknown>
   trialLease?: Duration;
 }
 
-const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'trialLease'];
+// The mark withRedisStores sets travels with the Redis options, which know it.
+const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'trialLease', SUBSCRIBE_ON_FIRST_USE];
 
 type Reply = [
   verdict: string,
@@ -80,11 +80,10 @@ function checkOptions(
   options: unknown,
 ): [breaker: CircuitBreakerOptions, link: RedisLink, leaseMs: number] {
   const [breakerOptions, redisOptions] = splitOptions(options, REDIS_KEYS);
-  const [, link, , , leaseMs] = checkAll(
+  const [, link, , leaseMs] = checkAll(
     () => new CircuitBreaker(breakerOptions as CircuitBreakerOptions),
-    () => new RedisLink(client, redisOptions, ['trialLease']),
+    () => new RedisLink(client, redisOptions, ['trialLease', SUBSCRIBE_ON_FIRST_USE]),
     () => checkName(name),
-    () => refuseSymbolKeys(options),
     () => {
       const o = new OptionsChecker(redisOptions);
       const ms = wholeMs(o, 'trialLease', 60_000);

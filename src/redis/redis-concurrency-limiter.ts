@@ -20,9 +20,8 @@ import {
   type RedisStoreEvents,
   type RedisStoreOptions,
 } from './redis-link.js';
-import { refuseSymbolKeys } from './engine-options.js';
 import { PermitLeases } from './permit-leases.js';
-import { Subscription } from './subscription.js';
+import { SUBSCRIBE_ON_FIRST_USE, Subscription } from './subscription.js';
 
 /** Options of {@link RedisConcurrencyLimiter}: the limiter's own, plus where and how permits are shared. */
 export interface RedisConcurrencyLimiterOptions
@@ -34,7 +33,8 @@ export interface RedisConcurrencyLimiterOptions
   lease?: Duration;
 }
 
-const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'lease'];
+// The mark withRedisStores sets travels with the Redis options, which know it.
+const REDIS_KEYS = [...REDIS_STORE_OPTION_KEYS, 'lease', SUBSCRIBE_ON_FIRST_USE];
 
 /** A permit taken in Redis (its lease id), from the local fallback, or let through unlimited (fail-open). */
 type Ticket = { readonly id: string } | 'local' | 'unlimited';
@@ -219,11 +219,10 @@ export class RedisConcurrencyLimiter extends ConcurrencyLimiter {
   constructor(client: RedisClient, name: string, options: RedisConcurrencyLimiterOptions) {
     const [limiterOptions, redisOptions] = splitOptions(options, REDIS_KEYS);
     const [link, , leaseMs] = checkAll(
-      () => new RedisLink(client, redisOptions, ['lease']),
+      () => new RedisLink(client, redisOptions, ['lease', SUBSCRIBE_ON_FIRST_USE]),
       () => checkName(name),
       () => checkLease(redisOptions),
       () => checkLimiterOptions(limiterOptions, options),
-      () => refuseSymbolKeys(options),
     );
     const { limit } = limiterOptions as ConcurrencyLimiterOptions;
     const channel = link.key(name, 'released');

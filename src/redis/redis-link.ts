@@ -106,7 +106,7 @@ export class RedisLink {
   constructor(
     readonly client: RedisClient,
     options: unknown,
-    known: readonly string[] = [],
+    known: readonly PropertyKey[] = [],
   ) {
     const o = new OptionsChecker(options);
     o.onlyKnown([...REDIS_STORE_OPTION_KEYS, ...known]);
