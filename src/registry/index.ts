@@ -1,4 +1,5 @@
-export { ResilienceRegistry, type RegistryEvents, type EventSource } from './registry.js';
+export { ResilienceRegistry } from './registry.js';
+export type { RegistryEvents, EventSource } from './registry-events.js';
 export { registry, bindRegistry } from './default-registry.js';
 export type { ResilienceConfig, NamedEntries } from './registry.config.js';
 export { DEFAULT_ORDER } from './policy-kind.js';

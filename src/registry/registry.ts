@@ -1,16 +1,11 @@
 import { ConfigError, describeValue } from '../core/errors.js';
 import type { AnyEvent, EventEmitter, Listener, Unsubscribe } from '../core/events.js';
-import { isInstance, isPlainObject } from '../core/validate.js';
+import { isInstance } from '../core/validate.js';
 import { isPolicy, type Policy } from '../core/policy.js';
-import type { CircuitBreakerEvents } from '../patterns/circuit-breaker/index.js';
-import type { ConcurrencyLimiterEvents } from '../patterns/concurrency/index.js';
-import type { FallbackEvents } from '../patterns/fallback/index.js';
-import type { HedgeEvents } from '../patterns/hedge/index.js';
-import type { RateLimiterEvents } from '../patterns/rate-limit/index.js';
-import type { RetryEvents } from '../patterns/retry/index.js';
-import type { TimeoutEvents } from '../patterns/timeout/index.js';
 import type { PolicySource } from '../decorators/metadata.js';
 import { EventRelay } from './event-relay.js';
+import type { RegistryEvents } from './registry-events.js';
+import { sameOptions } from './same-options.js';
 import { DEFAULT_ORDER } from './policy-kind.js';
 import {
   POLICY_KINDS,
@@ -32,28 +27,6 @@ import {
   type ResilienceConfig,
 } from './registry.config.js';
 import { ignore } from '../core/ignore.js';
-
-/** Fields the registry adds to every event it re-emits. */
-export interface EventSource {
-  /** The policy kind of the engine that emitted the event (a policy of your own: its `kind`). */
-  readonly kind: string;
-  /** The registry name, or `Class.method` for a decorator's inline policy. */
-  readonly name: string;
-}
-
-type Sourced<E> = { [K in keyof E]: E[K] & EventSource };
-type Merge<A, B> = {
-  [K in keyof A | keyof B]: (K extends keyof A ? A[K] : never) | (K extends keyof B ? B[K] : never);
-};
-
-/** Every event the registry re-emits, by type, with its payload plus `kind` and `name`. */
-export type RegistryEvents = Merge<
-  Merge<
-    Merge<Sourced<RetryEvents>, Sourced<TimeoutEvents>>,
-    Merge<Sourced<CircuitBreakerEvents>, Sourced<RateLimiterEvents>>
-  >,
-  Merge<Merge<Sourced<FallbackEvents>, Sourced<ConcurrencyLimiterEvents>>, Sourced<HedgeEvents>>
->;
 
 /** A kind the registry holds engines of: a built-in kind, or `'custom'` for policies of your own. */
 type HeldKind = PolicyKind | typeof CUSTOM_POLICIES;
@@ -514,27 +487,4 @@ interface Replacement {
   readonly key: string;
   readonly held: Held;
   readonly made: Made | undefined;
-}
-
-/**
- * True when two merged entries say the same: the same keys with the same values, compared through plain objects
- * and arrays (an entry given again as the same JSON is the same), anything else by identity (`Object.is`).
- */
-function sameOptions(a: unknown, b: unknown, depth = 0): boolean {
-  if (Object.is(a, b)) return true;
-  if (depth > 8) return false;
-  try {
-    if (Array.isArray(a))
-      return (
-        Array.isArray(b) &&
-        a.length === b.length &&
-        a.every((value, i) => sameOptions(value, b[i], depth + 1))
-      );
-    if (!isPlainObject(a) || !isPlainObject(b)) return false;
-    const keys = Object.keys(a);
-    if (keys.length !== Object.keys(b).length) return false;
-    return keys.every((key) => Object.hasOwn(b, key) && sameOptions(a[key], b[key], depth + 1));
-  } catch {
-    return false; // an object that cannot be read (a revoked Proxy) is not known to be the same
-  }
 }
