@@ -9,11 +9,12 @@ export interface RelayedEngine {
 }
 
 interface Relayed {
-  readonly source: RelayedEngine;
+  /** Whose kind and name the events carry: the earliest holder still holding. */
+  source: RelayedEngine;
   /** The engine listeners that relay its events, by event type (or `'*'`). */
   readonly forwards: Map<PropertyKey, Unsubscribe>;
-  /** How many holders asked to relay this engine: it is relayed once, under the first one's kind and name. */
-  holders: number;
+  /** Every holder that asked to relay this engine, earliest first: it is relayed once, under the first. */
+  readonly holders: RelayedEngine[];
 }
 
 /**
@@ -53,26 +54,34 @@ export class EventRelay<Events extends object> {
 
   /**
    * Starts relaying `source`'s events, unless they are relayed already (the same engine under another name):
-   * then they stay relayed under the first name until every holder has stopped. The returned function stops.
+   * then they stay relayed once, under the name of the earliest holder still holding, until every holder has
+   * stopped. The returned function stops.
    */
   add(source: RelayedEngine): () => void {
     if (this.closed) return ignore;
+    const holder = { ...source };
     let relayed = this.engines.get(source.events);
     if (relayed === undefined) {
-      relayed = { source, forwards: new Map(), holders: 0 };
+      relayed = { source: holder, forwards: new Map(), holders: [] };
       this.engines.set(source.events, relayed);
       if (this.listened.size > 0) this.forward(relayed);
     }
     const held = relayed;
-    held.holders++;
+    held.holders.push(holder);
     let active = true;
     return () => {
       if (!active) return;
       active = false;
-      if (--held.holders > 0) return;
-      this.engines.delete(held.source.events);
-      for (const off of held.forwards.values()) off();
-      held.forwards.clear();
+      held.holders.splice(held.holders.indexOf(holder), 1);
+      if (held.holders.length > 0 && held.source !== holder) return;
+      // The name the events carried went: they carry the next holder's from now on, or stop.
+      this.stopForwards(held);
+      if (held.holders.length === 0) {
+        this.engines.delete(holder.events);
+        return;
+      }
+      held.source = held.holders[0]!;
+      if (this.engines.get(holder.events) === held) this.forward(held);
     };
   }
 
@@ -82,11 +91,13 @@ export class EventRelay<Events extends object> {
    */
   close(): void {
     this.closed = true;
-    for (const { forwards } of this.engines.values()) {
-      for (const off of forwards.values()) off();
-      forwards.clear();
-    }
+    for (const relayed of this.engines.values()) this.stopForwards(relayed);
     this.engines.clear();
+  }
+
+  private stopForwards({ forwards }: Relayed): void {
+    for (const off of forwards.values()) off();
+    forwards.clear();
   }
 
   /** Makes `relayed` forward exactly the listened types: one `'*'` forward while a `'*'` listener exists. */

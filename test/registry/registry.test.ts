@@ -258,6 +258,19 @@ describe('ResilienceRegistry', () => {
     expect(registry.engines()).to.have.length(1);
   });
 
+  it('relays an engine held under two names under the second once the first is given another entry', async () => {
+    const shared = new CircuitBreaker({ failureThreshold: 1 });
+    const registry = new ResilienceRegistry({ circuitBreaker: { first: shared, second: shared } });
+    const changes: string[] = [];
+    registry.on('stateChange', ({ name, to }) => changes.push(`${name}:${to}`));
+    registry.configure({ circuitBreaker: { first: { failureThreshold: 1 } } });
+    expect(registry.circuitBreaker('second')).to.equal(shared);
+    await shared.protect(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    const first = registry.circuitBreaker('first');
+    await first.protect(() => Promise.reject(new Error('y'))).catch(() => undefined);
+    expect(changes).to.deep.equal(['second:open', 'first:open']);
+  });
+
   it('lets go of the engines once closed: nothing is re-emitted, and the engines hold no listener of it', async () => {
     const payments = new CircuitBreaker({ failureThreshold: 1 }); // outlives the registry, as a module's would
     const registry = new ResilienceRegistry({ circuitBreaker: { payments, search: {} } });
