@@ -1,3 +1,4 @@
+import { ConfigError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import type { PolicyKind } from '../registry/policy-kind.js';
 import { loadReflectMetadata } from './reflect-metadata.js';
@@ -114,14 +115,34 @@ function read(target: RecordTarget): Level {
   return { policies, order };
 }
 
+// The decorator of each built-in kind, as users write it.
+const DECORATOR_NAMES: Record<PolicyKind, string> = {
+  fallback: '@Fallback',
+  retry: '@Retry',
+  hedge: '@Hedge',
+  circuitBreaker: '@CircuitBreaker',
+  rateLimiter: '@RateLimited',
+  timeout: '@Timeout',
+  concurrency: '@Concurrency',
+};
+
 /**
- * Records a policy. The decorator nearest the method (applied first) wins over another of the same built-in
- * kind; policies of your own all apply.
+ * Records a policy. A method (or a class) takes one policy of each built-in kind: a second `@Retry` on it is a
+ * ConfigError, as it is applied, rather than a decorator that silently does nothing. Policies of your own all
+ * apply.
+ * @throws ConfigError naming the member and the decorator
  */
 export function recordPolicy(target: RecordTarget, descriptor: PolicyDescriptor): void {
   const { policies } = read(target);
-  if (descriptor.kind === 'custom' || !policies.some((p) => p.kind === descriptor.kind))
-    policies.push(descriptor);
+  const { kind } = descriptor;
+  if (kind !== 'custom' && policies.some((p) => p.kind === kind)) {
+    const where = target.method === undefined ? 'the class' : String(target.method);
+    throw new ConfigError(
+      `${where}: ${DECORATOR_NAMES[kind]} applied twice; one policy of each kind applies to a method or a ` +
+        'class: put both options in one decorator, or name a configured policy',
+    );
+  }
+  policies.push(descriptor);
 }
 
 /** Records an order override for a method or a class. */

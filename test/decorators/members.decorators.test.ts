@@ -50,3 +50,48 @@ describe('decorators: members that are not methods', () => {
     }
   });
 });
+
+describe('decorators: two of one kind', () => {
+  it('refuses a second decorator of the same kind on a method at class definition, naming both', () => {
+    expect(() => {
+      class Orders {
+        @Retry({ maxAttempts: 5 })
+        @Retry({ maxAttempts: 2 })
+        async place(): Promise<string> {
+          return 'placed';
+        }
+      }
+      return Orders;
+    })
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.matches(/^place: @Retry applied twice; one policy of each kind/);
+  });
+
+  it('refuses a second decorator of the same kind on a class', () => {
+    expect(() => {
+      @Timeout('1s')
+      @Timeout('2s')
+      class Reports {
+        async build(): Promise<string> {
+          return 'built';
+        }
+      }
+      return Reports;
+    })
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.matches(/^the class: @Timeout applied twice/);
+  });
+
+  it("lets a method's own decorator and its class's of the same kind both be written (the method's wins)", async () => {
+    @Timeout('1s')
+    class Reports {
+      @Timeout('2s')
+      async build(): Promise<string> {
+        return 'built';
+      }
+    }
+    expect(await new Reports().build()).to.equal('built');
+  });
+});
