@@ -271,11 +271,13 @@ describe('dspu/redis distributed concurrency limiter', function () {
     });
 
     it('loses no lease when a RENEW timed out and Redis ran it later', async () => {
-      const [a] = fleet(1, { limit: 1, lease: 300, ...slow });
+      // Renewals every 300 ms: the one at 300 ms is sent into the pause and times out at 400 ms; Redis runs it
+      // when the pause ends, at about 500 ms, long before the lease would end (900 ms) even on a loaded machine.
+      const [a] = fleet(1, { limit: 1, lease: 900, ...slow });
       const lost: Error[] = [];
       a.storeEvents.on('storeError', ({ error }) => lost.push(error));
       const permit = await a.acquire();
-      await stall(admin, 250, () => sleep(150)); // a renewal (every 100 ms) is sent and times out
+      await stall(admin, 500, () => sleep(420));
       await sleep(50);
       await permit[Symbol.asyncDispose]();
       expect(lost.some((e) => /ran out before renewal/.test(e.message))).to.equal(false);
