@@ -22,8 +22,12 @@ export class LinkedQueue<N extends QueueNode> {
     this.size = 0;
   }
 
-  /** Appends `node`, which must not be queued anywhere. */
+  /**
+   * Appends `node`. A node another queue (or this one) holds leaves it first: pushed twice as it stood, it would
+   * link into a cycle and leave the other queue's size and links wrong.
+   */
   push(node: N): void {
+    if (node.queue !== undefined) unlink(node);
     node.queue = this;
     node.previous = this.tail;
     node.next = undefined;
