@@ -81,6 +81,39 @@ describe('DeadlineQueue', () => {
     expect(log).to.deep.equal([1]);
   });
 
+  it('gives an entry added after a step back of the clock, with the timer still armed, its whole duration', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const call = new Entry(1, Date.now() + 1_000, log);
+    queue.add(call);
+    queue.remove(call); // the call settled: the queue keeps its timer for a while
+    clock.setSystemTime(Date.now() - 500);
+    const after = new Entry(2, Date.now() + 1_000, log);
+    queue.add(after);
+    clock.tick(999);
+    expect(log).to.deep.equal([]);
+    clock.tick(1);
+    expect(log).to.deep.equal([2]);
+  });
+
+  it('moves only the deadlines set before a step back shorter than the duration', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const before = new Entry(1, Date.now() + 5_000, log);
+    queue.add(before);
+    clock.tick(1_000);
+    // Its deadline is later than the one queued before the step: only the time it was added tells them apart.
+    clock.setSystemTime(Date.now() - 500);
+    const after = new Entry(2, Date.now() + 5_000, log);
+    queue.add(after);
+    clock.tick(4_100);
+    expect(log).to.deep.equal([1]);
+    clock.tick(899);
+    expect(log).to.deep.equal([1]);
+    clock.tick(1);
+    expect(log).to.deep.equal([1, 2]);
+  });
+
   it('matches a model under random adds, removals and time steps, never expiring early', async () => {
     type Step =
       | { type: 'add'; after: number }
