@@ -9,9 +9,10 @@
 //   its time, not after the step too; a step forward makes what it passes due at once;
 // - an entry fires once, never before it is owed and never before its wall deadline moved back by the steps back
 //   since its add; removed or drained entries never fire; entries fire in the order they were added;
-// - late by at most TIMER_SPAN_MS (100 ms), and that again for each step back it lived through (a queue reads
-//   the clock at least that often while entries wait, so it learns each step back that much late); with a clock
-//   that never steps and one duration per queue, exactly on time;
+// - late by at most TIMER_SPAN_MS (100 ms) for each step back it lived through (a queue reads the clock at least
+//   that often while entries wait, so it learns of a step up to that much late and moves deadlines by that much
+//   less), and once more if a step forward made it due or it joined a queue of mixed durations (one emptied may
+//   still have its timer armed for a removed, later entry); otherwise exactly on time;
 // - an entry added from inside a firing callback is queued like any other;
 // - one timer at most per queue; none once the queue has been empty for TIMER_SPAN_MS, or after a drain.
 // Owners come in the two kinds the engines are: one duration (deadline = now + duration: timeouts, limiter waits,
@@ -42,6 +43,7 @@ interface Modelled {
   /** The wall deadline moved back by every step back since the add. */
   movedDeadline: number;
   stepsBack: number;
+  stepsForward: number;
   state: 'queued' | 'fired' | 'removed';
 }
 
@@ -67,7 +69,6 @@ class Run {
   offset = START;
   lastStep = -Infinity;
   emptySince = 0;
-  stepped = false;
 
   constructor(
     private readonly clock: sinon.SinonFakeTimers,
@@ -100,6 +101,7 @@ class Run {
       owedAt: this.elapsed + deadline - wall,
       movedDeadline: deadline,
       stepsBack: 0,
+      stepsForward: 0,
       state: 'queued',
     };
     const entry = new Entry(id, deadline, () => {
@@ -110,7 +112,9 @@ class Run {
     });
     this.model.push(record);
     this.entries.push(entry);
-    this.queue.add(entry);
+    // Timeouts pass the time they read; a caller may leave it to the queue.
+    if (this.mixed) this.queue.add(entry);
+    else this.queue.add(entry, wall);
   }
 
   remove(pick: number): void {
@@ -152,8 +156,9 @@ class Run {
   }
 
   slack(record: Modelled): number {
-    if (!this.stepped && !this.mixed) return 0;
-    return TIMER_SPAN_MS * (1 + record.stepsBack);
+    // Mixed durations: an entry that joins an emptied queue may find its timer armed for a removed, later one.
+    const spans = record.stepsBack + (record.stepsForward > 0 || this.mixed ? 1 : 0);
+    return TIMER_SPAN_MS * spans;
   }
 
   tick(ms: number): void {
@@ -167,7 +172,6 @@ class Run {
     // Steps the queue may see as one are out of its promise: wait until it must have noticed the last one.
     if (this.elapsed - this.lastStep < TIMER_SPAN_MS)
       this.tick(this.lastStep + TIMER_SPAN_MS - this.elapsed);
-    this.stepped = true;
     this.lastStep = this.elapsed;
     this.offset += ms;
     this.clock.setSystemTime(this.elapsed + this.offset);
@@ -175,8 +179,10 @@ class Run {
       if (ms < 0) {
         record.stepsBack++;
         record.movedDeadline += ms;
-      } else if (record.owedAt > this.elapsed) {
-        record.owedAt = Math.max(this.elapsed, record.owedAt - ms);
+      } else {
+        record.stepsForward++;
+        if (record.owedAt > this.elapsed)
+          record.owedAt = Math.max(this.elapsed, record.owedAt - ms);
       }
     }
   }
