@@ -174,16 +174,12 @@ export class DeadlineQueue {
 
   /*
    * The clock stepped back by `step` (NTP, a test's setSystemTime) since this queue last read it: the deadlines
-   * set before the step move back with it, or they would all wait the whole step longer. Every finite entry is one
-   * of those: each add reads the clock before its entry is in, so an add after the step would have found it.
+   * set before the step move back with it, or they would all wait the whole step longer. Every entry is one of
+   * those: each add reads the clock before its entry is in, so an add after the step would have found it.
    */
   private rebase(step: number): void {
-    this.latest = -Infinity;
-    for (const entry of this.entries()) {
-      if (entry.expiresAt === Infinity) continue;
-      entry.expiresAt -= step;
-      if (entry.expiresAt > this.latest) this.latest = entry.expiresAt;
-    }
+    this.latest -= step;
+    for (const entry of this.entries()) entry.expiresAt -= step; // Infinity stays Infinity
   }
 
   private readonly fire = (): void => {
