@@ -197,7 +197,13 @@ export class DeadlineQueue {
         this.first = segment.following;
       } else if (due.expiresAt <= time) {
         this.remove(due);
-        due.expire();
+        try {
+          due.expire();
+        } catch (error) {
+          // The entries behind it go on at the next turn: one broken owner must not stop every deadline.
+          if (this.timer === undefined && this.size > 0) this.arm(0);
+          throw error;
+        }
       } else {
         if (due.expiresAt !== Infinity) this.arm(due.expiresAt - time);
         return;

@@ -49,6 +49,35 @@ describe('DeadlineQueue', () => {
       expect(entry.expiredAt).to.equal(undefined);
   });
 
+  it('expires the entries behind one whose expire() throws', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const broken = new Entry(1, 10, log);
+    broken.expire = () => {
+      throw new Error('broken owner');
+    };
+    queue.add(broken);
+    for (const [id, at] of [
+      [2, 10],
+      [3, 10],
+      [4, 20],
+    ])
+      queue.add(new Entry(id, at, log));
+    expect(() => clock.tick(10)).to.throw('broken owner');
+    clock.tick(10);
+    expect(log).to.deep.equal([2, 3, 4]);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('keeps entries in runs of at most 1024, a run of their own per 1024 added', () => {
+    // Runs that stay young while they fill keep young entries out of long-lived objects (the write barrier).
+    const queue = new DeadlineQueue();
+    const entries = Array.from({ length: 2_050 }, (_, i) => new Entry(i, 10, []));
+    for (const entry of entries) queue.add(entry);
+    const runs = [...new Set(entries.map((e) => e.queue))];
+    expect(runs.map((run) => run!.size)).to.deep.equal([1_024, 1_024, 2]);
+  });
+
   it('keeps what an expiring entry drains and adds, however many segments the queue had', async () => {
     // A limiter's `rejected` listener may reset() it (drain) and queue a new call, while the timer expires.
     const queue = new DeadlineQueue();
