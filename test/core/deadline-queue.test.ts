@@ -145,6 +145,18 @@ describe('DeadlineQueue', () => {
     expect(queue.size).to.equal(2);
   });
 
+  it('moves no deadline when an entry that never expires joins behind ones that do', () => {
+    clock.setSystemTime(1_000);
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    queue.add(new Entry(1, 1_500, log));
+    queue.add(new Entry(2, Infinity, log));
+    clock.tick(499);
+    expect(log).to.deep.equal([]);
+    clock.tick(1);
+    expect(log).to.deep.equal([1]);
+  });
+
   it('lets its timer go once the entries left are ones that never expire', () => {
     const queue = new DeadlineQueue();
     const log: number[] = [];
