@@ -13,7 +13,8 @@
 //   that often while entries wait, so it learns of a step up to that much late and moves deadlines by that much
 //   less), and once more if a step forward made it due or it joined a queue of mixed durations (one emptied may
 //   still have its timer armed for a removed, later entry); otherwise exactly on time;
-// - an entry added from inside a firing callback is queued like any other;
+// - an entry added from inside a firing callback is queued like any other; the queue lists its entries, and
+//   gives the oldest, in the order they were added;
 // - one timer at most per queue; none once the queue has been empty for TIMER_SPAN_MS, or after a drain.
 // Owners come in the two kinds the engines are: one duration (deadline = now + duration: timeouts, limiter waits,
 // Redis commands), and mixed durations that join no earlier than the queue's `latest` after telling it the time
@@ -194,6 +195,10 @@ class Run {
         record.owedAt + this.slack(record),
       );
     expect(this.queue.size).to.equal(live.length);
+    expect([...this.queue.entries()].map((e) => (e as Entry).id)).to.deep.equal(
+      live.map((m) => m.id),
+    );
+    expect((this.queue.oldest() as Entry | undefined)?.id).to.equal(live[0]?.id);
     const timers = this.clock.countTimers();
     expect(timers, 'one timer at most').to.be.at.most(1);
     if (live.length > 0) expect(timers, 'a timer while entries wait').to.equal(1);
