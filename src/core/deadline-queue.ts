@@ -200,8 +200,9 @@ export class DeadlineQueue {
         try {
           due.expire();
         } catch (error) {
-          // The entries behind it go on at the next turn: one broken owner must not stop every deadline.
-          if (this.timer === undefined && this.size > 0) this.arm(0);
+          // The entries behind it go on at the next turn (an empty queue lets that timer go): one broken owner
+          // must not stop every deadline.
+          this.arm(0);
           throw error;
         }
       } else {
