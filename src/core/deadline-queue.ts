@@ -67,30 +67,31 @@ export class DeadlineQueue {
   // The setTimeout that made `timer`: a test may install fake timers after the first call.
   private timerApi: typeof globalThis.setTimeout | undefined;
   private clearApi: typeof globalThis.clearTimeout | undefined;
-  // The clock as this queue last read it (arming or firing, at most TIMER_SPAN_MS apart while entries wait).
+  // The clock as this queue last read it (adding or firing, at most TIMER_SPAN_MS apart while entries wait).
   private lastTime = -Infinity;
   /** Entries queued now. */
   size = 0;
   /** The latest finite deadline added (moved back with the clock when it steps back); -Infinity before any. */
   latest = -Infinity;
 
-  /** Queues `entry`, which must expire no earlier than every entry already queued. */
-  add(entry: DeadlineEntry): void {
+  /**
+   * Queues `entry`, which must expire no earlier than every entry already queued. `time` is the clock as its
+   * owner read it to set a finite deadline (read here when not given): a clock that stepped back since the queue
+   * last read it is found before the entry is in, so the step moves only the deadlines set before it.
+   */
+  add(entry: DeadlineEntry, time?: number): void {
     const { expiresAt } = entry;
-    // A queue without a timer reads the clock to arm one, before the entry is in: a step back it finds then moves
-    // only the deadlines set before it.
-    const arming =
-      expiresAt !== Infinity &&
-      (this.timer === undefined || this.timerApi !== globalThis.setTimeout);
-    const time = arming ? now() : 0;
-    if (arming) this.observe(time);
+    const finite = expiresAt !== Infinity;
+    const read = finite ? (time ?? now()) : 0;
+    if (finite) this.observe(read);
     let segment = this.last;
     if (segment === undefined || segment.added === SEGMENT_CAPACITY) segment = this.open();
     segment.added++;
     segment.push(entry);
     this.size++;
-    if (expiresAt !== Infinity && expiresAt > this.latest) this.latest = expiresAt;
-    if (arming) this.arm(expiresAt - time);
+    if (finite && expiresAt > this.latest) this.latest = expiresAt;
+    if (finite && (this.timer === undefined || this.timerApi !== globalThis.setTimeout))
+      this.arm(expiresAt - read);
   }
 
   /** Removes `entry`; false (and nothing changes) if it was not queued: it expired or was removed already. */
@@ -173,21 +174,12 @@ export class DeadlineQueue {
 
   /*
    * The clock stepped back by `step` (NTP, a test's setSystemTime) since this queue last read it: the deadlines
-   * set before the step move back with it, or they would all wait the whole step longer. Those are the front of
-   * the queue, whose deadlines never decrease (one duration per queue); the first one that does was set after the
-   * step, and so was everything behind it.
+   * set before the step move back with it, or they would all wait the whole step longer. Every entry is one of
+   * those: each add reads the clock before its entry is in, so an add after the step would have found it.
    */
   private rebase(step: number): void {
-    let previous = -Infinity;
-    let moving = true;
-    this.latest = -Infinity;
-    for (const entry of this.entries()) {
-      if (entry.expiresAt === Infinity) continue;
-      if (entry.expiresAt < previous) moving = false;
-      previous = entry.expiresAt;
-      if (moving) entry.expiresAt -= step;
-      if (entry.expiresAt > this.latest) this.latest = entry.expiresAt;
-    }
+    this.latest -= step;
+    for (const entry of this.entries()) entry.expiresAt -= step; // Infinity stays Infinity
   }
 
   private readonly fire = (): void => {
@@ -205,7 +197,14 @@ export class DeadlineQueue {
         this.first = segment.following;
       } else if (due.expiresAt <= time) {
         this.remove(due);
-        due.expire();
+        try {
+          due.expire();
+        } catch (error) {
+          // The entries behind it go on at the next turn (an empty queue lets that timer go): one broken owner
+          // must not stop every deadline.
+          this.arm(0);
+          throw error;
+        }
       } else {
         if (due.expiresAt !== Infinity) this.arm(due.expiresAt - time);
         return;

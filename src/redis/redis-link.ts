@@ -197,8 +197,9 @@ export class RedisLink {
       return Promise.reject(new RedisStoreError(`Redis connection is ${client.status}`));
     return new Promise((resolve, reject) => {
       let givenUp = false;
+      const time = Date.now();
       const pending: DeadlineEntry = {
-        expiresAt: Date.now() + timeoutMs,
+        expiresAt: time + timeoutMs,
         previous: undefined,
         next: undefined,
         queue: undefined,
@@ -207,7 +208,7 @@ export class RedisLink {
           reject(new RedisStoreError(`Redis did not answer within ${timeoutMs} ms`));
         },
       };
-      deadlines.add(pending);
+      deadlines.add(pending, time);
       const answered = (value: unknown) => {
         deadlines.remove(pending);
         resolve(value);

@@ -53,4 +53,15 @@ describe('onAbort: one listener per signal, however many wait on it', () => {
     controller.abort();
     expect(calls).to.deep.equal(['first']);
   });
+
+  it('keeps one listener when a callback subscribes again while the signal aborts and then stops itself', () => {
+    const controller = new AbortController();
+    const stop = onAbort(controller.signal, () => {
+      onAbort(controller.signal, () => undefined);
+      stop();
+    });
+    controller.abort();
+    onAbort(controller.signal, () => undefined);
+    expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
+  });
 });

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import { DeadlineQueue, type DeadlineEntry } from '../../src/core/deadline-queue.js';
+import {
+  DeadlineQueue,
+  releaseIdleTimers,
+  type DeadlineEntry,
+} from '../../src/core/deadline-queue.js';
 import type { LinkedQueue, QueueNode } from '../../src/core/linked-queue.js';
 
 class Entry implements DeadlineEntry {
@@ -12,7 +16,7 @@ class Entry implements DeadlineEntry {
 
   constructor(
     readonly id: number,
-    readonly expiresAt: number,
+    public expiresAt: number,
     private readonly log: number[],
   ) {}
 
@@ -45,6 +49,35 @@ describe('DeadlineQueue', () => {
       expect(entry.expiredAt).to.equal(undefined);
   });
 
+  it('expires the entries behind one whose expire() throws', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const broken = new Entry(1, 10, log);
+    broken.expire = () => {
+      throw new Error('broken owner');
+    };
+    queue.add(broken);
+    for (const [id, at] of [
+      [2, 10],
+      [3, 10],
+      [4, 20],
+    ])
+      queue.add(new Entry(id, at, log));
+    expect(() => clock.tick(10)).to.throw('broken owner');
+    clock.tick(10);
+    expect(log).to.deep.equal([2, 3, 4]);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('keeps entries in runs of at most 1024, a run of their own per 1024 added', () => {
+    // Runs that stay young while they fill keep young entries out of long-lived objects (the write barrier).
+    const queue = new DeadlineQueue();
+    const entries = Array.from({ length: 2_050 }, (_, i) => new Entry(i, 10, []));
+    for (const entry of entries) queue.add(entry);
+    const runs = [...new Set(entries.map((e) => e.queue))];
+    expect(runs.map((run) => run!.size)).to.deep.equal([1_024, 1_024, 2]);
+  });
+
   it('keeps what an expiring entry drains and adds, however many segments the queue had', async () => {
     // A limiter's `rejected` listener may reset() it (drain) and queue a new call, while the timer expires.
     const queue = new DeadlineQueue();
@@ -74,11 +107,119 @@ describe('DeadlineQueue', () => {
     const [a, b, c] = [new Entry(1, 5, log), new Entry(2, 6, log), new Entry(3, 7, log)];
     queue.add(a);
     queue.add(b);
-    queue.remove(b);
-    queue.remove(b);
-    queue.remove(c);
+    expect(queue.remove(b)).to.equal(true);
+    expect(queue.remove(b)).to.equal(false);
+    expect(queue.remove(c)).to.equal(false);
+    expect(queue.size).to.equal(1);
     await clock.tickAsync(10);
     expect(log).to.deep.equal([1]);
+    expect(queue.remove(a)).to.equal(false);
+  });
+
+  it('reports as latest the latest finite deadline added, still after its entry left, moved by a step back', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    expect(queue.latest).to.equal(-Infinity);
+    const [a, b] = [new Entry(1, 500, log), new Entry(2, 800, log)];
+    queue.add(a);
+    queue.add(new Entry(0, 500, log));
+    queue.add(b);
+    queue.add(new Entry(3, Infinity, log));
+    expect(queue.latest).to.equal(800);
+    queue.remove(b);
+    expect(queue.latest).to.equal(800);
+    clock.setSystemTime(-200);
+    queue.observe(Date.now());
+    expect(queue.latest).to.equal(600);
+    expect(a.expiresAt).to.equal(300);
+  });
+
+  it('holds no timer for entries that never expire, and never expires them', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    queue.add(new Entry(1, Infinity, log));
+    queue.add(new Entry(2, Infinity, log));
+    expect(clock.countTimers()).to.equal(0);
+    clock.tick(10_000);
+    expect(log).to.deep.equal([]);
+    expect(queue.size).to.equal(2);
+  });
+
+  it('moves no deadline when an entry that never expires joins behind ones that do', () => {
+    clock.setSystemTime(1_000);
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    queue.add(new Entry(1, 1_500, log));
+    queue.add(new Entry(2, Infinity, log));
+    clock.tick(499);
+    expect(log).to.deep.equal([]);
+    clock.tick(1);
+    expect(log).to.deep.equal([1]);
+  });
+
+  it('lets its timer go once the entries left are ones that never expire', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    queue.add(new Entry(1, 50, log));
+    queue.add(new Entry(2, Infinity, log));
+    clock.tick(50);
+    expect(log).to.deep.equal([1]);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('releaseIdleTimers lets go at once of an emptied queue’s timer and keeps that of one with entries', () => {
+    const [idle, busy] = [new DeadlineQueue(), new DeadlineQueue()];
+    const log: number[] = [];
+    const done = new Entry(1, 1_000, log);
+    idle.add(done);
+    idle.remove(done);
+    busy.add(new Entry(2, 1_000, log));
+    expect(clock.countTimers()).to.equal(2);
+    releaseIdleTimers();
+    expect(clock.countTimers()).to.equal(1);
+    clock.tick(1_000);
+    expect(log).to.deep.equal([2]);
+  });
+
+  it('releasing the timer or draining a queue that never had one does nothing', () => {
+    const queue = new DeadlineQueue();
+    queue.releaseTimer();
+    expect(queue.drain()).to.deep.equal([]);
+    queue.add(new Entry(1, Infinity, []));
+    expect(queue.drain().map((e) => (e as Entry).id)).to.deep.equal([1]);
+  });
+
+  it('gives an entry added after a step back of the clock, with the timer still armed, its whole duration', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const call = new Entry(1, Date.now() + 1_000, log);
+    queue.add(call);
+    queue.remove(call); // the call settled: the queue keeps its timer for a while
+    clock.setSystemTime(Date.now() - 500);
+    const after = new Entry(2, Date.now() + 1_000, log);
+    queue.add(after);
+    clock.tick(999);
+    expect(log).to.deep.equal([]);
+    clock.tick(1);
+    expect(log).to.deep.equal([2]);
+  });
+
+  it('moves only the deadlines set before a step back shorter than the duration', () => {
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const before = new Entry(1, Date.now() + 5_000, log);
+    queue.add(before);
+    clock.tick(1_000);
+    // Its deadline is later than the one queued before the step: only the time it was added tells them apart.
+    clock.setSystemTime(Date.now() - 500);
+    const after = new Entry(2, Date.now() + 5_000, log);
+    queue.add(after);
+    clock.tick(4_100);
+    expect(log).to.deep.equal([1]);
+    clock.tick(899);
+    expect(log).to.deep.equal([1]);
+    clock.tick(1);
+    expect(log).to.deep.equal([1, 2]);
   });
 
   it('matches a model under random adds, removals and time steps, never expiring early', async () => {

@@ -96,3 +96,31 @@ describe('a wall clock that steps back an hour', () => {
     expect(attempts).to.equal(4);
   });
 });
+
+describe('a wall clock that steps back less than a timeout', () => {
+  const time = useFakeClock(1_700_000_000_000);
+  const hang = () => new Promise<never>(() => {});
+
+  it('gives a call started just after the step its whole timeout', async () => {
+    const before = observe(runWithTimeout(hang, 5_000));
+    await time.clock.tickAsync(1_000);
+    time.clock.setSystemTime(Date.now() - 500);
+    const after = observe(runWithTimeout(hang, 5_000));
+    await time.clock.tickAsync(4_100);
+    expect(before.error).to.have.property('name', 'TimeoutError');
+    await time.clock.tickAsync(899);
+    expect(after.settled).to.equal(false);
+    await time.clock.tickAsync(1);
+    expect(after.error).to.have.property('name', 'TimeoutError');
+  });
+
+  it('gives a call started after the step its whole timeout when the calls before it have ended', async () => {
+    await runWithTimeout(async () => 'done', 1_000);
+    time.clock.setSystemTime(Date.now() - 500);
+    const after = observe(runWithTimeout(hang, 1_000));
+    await time.clock.tickAsync(999);
+    expect(after.settled).to.equal(false);
+    await time.clock.tickAsync(1);
+    expect(after.error).to.have.property('name', 'TimeoutError');
+  });
+});

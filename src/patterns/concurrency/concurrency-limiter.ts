@@ -378,14 +378,16 @@ export class ConcurrencyLimiter implements Policy<
     }
     const shared = this.options.maxWait;
     // A limiter whose calls never wait has nothing to expire: "none free" refuses its waiters (noneFree).
-    const expiresAt = shared === Infinity || shared === 0 ? Infinity : now() + shared;
+    const expires = shared !== Infinity && shared !== 0;
+    const time = expires ? now() : 0;
+    const expiresAt = expires ? time + shared : Infinity;
     const waiter = new Waiter(this.expire, work, invocation, context, expiresAt, maxWait === 0);
     if (maxWait === 0) this.askingOnce++;
     const promise = new Promise<unknown>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
-    this.waiters.add(waiter);
+    this.waiters.add(waiter, time);
     if (maxWait < shared && maxWait > 0) {
       waiter.deadline = setTimer(() => {
         if (this.waiters.remove(waiter)) this.expired(waiter, maxWait);

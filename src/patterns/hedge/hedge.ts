@@ -314,7 +314,7 @@ export class HedgePolicy implements Policy<HedgeEvents, HedgeCallOptions> {
     call.expiresAt = expiresAt;
     call.delay = expiresAt - time;
     call.deadlines = queue;
-    queue.add(call);
+    queue.add(call, time);
   }
 
   // A queue for a delay that has none: a new one while there are fewer than MAX_QUEUES (after dropping the empty

@@ -43,10 +43,15 @@ class Deadline<T> extends LazyAbort implements DeadlineEntry, CallContext {
   declare resolve: (value: T | PromiseLike<T>) => void;
   declare reject: (reason: unknown) => void;
 
-  constructor(owner: Timeout, attempt: number, parent: LazyAbort | AbortSignal | undefined) {
+  constructor(
+    owner: Timeout,
+    attempt: number,
+    parent: LazyAbort | AbortSignal | undefined,
+    time: number,
+  ) {
     super(parent);
     this.owner = owner;
-    this.expiresAt = now() + owner.timeout;
+    this.expiresAt = time + owner.timeout;
     this.attempt = attempt;
     this.previous = this.next = this.queue = undefined;
     this.resolve = this.reject = ignore;
@@ -160,7 +165,8 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
     const parent = outer?.cancellation;
     if (parent?.aborted) return Promise.reject(toError(parent.reason));
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
-    const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent);
+    const time = now();
+    const deadline = new Deadline<T>(this, outer?.attempt ?? 1, parent, time);
     // An executor closure rather than a shared one parking the resolvers in module variables: those live in
     // the old generation, and writing to them costs more than allocating the closure.
     const promise = new Promise<T>((resolve, reject) => {
@@ -168,7 +174,7 @@ export class Timeout implements Policy<TimeoutEvents, TimeoutCallOptions> {
       deadline.reject = reject;
     });
     if (signal) linkCallerSignal(deadline, signal);
-    this.deadlines.add(deadline);
+    this.deadlines.add(deadline, time);
     try {
       const result = runInContext(deadline, next, invocation);
       if (isThenable(result))
@@ -205,12 +211,13 @@ function runOutermost<T>(
   timed: Timeout,
   work: (signal: AbortSignal) => T | PromiseLike<T>,
 ): Promise<T> {
-  const deadline = new Deadline<T>(timed, 1, undefined);
+  const time = now();
+  const deadline = new Deadline<T>(timed, 1, undefined, time);
   const promise = new Promise<T>((resolve, reject) => {
     deadline.resolve = resolve;
     deadline.reject = reject;
   });
-  timed.deadlines.add(deadline);
+  timed.deadlines.add(deadline, time);
   setOutermostContext(deadline);
   try {
     const result = work.length === 0 ? (work as () => T | PromiseLike<T>)() : work(deadline.signal);

@@ -67,6 +67,19 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/reliability/bad-input.test.js',
     ],
   },
+  'core-time': {
+    files: [
+      '../core/deadline-queue.js',
+      '../core/lazy-abort.js',
+      '../core/abort-listener.js',
+      '../core/sleep.js',
+    ],
+    specs: [
+      'build/test/core/*.test.js',
+      'build/test/reliability/clock-step.test.js',
+      'build/test/patterns/timeout/*.test.js',
+    ],
+  },
 };
 
 interface Mutant {
