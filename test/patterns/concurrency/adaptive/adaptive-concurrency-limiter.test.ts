@@ -29,6 +29,15 @@ async function calls(
   }
 }
 
+/** Makes `performance.now()` read `ms` less from now on, as a clock that steps back; returns the undo. */
+function stepMonotonicClockBack(ms: number): () => void {
+  const read = performance.now;
+  performance.now = () => read.call(performance) - ms;
+  return () => {
+    performance.now = read;
+  };
+}
+
 function aimd(options: AdaptiveConcurrencyOptions = {}): AdaptiveConcurrencyLimiter {
   return new AdaptiveConcurrencyLimiter({
     algorithm: 'aimd',
@@ -212,6 +221,39 @@ describe('AdaptiveConcurrencyLimiter', () => {
         time.clock.tick(0.7);
       });
     expect(limiter.limit).to.equal(5);
+  });
+
+  it('goes on learning from the calls that start after the monotonic clock went back', async () => {
+    const limiter = aimd({ latencyThreshold: 50 });
+    const restore = stepMonotonicClockBack(60_000);
+    try {
+      const done = calls(limiter, 10, 60);
+      await time.clock.tickAsync(1_000);
+      await done;
+    } finally {
+      restore();
+    }
+    expect(limiter.limit).to.equal(5);
+  });
+
+  it('learns nothing from a call whose latency spans a step back of the clock', async () => {
+    const limiter = new AdaptiveConcurrencyLimiter({ algorithm: 'vegas', initialLimit: 10 });
+    const spanning = Array.from({ length: 10 }, () => limiter.run(() => sleep(10)));
+    await time.clock.tickAsync(5);
+    const restore = stepMonotonicClockBack(60_000);
+    try {
+      await time.clock.tickAsync(5);
+      await Promise.all(spanning);
+      // Windows of calls at the dependency's no-load latency: nothing queues, so the limit may only grow.
+      for (let i = 0; i < 5; i++) {
+        const window = Promise.all(Array.from({ length: 10 }, () => limiter.run(() => sleep(10))));
+        await time.clock.tickAsync(1_000);
+        await window;
+      }
+    } finally {
+      restore();
+    }
+    expect(limiter.limit).to.be.at.least(10);
   });
 
   it('rejects beyond maxQueue and after maxWait, as a ConcurrencyLimiter does', async () => {
