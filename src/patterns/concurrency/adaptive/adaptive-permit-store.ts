@@ -88,8 +88,9 @@ export class AdaptivePermitStore<S extends LimitState, O> implements PermitStore
   }
 
   private dropped(error: unknown): boolean {
-    if (error instanceof TimeoutError || error instanceof ConcurrencyLimitError) return true;
+    // Inside the try: `instanceof` throws on a revoked Proxy, and what the work threw must reach its caller.
     try {
+      if (error instanceof TimeoutError || error instanceof ConcurrencyLimitError) return true;
       return this.isDrop(error);
     } catch {
       return true; // a broken filter must not break the limiter: a failure it could not judge counts
