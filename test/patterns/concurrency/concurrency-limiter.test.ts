@@ -43,15 +43,15 @@ describe('ConcurrencyLimiter', () => {
 
   describe('with a store that measures', () => {
     /** A counter of one permit that records what each give says about the work. */
-    function measuringStore(measures = true) {
+    function measuringStore(measures = true, ticket: unknown = true) {
       const outcomes: unknown[] = [];
       let active = 0;
-      const store: PermitStore<true> = {
+      const store: PermitStore = {
         measures,
         get active() {
           return active;
         },
-        take: () => (active === 0 ? ((active = 1), true) : undefined),
+        take: () => (active === 0 ? ((active = 1), ticket) : undefined),
         give: (_ticket, outcome) => {
           active = 0;
           outcomes.push(outcome);
@@ -126,12 +126,23 @@ describe('ConcurrencyLimiter', () => {
           .and.has.property('timeout', 10);
     });
 
-    it('tells a store that does not measure nothing about asynchronous work', async () => {
-      const { store, outcomes } = measuringStore(false);
+    it('tells a store that does not measure nothing about asynchronous work, whatever its tickets', async () => {
+      for (const ticket of [true, 'lease-1']) {
+        const { store, outcomes } = measuringStore(false, ticket);
+        const limiter = new ConcurrencyLimiter({ limit: 1, store });
+        await limiter.run(async () => 'ok');
+        await limiter.run(() => Promise.reject(new Error('failed'))).catch(() => undefined);
+        expect(outcomes, String(ticket)).to.deep.equal([undefined, undefined]);
+      }
+    });
+
+    it('tells a store whose tickets are its own how each call ended', async () => {
+      const { store, outcomes } = measuringStore(true, 'lease-1');
       const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const failed = new Error('failed');
       await limiter.run(async () => 'ok');
-      await limiter.run(() => Promise.reject(new Error('failed'))).catch(() => undefined);
-      expect(outcomes).to.deep.equal([undefined, undefined]);
+      await limiter.run(() => Promise.reject(failed)).catch(() => undefined);
+      expect(outcomes).to.deep.equal([{ ok: true }, { ok: false, error: failed }]);
     });
   });
 
