@@ -6,8 +6,12 @@ import {
   ConcurrencyLimiter,
   ConfigError,
   TimeoutError,
+  currentAttempt,
   currentSignal,
+  retry,
   runWithTimeout,
+  withSignal,
+  type PermitStore,
 } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
 import { Probe, countAbortControllers } from './probe.js';
@@ -31,6 +35,115 @@ describe('ConcurrencyLimiter', () => {
     expect(probe.peak).to.equal(2);
     expect(limiter.active).to.equal(0);
     expect(limiter.pending).to.equal(0);
+  });
+
+  it("is a policy of kind 'concurrency'", () => {
+    expect(new ConcurrencyLimiter(1).kind).to.equal('concurrency');
+  });
+
+  describe('with a store that measures', () => {
+    /** A counter of one permit that records what each give says about the work. */
+    function measuringStore(measures = true, ticket: unknown = true) {
+      const outcomes: unknown[] = [];
+      let active = 0;
+      const store: PermitStore = {
+        measures,
+        get active() {
+          return active;
+        },
+        take: () => (active === 0 ? ((active = 1), ticket) : undefined),
+        give: (_ticket, outcome) => {
+          active = 0;
+          outcomes.push(outcome);
+        },
+      };
+      return { store, outcomes };
+    }
+
+    it('says how each call ended: fulfilled, rejected, returned or thrown synchronously', async () => {
+      const { store, outcomes } = measuringStore();
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const failed = new Error('failed');
+      const thrown = new Error('thrown');
+      await limiter.run(async () => 'ok');
+      await limiter.run(() => Promise.reject(failed)).catch(() => undefined);
+      await limiter.run(() => 'sync');
+      await limiter
+        .run(() => {
+          throw thrown;
+        })
+        .catch(() => undefined);
+      expect(outcomes).to.deep.equal([
+        { ok: true },
+        { ok: false, error: failed },
+        { ok: true },
+        { ok: false, error: thrown },
+      ]);
+    });
+
+    it('says nothing of work whose caller gave up, however it ends, nor of a permit of acquire()', async () => {
+      const { store, outcomes } = measuringStore();
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      for (const settle of [
+        () => Promise.resolve('late'),
+        () => Promise.reject(new Error('late')),
+      ]) {
+        const controller = new AbortController();
+        const call = observe(
+          limiter.run(() => new Promise((r) => setTimeout(r, 10)).then(settle), {
+            signal: controller.signal,
+          }),
+        );
+        controller.abort(new Error('gave up'));
+        await time.clock.tickAsync(10);
+        expect(call.settled).to.equal(true);
+      }
+      (await limiter.acquire()).release();
+      expect(outcomes).to.deep.equal([undefined, undefined, undefined]);
+    });
+
+    it('counts work that outlived its deadline as failed with the TimeoutError, even when it succeeds late', async () => {
+      const { store, outcomes } = measuringStore();
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      for (const settle of [
+        () => Promise.resolve('late'),
+        () => Promise.reject(new Error('late')),
+      ]) {
+        const call = observe(
+          runWithTimeout(
+            () => limiter.run(() => new Promise((r) => setTimeout(r, 20)).then(settle)),
+            10,
+          ),
+        );
+        await time.clock.tickAsync(20);
+        expect(call.error).to.be.instanceOf(TimeoutError);
+      }
+      expect(outcomes).to.have.length(2);
+      for (const outcome of outcomes)
+        expect(outcome)
+          .to.have.property('error')
+          .that.is.instanceOf(TimeoutError)
+          .and.has.property('timeout', 10);
+    });
+
+    it('tells a store that does not measure nothing about asynchronous work, whatever its tickets', async () => {
+      for (const ticket of [true, 'lease-1']) {
+        const { store, outcomes } = measuringStore(false, ticket);
+        const limiter = new ConcurrencyLimiter({ limit: 1, store });
+        await limiter.run(async () => 'ok');
+        await limiter.run(() => Promise.reject(new Error('failed'))).catch(() => undefined);
+        expect(outcomes, String(ticket)).to.deep.equal([undefined, undefined]);
+      }
+    });
+
+    it('tells a store whose tickets are its own how each call ended', async () => {
+      const { store, outcomes } = measuringStore(true, 'lease-1');
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const failed = new Error('failed');
+      await limiter.run(async () => 'ok');
+      await limiter.run(() => Promise.reject(failed)).catch(() => undefined);
+      expect(outcomes).to.deep.equal([{ ok: true }, { ok: false, error: failed }]);
+    });
   });
 
   it('accepts a bare number as the limit', () => {
@@ -370,6 +483,46 @@ describe('ConcurrencyLimiter', () => {
       expect(timed.error).to.be.instanceOf(TimeoutError);
       expect(probe.started).to.deep.equal([0]);
       expect(limiter.pending).to.equal(0);
+    });
+
+    it('does not run a call made once the enclosing call has given up, even with a permit free', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      let ran = 0;
+      const work = async () => ran++;
+      for (const options of [undefined, { signal: new AbortController().signal }]) {
+        const controller = new AbortController();
+        const call = observe(
+          withSignal(controller.signal, () => {
+            controller.abort(new Error('gave up'));
+            return limiter.run(work, options);
+          }),
+        );
+        await time.clock.tickAsync(0);
+        expect((call.error as Error).message).to.equal('gave up');
+      }
+      expect(ran).to.equal(0);
+      expect(limiter.active).to.equal(0);
+    });
+
+    it('gives a call that passes its own signal the enclosing retry’s attempt through currentAttempt()', async () => {
+      const limiter = new ConcurrencyLimiter(1);
+      const signal = new AbortController().signal;
+      const seen: number[] = [];
+      const call = retry(
+        () =>
+          limiter.run(
+            async () => {
+              seen.push(currentAttempt());
+              if (seen.length < 2) throw new Error('again');
+            },
+            { signal },
+          ),
+        { maxAttempts: 2, baseDelay: 0 },
+      );
+      const done = observe(call());
+      await time.clock.tickAsync(10);
+      expect(done.settled).to.equal(true);
+      expect(seen).to.deep.equal([1, 2]);
     });
 
     it('leaves the queue as soon as its enclosing timeout expires, making room for the next caller', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ConcurrencyLimitError, ConcurrencyLimiter, type PermitStore } from '../../../src/index.js';
-import { observe } from '../../support/fake-clock.js';
+import { observe, useFakeClock } from '../../support/fake-clock.js';
 
 /**
  * A store shared with other processes, as the Redis one is: it looks at the permits when asked and its answer
@@ -92,6 +92,22 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
       const call = limiter.run(async () => 'ran');
       await store.answer();
       expect(await call).to.equal('ran');
+    });
+
+    describe('when the answer is late', () => {
+      const time = useFakeClock();
+
+      it('still waits for it: a limiter whose calls never wait sets them no deadline', async () => {
+        const store = new SharedStore(1);
+        const limiter = new ConcurrencyLimiter({ limit: 1, maxWait: 0, store });
+        const call = observe(limiter.run(async () => 'ran'));
+        await time.clock.tickAsync(1_000);
+        const answered = store.answer();
+        await time.clock.tickAsync(0);
+        await answered;
+        await time.clock.tickAsync(0);
+        expect(call.value).to.equal('ran');
+      });
     });
 
     it('is refused when the answer is "none free", and so is every one that will not wait behind it', async () => {

@@ -21,6 +21,10 @@ function deposit(budget: RetryBudget, n: number): void {
 describe('RetryBudget', () => {
   const time = useFakeClock(1_000_000);
 
+  it("is a resource of kind 'retryBudget' that retry policies share, not a policy", () => {
+    expect(new RetryBudget().kind).to.equal('retryBudget');
+  });
+
   it('defaults to a ratio of 0.2, 10 retries per second and a 10 s window', () => {
     expect(new RetryBudget().options).to.deep.equal({
       ratio: 0.2,

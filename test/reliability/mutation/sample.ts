@@ -80,6 +80,49 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/patterns/timeout/*.test.js',
     ],
   },
+  concurrency: {
+    files: [
+      'concurrency/concurrency-limiter.js',
+      'concurrency/limited-run.js',
+      'concurrency/gather.js',
+      'concurrency/map-with-limit.js',
+      'concurrency/concurrency.options.js',
+    ],
+    specs: [
+      'build/test/patterns/concurrency/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
+    ],
+  },
+  adaptive: {
+    files: [
+      'concurrency/adaptive/adaptive-concurrency-limiter.js',
+      'concurrency/adaptive/adaptive-permit-store.js',
+      'concurrency/adaptive/adaptive.options.js',
+      'concurrency/adaptive/aimd.js',
+      'concurrency/adaptive/gradient.js',
+      'concurrency/adaptive/limit-algorithm.js',
+      'concurrency/adaptive/no-load-anchor.js',
+      'concurrency/adaptive/vegas.js',
+    ],
+    specs: [
+      'build/test/patterns/concurrency/adaptive/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
+    ],
+  },
+  'retry-budget': {
+    files: [
+      'retry-budget/retry-budget.js',
+      'retry-budget/retry-budget-store.js',
+      'retry-budget/retry-budget.options.js',
+    ],
+    specs: [
+      'build/test/patterns/retry-budget/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
+    ],
+  },
 };
 
 interface Mutant {

@@ -47,7 +47,11 @@ export class AdaptivePermitStore<S extends LimitState, O> implements PermitStore
   take(): number | undefined {
     if (this.active >= this.limit) return undefined;
     if (++this.active > this.maxInflight) this.maxInflight = this.active;
-    return preciseNow();
+    const startedAt = preciseNow();
+    // A clock that went back (fake timers installed or removed, a polyfill) would leave every later call
+    // "before the window" until it caught up: the window starts again at its new reading.
+    if (startedAt < this.windowStart) this.windowStart = startedAt;
+    return startedAt;
   }
 
   /** @inheritDoc */
@@ -57,6 +61,9 @@ export class AdaptivePermitStore<S extends LimitState, O> implements PermitStore
     if (outcome === undefined || startedAt < this.windowStart) return;
     const end = preciseNow();
     const rtt = end - startedAt;
+    // A latency below 0 or beyond any number spans a step of the clock: it measures nothing, and one such
+    // sample taken as the no-load latency would drive the limit to its floor.
+    if (!(rtt >= 0 && rtt < Infinity)) return;
     this.samples++;
     this.rttSum += rtt;
     if (rtt < this.minRtt) this.minRtt = rtt;
@@ -81,8 +88,9 @@ export class AdaptivePermitStore<S extends LimitState, O> implements PermitStore
   }
 
   private dropped(error: unknown): boolean {
-    if (error instanceof TimeoutError || error instanceof ConcurrencyLimitError) return true;
+    // Inside the try: `instanceof` throws on a revoked Proxy, and what the work threw must reach its caller.
     try {
+      if (error instanceof TimeoutError || error instanceof ConcurrencyLimitError) return true;
       return this.isDrop(error);
     } catch {
       return true; // a broken filter must not break the limiter: a failure it could not judge counts

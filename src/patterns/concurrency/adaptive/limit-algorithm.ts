@@ -43,7 +43,7 @@ export interface LimitAlgorithm<S extends LimitState, O> {
   next(state: S, window: LimitWindow, options: O): S;
 }
 
-/** `value` kept within the bounds. */
+/** `value` kept within the bounds; a value that is not a number is the lower bound, never an unbounded limit. */
 export function clampLimit(value: number, bounds: LimitBounds): number {
-  return Math.min(bounds.maxLimit, Math.max(bounds.minLimit, value));
+  return value >= bounds.minLimit ? Math.min(bounds.maxLimit, value) : bounds.minLimit;
 }

@@ -9,6 +9,7 @@ import {
   withSignal,
   type AdaptiveConcurrencyOptions,
 } from '../../../../src/index.js';
+import { limiterFromOptions } from '../../../../src/patterns/concurrency/adaptive/adaptive-concurrency-limiter.js';
 import { observe, useFakeClock, sleep } from '../../../support/fake-clock.js';
 
 /** Runs `count` calls of `ms` each, one after another, through `limiter`; `fail` says which throw. */
@@ -27,6 +28,15 @@ async function calls(
       })
       .catch(() => undefined);
   }
+}
+
+/** Makes `performance.now()` read `ms` less from now on, as a clock that steps back; returns the undo. */
+function stepMonotonicClockBack(ms: number): () => void {
+  const read = performance.now;
+  performance.now = () => read.call(performance) - ms;
+  return () => {
+    performance.now = read;
+  };
 }
 
 function aimd(options: AdaptiveConcurrencyOptions = {}): AdaptiveConcurrencyLimiter {
@@ -100,6 +110,15 @@ describe('AdaptiveConcurrencyLimiter', () => {
     await done;
     expect(changes).to.deep.equal([{ from: 10, to: 5 }]);
     expect(limiter.limit).to.equal(5);
+  });
+
+  it('measures latency from each call’s own start: calls within latencyThreshold leave an AIMD limit', async () => {
+    const limiter = aimd({ latencyThreshold: 50 });
+    await time.clock.tickAsync(10_000);
+    const done = calls(limiter, 10, 40);
+    await time.clock.tickAsync(1_000);
+    await done;
+    expect(limiter.limit).to.equal(10);
   });
 
   it('measures each call where it runs: successes slower than latencyThreshold lower an AIMD limit', async () => {
@@ -214,6 +233,39 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(limiter.limit).to.equal(5);
   });
 
+  it('goes on learning from the calls that start after the monotonic clock went back', async () => {
+    const limiter = aimd({ latencyThreshold: 50 });
+    const restore = stepMonotonicClockBack(60_000);
+    try {
+      const done = calls(limiter, 10, 60);
+      await time.clock.tickAsync(1_000);
+      await done;
+    } finally {
+      restore();
+    }
+    expect(limiter.limit).to.equal(5);
+  });
+
+  it('learns nothing from a call whose latency spans a step back of the clock', async () => {
+    const limiter = new AdaptiveConcurrencyLimiter({ algorithm: 'vegas', initialLimit: 10 });
+    const spanning = Array.from({ length: 10 }, () => limiter.run(() => sleep(10)));
+    await time.clock.tickAsync(5);
+    const restore = stepMonotonicClockBack(60_000);
+    try {
+      await time.clock.tickAsync(5);
+      await Promise.all(spanning);
+      // Windows of calls at the dependency's no-load latency: nothing queues, so the limit may only grow.
+      for (let i = 0; i < 5; i++) {
+        const window = Promise.all(Array.from({ length: 10 }, () => limiter.run(() => sleep(10))));
+        await time.clock.tickAsync(1_000);
+        await window;
+      }
+    } finally {
+      restore();
+    }
+    expect(limiter.limit).to.be.at.least(10);
+  });
+
   it('rejects beyond maxQueue and after maxWait, as a ConcurrencyLimiter does', async () => {
     const limiter = new AdaptiveConcurrencyLimiter({
       initialLimit: 1,
@@ -230,6 +282,85 @@ describe('AdaptiveConcurrencyLimiter', () => {
       .to.be.instanceOf(ConcurrencyLimitError)
       .with.property('message')
       .that.matches(/concurrency limit 1/);
+  });
+
+  it('accepts bounds that meet: minLimit = maxLimit = initialLimit, and smoothing 1', () => {
+    const pinned = new AdaptiveConcurrencyLimiter({ minLimit: 5, maxLimit: 5, initialLimit: 5 });
+    expect(pinned.limit).to.equal(5);
+    expect(new AdaptiveConcurrencyLimiter({ smoothing: 1 }).adaptiveOptions.smoothing).to.equal(1);
+  });
+
+  it('takes probeInterval for vegas as for gradient, and says which algorithms read it', () => {
+    const limiter = new AdaptiveConcurrencyLimiter({ algorithm: 'vegas', probeInterval: '10s' });
+    expect(limiter.adaptiveOptions.probeIntervalMs).to.equal(10_000);
+    expect(() => new AdaptiveConcurrencyLimiter({ algorithm: 'aimd', probeInterval: '10s' }))
+      .to.throw(ConfigError)
+      .with.property('problems')
+      .that.deep.equals([
+        'probeInterval: expected no probeInterval for algorithm \'aimd\' (only gradient, vegas use it), got "10s"',
+      ]);
+  });
+
+  it('runs no more than its limit at once after a reset, once the calls from before it settle', async () => {
+    const limiter = new AdaptiveConcurrencyLimiter({ initialLimit: 2 });
+    const before = [limiter.run(() => sleep(10)), limiter.run(() => sleep(10))];
+    limiter.reset();
+    await time.clock.tickAsync(10);
+    await Promise.all(before);
+    let running = 0;
+    let peak = 0;
+    const after = Array.from({ length: 6 }, () =>
+      limiter.run(async () => {
+        peak = Math.max(peak, ++running);
+        await sleep(10);
+        running--;
+      }),
+    );
+    await time.clock.tickAsync(100);
+    await Promise.all(after);
+    expect(peak).to.equal(2);
+  });
+
+  it('counts a failure that cannot be matched against `exceptions` as a drop', async () => {
+    const limiter = aimd({ exceptions: [RangeError] });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke(); // instanceof on a revoked Proxy throws
+    const done = calls(limiter, 10, 1, () => proxy);
+    await time.clock.tickAsync(100);
+    await done;
+    expect(limiter.limit).to.equal(5);
+  });
+
+  it('rejects a call with the revoked Proxy it threw, and hands its permit to the next call', async () => {
+    const limiter = new AdaptiveConcurrencyLimiter({ initialLimit: 1 });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const failing = observe(limiter.run(() => sleep(1).then(() => Promise.reject(proxy))));
+    const next = observe(limiter.run(async () => 'next'));
+    await time.clock.tickAsync(10);
+    expect(failing.error === proxy, 'rejected with the proxy').to.equal(true);
+    expect(next.value).to.equal('next');
+  });
+
+  it('takes maxQueue and maxWait beside `adaptive`, those inside it winning', () => {
+    const beside = limiterFromOptions({
+      adaptive: { algorithm: 'aimd' },
+      maxQueue: 5,
+      maxWait: 50,
+    });
+    expect(beside).to.be.instanceOf(AdaptiveConcurrencyLimiter);
+    expect([beside.options.maxQueue, beside.options.maxWait]).to.deep.equal([5, 50]);
+    const inside = limiterFromOptions({ adaptive: { maxQueue: 3 }, maxQueue: 5 });
+    expect(inside.options.maxQueue).to.equal(3);
+  });
+
+  it('reports adaptive options it cannot read as a ConfigError, with queue options beside them', () => {
+    const unreadable = {
+      get algorithm(): never {
+        throw new Error('unreadable');
+      },
+    };
+    expect(() => limiterFromOptions({ adaptive: unreadable, maxQueue: 5 })).to.throw(ConfigError);
   });
 
   it('refuses options another algorithm reads, and limits out of order, naming each', () => {

@@ -26,6 +26,16 @@ describe('aimd limit algorithm', () => {
     expect(aimd.next({ limit: 50 }, window({ maxRtt: 121, end: 1 }), options).limit).to.equal(45);
   });
 
+  it('counts a success that takes exactly latencyThreshold as within it', () => {
+    expect(aimd.next({ limit: 50 }, window({ maxRtt: 120, end: 1 }), options).limit).to.equal(51);
+  });
+
+  it('grows after a window that used exactly half the limit', () => {
+    expect(aimd.next({ limit: 50 }, window({ maxInflight: 25, end: 1 }), options).limit).to.equal(
+      51,
+    );
+  });
+
   it('counts failures only without a latency threshold', () => {
     const failuresOnly = { ...options, latencyThreshold: Infinity };
     expect(aimd.next({ limit: 50 }, window({ maxRtt: 1e9, end: 1 }), failuresOnly).limit).to.equal(

@@ -64,6 +64,21 @@ describe('gradient limit algorithm', () => {
     expect(next.limit).to.equal(100);
   });
 
+  it('grows after a window that used exactly half the limit', () => {
+    const next = gradient.next(anchoredAt(16), window({ maxInflight: 8, end: 1 }), options);
+    expect(next.limit).to.equal(16 + 0.2 * 4);
+  });
+
+  it('takes a window measured at 0 ms against a no-load latency of 0 ms as no queue: it grows', () => {
+    const still = { ...anchoredAt(16), noLoadRtt: 0 };
+    const next = gradient.next(
+      still,
+      window({ meanRtt: 0, minRtt: 0, maxRtt: 0, end: 1 }),
+      options,
+    );
+    expect(next.limit).to.equal(16 + 0.2 * 4);
+  });
+
   it('shrinks toward limit × noLoad / latency + √limit, never by more than half the limit', () => {
     const twice = gradient.next(anchoredAt(100), window({ meanRtt: 200, end: 1 }), options);
     expect(twice.limit).to.be.closeTo(100 + 0.2 * (100 * 0.5 + 10 - 100), 1e-9);
@@ -122,6 +137,21 @@ describe('gradient limit algorithm', () => {
     expect(state.resumeAt).to.be.above(0);
     state = gradient.next(state, window({ meanRtt: 300, minRtt: 300, end: 6 }), options);
     expect(state.noLoadRtt).to.equal(300);
+  });
+
+  it('starts no probe before probeInterval while windows stay under twice the no-load latency', () => {
+    let state = anchoredAt(50);
+    for (let i = 1; i <= 20; i++)
+      state = gradient.next(state, window({ meanRtt: 199, minRtt: 150, end: i }), options);
+    expect(state.resumeAt).to.be.NaN;
+    expect(state.congested).to.equal(0);
+  });
+
+  it('counts a window at exactly twice the no-load latency as congested', () => {
+    let state = anchoredAt(50);
+    for (let i = 1; i <= 5; i++)
+      state = gradient.next(state, window({ meanRtt: 200, minRtt: 200, end: i }), options);
+    expect(state.resumeAt).to.be.above(0);
   });
 
   it('keeps the limit within [minLimit, maxLimit]', () => {

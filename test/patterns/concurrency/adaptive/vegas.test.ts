@@ -51,6 +51,47 @@ describe('vegas limit algorithm', () => {
     expect(next.limit).to.equal(100);
   });
 
+  // Below, limit 8 or 4 gives log10(limit) < 1, so step 1, alpha 2 and beta 4: exact queue sizes.
+  it('holds with a queue of exactly beta, and of exactly alpha', () => {
+    // queue = 8 × (1 − 50/100) = 4 = beta; 8 × (1 − 75/100) = 2 = alpha
+    const beta = vegas.next({ ...anchoredAt(8), noLoadRtt: 50 }, window({ end: 1 }), options);
+    expect(beta.limit).to.equal(8);
+    const alpha = vegas.next({ ...anchoredAt(8), noLoadRtt: 75 }, window({ end: 1 }), options);
+    expect(alpha.limit).to.equal(8);
+  });
+
+  it('grows by alpha while the queue is at most log10(limit)', () => {
+    // queue = 4 × (1 − 75/100) = 1 = the step
+    const next = vegas.next({ ...anchoredAt(4), noLoadRtt: 75 }, window({ end: 1 }), options);
+    expect(next.limit).to.equal(6);
+  });
+
+  it('grows after a window that used exactly half the limit', () => {
+    const next = vegas.next(anchoredAt(8), window({ maxInflight: 4, end: 1 }), options);
+    expect(next.limit).to.equal(10);
+  });
+
+  it('takes a window measured at 0 ms against a no-load latency of 0 ms as no queue: it grows by alpha', () => {
+    const still = { ...anchoredAt(100), noLoadRtt: 0 };
+    const next = vegas.next(still, window({ meanRtt: 0, minRtt: 0, maxRtt: 0, end: 1 }), options);
+    expect(next.limit).to.equal(104);
+  });
+
+  it('ends a probe with its window: that latency is the new reference and the limit comes back', () => {
+    const due: VegasState = { ...anchoredAt(100), nextProbeAt: 5_000 };
+    const probing = vegas.next(due, window({ end: 5_000 }), options);
+    expect(probing.limit).to.equal(10);
+    expect(probing.resumeAt).to.equal(104);
+    const after = vegas.next(probing, window({ meanRtt: 150, end: 5_200 }), options);
+    expect(after).to.deep.equal({
+      limit: 104,
+      noLoadRtt: 150,
+      resumeAt: NaN,
+      nextProbeAt: 35_200,
+      congested: 0,
+    });
+  });
+
   it('settles a few calls above capacity in front of a server that queues beyond it', () => {
     expect(run(anchoredAt(20), 300).limit).to.be.within(100, 112);
   });
