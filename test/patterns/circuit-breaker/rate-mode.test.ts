@@ -128,6 +128,15 @@ describe('CircuitBreaker: rate mode', () => {
       expect(rate!.window).to.deep.equal({ calls: 100 });
     });
 
+    it('judges a count window smaller than 10 calls once it is full, when minimumCalls is not given', async () => {
+      const breaker = new CircuitBreaker({ failureRateThreshold: 50, slidingWindow: { calls: 4 } });
+      expect(breaker.options.rate!.minimumCalls).to.equal(4);
+      await calls(breaker, 'oox');
+      expect(breaker.state).to.equal('closed');
+      await calls(breaker, 'x');
+      expect(breaker.state).to.equal('open');
+    });
+
     it('keeps consecutive mode, with no rate, by default', () => {
       const { options } = new CircuitBreaker();
       expect(options.rate).to.equal(undefined);
