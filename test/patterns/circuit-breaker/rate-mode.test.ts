@@ -249,6 +249,41 @@ describe('CircuitBreaker: rate mode', () => {
       });
     }
 
+    it('goes on aging its calls from the time it reads after the wall clock steps back', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { time: '10s', buckets: 10 },
+        minimumCalls: 3,
+      });
+      await calls(breaker, 'x');
+      time.clock.setSystemTime(Date.now() - 600_000);
+      await calls(breaker, 'o');
+      expect(breaker.metrics()).to.deep.include({ calls: 2, failedCalls: 1 });
+      await time.clock.tickAsync(10_000); // both have aged out, long before the clock is back where it was
+      expect(breaker.metrics().calls).to.equal(0);
+      await calls(breaker, 'xoo');
+      expect(breaker.metrics()).to.deep.include({ calls: 3, failedCalls: 1 });
+      expect(breaker.state).to.equal('closed');
+    });
+
+    it('saves the times of its buckets as the clock reads them after a step back', async () => {
+      const options: CircuitBreakerOptions = {
+        failureRateThreshold: 90,
+        slidingWindow: { time: '10s', buckets: 10 },
+      };
+      const first = new CircuitBreaker(options);
+      await calls(first, 'x');
+      time.clock.setSystemTime(Date.now() - 600_000);
+      await calls(first, 'o');
+      const saved = first.toJSON();
+      expect(saved.window).to.deep.equal({ type: 'time', buckets: [[Date.now(), 2, 1, 0]] });
+      const second = new CircuitBreaker({ ...options, initialState: saved });
+      await time.clock.tickAsync(9_999);
+      expect(second.metrics()).to.deep.include({ calls: 2, failedCalls: 1 });
+      await time.clock.tickAsync(1);
+      expect(second.metrics().calls).to.equal(0);
+    });
+
     it('reports metrics of the current window, dropping aged buckets when read', async () => {
       const breaker = new CircuitBreaker({
         failureRateThreshold: 90,
