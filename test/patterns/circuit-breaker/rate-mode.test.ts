@@ -464,6 +464,16 @@ describe('CircuitBreaker: rate mode', () => {
       });
     }
 
+    it("saves a count window's outcomes oldest first, whether it is full or not", async () => {
+      const options = { failureRateThreshold: 90, slidingWindow: { calls: 3 }, minimumCalls: 3 };
+      const full = new CircuitBreaker(options);
+      await calls(full, 'xoox'); // the first failure has left the window
+      expect(full.toJSON().window).to.deep.equal({ type: 'calls', outcomes: [0, 0, 1] });
+      const partial = new CircuitBreaker({ ...options, slidingWindow: { calls: 5 } });
+      await calls(partial, 'xo');
+      expect(partial.toJSON().window).to.deep.equal({ type: 'calls', outcomes: [1, 0] });
+    });
+
     it('keeps the open time of a backed-off circuit across a restart', async () => {
       const options: CircuitBreakerOptions = {
         failureThreshold: 1,
