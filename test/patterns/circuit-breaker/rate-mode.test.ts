@@ -488,6 +488,50 @@ describe('CircuitBreaker: rate mode', () => {
       expect((await openError(second)).retryAfter).to.equal(10_000);
     });
 
+    it('starts with an empty window when the saved one is of the other kind (the window option changed)', async () => {
+      const byCount: CircuitBreakerOptions = {
+        failureRateThreshold: 90,
+        slidingWindow: { calls: 5 },
+      };
+      const byTime: CircuitBreakerOptions = {
+        failureRateThreshold: 90,
+        slidingWindow: { time: '5s' },
+      };
+      const count = new CircuitBreaker(byCount);
+      const timed = new CircuitBreaker(byTime);
+      await calls(count, 'xo');
+      await calls(timed, 'xo');
+      const fromCount = new CircuitBreaker({ ...byTime, initialState: count.toJSON() });
+      const fromTime = new CircuitBreaker({ ...byCount, initialState: timed.toJSON() });
+      expect([fromCount.metrics().calls, fromTime.metrics().calls]).to.deep.equal([0, 0]);
+    });
+
+    it('restores only the saved buckets within its window, in whatever order they come', () => {
+      const bucket = (ago: number, calls: number, failed: number) => [
+        Date.now() - ago,
+        calls,
+        failed,
+        0,
+      ];
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 90,
+        slidingWindow: { time: '10s', buckets: 10 },
+        initialState: {
+          state: 'closed',
+          failures: 0,
+          successes: 0,
+          openedAt: null,
+          isolated: false,
+          openMs: null,
+          window: {
+            type: 'time',
+            buckets: [bucket(0, 1, 0), bucket(60_000, 5, 5), bucket(3_000, 2, 1)],
+          },
+        },
+      });
+      expect(breaker.metrics()).to.deep.include({ calls: 3, failedCalls: 1 });
+    });
+
     it('refuses a saved window that is not one', () => {
       for (const window of [
         { type: 'calls', outcomes: [7] },
