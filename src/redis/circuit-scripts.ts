@@ -180,13 +180,18 @@ local function open(retryAfter)
 end
 -- The time window drops the spans that aged out, as the next record or read finds them.
 local function rotate()
-  local span = math.floor(now / (windowMs / buckets))
+  local span = math.floor(now / (windowMs / buckets)) + win.x
   if not win.n then
     win.n = span
     return span % buckets
   end
-  -- The same span as the newest (the common case), or a clock that stepped back: count it there.
-  if span <= win.n then return win.n % buckets end
+  if span < win.n then
+    -- The clock stepped back: every later time is shifted by the step, so the window goes on aging from the time
+    -- it reads, instead of holding its calls until the clock catches up.
+    win.x = win.x + win.n - span
+    return win.n % buckets
+  end
+  if span == win.n then return span % buckets end
   local first = math.max(win.n + 1, span - buckets + 1)
   for s = first, span do
     local b = s % buckets
@@ -201,13 +206,16 @@ local function rotate()
 end
 local function loadWindow()
   if win then return end
-  local w = redis.call('HMGET', W, 'c', 'f', 's', 'n', 'g')
+  local w = redis.call('HMGET', W, 'c', 'f', 's', 'n', 'g', 'x')
   if tonumber(w[5]) ~= gen then
     -- Counted before the last transition (by a process of another window shape, which deleted only its own).
     redis.call('DEL', W)
     w = {}
   end
-  win = {c = tonumber(w[1]) or 0, f = tonumber(w[2]) or 0, s = tonumber(w[3]) or 0, n = tonumber(w[4])}
+  win = {
+    c = tonumber(w[1]) or 0, f = tonumber(w[2]) or 0, s = tonumber(w[3]) or 0, n = tonumber(w[4]),
+    x = tonumber(w[6]) or 0,
+  }
 end
 local function record(failed, slow)
   loadWindow()
@@ -273,7 +281,8 @@ else
     if ringSize == 0 then rotate() end
   end
   if win then
-    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0, 'g', string.format('%d', gen))
+    redis.call('HSET', W, 'c', win.c, 'f', win.f, 's', win.s, 'n', win.n or 0, 'g', string.format('%d', gen),
+      'x', win.x)
     -- A time window means nothing once its calls aged out; a ring lasts as long as its (closed) circuit.
     if ringSize == 0 then redis.call('PEXPIRE', W, windowMs + 1000) else redis.call('PEXPIRE', W, IDLE_MS) end
     r[6], r[7], r[8] = win.c, win.f, win.s

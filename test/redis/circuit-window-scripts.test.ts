@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ADMIT, FORCE, REPORT } from '../../src/redis/circuit-scripts.js';
 import type { LuaScript } from '../../src/redis/redis-link.js';
 import { RedisServer } from './redis-server.js';
-import { runScript } from './support.js';
+import { runScript, sleep } from './support.js';
 
 type Reply = [string, string, number, number, number, number, number, number];
 type Call = [outcome: string, slow?: number, retryAfter?: number];
@@ -230,6 +230,20 @@ describe('dspu/redis circuit scripts in rate mode', function () {
       ]);
       const [, state] = await report(0, [['success']]);
       expect(state).to.equal('open'); // 2 failed of 4 calls
+    });
+
+    it('goes on aging its calls after the Redis clock steps back', async () => {
+      window = timeWindow(50, 5);
+      // 2 failures recorded while the clock read an hour later than it does now, in spans of 10 ms.
+      const [seconds, micros] = await redis.time();
+      const newest = Math.floor((Number(seconds) * 1000 + Number(micros) / 1000) / 10) + 360_000;
+      await redis.hset(keys[3], 'n', newest, `c${newest % 5}`, 2, `f${newest % 5}`, 2);
+      await redis.hset(keys[3], 'c', 2, 'f', 2, 's', 0, 'g', 0);
+      const [, , , , , c] = await report(0, [['success']]);
+      expect(c).to.equal(3);
+      await sleep(60); // the Redis clock cannot be faked: a whole window of real time
+      const [, state, , , , after, failed] = await report(0, [['success']]);
+      expect([state, after, failed]).to.deep.equal(['closed', 1, 0]);
     });
 
     it('expires the window hash once its calls have aged out', async () => {

@@ -8,6 +8,7 @@ import {
   CircuitState,
   RetryPolicy,
   retry,
+  type CircuitBreakerOptions,
   type RetryOptions,
 } from '../../src/index.js';
 import { observe, useFakeClock } from '../support/fake-clock.js';
@@ -296,6 +297,181 @@ describe('reliability: gaps found by mutation testing', () => {
           openMs: null,
         });
       }
+    });
+
+    it('is of kind circuitBreaker, and peekState() reads each state without moving the circuit', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 100 });
+      expect(breaker.kind).to.equal('circuitBreaker');
+      expect(breaker.peekState()).to.equal(CircuitState.CLOSED);
+      await trip(breaker, 1);
+      expect(breaker.peekState()).to.equal(CircuitState.OPEN);
+      await time.clock.tickAsync(100);
+      const changes: string[] = [];
+      breaker.events.on('stateChange', ({ from, to }) => changes.push(`${from}>${to}`));
+      expect(breaker.peekState()).to.equal(CircuitState.HALF_OPEN);
+      expect(changes).to.deep.equal([]);
+    });
+
+    it('rejects a call whose signal has already aborted with its reason, without running it', async () => {
+      const breaker = new CircuitBreaker();
+      const controller = new AbortController();
+      controller.abort(new Down('gone'));
+      let ran = false;
+      const error = await breaker
+        .protect(
+          async () => {
+            ran = true;
+          },
+          { signal: controller.signal },
+        )
+        .catch((e: unknown) => e);
+      expect([(error as Error).message, ran]).to.deep.equal(['gone', false]);
+    });
+
+    describe('trial slots', () => {
+      async function halfOpen(options: CircuitBreakerOptions = {}): Promise<CircuitBreaker> {
+        const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 1_000, ...options });
+        await trip(breaker, 1);
+        await time.clock.tickAsync(1_000);
+        return breaker;
+      }
+      const hang = () => new Promise<never>(() => {});
+      const rejected = async (breaker: CircuitBreaker) => {
+        const call = observe(breaker.protect(hang));
+        await time.clock.tickAsync(0);
+        return call.error instanceof CircuitBreakerError;
+      };
+
+      it('takes back hung trials’ slots `timeout` after the first call once the wall clock stepped back', async () => {
+        const breaker = await halfOpen();
+        observe(breaker.protect(hang));
+        await time.clock.tickAsync(500);
+        time.clock.setSystemTime(Date.now() - 600_000);
+        expect(await rejected(breaker)).to.equal(true); // counts from here
+        await time.clock.tickAsync(999);
+        expect(await rejected(breaker)).to.equal(true);
+        await time.clock.tickAsync(1);
+        expect(await rejected(breaker)).to.equal(false);
+      });
+
+      it('frees no slot of later trials when a trial whose slot was taken back is given up', async () => {
+        const breaker = await halfOpen();
+        const controller = new AbortController();
+        observe(breaker.protect(hang, { signal: controller.signal }));
+        await time.clock.tickAsync(1_000);
+        observe(breaker.protect(hang)); // takes the slot back
+        controller.abort(new Down('gone'));
+        expect(await rejected(breaker)).to.equal(true);
+      });
+
+      it('frees no slot of later trials when a trial whose slot was taken back fails uncounted', async () => {
+        const breaker = await halfOpen({ exceptions: [Down] });
+        let fail!: (error: Error) => void;
+        observe(breaker.protect(() => new Promise((_resolve, reject) => (fail = reject))));
+        await time.clock.tickAsync(1_000);
+        observe(breaker.protect(hang)); // takes the slot back
+        fail(new TypeError('not counted'));
+        await time.clock.tickAsync(0);
+        expect(await rejected(breaker)).to.equal(true);
+      });
+    });
+
+    describe('callbacks that move the breaker', () => {
+      // The breaker's own promise: once user code on a call's way has moved it, the call changes nothing.
+      it('records nothing of a call whose isFailureResult isolated the circuit', async () => {
+        const breaker: CircuitBreaker<string> = new CircuitBreaker<string>({
+          failureRateThreshold: 50,
+          isFailureResult: () => {
+            breaker.isolate();
+            return false;
+          },
+        });
+        const successes: string[] = [];
+        breaker.events.on('success', ({ state }) => successes.push(state));
+        expect(await breaker.protect(async () => 'fine')).to.equal('fine');
+        expect([breaker.metrics().calls, successes]).to.deep.equal([0, []]);
+      });
+
+      it('counts no failure of a call whose isFailureResult reset the circuit', async () => {
+        const breaker: CircuitBreaker<string> = new CircuitBreaker<string>({
+          failureThreshold: 3,
+          isFailureResult: (value) => {
+            void breaker.reset();
+            return value === 'bad';
+          },
+        });
+        const failures: string[] = [];
+        breaker.events.on('failure', ({ state }) => failures.push(state));
+        await breaker.protect(async () => 'bad');
+        expect([breaker.toJSON().failures, failures]).to.deep.equal([0, []]);
+      });
+
+      it('does not close again for a trial whose isFailureResult closed the circuit', async () => {
+        let resetting = false;
+        const breaker: CircuitBreaker<string> = new CircuitBreaker<string>({
+          failureThreshold: 1,
+          timeout: 100,
+          successThreshold: 1,
+          isFailureResult: () => {
+            if (resetting) void breaker.reset();
+            return false;
+          },
+        });
+        await trip(breaker, 1);
+        await time.clock.tickAsync(100);
+        const changes: string[] = [];
+        breaker.events.on('stateChange', ({ from, to }) => changes.push(`${from}>${to}`));
+        resetting = true;
+        await breaker.protect(async () => 'trial');
+        expect(changes).to.deep.equal(['open>half_open', 'half_open>closed']);
+      });
+
+      it('leaves the window of a circuit a success listener isolated empty', async () => {
+        const breaker = new CircuitBreaker({ failureRateThreshold: 50 });
+        breaker.events.on('success', () => breaker.isolate());
+        await breaker.protect(async () => 'fine');
+        expect([breaker.state, breaker.metrics().calls]).to.deep.equal([CircuitState.OPEN, 0]);
+      });
+    });
+
+    it('asks nothing and emits nothing for closed calls that settle after the circuit opened', async () => {
+      const asked: unknown[] = [];
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        exceptions: [Down],
+        isFailureResult: (value) => asked.push(value) < 0,
+      });
+      const ignored: unknown[] = [];
+      breaker.events.on('ignored', ({ error }) => ignored.push(error));
+      let succeed!: (value: string) => void;
+      let fail!: (error: Error) => void;
+      const late = [
+        breaker.protect(() => new Promise<string>((resolve) => (succeed = resolve))),
+        breaker.protect(() => new Promise((_resolve, reject) => (fail = reject))),
+      ];
+      await trip(breaker, 1);
+      succeed('late');
+      fail(new TypeError('late'));
+      await Promise.allSettled(late);
+      expect([asked, ignored]).to.deep.equal([[], []]);
+    });
+
+    describe('rate mode', () => {
+      it('reports rates of 0, not NaN, for an empty window and in consecutive mode', () => {
+        const empty = { calls: 0, failedCalls: 0, slowCalls: 0, failureRate: 0, slowCallRate: 0 };
+        expect(new CircuitBreaker({ failureRateThreshold: 50 }).metrics()).to.deep.equal(empty);
+        expect(new CircuitBreaker().metrics()).to.deep.equal(empty);
+      });
+
+      it('counts a function that throws synchronously as failed, not slow, without slowCallDuration', async () => {
+        const breaker = new CircuitBreaker({ failureRateThreshold: 100 });
+        await breaker
+          .protect(() => {
+            throw new Down('sync');
+          })
+          .catch(() => undefined);
+        expect(breaker.metrics()).to.deep.include({ calls: 1, failedCalls: 1, slowCalls: 0 });
+      });
     });
 
     it('restores a saved isolated circuit as isolated', () => {

@@ -29,7 +29,10 @@ export interface CircuitBreakerOptions<T = unknown> {
   failureRateThreshold?: number;
   /** Rate mode: the calls judged. Default `{ calls: 100 }`. */
   slidingWindow?: SlidingWindowOptions;
-  /** Rate mode: no verdict before the window holds this many calls. Default 10. */
+  /**
+   * Rate mode: no verdict before the window holds this many calls. Default 10, or the size of a smaller count
+   * window.
+   */
   minimumCalls?: number;
   /** Rate mode: a call that takes longer than this is slow, whether it succeeds or fails. */
   slowCallDuration?: Duration;
@@ -136,7 +139,8 @@ function capped(openMs: number | null, most: number): number | null {
 /**
  * Validates and resolves circuit breaker options. Problems are recorded on `checker`; the caller throws.
  * Defaults: failureThreshold 5, timeout 60s, successThreshold 2, halfOpenMaxCalls 1; in rate mode a window of
- * the last 100 calls, minimumCalls 10, failureRateThreshold 50, slowCallRateThreshold 100.
+ * the last 100 calls, minimumCalls 10 (at most the count window's size), failureRateThreshold 50,
+ * slowCallRateThreshold 100.
  */
 export function resolveCircuitBreakerOptions(
   checker: OptionsChecker,
@@ -191,9 +195,10 @@ export function resolveCircuitBreakerOptions(
 function resolveRateOptions(checker: OptionsChecker): ResolvedRateOptions {
   const slow = checker.raw('slowCallDuration');
   const window = resolveWindow(checker);
-  const minimumCalls = checker.integer('minimumCalls', 10, 1);
-  if ('calls' in window && minimumCalls > window.calls)
-    checker.fail('minimumCalls', `at most the window's ${window.calls} calls`);
+  // A count window smaller than the default minimum is judged once full, not refused for an option never given.
+  const most = 'calls' in window ? window.calls : Infinity;
+  const minimumCalls = checker.integer('minimumCalls', Math.min(10, most), 1);
+  if (minimumCalls > most) checker.fail('minimumCalls', `at most the window's ${most} calls`);
   return {
     failureRateThreshold: percent(checker, 'failureRateThreshold', 50),
     slowCallRateThreshold: percent(checker, 'slowCallRateThreshold', 100),

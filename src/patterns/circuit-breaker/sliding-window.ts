@@ -105,6 +105,8 @@ export class TimeWindow implements SlidingWindow {
   slow = 0;
   // The newest span recorded or read: buckets of older spans than this minus `buckets` are stale.
   private newest = -Infinity;
+  // Spans added to every time read, the sum of the clock's steps back: the window goes on from where it was.
+  private shift = 0;
   // The last time asked for and its bucket: a busy breaker records many calls within one millisecond, and those
   // then cost one comparison instead of a division and a remainder.
   private lastNow = NaN;
@@ -146,6 +148,7 @@ export class TimeWindow implements SlidingWindow {
     this.slowCalls.fill(0);
     this.calls = this.failed = this.slow = 0;
     this.newest = -Infinity;
+    this.shift = 0;
     this.lastNow = NaN;
   }
 
@@ -155,7 +158,7 @@ export class TimeWindow implements SlidingWindow {
     for (let i = 0; i < this.buckets; i++)
       if (this.bucketCalls[i] > 0)
         buckets.push([
-          this.spans[i] * this.spanMs,
+          (this.spans[i] - this.shift) * this.spanMs,
           this.bucketCalls[i],
           this.failedCalls[i],
           this.slowCalls[i],
@@ -168,7 +171,8 @@ export class TimeWindow implements SlidingWindow {
     if (saved.type !== 'time') return;
     for (const [startMs, calls, failed, slow] of saved.buckets) {
       const span = Math.round(startMs / this.spanMs);
-      const bucket = this.bucketOf(span * this.spanMs);
+      // Saved buckets come in any order: an older one is no clock step back, and lands in its own bucket.
+      const bucket = span < this.newest ? this.bucketOfSpan(span) : this.bucketAt(span);
       if (this.spans[bucket] !== span) continue; // older than the window already restored
       this.bucketCalls[bucket] += calls;
       this.failedCalls[bucket] += failed;
@@ -189,12 +193,19 @@ export class TimeWindow implements SlidingWindow {
 
   // bucketOf without the cache.
   private findBucket(nowMs: number): number {
-    const span = Math.floor(nowMs / this.spanMs);
-    const bucket = this.bucketOfSpan(span);
-    if (span <= this.newest) {
-      // The same span as the newest (the common case), or a clock that stepped back: count it there.
-      return span === this.newest || this.spans[bucket] === span ? bucket : this.newestBucket();
+    return this.bucketAt(Math.floor(nowMs / this.spanMs) + this.shift);
+  }
+
+  /** Drops the buckets that aged out by `span` and returns its bucket. */
+  private bucketAt(span: number): number {
+    if (span < this.newest) {
+      // The clock stepped back (NTP, a test's setSystemTime): every later read is shifted by the step, so the
+      // window goes on aging from the time it reads, instead of holding its calls until the clock catches up.
+      this.shift += this.newest - span;
+      return this.bucketOfSpan(this.newest);
     }
+    const bucket = this.bucketOfSpan(span);
+    if (span === this.newest) return bucket;
     // Every span from newest + 1 to `span` starts afresh; past a whole window, every bucket does.
     const first = Math.max(this.newest + 1, span - this.buckets + 1);
     for (let s = first; s <= span; s++) this.empty(this.bucketOfSpan(s), s);
@@ -207,10 +218,6 @@ export class TimeWindow implements SlidingWindow {
   private bucketOfSpan(span: number): number {
     const bucket = span % this.buckets;
     return bucket < 0 ? bucket + this.buckets : bucket;
-  }
-
-  private newestBucket(): number {
-    return this.bucketOfSpan(this.newest);
   }
 
   private empty(bucket: number, span: number): void {

@@ -128,6 +128,15 @@ describe('CircuitBreaker: rate mode', () => {
       expect(rate!.window).to.deep.equal({ calls: 100 });
     });
 
+    it('judges a count window smaller than 10 calls once it is full, when minimumCalls is not given', async () => {
+      const breaker = new CircuitBreaker({ failureRateThreshold: 50, slidingWindow: { calls: 4 } });
+      expect(breaker.options.rate!.minimumCalls).to.equal(4);
+      await calls(breaker, 'oox');
+      expect(breaker.state).to.equal('closed');
+      await calls(breaker, 'x');
+      expect(breaker.state).to.equal('open');
+    });
+
     it('keeps consecutive mode, with no rate, by default', () => {
       const { options } = new CircuitBreaker();
       expect(options.rate).to.equal(undefined);
@@ -240,6 +249,41 @@ describe('CircuitBreaker: rate mode', () => {
       });
     }
 
+    it('goes on aging its calls from the time it reads after the wall clock steps back', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { time: '10s', buckets: 10 },
+        minimumCalls: 3,
+      });
+      await calls(breaker, 'x');
+      time.clock.setSystemTime(Date.now() - 600_000);
+      await calls(breaker, 'o');
+      expect(breaker.metrics()).to.deep.include({ calls: 2, failedCalls: 1 });
+      await time.clock.tickAsync(10_000); // both have aged out, long before the clock is back where it was
+      expect(breaker.metrics().calls).to.equal(0);
+      await calls(breaker, 'xoo');
+      expect(breaker.metrics()).to.deep.include({ calls: 3, failedCalls: 1 });
+      expect(breaker.state).to.equal('closed');
+    });
+
+    it('saves the times of its buckets as the clock reads them after a step back', async () => {
+      const options: CircuitBreakerOptions = {
+        failureRateThreshold: 90,
+        slidingWindow: { time: '10s', buckets: 10 },
+      };
+      const first = new CircuitBreaker(options);
+      await calls(first, 'x');
+      time.clock.setSystemTime(Date.now() - 600_000);
+      await calls(first, 'o');
+      const saved = first.toJSON();
+      expect(saved.window).to.deep.equal({ type: 'time', buckets: [[Date.now(), 2, 1, 0]] });
+      const second = new CircuitBreaker({ ...options, initialState: saved });
+      await time.clock.tickAsync(9_999);
+      expect(second.metrics()).to.deep.include({ calls: 2, failedCalls: 1 });
+      await time.clock.tickAsync(1);
+      expect(second.metrics().calls).to.equal(0);
+    });
+
     it('reports metrics of the current window, dropping aged buckets when read', async () => {
       const breaker = new CircuitBreaker({
         failureRateThreshold: 90,
@@ -277,6 +321,38 @@ describe('CircuitBreaker: rate mode', () => {
       expect(breaker.state).to.equal('closed');
       await run(takes(50), 50);
       expect(breaker.state).to.equal('open'); // 2 slow of 4: 50 %
+    });
+
+    it('counts a call that settles exactly at slowCallDuration as not slow', async () => {
+      const breaker = new CircuitBreaker({
+        slowCallDuration: '2s',
+        slidingWindow: { calls: 4 },
+        minimumCalls: 4,
+      });
+      const first = observe(breaker.protect(takes(2_000)));
+      const second = observe(breaker.protect(takes(2_001, true)));
+      await time.clock.tickAsync(2_001);
+      expect(first.value).to.equal('late');
+      expect(second.error).to.be.instanceOf(Down);
+      expect(breaker.metrics()).to.deep.include({ calls: 2, slowCalls: 1, slowCallRate: 50 });
+    });
+
+    it('times a call by a monotonic clock: a wall clock step during it neither makes it slow nor hides it', async () => {
+      const breaker = new CircuitBreaker({
+        slowCallDuration: '1s',
+        slidingWindow: { calls: 4 },
+        minimumCalls: 4,
+      });
+      const quick = observe(breaker.protect(takes(100)));
+      time.clock.setSystemTime(Date.now() + 3_600_000);
+      await time.clock.tickAsync(100);
+      expect(quick.value).to.equal('late');
+      expect(breaker.metrics()).to.deep.include({ calls: 1, slowCalls: 0 });
+      const slow = observe(breaker.protect(takes(2_000)));
+      time.clock.setSystemTime(Date.now() - 3_600_000);
+      await time.clock.tickAsync(2_000);
+      expect(slow.value).to.equal('late');
+      expect(breaker.metrics()).to.deep.include({ calls: 2, slowCalls: 1 });
     });
 
     it('re-opens on a slow trial in HALF_OPEN, even one that succeeded', async () => {
@@ -420,6 +496,16 @@ describe('CircuitBreaker: rate mode', () => {
       });
     }
 
+    it("saves a count window's outcomes oldest first, whether it is full or not", async () => {
+      const options = { failureRateThreshold: 90, slidingWindow: { calls: 3 }, minimumCalls: 3 };
+      const full = new CircuitBreaker(options);
+      await calls(full, 'xoox'); // the first failure has left the window
+      expect(full.toJSON().window).to.deep.equal({ type: 'calls', outcomes: [0, 0, 1] });
+      const partial = new CircuitBreaker({ ...options, slidingWindow: { calls: 5 } });
+      await calls(partial, 'xo');
+      expect(partial.toJSON().window).to.deep.equal({ type: 'calls', outcomes: [1, 0] });
+    });
+
     it('keeps the open time of a backed-off circuit across a restart', async () => {
       const options: CircuitBreakerOptions = {
         failureThreshold: 1,
@@ -432,6 +518,50 @@ describe('CircuitBreaker: rate mode', () => {
       await calls(first, 'x'); // re-opens for 10 s
       const second = new CircuitBreaker({ ...options, initialState: first.toJSON() });
       expect((await openError(second)).retryAfter).to.equal(10_000);
+    });
+
+    it('starts with an empty window when the saved one is of the other kind (the window option changed)', async () => {
+      const byCount: CircuitBreakerOptions = {
+        failureRateThreshold: 90,
+        slidingWindow: { calls: 5 },
+      };
+      const byTime: CircuitBreakerOptions = {
+        failureRateThreshold: 90,
+        slidingWindow: { time: '5s' },
+      };
+      const count = new CircuitBreaker(byCount);
+      const timed = new CircuitBreaker(byTime);
+      await calls(count, 'xo');
+      await calls(timed, 'xo');
+      const fromCount = new CircuitBreaker({ ...byTime, initialState: count.toJSON() });
+      const fromTime = new CircuitBreaker({ ...byCount, initialState: timed.toJSON() });
+      expect([fromCount.metrics().calls, fromTime.metrics().calls]).to.deep.equal([0, 0]);
+    });
+
+    it('restores only the saved buckets within its window, in whatever order they come', () => {
+      const bucket = (ago: number, calls: number, failed: number) => [
+        Date.now() - ago,
+        calls,
+        failed,
+        0,
+      ];
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 90,
+        slidingWindow: { time: '10s', buckets: 10 },
+        initialState: {
+          state: 'closed',
+          failures: 0,
+          successes: 0,
+          openedAt: null,
+          isolated: false,
+          openMs: null,
+          window: {
+            type: 'time',
+            buckets: [bucket(0, 1, 0), bucket(60_000, 5, 5), bucket(3_000, 2, 1)],
+          },
+        },
+      });
+      expect(breaker.metrics()).to.deep.include({ calls: 3, failedCalls: 1 });
     });
 
     it('refuses a saved window that is not one', () => {

@@ -55,6 +55,49 @@ describe('hedge: deadline queues per delay', () => {
     );
   });
 
+  /** A policy whose 64 queues all hold a call waiting for its hedge, at 1000, 1010 … 1630 ms, in no order. */
+  function fullPolicy(sent: Map<string, number>) {
+    const policy = new HedgePolicy({ delay: 'p50', fallbackDelay: 1 });
+    const wait = (name: string, delay: number) => {
+      policy.delayFor = () => delay;
+      let attempts = 0;
+      void policy.execute(
+        () =>
+          new Promise(() => {
+            if (++attempts === 2) sent.set(name, time.clock.now);
+          }),
+      );
+    };
+    for (let i = 0; i < MAX_QUEUES; i++)
+      wait(`queue ${i}`, 1_000 + 10 * ((i * 37 + 5) % MAX_QUEUES));
+    expect(queuesOf(policy).size).to.equal(MAX_QUEUES);
+    return { policy, wait };
+  }
+
+  it('joins the queue that sends its hedge soonest after its delay when 64 delays wait', () => {
+    const sent = new Map<string, number>();
+    const { policy, wait } = fullPolicy(sent);
+    const delays: number[] = [];
+    policy.events.on('hedge', ({ delay }) => delays.push(delay));
+    wait('before every queue', 500); // every queue is later: the earliest one
+    wait('after one queue', 1_005); // one queue is earlier: on time behind it
+    time.clock.tick(1_630);
+    expect([sent.get('before every queue'), sent.get('after one queue')]).to.deep.equal([
+      2_000, 2_005,
+    ]);
+    expect(delays.slice(0, 3)).to.deep.equal([1_000, 1_000, 1_005]); // what each waited
+    policy.reset();
+  });
+
+  it('drops only drained queues, and reset() lets go of every queue in use', () => {
+    const sent = new Map<string, number>();
+    const { policy, wait } = fullPolicy(sent);
+    wait('one more delay', 2_000);
+    policy.reset();
+    time.clock.tick(2_000);
+    expect([...sent.keys()]).to.deep.equal([]);
+  });
+
   it('sends each hedge on time while fewer than 64 delays wait', async () => {
     const policy = new HedgePolicy({ delay: 'p50', fallbackDelay: 1 });
     const late: number[] = [];

@@ -123,6 +123,22 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/reliability/mutation-gaps.test.js',
     ],
   },
+  'breaker-window': {
+    files: ['circuit-breaker/sliding-window.js', 'circuit-breaker/circuit-breaker.js'],
+    specs: [
+      'build/test/patterns/circuit-breaker/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
+    ],
+  },
+  hedge: {
+    files: ['hedge/hedge.js', 'hedge/latency-quantile.js', 'hedge/hedge.options.js'],
+    specs: [
+      'build/test/patterns/hedge/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+      'build/test/reliability/mutation-gaps.test.js',
+    ],
+  },
 };
 
 interface Mutant {
