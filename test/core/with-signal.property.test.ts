@@ -9,9 +9,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { getEventListeners } from 'node:events';
-import sinon from 'sinon';
 import { currentSignal, withSignal } from '../../src/index.js';
-import { observe } from '../support/fake-clock.js';
+import { observe, useFakeClockCatchingUnhandled } from '../support/fake-clock.js';
 
 interface Level {
   /** When its caller aborts: before the call, at a time, or never. */
@@ -55,20 +54,11 @@ function abortTime(level: Level): number {
 }
 
 describe('withSignal (property): nested, against a reference model', () => {
-  let clock: sinon.SinonFakeTimers;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-  beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: 0 });
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterEach(() => {
-    clock.restore();
-    process.off('unhandledRejection', onUnhandled);
-  });
+  const harness = useFakeClockCatchingUnhandled();
+  const { unhandled } = harness;
 
   it('settles every level and aborts the work as the model says', async () => {
+    const { clock } = harness;
     await fc.assert(
       fc.asyncProperty(scenario, async ({ levels, work }) => {
         clock.reset();

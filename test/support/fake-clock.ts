@@ -26,3 +26,27 @@ export function observe<T>(promise: Promise<T>): { settled: boolean; value?: T; 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * For property suites: fake timers (Date included) from time 0, and every unhandled rejection collected in
+ * `unhandled`, for each test of the current mocha suite. A run clears both before it starts (`clock.reset()`).
+ */
+export function useFakeClockCatchingUnhandled(): {
+  readonly clock: sinon.SinonFakeTimers;
+  readonly unhandled: unknown[];
+} {
+  const holder = { unhandled: [] as unknown[] } as {
+    clock: sinon.SinonFakeTimers;
+    unhandled: unknown[];
+  };
+  const onUnhandled = (reason: unknown) => holder.unhandled.push(reason);
+  beforeEach(() => {
+    holder.clock = sinon.useFakeTimers({ now: 0 });
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    holder.clock.restore();
+    process.off('unhandledRejection', onUnhandled);
+  });
+  return holder;
+}

@@ -23,7 +23,7 @@ import {
   type HedgeBudget,
 } from '../../../src/index.js';
 import { LatencyQuantile } from '../../../src/patterns/hedge/latency-quantile.js';
-import { observe } from '../../support/fake-clock.js';
+import { observe, useFakeClockCatchingUnhandled } from '../../support/fake-clock.js';
 
 interface Attempt {
   readonly ms: number;
@@ -344,19 +344,11 @@ const crowd: fc.Arbitrary<Crowd> = fc.integer({ min: 1, max: 3 }).chain((maxHedg
 );
 
 describe('hedge (property)', () => {
-  let clock: sinon.SinonFakeTimers;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: 0 });
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterEach(() => {
-    clock.restore();
-    process.off('unhandledRejection', onUnhandled);
-  });
+  const harness = useFakeClockCatchingUnhandled();
+  const { unhandled } = harness;
 
   it('starts, wins, fails, aborts and emits as the model says, and leaves nothing behind', async () => {
+    const { clock } = harness;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         clock.reset();
@@ -385,6 +377,7 @@ describe('hedge (property)', () => {
   });
 
   it('keeps calls that share a policy (its delay queue, its budget) as independent as the model says', async () => {
+    const { clock } = harness;
     await fc.assert(
       fc.asyncProperty(crowd, async (c) => {
         clock.reset();

@@ -10,7 +10,6 @@
 // residue 4, enclosing deadlines and aborts at residue 6, and counts are read at residue 8: no two events tie.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import sinon from 'sinon';
 import {
   TimeoutError,
   currentSignal,
@@ -20,7 +19,7 @@ import {
   shieldedCount,
   withSignal,
 } from '../../../src/index.js';
-import { observe } from '../../support/fake-clock.js';
+import { observe, useFakeClockCatchingUnhandled } from '../../support/fake-clock.js';
 
 interface Work {
   readonly start: number;
@@ -80,20 +79,11 @@ function drainModel(s: Scenario): { at: number; timedOut: boolean } {
 }
 
 describe('shield (property): against a reference model', () => {
-  let clock: sinon.SinonFakeTimers;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-  beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: 0 });
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterEach(() => {
-    clock.restore();
-    process.off('unhandledRejection', onUnhandled);
-  });
+  const harness = useFakeClockCatchingUnhandled();
+  const { unhandled } = harness;
 
   it('settles each work with its own outcome, counts what runs, and drains as the model says', async () => {
+    const { clock } = harness;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         clock.reset();
