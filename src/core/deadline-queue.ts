@@ -64,6 +64,9 @@ export class DeadlineQueue {
   private first: Segment | undefined;
   private last: Segment | undefined;
   private timer: TimerHandle | undefined;
+  // When `timer` fires. A queue that emptied keeps its timer, and an owner mixing durations (the hedge) may then
+  // add an entry due before it: that entry re-arms the timer rather than wait for it.
+  private timerDue = Infinity;
   // The setTimeout that made `timer`: a test may install fake timers after the first call.
   private timerApi: typeof globalThis.setTimeout | undefined;
   private clearApi: typeof globalThis.clearTimeout | undefined;
@@ -90,8 +93,13 @@ export class DeadlineQueue {
     segment.push(entry);
     this.size++;
     if (finite && expiresAt > this.latest) this.latest = expiresAt;
-    if (finite && (this.timer === undefined || this.timerApi !== globalThis.setTimeout))
-      this.arm(expiresAt - read);
+    if (
+      finite &&
+      (this.timer === undefined ||
+        this.timerApi !== globalThis.setTimeout ||
+        expiresAt < this.timerDue)
+    )
+      this.arm(expiresAt - read, read);
   }
 
   /** Removes `entry`; false (and nothing changes) if it was not queued: it expired or was removed already. */
@@ -153,11 +161,13 @@ export class DeadlineQueue {
     return segment;
   }
 
-  private arm(delay: number): void {
+  private arm(delay: number, time: number): void {
     if (this.timer !== undefined) this.clearApi!(this.timer);
     this.timerApi = globalThis.setTimeout;
     this.clearApi = globalThis.clearTimeout;
-    this.timer = this.timerApi(this.fire, Math.min(TIMER_SPAN_MS, Math.max(1, delay)));
+    const wait = Math.min(TIMER_SPAN_MS, Math.max(1, delay));
+    this.timer = this.timerApi(this.fire, wait);
+    this.timerDue = time + wait;
     armed.add(this);
   }
 
@@ -179,6 +189,7 @@ export class DeadlineQueue {
    */
   private rebase(step: number): void {
     this.latest -= step;
+    this.timerDue -= step; // a timer waits its own time: by the stepped clock it fires that much earlier
     for (const entry of this.entries()) entry.expiresAt -= step; // Infinity stays Infinity
   }
 
@@ -202,11 +213,11 @@ export class DeadlineQueue {
         } catch (error) {
           // The entries behind it go on at the next turn (an empty queue lets that timer go): one broken owner
           // must not stop every deadline.
-          this.arm(0);
+          this.arm(0, time);
           throw error;
         }
       } else {
-        if (due.expiresAt !== Infinity) this.arm(due.expiresAt - time);
+        if (due.expiresAt !== Infinity) this.arm(due.expiresAt - time, time);
         return;
       }
     }

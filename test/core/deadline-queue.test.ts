@@ -134,6 +134,23 @@ describe('DeadlineQueue', () => {
     expect(a.expiresAt).to.equal(300);
   });
 
+  it('expires on time an entry added to an emptied queue whose timer waits for a later, removed one', () => {
+    // An owner that mixes durations in one queue (the hedge, past its number of queues) does this.
+    const queue = new DeadlineQueue();
+    const log: number[] = [];
+    const later = new Entry(1, 90, log);
+    queue.add(later);
+    queue.remove(later);
+    const sooner = new Entry(2, 10, log);
+    queue.add(sooner);
+    expect(clock.countTimers()).to.equal(1); // one timer, re-armed, not a second one
+    clock.tick(10);
+    expect(sooner.expiredAt).to.equal(10);
+    clock.tick(100);
+    expect(log).to.deep.equal([2]);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
   it('holds no timer for entries that never expire, and never expires them', () => {
     const queue = new DeadlineQueue();
     const log: number[] = [];
