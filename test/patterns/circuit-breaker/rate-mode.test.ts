@@ -161,6 +161,18 @@ describe('CircuitBreaker: rate mode', () => {
       expect(breaker.state).to.equal('open');
     });
 
+    it('forgets the outcome that leaves the window when it is full', async () => {
+      const breaker = new CircuitBreaker({
+        failureRateThreshold: 50,
+        slidingWindow: { calls: 4 },
+        minimumCalls: 4,
+      });
+      await calls(breaker, 'xoooo'); // the failure has left
+      await calls(breaker, 'x');
+      expect(breaker.metrics()).to.deep.include({ calls: 4, failedCalls: 1 });
+      expect(breaker.state).to.equal('closed');
+    });
+
     it('opens at a steady 30 % failure rate that never makes 5 failures in a row', async () => {
       const rate = new CircuitBreaker({ failureRateThreshold: 25, slidingWindow: { calls: 20 } });
       const consecutive = new CircuitBreaker({ failureThreshold: 5 });
