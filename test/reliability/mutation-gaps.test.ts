@@ -334,6 +334,29 @@ describe('reliability: gaps found by mutation testing', () => {
       expect([(error as Error).message, ran]).to.deep.equal(['gone', false]);
     });
 
+    it('runs a call given a signal as attempt 1, or as the attempt of the retry around it', async () => {
+      const breaker = new CircuitBreaker();
+      const { signal } = new AbortController();
+      expect(await breaker.protect(() => currentAttempt(), { signal })).to.equal(1);
+      const seen: number[] = [];
+      const result = observe(
+        retry(
+          () =>
+            breaker.protect(
+              () => {
+                seen.push(currentAttempt());
+                if (seen.length === 1) throw new Down('first');
+                return 'second';
+              },
+              { signal },
+            ),
+          { maxAttempts: 2, baseDelay: 1 },
+        )(),
+      );
+      await time.clock.tickAsync(10);
+      expect([result.value, seen]).to.deep.equal(['second', [1, 2]]);
+    });
+
     describe('trial slots', () => {
       async function halfOpen(options: CircuitBreakerOptions = {}): Promise<CircuitBreaker> {
         const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 1_000, ...options });
