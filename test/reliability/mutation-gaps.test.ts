@@ -357,6 +357,25 @@ describe('reliability: gaps found by mutation testing', () => {
       expect([result.value, seen]).to.deep.equal(['second', [1, 2]]);
     });
 
+    it('judges successes the same while someone listens for them', async () => {
+      const breaker = new CircuitBreaker({
+        failureThreshold: 3,
+        timeout: 100,
+        successThreshold: 1,
+      });
+      const successes: string[] = [];
+      breaker.events.on('success', ({ state }) => successes.push(state));
+      await trip(breaker, 2);
+      await breaker.protect(async () => 'resets the count');
+      await trip(breaker, 2);
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      await trip(breaker, 1);
+      await time.clock.tickAsync(100);
+      await breaker.protect(async () => 'closes');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(successes).to.deep.equal([CircuitState.CLOSED, CircuitState.HALF_OPEN]);
+    });
+
     describe('trial slots', () => {
       async function halfOpen(options: CircuitBreakerOptions = {}): Promise<CircuitBreaker> {
         const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 1_000, ...options });
