@@ -577,12 +577,15 @@ describe('reliability: gaps found by mutation testing', () => {
       const policy = new HedgePolicy({ delay: 50 });
       const controller = new AbortController();
       let attempts = 0;
+      let inner!: Promise<number>;
       const error = await withSignal(controller.signal, () => {
         controller.abort(new Down('gone'));
-        return policy.execute(() => ++attempts);
+        return (inner = policy.execute(() => ++attempts));
       }).catch((e: unknown) => e);
+      const innerError = await inner.catch((e: unknown) => e);
       await time.clock.tickAsync(0);
-      expect([(error as Error).message, attempts]).to.deep.equal(['gone', 0]);
+      expect([error, attempts]).to.deep.equal([innerError, 0]);
+      expect((error as Error).message).to.equal('gone');
     });
 
     it("runs its attempts as the retry's current attempt", async () => {
@@ -601,6 +604,23 @@ describe('reliability: gaps found by mutation testing', () => {
       );
       await time.clock.tickAsync(10);
       expect([result.value, seen]).to.deep.equal(['second', [1, 2]]);
+    });
+
+    it('fails at once with a ConfigError of one attempt, while another still runs', async () => {
+      const policy = new HedgePolicy({ delay: 10 });
+      let attempts = 0;
+      const result = observe(
+        policy.execute(() =>
+          ++attempts === 1
+            ? new Promise((_resolve, reject) =>
+                setTimeout(() => reject(ConfigError.invalid('url', 'a URL', 'nope')), 20),
+              )
+            : new Promise(() => {}),
+        ),
+      );
+      await time.clock.tickAsync(20);
+      expect(attempts).to.equal(2);
+      expect(result.error).to.be.instanceOf(ConfigError);
     });
 
     it('hands the signal only to a parameter beyond the arguments given', async () => {
