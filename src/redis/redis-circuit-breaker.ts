@@ -331,8 +331,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
     token: string,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    // A monotonic clock: a wall clock that steps during the call would make it slow, or hide that it was.
-    const started = this.slowMs === Infinity ? NOT_TIMED : performance.now();
+    const started = this.slowMs === Infinity ? NOT_TIMED : Date.now();
     // A trial whose caller gives up frees its fleet-wide slot at once: its work may never end.
     const stopWatching =
       signal !== undefined && token !== '' ? this.freeSlotOnAbort(signal, gen, token) : undefined;
@@ -380,7 +379,7 @@ export class RedisCircuitBreaker extends CircuitBreaker {
 
   /** Rate mode with `slowCallDuration`: whether a call that started at `started` was slow. */
   private slow(started: number): boolean {
-    return started !== NOT_TIMED && performance.now() - started > this.slowMs;
+    return started !== NOT_TIMED && Date.now() - started > this.slowMs;
   }
 
   private outcomeOf(error: unknown): Outcome {

@@ -1,13 +1,19 @@
-// Tests for behaviours that surviving mutants showed untested (mutation sampler on retry and the circuit
-// breaker): each `it` kills at least one mutant that every other test let through.
+// Tests for behaviours that surviving mutants showed untested (mutation sampler on retry, the circuit breaker
+// and its windows, and the hedge): each `it` kills at least one mutant that every other test let through.
 import { expect } from 'chai';
 import sinon from 'sinon';
 import {
   CircuitBreaker,
   CircuitBreakerError,
   CircuitState,
+  ConfigError,
+  HedgeLostError,
+  HedgePolicy,
   RetryPolicy,
+  currentAttempt,
+  hedge,
   retry,
+  withSignal,
   type CircuitBreakerOptions,
   type RetryOptions,
 } from '../../src/index.js';
@@ -328,6 +334,48 @@ describe('reliability: gaps found by mutation testing', () => {
       expect([(error as Error).message, ran]).to.deep.equal(['gone', false]);
     });
 
+    it('runs a call given a signal as attempt 1, or as the attempt of the retry around it', async () => {
+      const breaker = new CircuitBreaker();
+      const { signal } = new AbortController();
+      expect(await breaker.protect(() => currentAttempt(), { signal })).to.equal(1);
+      const seen: number[] = [];
+      const result = observe(
+        retry(
+          () =>
+            breaker.protect(
+              () => {
+                seen.push(currentAttempt());
+                if (seen.length === 1) throw new Down('first');
+                return 'second';
+              },
+              { signal },
+            ),
+          { maxAttempts: 2, baseDelay: 1 },
+        )(),
+      );
+      await time.clock.tickAsync(10);
+      expect([result.value, seen]).to.deep.equal(['second', [1, 2]]);
+    });
+
+    it('judges successes the same while someone listens for them', async () => {
+      const breaker = new CircuitBreaker({
+        failureThreshold: 3,
+        timeout: 100,
+        successThreshold: 1,
+      });
+      const successes: string[] = [];
+      breaker.events.on('success', ({ state }) => successes.push(state));
+      await trip(breaker, 2);
+      await breaker.protect(async () => 'resets the count');
+      await trip(breaker, 2);
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      await trip(breaker, 1);
+      await time.clock.tickAsync(100);
+      await breaker.protect(async () => 'closes');
+      expect(breaker.state).to.equal(CircuitState.CLOSED);
+      expect(successes).to.deep.equal([CircuitState.CLOSED, CircuitState.HALF_OPEN]);
+    });
+
     describe('trial slots', () => {
       async function halfOpen(options: CircuitBreakerOptions = {}): Promise<CircuitBreaker> {
         const breaker = new CircuitBreaker({ failureThreshold: 1, timeout: 1_000, ...options });
@@ -480,6 +528,136 @@ describe('reliability: gaps found by mutation testing', () => {
         initialState: { state: 'open', openedAt: null, isolated: true } as never,
       });
       expect(breaker.toJSON().isolated).to.equal(true);
+    });
+  });
+  describe('hedge', () => {
+    it('is of kind hedge, and leaves no timer after a call answered synchronously', async () => {
+      const policy = new HedgePolicy({ delay: 50 });
+      expect(policy.kind).to.equal('hedge');
+      expect(await policy.execute(() => 'at once')).to.equal('at once');
+      expect(time.clock.countTimers()).to.equal(0);
+    });
+
+    it("never aborts the winner's signal, though a loser fails after it won, even with a ConfigError", async () => {
+      const policy = new HedgePolicy({ delay: 10, maxHedges: 1 });
+      const signals: AbortSignal[] = [];
+      const result = observe(
+        policy.execute(
+          (signal) =>
+            new Promise((resolve, reject) => {
+              signals.push(signal);
+              if (signals.length === 1)
+                signal.addEventListener('abort', () =>
+                  reject(ConfigError.invalid('url', 'a URL', 'found late')),
+                );
+              else setTimeout(() => resolve('hedge'), 5);
+            }),
+        ),
+      );
+      await time.clock.tickAsync(15);
+      expect(result.value).to.equal('hedge');
+      expect(signals.map((signal) => signal.aborted)).to.deep.equal([true, false]);
+      expect(signals[0].reason).to.be.instanceOf(HedgeLostError);
+    });
+
+    it("leaves the signal of a call's only attempt alone when it fails", async () => {
+      const policy = new HedgePolicy({ delay: 50 });
+      let seen!: AbortSignal;
+      const error = await policy
+        .execute((signal) => {
+          seen = signal;
+          return Promise.reject(new Down('no'));
+        })
+        .catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(Down);
+      expect(seen.aborted).to.equal(false);
+    });
+
+    it('starts no attempt for a caller whose signal aborted before the hedge was called', async () => {
+      const policy = new HedgePolicy({ delay: 50 });
+      const controller = new AbortController();
+      let attempts = 0;
+      let inner!: Promise<number>;
+      const error = await withSignal(controller.signal, () => {
+        controller.abort(new Down('gone'));
+        return (inner = policy.execute(() => ++attempts));
+      }).catch((e: unknown) => e);
+      const innerError = await inner.catch((e: unknown) => e);
+      await time.clock.tickAsync(0);
+      expect([error, attempts]).to.deep.equal([innerError, 0]);
+      expect((error as Error).message).to.equal('gone');
+    });
+
+    it("runs its attempts as the retry's current attempt", async () => {
+      const policy = new HedgePolicy({ delay: 50 });
+      const seen: number[] = [];
+      const result = observe(
+        retry(
+          () =>
+            policy.execute(async () => {
+              seen.push(currentAttempt());
+              if (seen.length === 1) throw new Down('first');
+              return 'second';
+            }),
+          { maxAttempts: 2, baseDelay: 1 },
+        )(),
+      );
+      await time.clock.tickAsync(10);
+      expect([result.value, seen]).to.deep.equal(['second', [1, 2]]);
+    });
+
+    it('fails at once with a ConfigError of one attempt, while another still runs', async () => {
+      const policy = new HedgePolicy({ delay: 10 });
+      let attempts = 0;
+      const result = observe(
+        policy.execute(() =>
+          ++attempts === 1
+            ? new Promise((_resolve, reject) =>
+                setTimeout(() => reject(ConfigError.invalid('url', 'a URL', 'nope')), 20),
+              )
+            : new Promise(() => {}),
+        ),
+      );
+      await time.clock.tickAsync(20);
+      expect(attempts).to.equal(2);
+      expect(result.error).to.be.instanceOf(ConfigError);
+    });
+
+    it('hands the signal only to a parameter beyond the arguments given', async () => {
+      const wrapped = hedge((first: number, ...rest: unknown[]) => [first, rest.length], {
+        delay: 50,
+      });
+      expect(await wrapped(7)).to.deep.equal([7, 0]);
+    });
+
+    describe('a quantile delay', () => {
+      /** Calls through `policy` one after another, the n-th answering after `latencies[n]` ms. */
+      async function answer(policy: HedgePolicy, latencies: number[]): Promise<void> {
+        for (const ms of latencies) {
+          const call = observe(
+            policy.execute(() => new Promise((resolve) => setTimeout(resolve, ms))),
+          );
+          await time.clock.tickAsync(ms);
+          expect(call.settled).to.equal(true);
+        }
+      }
+
+      it('counts a call that answered within the millisecond as a sample of 0 ms', async () => {
+        const policy = new HedgePolicy({ delay: 'p50', minSamples: 2, fallbackDelay: 70 });
+        await answer(policy, [0, 0]);
+        expect(policy.delayFor()).to.equal(0);
+      });
+
+      it('estimates from the last 128 latencies, by nearest rank', async () => {
+        const p99 = new HedgePolicy({ delay: 'p99', fallbackDelay: 1_000 });
+        const p50 = new HedgePolicy({ delay: 'p50', fallbackDelay: 1_000 });
+        // 212 samples: the estimate is made again every 16 new ones from the 20th, so the last takes in all 212.
+        const latencies = Array.from({ length: 212 }, (_, i) => i + 1);
+        await answer(p99, latencies);
+        await answer(p50, latencies);
+        // The last 128 are 85 … 212 ms: the 127th of them, and the 64th.
+        expect([p99.delayFor(), p50.delayFor()]).to.deep.equal([211, 148]);
+      });
     });
   });
 });

@@ -1,7 +1,7 @@
 import { onAbort } from '../../core/abort-listener.js';
 import { callAbort, untilAborted } from '../../core/cancellation.js';
 import { MAX_DURATION_MS } from '../../core/duration.js';
-import { now, preciseNow } from '../../core/clock.js';
+import { now } from '../../core/clock.js';
 import { activeContext, runInContext } from '../../core/context.js';
 import {
   CircuitBreakerError,
@@ -295,8 +295,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
       leftTrial = onAbort(abort.signal, () => {
         if (admission === this.generation && slots === this.slots) this.trials--;
       });
-    // A monotonic clock: a wall clock that steps during the call would make it slow, or hide that it was.
-    const started = this.timed ? preciseNow() : 0;
+    const started = this.timed ? now() : 0;
     let result: T | PromiseLike<T>;
     try {
       result = next(invocation);
@@ -331,7 +330,7 @@ export class CircuitBreaker<R = unknown> implements Policy<
   ): void {
     leftTrial?.();
     if (abort?.aborted === true || admission !== this.generation) return;
-    const slow = this.timed && preciseNow() - started > this.options.rate!.slowCallDuration;
+    const slow = this.timed && now() - started > this.options.rate!.slowCallDuration;
     if (this.record.state === CircuitState.CLOSED) {
       if ('error' in outcome) this.closedFailure(admission, outcome.error, slow);
       else this.closedSuccess(admission, outcome.value, slow);

@@ -298,7 +298,29 @@ describe('hedge', () => {
         { delay: 10, fallbackDelay: 5 },
         /^fallbackDelay: expected only with a quantile delay/,
       ],
+      [
+        'minSamples with a fixed delay',
+        { delay: 10, minSamples: 5 },
+        /^minSamples: expected only with a quantile delay/,
+      ],
       ['a budget that is not one', { delay: 10, budget: {} }, /^budget: expected a RetryBudget/],
+      [
+        'a budget whose methods cannot be read',
+        {
+          delay: 10,
+          budget: {
+            get deposit(): never {
+              throw new Error('unreadable');
+            },
+          },
+        },
+        /^budget: expected a RetryBudget/,
+      ],
+      [
+        'an empty budget name',
+        { delay: 10, budget: '' },
+        /^budget: expected a non-empty budget name/,
+      ],
       [
         'a budget name outside a registry',
         { delay: 10, budget: 'upstream' },
