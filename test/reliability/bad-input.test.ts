@@ -2378,7 +2378,8 @@ describe('reliability: bad input everywhere', () => {
           const elapsed = performance.now() - started;
           expect(error.message, name).to.match(/expected a duration/);
           expect(error.message.length, `${name}: message length`).to.be.below(400);
-          expect(elapsed, `${name}: ms`).to.be.below(50);
+          // A pattern that backtracks takes seconds on a million characters; 250 ms leaves room for a busy machine.
+          expect(elapsed, `${name}: ms`).to.be.below(250);
         }
       });
     }
