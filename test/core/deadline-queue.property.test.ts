@@ -11,8 +11,8 @@
 //   since its add; removed or drained entries never fire; entries fire in the order they were added;
 // - late by at most TIMER_SPAN_MS (100 ms) for each step back it lived through (a queue reads the clock at least
 //   that often while entries wait, so it learns of a step up to that much late and moves deadlines by that much
-//   less), and once more if a step forward made it due; otherwise exactly on time, in a queue of mixed durations
-//   too (one emptied may still have its timer armed for a removed, later entry: a sooner one re-arms it);
+//   less), and once more if a step forward made it due or it joined a queue of mixed durations (whose timer,
+//   armed before a step forward, waits its own time); otherwise exactly on time;
 // - an entry added from inside a firing callback is queued like any other; the queue lists its entries, and
 //   gives the oldest, in the order they were added;
 // - one timer at most per queue; none once the queue has been empty for TIMER_SPAN_MS, or after a drain.
@@ -157,7 +157,9 @@ class Run {
   }
 
   slack(record: Modelled): number {
-    const spans = record.stepsBack + (record.stepsForward > 0 ? 1 : 0);
+    // Mixed durations: an entry may join due before the timer fires, and a timer armed before a step forward fires
+    // by the time it waits, later than the stepped clock says.
+    const spans = record.stepsBack + (record.stepsForward > 0 || this.mixed ? 1 : 0);
     return TIMER_SPAN_MS * spans;
   }
 
