@@ -259,6 +259,9 @@ describe('ConcurrencyLimiter', () => {
       await time.clock.tickAsync(0);
       expect(refused.error).to.be.instanceOf(ConcurrencyLimitError);
       expect((refused.error as ConcurrencyLimitError).code).to.equal('ERR_CONCURRENCY_LIMIT');
+      expect((refused.error as Error).message).to.equal(
+        'Concurrency limit 1 reached and the queue is full (1 waiting)',
+      );
       expect(rejected).to.deep.equal([{ reason: 'queueFull', pending: 1 }]);
       await time.clock.tickAsync(100);
       expect(queued.value).to.equal('queued');

@@ -108,6 +108,18 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
         await time.clock.tickAsync(0);
         expect(call.value).to.equal('ran');
       });
+
+      it('still waits for it when the call asks for maxWait 0 and the limiter has none', async () => {
+        const store = new SharedStore(1);
+        const limiter = new ConcurrencyLimiter({ limit: 1, store });
+        const call = observe(limiter.run(async () => 'ran', { maxWait: 0 }));
+        await time.clock.tickAsync(1_000);
+        const answered = store.answer();
+        await time.clock.tickAsync(0);
+        await answered;
+        await time.clock.tickAsync(0);
+        expect(call.value).to.equal('ran');
+      });
     });
 
     it('is refused when the answer is "none free", and so is every one that will not wait behind it', async () => {
