@@ -687,6 +687,15 @@ describe('ConcurrencyLimiter', () => {
       });
     }
 
+    it('refuses a store that cannot take and give permits, saying what a store is', () => {
+      const { problems } = thrown(
+        () => new ConcurrencyLimiter({ limit: 1, store: { take() {} } as never }),
+      ) as ConfigError;
+      expect(problems).to.deep.equal([
+        'store: expected a PermitStore (an object with take() and give()), got {}',
+      ]);
+    });
+
     it('lists every problem at once: negative queue, bad wait, unknown option', () => {
       const { problems } = thrown(
         () => new ConcurrencyLimiter({ limit: 1, maxQueue: -1, maxWait: 'soon', max: 3 } as never),
