@@ -195,6 +195,32 @@ describe('mapWithLimit', () => {
     expect(probe.started).to.deep.equal([0, 1]);
   });
 
+  it('throws the error to one read only: the reads after it find the stream done', async () => {
+    const boom = new Error('boom');
+    const stream = mapWithLimit([0, 1], async (id) => Promise.reject(id === 0 ? boom : 1), {
+      limit: 1,
+    });
+    const first = observe(stream.next());
+    await time.clock.tickAsync(0);
+    expect(first.error).to.equal(boom);
+    expect(await stream.next()).to.deep.equal({ value: undefined, done: true });
+  });
+
+  it('answers reads made ahead of the results in order, each when its own result arrives', async () => {
+    const probe = new Probe();
+    const stream = mapWithLimit([10, 30], (ms) => probe.work(ms, ms), { limit: 2 });
+    const reads = [stream.next(), stream.next(), stream.next()].map(observe);
+    await time.clock.tickAsync(10);
+    expect(reads.map((read) => read.settled)).to.deep.equal([true, false, false]);
+    expect(reads[0].value).to.deep.equal({ value: 10, done: false });
+    await time.clock.tickAsync(20);
+    expect(reads.map((read) => read.value)).to.deep.equal([
+      { value: 10, done: false },
+      { value: 30, done: false },
+      { value: undefined, done: true },
+    ]);
+  });
+
   it('stops the work and closes the source when the consumer breaks out', async () => {
     const counter = { pulled: 0, closed: false };
     const signals: AbortSignal[] = [];
