@@ -121,7 +121,8 @@ describe('ConcurrencyLimiter', () => {
       expect(outcomes).to.have.length(2);
       for (const outcome of outcomes)
         expect(outcome)
-          .to.have.property('error')
+          .to.include({ ok: false })
+          .and.to.have.property('error')
           .that.is.instanceOf(TimeoutError)
           .and.has.property('timeout', 10);
     });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError, currentSignal, mapWithLimit } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
-import { Probe, countedAsyncTasks } from './probe.js';
+import { Probe, countAbortControllers, countedAsyncTasks } from './probe.js';
 import { collectGarbage } from '../../support/gc.js';
 
 /** Collects what an async iterable yields. */
@@ -248,6 +248,27 @@ describe('mapWithLimit', () => {
     expect(counter.closed).to.equal(true);
     expect(signals.at(-1)!.aborted).to.equal(true);
     expect((signals.at(-1)!.reason as Error).name).to.equal('AbortError');
+    expect((signals.at(-1)!.reason as Error).message).to.equal(
+      'mapWithLimit: the consumer stopped iterating',
+    );
+  });
+
+  it('creates no AbortController for a mapper that declares no signal and reads no currentSignal()', async () => {
+    const counter = countAbortControllers();
+    try {
+      const plain = observe(collect(mapWithLimit([1, 2, 3], async (n) => n, { limit: 2 })));
+      await time.clock.tickAsync(0);
+      expect(plain.value).to.deep.equal([1, 2, 3]);
+      expect(counter.count).to.equal(0);
+      const reading = observe(
+        collect(mapWithLimit([1, 2], async (_n, signal) => signal.aborted, { limit: 2 })),
+      );
+      await time.clock.tickAsync(0);
+      expect(reading.value).to.deep.equal([false, false]);
+      expect(counter.count).to.equal(1);
+    } finally {
+      counter.restore();
+    }
   });
 
   it('ends with the outer signal’s reason when it aborts', async () => {
