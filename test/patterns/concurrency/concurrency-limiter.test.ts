@@ -495,14 +495,18 @@ describe('ConcurrencyLimiter', () => {
       const work = async () => ran++;
       for (const options of [undefined, { signal: new AbortController().signal }]) {
         const controller = new AbortController();
+        let inner: ReturnType<typeof observe> | undefined;
         const call = observe(
           withSignal(controller.signal, () => {
             controller.abort(new Error('gave up'));
-            return limiter.run(work, options);
+            const run = limiter.run(work, options);
+            inner = observe(run);
+            return run;
           }),
         );
         await time.clock.tickAsync(0);
         expect((call.error as Error).message).to.equal('gave up');
+        expect((inner?.error as Error).message).to.equal('gave up');
       }
       expect(ran).to.equal(0);
       expect(limiter.active).to.equal(0);
