@@ -206,6 +206,36 @@ describe('mapWithLimit', () => {
     expect(await stream.next()).to.deep.equal({ value: undefined, done: true });
   });
 
+  it('throws the error that stopped it, not one the source raises afterwards', async () => {
+    const boom = new Error('boom');
+    let breakSource: (error: Error) => void = () => undefined;
+    let pulls = 0;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          ++pulls <= 2
+            ? Promise.resolve({ value: pulls - 1, done: false })
+            : new Promise<IteratorResult<number>>((_, reject) => (breakSource = reject)),
+        return: async () => ({ value: undefined, done: true }),
+      }),
+    };
+    const stream = mapWithLimit(
+      source,
+      (n) => (n === 0 ? n : new Promise((_, reject) => setTimeout(() => reject(boom), 10))),
+      { limit: 2 },
+    );
+    const first = observe(stream.next());
+    await time.clock.tickAsync(0);
+    expect(first.value).to.deep.equal({ value: 0, done: false });
+    // While the consumer holds its result, the second call fails, then the source's pending pull breaks.
+    await time.clock.tickAsync(10);
+    breakSource(new Error('source broke'));
+    await time.clock.tickAsync(0);
+    const second = observe(stream.next());
+    await time.clock.tickAsync(0);
+    expect(second.error).to.equal(boom);
+  });
+
   it('answers reads made ahead of the results in order, each when its own result arrives', async () => {
     const probe = new Probe();
     const stream = mapWithLimit([10, 30], (ms) => probe.work(ms, ms), { limit: 2 });
