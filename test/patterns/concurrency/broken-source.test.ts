@@ -132,4 +132,43 @@ describe('gatherWithLimit and mapWithLimit over a source that breaks the iterato
       expect(unhandled).to.deep.equal([]);
     });
   }
+  for (const kind of ['sync', 'async'] as const) {
+    /** A source of two thunks, the second failing after 5 ms, whose third next() `ends` or throws. */
+    function closeCounting(ends: 'done' | 'throw') {
+      const counts = { returned: 0 };
+      let pulls = 0;
+      const next = () => {
+        pulls++;
+        if (pulls === 1) return { done: false, value: () => 1 };
+        if (pulls === 2)
+          return {
+            done: false,
+            value: () => new Promise((_, reject) => setTimeout(() => reject(new Error('task')), 5)),
+          };
+        if (ends === 'throw') throw new Error('source broke');
+        return { done: true, value: undefined };
+      };
+      const iterator = {
+        next: kind === 'sync' ? next : async () => next(),
+        return: () => {
+          counts.returned++;
+          return kind === 'sync' ? { done: true } : Promise.resolve({ done: true });
+        },
+      };
+      const key = kind === 'sync' ? Symbol.iterator : Symbol.asyncIterator;
+      return { source: { [key]: () => iterator } as never, counts };
+    }
+
+    it(`closes no ${kind} source that threw or ended, as for await does not`, async () => {
+      for (const ends of ['done', 'throw'] as const) {
+        const { source, counts } = closeCounting(ends);
+        const result = observe(gatherWithLimit(source, { limit: 3 }));
+        await time.clock.tickAsync(10);
+        expect((result.error as Error).message, ends).to.equal(
+          ends === 'throw' ? 'source broke' : 'task',
+        );
+        expect(counts.returned, ends).to.equal(0);
+      }
+    });
+  }
 });

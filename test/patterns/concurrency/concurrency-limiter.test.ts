@@ -121,7 +121,8 @@ describe('ConcurrencyLimiter', () => {
       expect(outcomes).to.have.length(2);
       for (const outcome of outcomes)
         expect(outcome)
-          .to.have.property('error')
+          .to.include({ ok: false })
+          .and.to.have.property('error')
           .that.is.instanceOf(TimeoutError)
           .and.has.property('timeout', 10);
     });
@@ -259,6 +260,9 @@ describe('ConcurrencyLimiter', () => {
       await time.clock.tickAsync(0);
       expect(refused.error).to.be.instanceOf(ConcurrencyLimitError);
       expect((refused.error as ConcurrencyLimitError).code).to.equal('ERR_CONCURRENCY_LIMIT');
+      expect((refused.error as Error).message).to.equal(
+        'Concurrency limit 1 reached and the queue is full (1 waiting)',
+      );
       expect(rejected).to.deep.equal([{ reason: 'queueFull', pending: 1 }]);
       await time.clock.tickAsync(100);
       expect(queued.value).to.equal('queued');
@@ -491,14 +495,18 @@ describe('ConcurrencyLimiter', () => {
       const work = async () => ran++;
       for (const options of [undefined, { signal: new AbortController().signal }]) {
         const controller = new AbortController();
+        let inner: ReturnType<typeof observe> | undefined;
         const call = observe(
           withSignal(controller.signal, () => {
             controller.abort(new Error('gave up'));
-            return limiter.run(work, options);
+            const run = limiter.run(work, options);
+            inner = observe(run);
+            return run;
           }),
         );
         await time.clock.tickAsync(0);
         expect((call.error as Error).message).to.equal('gave up');
+        expect((inner?.error as Error).message).to.equal('gave up');
       }
       expect(ran).to.equal(0);
       expect(limiter.active).to.equal(0);
@@ -683,6 +691,15 @@ describe('ConcurrencyLimiter', () => {
         expect(() => new ConcurrencyLimiter({ limit } as never)).to.throw(ConfigError, /limit/);
       });
     }
+
+    it('refuses a store that cannot take and give permits, saying what a store is', () => {
+      const { problems } = thrown(
+        () => new ConcurrencyLimiter({ limit: 1, store: { take() {} } as never }),
+      ) as ConfigError;
+      expect(problems).to.deep.equal([
+        'store: expected a PermitStore (an object with take() and give()), got {}',
+      ]);
+    });
 
     it('lists every problem at once: negative queue, bad wait, unknown option', () => {
       const { problems } = thrown(

@@ -26,7 +26,10 @@ describe('gatherWithLimit bad input', () => {
   it('throws ConfigError for a non-function task in an array, starting none of the others', () => {
     const probe = new Probe();
     const tasks = [probe.task(0, 10), 42, probe.task(2, 10)] as never[];
-    expect(() => gatherWithLimit(tasks, { limit: 2 })).to.throw(ConfigError, /tasks\[1\]/);
+    expect(() => gatherWithLimit(tasks, { limit: 2 })).to.throw(
+      ConfigError,
+      'tasks[1]: expected a function that starts the task (a thunk), got 42',
+    );
     expect(probe.started).to.deep.equal([]);
   });
 

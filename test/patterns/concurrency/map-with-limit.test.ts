@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError, currentSignal, mapWithLimit } from '../../../src/index.js';
 import { observe, useFakeClock } from '../../support/fake-clock.js';
-import { Probe, countedAsyncTasks } from './probe.js';
+import { Probe, countAbortControllers, countedAsyncTasks } from './probe.js';
 import { collectGarbage } from '../../support/gc.js';
 
 /** Collects what an async iterable yields. */
@@ -195,6 +195,62 @@ describe('mapWithLimit', () => {
     expect(probe.started).to.deep.equal([0, 1]);
   });
 
+  it('throws the error to one read only: the reads after it find the stream done', async () => {
+    const boom = new Error('boom');
+    const stream = mapWithLimit([0, 1], async (id) => Promise.reject(id === 0 ? boom : 1), {
+      limit: 1,
+    });
+    const first = observe(stream.next());
+    await time.clock.tickAsync(0);
+    expect(first.error).to.equal(boom);
+    expect(await stream.next()).to.deep.equal({ value: undefined, done: true });
+  });
+
+  it('throws the error that stopped it, not one the source raises afterwards', async () => {
+    const boom = new Error('boom');
+    let breakSource: (error: Error) => void = () => undefined;
+    let pulls = 0;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          ++pulls <= 2
+            ? Promise.resolve({ value: pulls - 1, done: false })
+            : new Promise<IteratorResult<number>>((_, reject) => (breakSource = reject)),
+        return: async () => ({ value: undefined, done: true }),
+      }),
+    };
+    const stream = mapWithLimit(
+      source,
+      (n) => (n === 0 ? n : new Promise((_, reject) => setTimeout(() => reject(boom), 10))),
+      { limit: 2 },
+    );
+    const first = observe(stream.next());
+    await time.clock.tickAsync(0);
+    expect(first.value).to.deep.equal({ value: 0, done: false });
+    // While the consumer holds its result, the second call fails, then the source's pending pull breaks.
+    await time.clock.tickAsync(10);
+    breakSource(new Error('source broke'));
+    await time.clock.tickAsync(0);
+    const second = observe(stream.next());
+    await time.clock.tickAsync(0);
+    expect(second.error).to.equal(boom);
+  });
+
+  it('answers reads made ahead of the results in order, each when its own result arrives', async () => {
+    const probe = new Probe();
+    const stream = mapWithLimit([10, 30], (ms) => probe.work(ms, ms), { limit: 2 });
+    const reads = [stream.next(), stream.next(), stream.next()].map(observe);
+    await time.clock.tickAsync(10);
+    expect(reads.map((read) => read.settled)).to.deep.equal([true, false, false]);
+    expect(reads[0].value).to.deep.equal({ value: 10, done: false });
+    await time.clock.tickAsync(20);
+    expect(reads.map((read) => read.value)).to.deep.equal([
+      { value: 10, done: false },
+      { value: 30, done: false },
+      { value: undefined, done: true },
+    ]);
+  });
+
   it('stops the work and closes the source when the consumer breaks out', async () => {
     const counter = { pulled: 0, closed: false };
     const signals: AbortSignal[] = [];
@@ -222,6 +278,27 @@ describe('mapWithLimit', () => {
     expect(counter.closed).to.equal(true);
     expect(signals.at(-1)!.aborted).to.equal(true);
     expect((signals.at(-1)!.reason as Error).name).to.equal('AbortError');
+    expect((signals.at(-1)!.reason as Error).message).to.equal(
+      'mapWithLimit: the consumer stopped iterating',
+    );
+  });
+
+  it('creates no AbortController for a mapper that declares no signal and reads no currentSignal()', async () => {
+    const counter = countAbortControllers();
+    try {
+      const plain = observe(collect(mapWithLimit([1, 2, 3], async (n) => n, { limit: 2 })));
+      await time.clock.tickAsync(0);
+      expect(plain.value).to.deep.equal([1, 2, 3]);
+      expect(counter.count).to.equal(0);
+      const reading = observe(
+        collect(mapWithLimit([1, 2], async (_n, signal) => signal.aborted, { limit: 2 })),
+      );
+      await time.clock.tickAsync(0);
+      expect(reading.value).to.deep.equal([false, false]);
+      expect(counter.count).to.equal(1);
+    } finally {
+      counter.restore();
+    }
   });
 
   it('ends with the outer signal’s reason when it aborts', async () => {

@@ -85,6 +85,56 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
     expect(await Promise.all(calls)).to.deep.equal(['ran', 'ran', 'ran']);
   });
 
+  describe('a store that cannot answer', () => {
+    /** A store whose next answer is a rejection, then a free permit. */
+    function failingOnce() {
+      let fail: (error: Error) => void = () => undefined;
+      let taken = 0;
+      const store: PermitStore<number> = {
+        active: 0,
+        take: () =>
+          ++taken === 1
+            ? new Promise<undefined>((_, reject) => (fail = reject))
+            : Promise.resolve(taken),
+        give: () => undefined,
+      };
+      return { store, fail: (error: Error) => fail(error) };
+    }
+
+    it('rejects the call it answered for with its error, and asks again for the next one', async () => {
+      const { store, fail } = failingOnce();
+      const limiter = new ConcurrencyLimiter({ limit: 2, store });
+      const first = observe(limiter.run(async () => 'first'));
+      const second = observe(limiter.run(async () => 'second'));
+      const down = new Error('store down');
+      fail(down);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(first.error).to.equal(down);
+      expect(second.value).to.equal('second');
+    });
+
+    it('lets its error go when every caller left while it answered', async () => {
+      const { store, fail } = failingOnce();
+      const limiter = new ConcurrencyLimiter({ limit: 1, store });
+      const unhandled: unknown[] = [];
+      const listener = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', listener);
+      try {
+        const controller = new AbortController();
+        const left = observe(limiter.run(async () => 'left', { signal: controller.signal }));
+        controller.abort(new Error('gone'));
+        fail(new Error('store down'));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect((left.error as Error).message).to.equal('gone');
+        expect(await limiter.run(async () => 'next')).to.equal('next');
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).to.deep.equal([]);
+      } finally {
+        process.off('unhandledRejection', listener);
+      }
+    });
+  });
+
   describe('a call that will not wait (maxWait 0)', () => {
     it('waits for the store’s answer and runs when a permit is free', async () => {
       const store = new SharedStore(1);
@@ -108,6 +158,18 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
         await time.clock.tickAsync(0);
         expect(call.value).to.equal('ran');
       });
+
+      it('still waits for it when the call asks for maxWait 0 and the limiter has none', async () => {
+        const store = new SharedStore(1);
+        const limiter = new ConcurrencyLimiter({ limit: 1, store });
+        const call = observe(limiter.run(async () => 'ran', { maxWait: 0 }));
+        await time.clock.tickAsync(1_000);
+        const answered = store.answer();
+        await time.clock.tickAsync(0);
+        await answered;
+        await time.clock.tickAsync(0);
+        expect(call.value).to.equal('ran');
+      });
     });
 
     it('is refused when the answer is "none free", and so is every one that will not wait behind it', async () => {
@@ -121,7 +183,10 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
       await store.answer();
       expect(hasty.error).to.be.instanceOf(ConcurrencyLimitError);
       expect(alsoHasty.error).to.be.instanceOf(ConcurrencyLimitError);
-      expect(events).to.have.length(2);
+      expect(events).to.deep.equal([
+        { reason: 'maxWait', pending: 2 },
+        { reason: 'maxWait', pending: 1 },
+      ]);
       // The one that waits keeps its place, and is asked for when a permit comes back.
       expect([patient.settled, limiter.pending]).to.deep.equal([false, 1]);
       // While it waits, no permit is free: a newcomer that will not wait is refused at once.

@@ -57,6 +57,42 @@ describe('AdaptivePermitStore', () => {
     expect(store.active).to.equal(0);
   });
 
+  it('learns nothing from a latency below 0, beyond any number, or not a number', () => {
+    const { algorithm, windows } = scripted();
+    const { store } = storeOf(algorithm);
+    time.clock.tick(100);
+    // Start times that a clock stepping back or breaking gives: after the end, or unreadable.
+    for (const startedAt of [150, NaN])
+      for (let i = 0; i < 10; i++) {
+        store.take();
+        store.give(startedAt, SUCCEEDED);
+      }
+    // An end that a broken clock gives: infinitely late.
+    const tickets = Array.from({ length: 10 }, () => store.take()!);
+    const read = performance.now;
+    performance.now = () => Infinity;
+    try {
+      for (const ticket of tickets) store.give(ticket, SUCCEEDED);
+    } finally {
+      performance.now = read;
+    }
+    expect(windows).to.deep.equal([]);
+    expect(store.active).to.equal(0);
+  });
+
+  it('measures calls that overlap: a later start does not hide an earlier call', () => {
+    const { algorithm, windows } = scripted();
+    const { store } = storeOf(algorithm);
+    const tickets: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      tickets.push(store.take()!);
+      time.clock.tick(1);
+    }
+    for (const ticket of tickets) store.give(ticket, SUCCEEDED);
+    expect(windows).to.have.length(1);
+    expect([windows[0].minRtt, windows[0].maxRtt]).to.deep.equal([1, 10]);
+  });
+
   it('counts a failure its drop filter cannot judge as a drop', () => {
     const { algorithm, windows } = scripted();
     const { store } = storeOf(algorithm, () => {
