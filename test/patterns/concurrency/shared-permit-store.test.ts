@@ -232,3 +232,37 @@ describe('ConcurrencyLimiter over a shared permit store', () => {
     });
   });
 });
+
+describe('ConcurrencyLimiter over a store whose give() throws', () => {
+  /** Permits of one process, as the built-in store, but giving them back fails after the count is kept. */
+  class BrokenGive implements PermitStore<true> {
+    active = 0;
+    constructor(private readonly limit: number) {}
+    take(): true | undefined {
+      if (this.active >= this.limit) return undefined;
+      this.active++;
+      return true;
+    }
+    give(): void {
+      this.active--;
+      throw new Error('store bookkeeping failed');
+    }
+  }
+
+  it('keeps each call its own outcome, serves the next waiter, and reports the store as a callbackError', async () => {
+    const limiter = new ConcurrencyLimiter({ limit: 1, store: new BrokenGive(1) });
+    const reported: unknown[] = [];
+    limiter.events.on('callbackError', ({ error }) => reported.push(error));
+    const first = limiter.run(async () => 'first');
+    const second = limiter.run(() => Promise.reject(new RangeError('second failed')));
+    const third = limiter.run(() => 'third, synchronously');
+    expect(await first).to.equal('first');
+    expect(await second.catch((error: unknown) => error)).to.be.instanceOf(RangeError);
+    expect(await third).to.equal('third, synchronously');
+    const permit = await limiter.acquire();
+    permit.release();
+    expect(reported).to.have.length(4);
+    for (const error of reported)
+      expect((error as Error).message).to.equal('store bookkeeping failed');
+  });
+});
