@@ -139,6 +139,12 @@ describe('ResilienceRegistry', () => {
     ]);
   });
 
+  it('keeps the order a configure() set through later calls that do not set one', () => {
+    const registry = new ResilienceRegistry({ order: ['timeout', 'retry'] });
+    registry.configure({ retry: { payments: { maxAttempts: 2 } } });
+    expect(registry.order).to.deep.equal(['timeout', 'retry']);
+  });
+
   it('re-emits every engine event with its kind and name, to typed and wildcard listeners', async () => {
     const registry = new ResilienceRegistry({
       circuitBreaker: { payments: { failureThreshold: 1 } },

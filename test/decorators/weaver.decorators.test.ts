@@ -1,0 +1,70 @@
+// Compiled twice: with experimentalDecorators (build/test) and with TC39 standard decorators (build/tc39).
+import { expect } from 'chai';
+import sinon from 'sinon';
+import {
+  ResilienceRegistry,
+  Retry,
+  Timeout,
+  bindRegistry,
+  prepareInstance,
+} from '../../src/index.js';
+
+describe('decorators: the weaver', () => {
+  afterEach(() => sinon.restore());
+
+  it('gives the wrapper a name and length described as an undecorated method’s are', () => {
+    class Plain {
+      async find(_id: string) {
+        return 1;
+      }
+    }
+    class Woven {
+      @Retry()
+      async find(_id: string) {
+        return 1;
+      }
+    }
+    for (const property of ['name', 'length']) {
+      expect(Object.getOwnPropertyDescriptor(Woven.prototype.find, property)).to.deep.equal(
+        Object.getOwnPropertyDescriptor(Plain.prototype.find, property),
+      );
+    }
+  });
+
+  it('builds a method’s pipeline once: neither each call nor preparing another instance makes its engines again', async () => {
+    const policies = new ResilienceRegistry({ retry: { twice: { maxAttempts: 2 } } });
+    const resolve = sinon.spy(policies, 'resolvePolicy');
+    class Repo {
+      @Retry('twice')
+      @Timeout('1s')
+      async find() {
+        return 1;
+      }
+    }
+    const first = bindRegistry(new Repo(), policies);
+    expect(prepareInstance(first)).to.deep.equal([]);
+    expect(resolve.callCount).to.equal(2);
+    await first.find();
+    await first.find();
+    expect(prepareInstance(bindRegistry(new Repo(), policies))).to.deep.equal([]);
+    expect(resolve.callCount).to.equal(2);
+  });
+
+  it('reports a problem once per method name when a subclass overrides a decorated method', () => {
+    const policies = new ResilienceRegistry({ retry: { known: {} } });
+    class Base {
+      @Retry('missing')
+      async find(): Promise<number> {
+        return 1;
+      }
+    }
+    class Repo extends Base {
+      @Retry('missing')
+      override async find(): Promise<number> {
+        return super.find();
+      }
+    }
+    const problems = prepareInstance(bindRegistry(new Repo(), policies));
+    expect(problems.map(({ method }) => method)).to.deep.equal(['find']);
+  });
+});
