@@ -12,6 +12,22 @@ import {
 describe('decorators: the weaver', () => {
   afterEach(() => sinon.restore());
 
+  it('runs an inherited method under the policies of the class that declares it, when a subclass instance comes first', async () => {
+    class Base {
+      calls = 0;
+      @Retry({ maxAttempts: 2, baseDelay: 0 })
+      async load(): Promise<number> {
+        this.calls++;
+        throw new Error('down');
+      }
+    }
+    class Plain extends Base {}
+    const plain = new Plain();
+    const error = await plain.load().catch((caught: unknown) => caught);
+    expect(error).to.have.property('message', 'down');
+    expect(plain.calls).to.equal(2);
+  });
+
   it('gives the wrapper a name and length described as an undecorated method’s are', () => {
     class Plain {
       async find(_id: string) {
