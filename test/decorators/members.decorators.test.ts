@@ -94,4 +94,24 @@ describe('decorators: two of one kind', () => {
     }
     expect(await new Reports().build()).to.equal('built');
   });
+
+  it('leaves accessors of a class it decorates as written, and the class can be defined', () => {
+    const define = () => {
+      @Timeout('1s')
+      class Cart {
+        items = 2;
+        get total(): number {
+          return this.items * 10;
+        }
+        set total(value: number) {
+          this.items = value / 10;
+        }
+      }
+      return Cart;
+    };
+    expect(define).not.to.throw();
+    const cart = new (define())();
+    cart.total = 50;
+    expect(cart.total).to.equal(50);
+  });
 });
