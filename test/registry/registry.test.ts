@@ -5,10 +5,12 @@ import {
   ConfigError,
   DEFAULT_ORDER,
   ConcurrencyLimiter,
+  EventEmitter,
   RateLimiter,
   ResilienceRegistry,
   RetryPolicy,
   Timeout,
+  type Policy,
 } from '../../src/index.js';
 import { POLICY_KINDS } from '../../src/registry/policy-kinds.js';
 import { useFakeClock } from '../support/fake-clock.js';
@@ -143,6 +145,38 @@ describe('ResilienceRegistry', () => {
     const registry = new ResilienceRegistry({ order: ['timeout', 'retry'] });
     registry.configure({ retry: { payments: { maxAttempts: 2 } } });
     expect(registry.order).to.deep.equal(['timeout', 'retry']);
+  });
+
+  it('uses a policy of your own written as an object literal as it is, not a copy of it', async () => {
+    const audit = {
+      kind: 'audit',
+      events: new EventEmitter<{ call: { ok: boolean } }>(),
+      calls: 0,
+      async executeWith<I, T>(next: (invocation: I) => Promise<T>, invocation: I): Promise<T> {
+        this.calls++;
+        return next(invocation);
+      },
+    };
+    const registry = new ResilienceRegistry({ policies: { audit } });
+    expect(registry.policy('audit')).to.equal(audit);
+    await registry.policy('audit').executeWith(async () => 'ok', undefined);
+    expect(audit.calls).to.equal(1);
+  });
+
+  it('keeps a policy of your own, its events relayed once under its name, across a later configure()', () => {
+    const events = new EventEmitter<{ call: { ok: boolean } }>();
+    const audit: Policy<{ call: { ok: boolean } }> = {
+      kind: 'audit',
+      events,
+      executeWith: async (next, invocation) => next(invocation),
+    };
+    const registry = new ResilienceRegistry({ policies: { audit } });
+    const heard: unknown[] = [];
+    registry.on('*', (event) => heard.push(event));
+    registry.configure({ retry: { payments: { maxAttempts: 2 } } });
+    expect(registry.policy('audit')).to.equal(audit);
+    events.emit('call', { ok: true });
+    expect(heard).to.deep.equal([{ type: 'call', kind: 'audit', name: 'audit', ok: true }]);
   });
 
   it('re-emits every engine event with its kind and name, to typed and wildcard listeners', async () => {
