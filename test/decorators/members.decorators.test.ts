@@ -1,6 +1,6 @@
 // Compiled twice: with experimentalDecorators (build/test) and with TC39 standard decorators (build/tc39).
 import { expect } from 'chai';
-import { ConfigError, Retry, Timeout } from '../../src/index.js';
+import { ConfigError, Retry, Timeout, getResiliencePolicies } from '../../src/index.js';
 
 // The decorators' types refuse these members; plain JavaScript, or a cast, reaches the run-time check.
 const anyRetry = Retry({ maxAttempts: 2 }) as never as (...args: unknown[]) => never;
@@ -113,5 +113,19 @@ describe('decorators: two of one kind', () => {
     const cart = new (define())();
     cart.total = 50;
     expect(cart.total).to.equal(50);
+  });
+
+  it('leaves an async generator method of a class it decorates as written: it still iterates, under no policy', async () => {
+    @Retry({ maxAttempts: 2 })
+    class Feed {
+      async *items(): AsyncGenerator<number> {
+        yield 1;
+        yield 2;
+      }
+    }
+    const items: number[] = [];
+    for await (const item of new Feed().items()) items.push(item);
+    expect(items).to.deep.equal([1, 2]);
+    expect(getResiliencePolicies(Feed, 'items')).to.deep.equal([]);
   });
 });
