@@ -41,6 +41,17 @@ describe('decorators: members that are not methods', () => {
           return Counter;
         },
       ],
+      [
+        'Symbol\\(tally\\)',
+        () => {
+          const tally = Symbol('tally');
+          class Tally {
+            @anyRetry
+            [tally] = 0;
+          }
+          return Tally;
+        },
+      ],
     ];
     for (const [member, define] of definitions) {
       expect(define, member)
