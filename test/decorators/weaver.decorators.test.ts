@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import {
+  ConfigError,
   ResilienceRegistry,
   Retry,
   Timeout,
@@ -82,5 +83,36 @@ describe('decorators: the weaver', () => {
     }
     const problems = prepareInstance(bindRegistry(new Repo(), policies));
     expect(problems.map(({ method }) => method)).to.deep.equal(['find']);
+  });
+
+  it('lets an instance be bound to another registry, and leaves the binding out of copies of it', async () => {
+    const first = new ResilienceRegistry({ timeout: { api: '1s' } });
+    const second = new ResilienceRegistry({ timeout: { api: '2s' } });
+    class Client {
+      @Timeout('api')
+      async get() {
+        return 'got';
+      }
+    }
+    const client = bindRegistry(new Client(), first);
+    expect(() => bindRegistry(client, second)).not.to.throw();
+    expect(await client.get()).to.equal('got');
+    expect(second.engines().map(({ name }) => name)).to.deep.equal(['api']);
+    expect(first.engines()).to.deep.equal([]);
+    expect(Object.getOwnPropertySymbols({ ...client })).to.deep.equal([]);
+  });
+
+  it('answers a call on an object without a class with the method’s policies or a ConfigError, never a TypeError', async () => {
+    class Lonely {
+      @Timeout('1s')
+      async get() {
+        return 'got';
+      }
+    }
+    const outcome: unknown = await Lonely.prototype.get
+      .call(Object.create(null) as Lonely)
+      .catch((error: unknown) => error);
+    // Under TC39 decorators the method learns its class from the first instance made, and none was.
+    if (outcome !== 'got') expect(outcome).to.be.instanceOf(ConfigError);
   });
 });
