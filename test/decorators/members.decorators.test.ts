@@ -63,6 +63,13 @@ describe('decorators: members that are not methods', () => {
 });
 
 describe('decorators: two of one kind', () => {
+  it('refuses being applied to a value that is neither a class nor a member, naming no member', () => {
+    expect(() => anyTimeout({})).to.throw(
+      ConfigError,
+      /^dspu decorators apply to methods and classes only$/,
+    );
+  });
+
   it('refuses a second decorator of the same kind on a method at class definition, naming both', () => {
     expect(() => {
       class Orders {
@@ -76,7 +83,9 @@ describe('decorators: two of one kind', () => {
     })
       .to.throw(ConfigError)
       .with.property('message')
-      .that.matches(/^place: @Retry applied twice; one policy of each kind/);
+      .that.matches(
+        /^place: @Retry applied twice; one policy of each kind applies to a method or a class: put both options in one decorator, or name a configured policy$/,
+      );
   });
 
   it('refuses a second decorator of the same kind on a class', () => {
