@@ -154,6 +154,16 @@ describe('ResilienceRegistry', () => {
     ).to.deep.equal(['retry.a.options: expected an options object, got a Object instance']);
   });
 
+  it('checks a decorator’s inline options over its defaults, saying so in each problem', () => {
+    const registry = new ResilienceRegistry({ retry: { defaults: { baseDelay: '10s' } } });
+    expect(
+      configProblems(() => registry.checkInline(RetryPolicy, { maxDelay: '1s' })),
+    ).to.deep.equal([
+      'maxDelay: expected at least baseDelay (10000 ms), got "1s" (over the registry\'s retry defaults)',
+    ]);
+    expect(() => registry.checkInline(RetryPolicy, { maxDelay: '20s' })).not.to.throw();
+  });
+
   it('accepts defaults given as undefined', () => {
     expect(
       () => new ResilienceRegistry({ timeout: { defaults: undefined, slow: '1s' } }),
