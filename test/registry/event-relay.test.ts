@@ -61,7 +61,8 @@ describe('EventRelay', () => {
     const heard = listen(relay, 'ping');
     relay.close();
     const later = engineEvents();
-    relay.add({ kind: 'test', name: 'later', events: later });
+    const stopLater = relay.add({ kind: 'test', name: 'later', events: later });
+    expect(stopLater).not.to.throw();
     stopA();
     emit(shared, 'ping', 1);
     emit(later, 'ping', 2);
