@@ -70,4 +70,17 @@ describe('EventRelay', () => {
     expect(has(shared, 'ping')).to.equal(false);
     expect(has(later, 'ping')).to.equal(false);
   });
+
+  it('keeps relaying a type to its other listeners when one is disposed, however often', () => {
+    const relay = new EventRelay<Events>();
+    const events = engineEvents();
+    relay.add({ kind: 'test', name: 'a', events });
+    const heard: string[] = [];
+    const dispose = relay.on('ping', () => heard.push('first'));
+    relay.on('ping', () => heard.push('second'));
+    dispose();
+    dispose();
+    emit(events, 'ping', 1);
+    expect(heard).to.deep.equal(['second']);
+  });
 });
