@@ -67,6 +67,22 @@ describe('decorators: the weaver', () => {
     expect(resolve.callCount).to.equal(2);
   });
 
+  it('prepares a decorated method that the instance binds to itself, reporting its unknown name', () => {
+    const policies = new ResilienceRegistry({ retry: { known: {} } });
+    class Repo {
+      constructor() {
+        this.find = this.find.bind(this);
+      }
+
+      @Retry('missing')
+      async find(): Promise<number> {
+        return 1;
+      }
+    }
+    const problems = prepareInstance(bindRegistry(new Repo(), policies));
+    expect(problems.map(({ method }) => method)).to.deep.equal(['find']);
+  });
+
   it('reports a problem once per method name when a subclass overrides a decorated method', () => {
     const policies = new ResilienceRegistry({ retry: { known: {} } });
     class Base {
