@@ -4,6 +4,7 @@ import {
   CircuitBreaker,
   ConfigError,
   EventEmitter,
+  RateLimited,
   Retry,
   Timeout,
   UsePolicy,
@@ -134,6 +135,15 @@ describe('getResiliencePolicies: what runs', () => {
       }
     }
     expect(getResiliencePolicies(Svc, 'load')[0]).not.to.have.property('call');
+    class Bulk {
+      @RateLimited({ rate: 10 }, { tokens: 3 })
+      async send() {
+        return 'sent';
+      }
+    }
+    expect(getResiliencePolicies(Bulk, 'send')[0])
+      .to.have.property('call')
+      .that.deep.equals({ tokens: 3 });
   });
 
   it('refuses options that are not an object, or whose static cannot be read, naming them', () => {
