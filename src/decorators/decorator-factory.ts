@@ -160,9 +160,10 @@ function weaveAsyncMethods(
   }
 }
 
+// An async generator method is no async method: it returns an iterator, whose work runs as it is iterated, outside
+// any policy; wrapped, it would return a promise that `for await` cannot iterate.
 function isAsyncFunction(fn: unknown): boolean {
-  const name = (fn as { constructor?: { name?: string } }).constructor?.name;
-  return name === 'AsyncFunction' || name === 'AsyncGeneratorFunction';
+  return (fn as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction';
 }
 
 function isTc39Context(value: unknown): value is DecoratorContext {

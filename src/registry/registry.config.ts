@@ -247,12 +247,14 @@ function isEngine(value: unknown): boolean {
   }
 }
 
-// A kind's entries, each options entry read once too, so a Proxy or a getter cannot change after the check.
+// A kind's entries, each options entry read once too, so a Proxy or a getter cannot change after the check. A
+// policy of your own is no options entry, even written as an object literal: it is used as it is, its state on it.
 function readOwnEntries(
   value: Record<PropertyKey, unknown>,
   kind: string,
 ): Record<string, unknown> {
   const named = readOwnProperties(value, kind);
+  if (kind === CUSTOM_POLICIES) return named;
   for (const name of Reflect.ownKeys(named)) {
     const entry = named[name];
     if (isPlainObject(entry)) named[name] = readOwnProperties(entry, `${kind}.${String(name)}`);

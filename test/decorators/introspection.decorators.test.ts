@@ -1,6 +1,16 @@
 // Compiled twice: with experimentalDecorators (build/test) and with TC39 standard decorators (build/tc39).
 import { expect } from 'chai';
-import { CircuitBreaker, Retry, Timeout, getResiliencePolicies } from '../../src/index.js';
+import {
+  CircuitBreaker,
+  ConfigError,
+  EventEmitter,
+  RateLimited,
+  Retry,
+  Timeout,
+  UsePolicy,
+  getResiliencePolicies,
+  type Policy,
+} from '../../src/index.js';
 import { useFakeClock } from '../support/fake-clock.js';
 
 class Flaky extends Error {}
@@ -85,5 +95,73 @@ describe('getResiliencePolicies: what runs', () => {
     }
     expect(kinds(Svc, 'load')).to.deep.equal([]);
     expect(kinds(Svc, 'save')).to.deep.equal(['retry', 'timeout']);
+  });
+
+  it('applies to and lists a method named by a symbol', async () => {
+    const load = Symbol('load');
+    class Svc {
+      @Timeout('1s')
+      async [load]() {
+        return 'loaded';
+      }
+    }
+    expect(await new Svc()[load]()).to.equal('loaded');
+    expect(getResiliencePolicies(Svc, load).map((p) => p.kind)).to.deep.equal(['timeout']);
+  });
+
+  it('lists a class’s policy of your own beside the method’s own: policies of your own all apply', () => {
+    const policy = (kind: string): Policy => ({
+      kind,
+      events: new EventEmitter(),
+      executeWith: async (next, invocation) => next(invocation),
+    });
+    const audit = policy('audit');
+    const trace = policy('trace');
+    @UsePolicy(audit)
+    class Svc {
+      @UsePolicy(trace)
+      async load() {
+        return 'loaded';
+      }
+    }
+    expect(getResiliencePolicies(Svc, 'load').map((p) => p.value)).to.have.members([trace, audit]);
+  });
+
+  it('gives an entry a call field only when the decorator has per-call options', () => {
+    class Svc {
+      @Timeout('1s')
+      async load() {
+        return 'loaded';
+      }
+    }
+    expect(getResiliencePolicies(Svc, 'load')[0]).not.to.have.property('call');
+    class Bulk {
+      @RateLimited({ rate: 10 }, { tokens: 3 })
+      async send() {
+        return 'sent';
+      }
+    }
+    expect(getResiliencePolicies(Bulk, 'send')[0])
+      .to.have.property('call')
+      .that.deep.equals({ tokens: 3 });
+  });
+
+  it('refuses options that are not an object, or whose static cannot be read, naming them', () => {
+    class Svc {}
+    for (const options of ['yes', null]) {
+      expect(() => getResiliencePolicies(Svc, 'm', options as never)).to.throw(
+        ConfigError,
+        /^options: expected an object/,
+      );
+    }
+    const unreadable = {
+      get static(): boolean {
+        throw new Error('no');
+      },
+    };
+    expect(() => getResiliencePolicies(Svc, 'm', unreadable)).to.throw(
+      ConfigError,
+      /^options\.static: could not be read/,
+    );
   });
 });

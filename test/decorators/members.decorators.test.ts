@@ -1,6 +1,6 @@
 // Compiled twice: with experimentalDecorators (build/test) and with TC39 standard decorators (build/tc39).
 import { expect } from 'chai';
-import { ConfigError, Retry, Timeout } from '../../src/index.js';
+import { ConfigError, Retry, Timeout, getResiliencePolicies } from '../../src/index.js';
 
 // The decorators' types refuse these members; plain JavaScript, or a cast, reaches the run-time check.
 const anyRetry = Retry({ maxAttempts: 2 }) as never as (...args: unknown[]) => never;
@@ -41,6 +41,17 @@ describe('decorators: members that are not methods', () => {
           return Counter;
         },
       ],
+      [
+        'Symbol\\(tally\\)',
+        () => {
+          const tally = Symbol('tally');
+          class Tally {
+            @anyRetry
+            [tally] = 0;
+          }
+          return Tally;
+        },
+      ],
     ];
     for (const [member, define] of definitions) {
       expect(define, member)
@@ -52,6 +63,13 @@ describe('decorators: members that are not methods', () => {
 });
 
 describe('decorators: two of one kind', () => {
+  it('refuses being applied to a value that is neither a class nor a member, naming no member', () => {
+    expect(() => anyTimeout({})).to.throw(
+      ConfigError,
+      /^dspu decorators apply to methods and classes only$/,
+    );
+  });
+
   it('refuses a second decorator of the same kind on a method at class definition, naming both', () => {
     expect(() => {
       class Orders {
@@ -65,7 +83,9 @@ describe('decorators: two of one kind', () => {
     })
       .to.throw(ConfigError)
       .with.property('message')
-      .that.matches(/^place: @Retry applied twice; one policy of each kind/);
+      .that.matches(
+        /^place: @Retry applied twice; one policy of each kind applies to a method or a class: put both options in one decorator, or name a configured policy$/,
+      );
   });
 
   it('refuses a second decorator of the same kind on a class', () => {
@@ -93,5 +113,39 @@ describe('decorators: two of one kind', () => {
       }
     }
     expect(await new Reports().build()).to.equal('built');
+  });
+
+  it('leaves accessors of a class it decorates as written, and the class can be defined', () => {
+    const define = () => {
+      @Timeout('1s')
+      class Cart {
+        items = 2;
+        get total(): number {
+          return this.items * 10;
+        }
+        set total(value: number) {
+          this.items = value / 10;
+        }
+      }
+      return Cart;
+    };
+    expect(define).not.to.throw();
+    const cart = new (define())();
+    cart.total = 50;
+    expect(cart.total).to.equal(50);
+  });
+
+  it('leaves an async generator method of a class it decorates as written: it still iterates, under no policy', async () => {
+    @Retry({ maxAttempts: 2 })
+    class Feed {
+      async *items(): AsyncGenerator<number> {
+        yield 1;
+        yield 2;
+      }
+    }
+    const items: number[] = [];
+    for await (const item of new Feed().items()) items.push(item);
+    expect(items).to.deep.equal([1, 2]);
+    expect(getResiliencePolicies(Feed, 'items')).to.deep.equal([]);
   });
 });

@@ -123,6 +123,20 @@ describe('decorators: a registry reconfigured after decoration', () => {
     }
   });
 
+  it('reads nested option objects once too: a sliding window changed after decoration reaches no engine', async () => {
+    const slidingWindow = { calls: 10 };
+    class Svc {
+      @CircuitBreaker({ failureRateThreshold: 50, slidingWindow })
+      async call(): Promise<string> {
+        return 'ok';
+      }
+    }
+    slidingWindow.calls = -1;
+    for (const svc of [new Svc(), bindRegistry(new Svc(), new ResilienceRegistry())]) {
+      expect(await svc.call()).to.equal('ok');
+    }
+  });
+
   it('keeps an object with methods among the options as it is: a budget is shared by identity', async () => {
     const budget = {
       deposits: 0,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CircuitState, ConfigError, ResilienceRegistry } from '../../src/index.js';
+import { CircuitState, ConfigError, ResilienceRegistry, RetryPolicy } from '../../src/index.js';
 import { observe, sleep, useFakeClock } from '../support/fake-clock.js';
 import { configProblems } from '../support/rejection.js';
 
@@ -134,5 +134,48 @@ describe('ResilienceRegistry: configure() after engines exist', () => {
     });
     breakers.configure({ circuitBreaker: { b: entry } });
     expect(breakers.circuitBreaker('b').options.rate).to.include({ minimumCalls: 5 });
+  });
+
+  it('keeps an engine given the same list option again, and replaces it when the list or the options change', () => {
+    class Busy extends Error {}
+    class Gone extends Error {}
+    const registry = new ResilienceRegistry({
+      retry: { a: { maxAttempts: 3, baseDelay: 100, exceptions: [Busy] } },
+    });
+    let engine = registry.retry('a');
+    const next = (entry: object) => {
+      registry.configure({ retry: { a: entry } });
+      const replaced = registry.retry('a') !== engine;
+      engine = registry.retry('a');
+      return replaced;
+    };
+    expect(next({ maxAttempts: 3, baseDelay: 100, exceptions: [Busy] }), 'same').to.equal(false);
+    expect(next({ maxAttempts: 3, baseDelay: 100, exceptions: [Busy, Gone] }), 'longer').to.equal(
+      true,
+    );
+    expect(
+      next({ maxAttempts: 3, baseDelay: 100, exceptions: [Gone, Busy] }),
+      'reordered',
+    ).to.equal(true);
+    expect(next({ maxAttempts: 3, baseDelay: 100, exceptions: [Gone] }), 'shorter').to.equal(true);
+    expect(next({ maxAttempts: 3, exceptions: [Gone] }), 'an option less').to.equal(true);
+    expect(engine.options.baseDelay).to.equal(new RetryPolicy().options.baseDelay);
+  });
+
+  it('checks new defaults against every earlier entry once, even when an entry of the same call fails', () => {
+    const registry = new ResilienceRegistry({
+      retry: { given: new RetryPolicy({ maxAttempts: 2 }), a: { maxDelay: '1s' }, c: {} },
+    });
+    expect(
+      configProblems(() =>
+        registry.configure({
+          retry: { defaults: { baseDelay: '10s' }, c: { maxDelay: '2s' }, b: { maxDelay: '1s' } },
+        }),
+      ),
+    ).to.have.members([
+      'retry.c.maxDelay: expected at least baseDelay (10000 ms), got "2s"',
+      'retry.b.maxDelay: expected at least baseDelay (10000 ms), got "1s"',
+      'retry.a.maxDelay: expected at least baseDelay (10000 ms), got "1s"',
+    ]);
   });
 });

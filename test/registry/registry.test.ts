@@ -5,10 +5,12 @@ import {
   ConfigError,
   DEFAULT_ORDER,
   ConcurrencyLimiter,
+  EventEmitter,
   RateLimiter,
   ResilienceRegistry,
   RetryPolicy,
   Timeout,
+  type Policy,
 } from '../../src/index.js';
 import { POLICY_KINDS } from '../../src/registry/policy-kinds.js';
 import { useFakeClock } from '../support/fake-clock.js';
@@ -137,6 +139,135 @@ describe('ResilienceRegistry', () => {
       'timeout',
       'retry',
     ]);
+  });
+
+  it('merges an entry given as undefined over the defaults, and does not merge one that is not a plain object', () => {
+    const registry = new ResilienceRegistry({
+      retry: { defaults: { maxAttempts: 5 }, a: undefined },
+    });
+    expect(registry.retry('a').options.maxAttempts).to.equal(5);
+    const inherited = Object.create({ maxAttempts: 2 }) as object;
+    expect(
+      configProblems(
+        () => new ResilienceRegistry({ retry: { defaults: { maxAttempts: 5 }, a: inherited } }),
+      ),
+    ).to.deep.equal(['retry.a.options: expected an options object, got a Object instance']);
+  });
+
+  it('checks a decorator’s inline options over its defaults, saying so in each problem', () => {
+    const registry = new ResilienceRegistry({ retry: { defaults: { baseDelay: '10s' } } });
+    expect(
+      configProblems(() => registry.checkInline(RetryPolicy, { maxDelay: '1s' })),
+    ).to.deep.equal([
+      'maxDelay: expected at least baseDelay (10000 ms), got "1s" (over the registry\'s retry defaults)',
+    ]);
+    expect(() => registry.checkInline(RetryPolicy, { maxDelay: '20s' })).not.to.throw();
+  });
+
+  it('accepts defaults given as undefined', () => {
+    expect(
+      () => new ResilienceRegistry({ timeout: { defaults: undefined, slow: '1s' } }),
+    ).not.to.throw();
+  });
+
+  it('refuses defaults as the name of a budget or of a policy of your own, and names that are no names', () => {
+    const audit: Policy = {
+      kind: 'audit',
+      events: new EventEmitter(),
+      executeWith: async (next, invocation) => next(invocation),
+    };
+    expect(
+      configProblems(
+        () =>
+          new ResilienceRegistry({
+            retryBudget: { defaults: {} },
+            retry: { a: { budget: 'defaults' } },
+          }),
+      ),
+    ).to.deep.equal(['retry.a.budget: retryBudget "defaults" is not configured; known: (none)']);
+    const policies = JSON.parse('{"defaults": 0, "constructor": 0}') as Record<string, Policy>;
+    for (const name of Object.keys(policies)) policies[name] = audit;
+    expect(configProblems(() => new ResilienceRegistry({ policies }))).to.deep.equal([
+      'policies.defaults: this name is not allowed',
+      'policies.constructor: this name is not allowed',
+    ]);
+  });
+
+  it('reads each entry once, and lists one that cannot be read with every other problem', () => {
+    let reads = 0;
+    const counted = {
+      get maxAttempts() {
+        return ++reads === 1 ? 2 : 'changed';
+      },
+    };
+    const registry = new ResilienceRegistry({ retry: { a: counted as never } });
+    expect(registry.retry('a').options.maxAttempts).to.equal(2);
+    const unreadable = {
+      get maxAttempts(): number {
+        throw new Error('no');
+      },
+    };
+    expect(
+      configProblems(
+        () => new ResilienceRegistry({ retry: { a: unreadable }, cache: {} } as never),
+      ),
+    ).to.have.lengthOf(2);
+  });
+
+  it('holds a policy of your own from configure() on: listed and relayed before any use', () => {
+    const events = new EventEmitter<{ call: { ok: boolean } }>();
+    const audit: Policy<{ call: { ok: boolean } }> = {
+      kind: 'audit',
+      events,
+      executeWith: async (next, invocation) => next(invocation),
+    };
+    const registry = new ResilienceRegistry();
+    const heard: string[] = [];
+    registry.on('*', (event) => heard.push(`${event.name} ${String(event.type)}`));
+    registry.configure({ policies: { audit } });
+    expect(registry.engines().map(({ name, engine }) => [name, engine])).to.deep.equal([
+      ['audit', audit],
+    ]);
+    events.emit('call', { ok: true });
+    expect(heard).to.deep.equal(['audit call']);
+  });
+
+  it('keeps the order a configure() set through later calls that do not set one', () => {
+    const registry = new ResilienceRegistry({ order: ['timeout', 'retry'] });
+    registry.configure({ retry: { payments: { maxAttempts: 2 } } });
+    expect(registry.order).to.deep.equal(['timeout', 'retry']);
+  });
+
+  it('uses a policy of your own written as an object literal as it is, not a copy of it', async () => {
+    const audit = {
+      kind: 'audit',
+      events: new EventEmitter<{ call: { ok: boolean } }>(),
+      calls: 0,
+      async executeWith<I, T>(next: (invocation: I) => Promise<T>, invocation: I): Promise<T> {
+        this.calls++;
+        return next(invocation);
+      },
+    };
+    const registry = new ResilienceRegistry({ policies: { audit } });
+    expect(registry.policy('audit')).to.equal(audit);
+    await registry.policy('audit').executeWith(async () => 'ok', undefined);
+    expect(audit.calls).to.equal(1);
+  });
+
+  it('keeps a policy of your own, its events relayed once under its name, across a later configure()', () => {
+    const events = new EventEmitter<{ call: { ok: boolean } }>();
+    const audit: Policy<{ call: { ok: boolean } }> = {
+      kind: 'audit',
+      events,
+      executeWith: async (next, invocation) => next(invocation),
+    };
+    const registry = new ResilienceRegistry({ policies: { audit } });
+    const heard: unknown[] = [];
+    registry.on('*', (event) => heard.push(event));
+    registry.configure({ retry: { payments: { maxAttempts: 2 } } });
+    expect(registry.policy('audit')).to.equal(audit);
+    events.emit('call', { ok: true });
+    expect(heard).to.deep.equal([{ type: 'call', kind: 'audit', name: 'audit', ok: true }]);
   });
 
   it('re-emits every engine event with its kind and name, to typed and wildcard listeners', async () => {

@@ -59,6 +59,17 @@ describe('ResilienceRegistry: retry budgets', () => {
     expect(before.metrics().requests).to.equal(1);
   });
 
+  it('keeps a budget made over the defaults, and its counts, across a configure() that leaves both alone', () => {
+    const registry = new ResilienceRegistry({
+      retryBudget: { defaults: { window: '5s' }, upstream: { ratio: 0.5 } },
+    });
+    const before = registry.retryBudget('upstream');
+    before.deposit();
+    registry.configure({ timeout: { slow: '1s' } });
+    expect(registry.retryBudget('upstream')).to.equal(before);
+    expect(before.metrics().requests).to.equal(1);
+  });
+
   it('makes a new budget, and hands it to the retry policies, when its entry changes', () => {
     const registry = new ResilienceRegistry({
       retryBudget: { upstream: { ratio: 0.5 } },

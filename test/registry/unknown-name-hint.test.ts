@@ -50,4 +50,16 @@ describe('ResilienceRegistry: a name used without configuration', () => {
       'registry.configure({ timeout: { "slow-api": { ... } } })',
     );
   });
+
+  it('lists the known names, or (none), when the name asked for is not a string', () => {
+    const registry = new ResilienceRegistry({ retry: { quick: {}, slow: {} } });
+    expect(() => registry.retry(Symbol('quick') as never)).to.throw(
+      ConfigError,
+      /: a policy name is a string; known: quick, slow$/,
+    );
+    expect(() => registry.timeout(42 as never)).to.throw(
+      ConfigError,
+      /: a policy name is a string; known: \(none\)$/,
+    );
+  });
 });

@@ -4,7 +4,15 @@
 // each. A mutant is killed when a test fails or the run times out. Usage, after `tsc -p .`:
 //   node build/test/reliability/mutation/sample.js retry circuit-breaker
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +147,42 @@ const TARGETS: Record<string, { files: string[]; specs: string[] }> = {
       'build/test/reliability/mutation-gaps.test.js',
     ],
   },
+  decorators: {
+    files: [
+      '../decorators/weaver.js',
+      '../decorators/pipeline.js',
+      '../decorators/stages.js',
+      '../decorators/decorator-factory.js',
+      '../decorators/metadata.js',
+      '../decorators/source.js',
+      '../decorators/inline-policies.js',
+      '../decorators/introspection.js',
+    ],
+    // The legacy compile-time checks type-check sources, not the build: they cannot kill a mutant.
+    specs: [
+      'build/test/decorators/*.test.js',
+      'build/test/decorators/legacy/other-decorators.test.js',
+      'build/tc39/test/decorators/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+    ],
+  },
+  registry: {
+    files: [
+      '../registry/registry.js',
+      '../registry/event-relay.js',
+      '../registry/registry.config.js',
+      '../registry/policy-kinds.js',
+      '../registry/same-options.js',
+      '../registry/binding.js',
+    ],
+    specs: [
+      'build/test/registry/*.test.js',
+      'build/test/events/*.test.js',
+      'build/test/decorators/*.test.js',
+      'build/test/testing/*.test.js',
+      'build/test/reliability/bad-input.test.js',
+    ],
+  },
 };
 
 interface Mutant {
@@ -263,11 +307,12 @@ try {
     for (const file of target.files) {
       const path = join(dir, 'build/src/patterns', file);
       const text = readFileSync(path, 'utf8');
+      // The TC39 build compiles its own copy of src; mutated alike, its tests can kill the mutant too.
+      const twin = join(dir, 'build/tc39/src/patterns', file);
+      const paths = existsSync(twin) && readFileSync(twin, 'utf8') === text ? [path, twin] : [path];
       for (const mutant of mutantsOf(file, text).slice(0, limit)) {
-        writeFileSync(
-          path,
-          text.slice(0, mutant.start) + mutant.replacement + text.slice(mutant.end),
-        );
+        const mutated = text.slice(0, mutant.start) + mutant.replacement + text.slice(mutant.end);
+        for (const each of paths) writeFileSync(each, mutated);
         const outcome = runTests(dir, target.specs);
         targetTotal++;
         if (outcome === 'passed') {
@@ -276,7 +321,7 @@ try {
           console.log(`survived ${survivors.at(-1)}`);
         } else targetKilled++;
       }
-      writeFileSync(path, text);
+      for (const each of paths) writeFileSync(each, text);
     }
     killed += targetKilled;
     total += targetTotal;
