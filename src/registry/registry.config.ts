@@ -53,6 +53,20 @@ const RESOURCE_KIND_NAMES = Object.keys(RESOURCE_KINDS) as ResourceKind[];
 
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Names an entry cannot have: those of the object model, `defaults` among policies of your own (which have none),
+ * and the empty name, which no decorator can ask for.
+ */
+function isRefusedName(name: string, custom: boolean): boolean {
+  return name === '' || FORBIDDEN_NAMES.has(name) || (custom && name === 'defaults');
+}
+
+function nameProblem(kind: string, name: string | symbol): string {
+  return name === ''
+    ? `${kind}."": a policy name is a non-empty string`
+    : `${kind}.${String(name)}: this name is not allowed`;
+}
+
 /** A key of a configuration that holds named entries. */
 export type ConfigKind = PolicyKind | ResourceKind | typeof CUSTOM_POLICIES;
 
@@ -169,8 +183,8 @@ function checkEntries(
   const defaults = isEngine(given) ? undefined : given;
   let defaultsFailed = false;
   for (const name of Reflect.ownKeys(value)) {
-    if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name)) {
-      problems.push(`${kind}.${String(name)}: this name is not allowed`);
+    if (typeof name !== 'string' || isRefusedName(name, false)) {
+      problems.push(nameProblem(kind, name));
       continue;
     }
     const entry = value[name];
@@ -217,8 +231,8 @@ function checkCustomEntries(
 ): Map<string, unknown> {
   const entries = new Map<string, unknown>();
   for (const name of Reflect.ownKeys(value)) {
-    if (typeof name !== 'string' || FORBIDDEN_NAMES.has(name) || name === 'defaults') {
-      problems.push(`${CUSTOM_POLICIES}.${String(name)}: this name is not allowed`);
+    if (typeof name !== 'string' || isRefusedName(name, true)) {
+      problems.push(nameProblem(CUSTOM_POLICIES, name));
       continue;
     }
     const entry = value[name];

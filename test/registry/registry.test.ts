@@ -131,6 +131,27 @@ describe('ResilienceRegistry', () => {
     expect(({} as Record<string, unknown>).maxAttempts).to.equal(undefined);
   });
 
+  it('refuses the empty name, which no decorator can ask for, in every kind and among policies of your own', () => {
+    const policy: Policy = {
+      kind: 'audit',
+      events: new EventEmitter(),
+      executeWith: async (next, call) => next(call),
+    };
+    const problems = configProblems(
+      () =>
+        new ResilienceRegistry({
+          retry: { '': {} },
+          timeout: { '': '1s' },
+          policies: { '': policy },
+        }),
+    );
+    expect(problems).to.deep.equal([
+      'retry."": a policy name is a non-empty string',
+      'timeout."": a policy name is a non-empty string',
+      'policies."": a policy name is a non-empty string',
+    ]);
+  });
+
   it('validates the order', () => {
     expect(
       configProblems(() => new ResilienceRegistry({ order: ['retry', 'retries'] as never }))[0],
